@@ -1,0 +1,305 @@
+import * as path from 'path';
+import * as cdk from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+
+/**
+ * Resources a function's IAM statements may refer to.
+ */
+export interface SharedResources {
+  readonly table: dynamodb.ITable;
+  readonly key: kms.IKey;
+}
+
+/**
+ * One Lambda function: one entry of FUNCTIONS below.
+ *
+ * Logical IDs follow template.yaml: `<name>Function`, `<name>LogGroup`, `<name>ErrorsAlarm`
+ * (infra/test/compare.mjs matches the two templates on them).
+ */
+export interface FunctionSpec {
+  /** PascalCase prefix of the logical IDs, e.g. `Signup`. */
+  readonly name: string;
+  /** The crate under functions/ and its binary; the asset is `<lambda dir>/<crate>/bootstrap`. */
+  readonly crate: string;
+  readonly description: string;
+  /** HTTP API routes, `METHOD /path`. */
+  readonly routes: string[];
+  /** Least-privilege statements of the function's role (X-Ray and logs are added by CDK). */
+  readonly statements: (r: SharedResources) => iam.PolicyStatement[];
+  readonly memorySize?: number;
+  readonly timeoutSeconds?: number;
+}
+
+const allow = (actions: string[], resources: string[]) =>
+  new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions, resources });
+
+/** The functions. To add one: add an entry (and the matching block in template.yaml). */
+export const FUNCTIONS: FunctionSpec[] = [
+  {
+    name: 'Signup',
+    crate: 'signup',
+    description: 'Signet - sign-up (email, verify link, profile, one-time code)',
+    routes: [
+      'POST /signup',
+      'POST /signup/verify',
+      'POST /signup/profile',
+      'POST /signup/code',
+      'POST /signup/confirm',
+    ],
+    statements: ({ table, key }) => [
+      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
+      allow(
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+        [table.tableArn, `${table.tableArn}/index/*`],
+      ),
+      // Mail from verified identities of this account and region only.
+      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
+      // SMS codes: SNS Publish to a phone number has no resource ARN to scope to (no topic),
+      // so IAM requires Resource "*".
+      allow(['sns:Publish'], ['*']),
+      // Voice codes: authorised on the origination identity (phone number or pool) and the
+      // configuration set / opt-out list it uses, all in this account and region.
+      allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
+      // Envelope encryption with the Signet key only.
+      allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
+    ],
+  },
+];
+
+/** Same defaults as the Globals section of template.yaml. */
+const FUNCTION_DEFAULTS = { memorySize: 256, timeoutSeconds: 10 };
+
+/** Same access-log format as template.yaml (compared by infra/test/compare.mjs). */
+export const ACCESS_LOG_FORMAT =
+  '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime",' +
+  '"routeKey":"$context.routeKey","status":"$context.status","responseLength":"$context.responseLength",' +
+  '"latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",' +
+  '"integrationError":"$context.integrationErrorMessage","userAgent":"$context.identity.userAgent"}';
+
+const LOG_RETENTION_VALUES = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** Directory holding `<crate>/bootstrap` (cargo lambda build output). */
+export function lambdaDir(): string {
+  return process.env.SIGNET_LAMBDA_DIR ?? path.join(__dirname, '..', '..', 'target', 'lambda');
+}
+
+/** Gives the construct's CloudFormation resource the logical ID used in template.yaml. */
+function logicalId(construct: Construct, id: string): void {
+  (construct.node.defaultChild as cdk.CfnResource).overrideLogicalId(id);
+}
+
+export class SignetStack extends cdk.Stack {
+  constructor(scope: Construct, id: string, props?: cdk.StackProps) {
+    super(scope, id, props);
+
+    // ------------------------------------------------------------ parameters
+    const portalUrl = new cdk.CfnParameter(this, 'PortalUrl', {
+      type: 'String',
+      default: 'https://portal.example.com',
+      description: 'Public URL of the portal; links in emails point here.',
+    });
+    const mailFrom = new cdk.CfnParameter(this, 'MailFrom', {
+      type: 'String',
+      default: 'no-reply@example.com',
+      description: 'Sender address of emails (an SES-verified identity).',
+    });
+    const voiceOrigination = new cdk.CfnParameter(this, 'VoiceOriginationIdentity', {
+      type: 'String',
+      default: '',
+      description:
+        'Origination identity (phone number, pool or their ARN) for voice calls through AWS End User ' +
+        'Messaging SMS and Voice v2; empty disables voice codes.',
+    });
+    const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
+      type: 'Number',
+      default: '30',
+      allowedValues: LOG_RETENTION_VALUES.map(String),
+      description: "Retention of the functions' and the API's logs, in days.",
+    });
+    // A log group whose retention is the LogRetentionDays parameter (LogGroup's `retention`
+    // prop only takes literal values).
+    const logGroup = (id: string, name?: string): logs.LogGroup => {
+      const group = new logs.LogGroup(this, id, {
+        logGroupName: name,
+        removalPolicy: cdk.RemovalPolicy.DESTROY,
+      });
+      const cfn = group.node.defaultChild as logs.CfnLogGroup;
+      cfn.retentionInDays = logRetentionDays.valueAsNumber;
+      cfn.overrideLogicalId(id);
+      return group;
+    };
+
+    // ------------------------------------------------------------ data
+    const table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'ttl',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: cdk.RemovalPolicy.RETAIN,
+    });
+    table.addGlobalSecondaryIndex({
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+    logicalId(table, 'Table');
+
+    // Symmetric key for envelope encryption; the default key policy (aws-cdk-lib v2) gives the
+    // account root kms:*. Retained: deleting it would make the retained table's secrets unreadable.
+    const key = new kms.Key(this, 'Key', {
+      description: 'Signet - envelope encryption of secrets at rest',
+      keySpec: kms.KeySpec.SYMMETRIC_DEFAULT,
+      keyUsage: kms.KeyUsage.ENCRYPT_DECRYPT,
+      enableKeyRotation: true,
+      removalPolicy: cdk.RemovalPolicy.RETAIN,
+    });
+    logicalId(key, 'Key');
+    const alias = new kms.Alias(this, 'KeyAlias', { aliasName: 'alias/signet', targetKey: key });
+    logicalId(alias, 'KeyAlias');
+
+    // ------------------------------------------------------------ API
+    const accessLogs = logGroup('ApiAccessLogGroup');
+    // CORS off: no corsPreflight.
+    const api = new apigwv2.HttpApi(this, 'HttpApi', { createDefaultStage: false });
+    logicalId(api, 'HttpApi');
+    const stage = api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(ACCESS_LOG_FORMAT),
+      },
+    });
+
+    const api5xx = new cloudwatch.Alarm(this, 'HttpApi5xxAlarm', {
+      alarmDescription: 'Signet HTTP API returned 5xx responses',
+      metric: stage.metricServerError({ period: cdk.Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    logicalId(api5xx, 'HttpApi5xxAlarm');
+
+    // ------------------------------------------------------------ functions
+    const environment: Record<string, string> = {
+      SIGNET_TABLE: table.tableName,
+      SIGNET_KMS_KEY_ID: key.keyArn,
+      SIGNET_MAIL_FROM: mailFrom.valueAsString,
+      SIGNET_PORTAL_URL: portalUrl.valueAsString,
+      SIGNET_VOICE_ORIGINATION: voiceOrigination.valueAsString,
+      RUST_LOG: 'info',
+    };
+    const functions: lambda.Function[] = [];
+    for (const spec of FUNCTIONS) {
+      const fn = new lambda.Function(this, `${spec.name}Function`, {
+        description: spec.description,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        architecture: lambda.Architecture.ARM_64,
+        handler: 'bootstrap',
+        code: lambda.Code.fromAsset(path.join(lambdaDir(), spec.crate)),
+        memorySize: spec.memorySize ?? FUNCTION_DEFAULTS.memorySize,
+        timeout: cdk.Duration.seconds(spec.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds),
+        tracing: lambda.Tracing.ACTIVE,
+        environment,
+      });
+      logicalId(fn, `${spec.name}Function`);
+      cdk.Tags.of(fn).add('SignetFunction', spec.crate);
+      for (const statement of spec.statements({ table, key })) fn.addToRolePolicy(statement);
+
+      // Named after the function, as the log group Lambda would create on first invocation.
+      logGroup(`${spec.name}LogGroup`, `/aws/lambda/${fn.functionName}`);
+
+      const integration = new HttpLambdaIntegration(`${spec.name}Integration`, fn);
+      for (const route of spec.routes) {
+        const [method, routePath] = route.split(' ');
+        api.addRoutes({
+          path: routePath,
+          methods: [method as apigwv2.HttpMethod],
+          integration,
+        });
+      }
+
+      const errors = new cloudwatch.Alarm(this, `${spec.name}ErrorsAlarm`, {
+        alarmDescription: `Signet ${spec.crate} function errors`,
+        metric: fn.metricErrors({ period: cdk.Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      logicalId(errors, `${spec.name}ErrorsAlarm`);
+      functions.push(fn);
+    }
+
+    // ------------------------------------------------------------ dashboard
+    // Outcome: the embedded-metric-format metric every step emits (namespace Signet,
+    // dimensions Function and Outcome).
+    const period = cdk.Duration.minutes(5);
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Invocations and errors',
+            width: 12,
+            left: functions.flatMap((fn, i) => [
+              fn.metricInvocations({ period, statistic: 'Sum', label: `${FUNCTIONS[i].crate} invocations` }),
+              fn.metricErrors({ period, statistic: 'Sum', label: `${FUNCTIONS[i].crate} errors` }),
+            ]),
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Duration (p50, p99)',
+            width: 12,
+            left: functions.flatMap((fn, i) => [
+              fn.metricDuration({ period, statistic: 'p50', label: `${FUNCTIONS[i].crate} p50` }),
+              fn.metricDuration({ period, statistic: 'p99', label: `${FUNCTIONS[i].crate} p99` }),
+            ]),
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Step outcomes (Signet/Outcome)',
+            width: 12,
+            left: [
+              new cloudwatch.MathExpression({
+                expression: `SEARCH('{Signet,Function,Outcome} MetricName="Outcome"', 'Sum', 300)`,
+                usingMetrics: {},
+                label: '',
+                period,
+              }),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'HTTP API',
+            width: 12,
+            left: [
+              stage.metricCount({ period, statistic: 'Sum' }),
+              stage.metricClientError({ period, statistic: 'Sum' }),
+              stage.metricServerError({ period, statistic: 'Sum' }),
+            ],
+          }),
+        ],
+      ],
+    });
+    logicalId(dashboard, 'Dashboard');
+
+    // ------------------------------------------------------------ outputs
+    new cdk.CfnOutput(this, 'ApiUrl', { description: 'Base URL of the HTTP API', value: stage.url });
+    new cdk.CfnOutput(this, 'TableName', { description: 'DynamoDB table', value: table.tableName });
+    new cdk.CfnOutput(this, 'KeyArn', { description: 'KMS key for envelope encryption', value: key.keyArn });
+  }
+}

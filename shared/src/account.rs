@@ -1,0 +1,163 @@
+//! People, customer spaces and memberships: the nouns every journey after sign-up uses,
+//! their keys in the single table, and the writes that create an individual account.
+
+use crate::email::EmailAddress;
+use crate::locale::Locale;
+use crate::phone::PhoneChannel;
+use crate::ports::Sealed;
+use crate::store::{Item, Key, StoreError, Write};
+use serde::{Deserialize, Serialize};
+
+/// Someone who logs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Random id.
+    pub id: String,
+    /// Login email (unique, verified).
+    pub email: EmailAddress,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Preferred language.
+    pub locale: Locale,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// The second-factor phone.
+    pub second_factor: PhoneFactor,
+    /// Bumped by a password change: sessions of an older epoch end.
+    pub session_epoch: u64,
+    /// The subscriber record this person was created from, if any.
+    pub subscriber_id: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A phone used as second factor; the number is sealed under the key service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneFactor {
+    /// The E.164 number, encrypted (context: `purpose=phone`, `person=<id>`).
+    pub phone: Sealed,
+    /// A safe hint (`+1 ••• ••34`).
+    pub hint: String,
+    /// SMS or voice.
+    pub channel: PhoneChannel,
+}
+
+/// What kind of customer space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpaceKind {
+    /// An individual's own space.
+    Individual,
+    /// An organisation's space.
+    Organisation,
+}
+
+/// A customer space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSpace {
+    /// Random id.
+    pub id: String,
+    /// Individual or organisation.
+    pub kind: SpaceKind,
+    /// Display name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A role in a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages the space.
+    Administrator,
+    /// Legal representative.
+    LegalRepresentative,
+    /// Receives invoices.
+    BillingContact,
+    /// Agent (mandataire).
+    Agent,
+    /// Contact for server certificates.
+    ServerCertificateContact,
+    /// A user.
+    User,
+}
+
+/// A person's membership of a space.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    /// The person.
+    pub person_id: String,
+    /// The space.
+    pub space_id: String,
+    /// Roles held.
+    pub roles: Vec<Role>,
+}
+
+/// What the provider knew of a subscriber before the portal (imported from the legacy system).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberRecord {
+    /// Legacy subscriber number.
+    pub id: String,
+    /// Professional email on file.
+    pub email: EmailAddress,
+    /// First name on file.
+    pub first_name: String,
+    /// Last name on file.
+    pub last_name: String,
+    /// Phone on file, E.164, if any.
+    pub phone: Option<String>,
+    /// Language on file.
+    pub locale: Locale,
+    /// The person created from this record, once linked.
+    pub person_id: Option<String>,
+}
+
+/// Key of a person's profile item.
+pub fn person_key(person_id: &str) -> Key {
+    Key::new(format!("PERSON#{person_id}"), "PROFILE")
+}
+
+/// Key of the guard item that makes a login email unique.
+pub fn email_guard_key(email: &EmailAddress) -> Key {
+    Key::new(format!("EMAIL#{email}"), "GUARD")
+}
+
+/// Key of a customer space item.
+pub fn space_key(space_id: &str) -> Key {
+    Key::new(format!("SPACE#{space_id}"), "SPACE")
+}
+
+/// Key of a membership item (under the person; indexed under the space).
+pub fn membership_key(person_id: &str, space_id: &str) -> Key {
+    Key::new(format!("PERSON#{person_id}"), format!("MEMBER#{space_id}"))
+}
+
+/// Key of the subscriber record of an email address.
+pub fn subscriber_key(email: &EmailAddress) -> Key {
+    Key::new(format!("SUBSCRIBER#{email}"), "RECORD")
+}
+
+/// The guard item's body: which person holds the email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailGuard {
+    /// The person.
+    pub person_id: String,
+}
+
+/// The writes that create a person with a personal space, all conditional on absence:
+/// in one transaction, two racing sign-ups for one email end in one account.
+pub fn individual_account_writes(person: &Person, space: &CustomerSpace) -> Result<Vec<Write>, StoreError> {
+    let membership = Membership { person_id: person.id.clone(), space_id: space.id.clone(), roles: vec![Role::Administrator] };
+    Ok(vec![
+        Write::create(Item::new(email_guard_key(&person.email), &EmailGuard { person_id: person.id.clone() })?),
+        Write::create(Item::new(person_key(&person.id), person)?),
+        Write::create(Item::new(space_key(&space.id), space)?),
+        Write::create(
+            Item::new(membership_key(&person.id, &space.id), &membership)?
+                .gsi1(Key::new(format!("SPACE#{}", space.id), format!("MEMBER#{}", person.id))),
+        ),
+    ])
+}

@@ -1,0 +1,431 @@
+//! The AWS back end on the real aws-sdk clients: DynamoDB (single table, conditional
+//! writes, transactions, TTL), SES v2, SNS (SMS), SMS and Voice v2 (voice calls) and KMS
+//! (envelope encryption with an encryption context).
+
+use crate::config::Config;
+use crate::crypto;
+use crate::ports::{Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, OsRandom, Random, Sealed, Sms, SystemClock, Voice};
+use crate::services::Services;
+use crate::store::{Condition, Item, Key, Store, StoreError, Write};
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Loads the SDK configuration from the environment (Lambda: region and role credentials),
+/// with the endpoint override of the configuration, if any.
+pub async fn sdk_config(config: &Config) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(url) = &config.aws_endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// Builds the services on the AWS adapters.
+pub fn services(config: Config, sdk: &SdkConfig) -> Services {
+    services_with_clock(config, sdk, Arc::new(SystemClock))
+}
+
+/// Builds the services on the AWS adapters with a given clock (tests move time).
+pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Services {
+    let voice_sdk = match &config.voice_endpoint_url {
+        Some(url) => aws_sdk_pinpointsmsvoicev2::config::Builder::from(sdk).endpoint_url(url).build(),
+        None => aws_sdk_pinpointsmsvoicev2::config::Builder::from(sdk).build(),
+    };
+    let random: Arc<dyn Random> = Arc::new(OsRandom);
+    Services {
+        store: Arc::new(DynamoStore { client: aws_sdk_dynamodb::Client::new(sdk), table: config.table.clone(), clock: clock.clone() }),
+        mailer: Arc::new(SesMailer { client: aws_sdk_sesv2::Client::new(sdk), from: config.mail_from.clone() }),
+        sms: Arc::new(SnsSms { client: aws_sdk_sns::Client::new(sdk) }),
+        voice: Arc::new(SmsVoiceCalls {
+            client: aws_sdk_pinpointsmsvoicev2::Client::from_conf(voice_sdk),
+            origination: config.voice_origination.clone(),
+        }),
+        keys: Arc::new(KmsKeys { client: aws_sdk_kms::Client::new(sdk), key_id: config.kms_key_id.clone(), random: random.clone() }),
+        config: Arc::new(config),
+        clock,
+        random,
+    }
+}
+
+/// The single table on DynamoDB. Attributes: `pk`, `sk`, `v` (version), `ttl`, `gsi1pk`,
+/// `gsi1sk`, `body` (the entity as JSON). Reads are strongly consistent.
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    clock: Arc<dyn Clock>,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key_attributes(key: &Key) -> HashMap<String, AttributeValue> {
+    HashMap::from([("pk".to_owned(), s(&key.pk)), ("sk".to_owned(), s(&key.sk))])
+}
+
+fn item_attributes(item: &Item) -> HashMap<String, AttributeValue> {
+    let mut attrs = key_attributes(&item.key);
+    attrs.insert("v".into(), n(item.version));
+    attrs.insert("body".into(), s(&item.body));
+    if let Some(at) = item.expires_at {
+        attrs.insert("ttl".into(), n(at));
+    }
+    if let Some(g) = &item.gsi1 {
+        attrs.insert("gsi1pk".into(), s(&g.pk));
+        attrs.insert("gsi1sk".into(), s(&g.sk));
+    }
+    attrs
+}
+
+fn from_attributes(attrs: &HashMap<String, AttributeValue>) -> Result<Item, StoreError> {
+    let text = |name: &str| attrs.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let number = |name: &str| attrs.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
+    let corrupt = || StoreError::Corrupt("item without pk, sk, v or body".into());
+    let key = Key::new(text("pk").ok_or_else(corrupt)?, text("sk").ok_or_else(corrupt)?);
+    let gsi1 = match (text("gsi1pk"), text("gsi1sk")) {
+        (Some(pk), Some(sk)) => Some(Key { pk, sk }),
+        _ => None,
+    };
+    Ok(Item { key, version: number("v").ok_or_else(corrupt)? as u64, expires_at: number("ttl"), gsi1, body: text("body").ok_or_else(corrupt)? })
+}
+
+/// A condition as a DynamoDB expression with its names and values. Expired items count
+/// as absent: DynamoDB's TTL sweeper may take days to remove them.
+struct Expression {
+    text: Option<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+fn expression(condition: Condition, now: i64) -> Expression {
+    let mut names = HashMap::from([("#ttl".to_owned(), "ttl".to_owned())]);
+    let mut values = HashMap::from([(":now".to_owned(), n(now))]);
+    let text = match condition {
+        Condition::None => {
+            names.clear();
+            values.clear();
+            None
+        }
+        Condition::Absent => Some("attribute_not_exists(pk) OR #ttl <= :now".to_owned()),
+        Condition::Version(v) => {
+            names.insert("#v".into(), "v".into());
+            values.insert(":v".into(), n(v));
+            Some("#v = :v AND (attribute_not_exists(#ttl) OR #ttl > :now)".to_owned())
+        }
+    };
+    Expression { text, names, values }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn some_if<T: Clone>(map: &HashMap<String, T>) -> Option<HashMap<String, T>> {
+    (!map.is_empty()).then(|| map.clone())
+}
+
+impl DynamoStore {
+    fn transact_item(&self, write: &Write, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt(e.to_string());
+        Ok(match write {
+            Write::Put { item, condition } => {
+                let e = expression(*condition, now);
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item_attributes(item)))
+                    .set_condition_expression(e.text)
+                    .set_expression_attribute_names(some_if(&e.names))
+                    .set_expression_attribute_values(some_if(&e.values))
+                    .build()
+                    .map_err(built)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+            Write::Delete { key, condition } => {
+                let e = expression(*condition, now);
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(key)))
+                    .set_condition_expression(e.text)
+                    .set_expression_attribute_names(some_if(&e.names))
+                    .set_expression_attribute_values(some_if(&e.values))
+                    .build()
+                    .map_err(built)?;
+                TransactWriteItem::builder().delete(delete).build()
+            }
+            Write::Check { key, condition } => {
+                let e = expression(*condition, now);
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(key)))
+                    .set_condition_expression(Some(e.text.unwrap_or_else(|| "attribute_exists(pk) OR attribute_not_exists(pk)".into())))
+                    .set_expression_attribute_names(some_if(&e.names))
+                    .set_expression_attribute_values(some_if(&e.values))
+                    .build()
+                    .map_err(built)?;
+                TransactWriteItem::builder().condition_check(check).build()
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        match out.item {
+            Some(attrs) => Ok(Some(from_attributes(&attrs)?).filter(|i| !i.is_expired(self.clock.now()))),
+            None => Ok(None),
+        }
+    }
+
+    async fn write(&self, write: Write) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let conditional = |e: &dyn ConditionalCheck| e.is_condition_failed();
+        match &write {
+            Write::Put { item, condition } => {
+                let e = expression(*condition, now);
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item_attributes(item)))
+                    .set_condition_expression(e.text)
+                    .set_expression_attribute_names(some_if(&e.names))
+                    .set_expression_attribute_values(some_if(&e.values))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| match err.as_service_error() {
+                        Some(service) if conditional(service) => StoreError::ConditionFailed(None),
+                        _ => unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(err)),
+                    })
+            }
+            Write::Delete { key, condition } => {
+                let e = expression(*condition, now);
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(key)))
+                    .set_condition_expression(e.text)
+                    .set_expression_attribute_names(some_if(&e.names))
+                    .set_expression_attribute_values(some_if(&e.values))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| match err.as_service_error() {
+                        Some(service) if conditional(service) => StoreError::ConditionFailed(None),
+                        _ => unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(err)),
+                    })
+            }
+            Write::Check { .. } => self.transact(vec![write]).await,
+        }
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let items = writes.iter().map(|w| self.transact_item(w, now)).collect::<Result<Vec<_>, _>>()?;
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
+                    let reasons = cancel.cancellation_reasons();
+                    let failed = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed"));
+                    let conflict = reasons.iter().any(|r| r.code() == Some("TransactionConflict"));
+                    if failed.is_some() || conflict {
+                        // A concurrent transaction on the same items is a lost race too.
+                        return Err(StoreError::ConditionFailed(failed.filter(|_| writes.len() > 1)));
+                    }
+                }
+                Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(err)))
+            }
+        }
+    }
+
+    async fn query(&self, pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+        self.query_on(None, "pk", "sk", pk, sk_prefix, limit).await
+    }
+
+    async fn query_gsi1(&self, gsi1pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+        self.query_on(Some("gsi1"), "gsi1pk", "gsi1sk", gsi1pk, sk_prefix, limit).await
+    }
+}
+
+impl DynamoStore {
+    async fn query_on(&self, index: Option<&str>, pk_name: &str, sk_name: &str, pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .consistent_read(index.is_none())
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", pk_name)
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":prefix", s(sk_prefix))
+                .set_exclusive_start_key(start)
+                .limit((limit - out.len()).min(1000) as i32)
+                .send()
+                .await
+                .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            for attrs in page.items() {
+                let item = from_attributes(attrs)?;
+                if !item.is_expired(now) {
+                    out.push(item);
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() || out.len() >= limit {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+trait ConditionalCheck {
+    fn is_condition_failed(&self) -> bool;
+}
+
+impl ConditionalCheck for aws_sdk_dynamodb::operation::put_item::PutItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalCheck for aws_sdk_dynamodb::operation::delete_item::DeleteItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+/// Email through SES v2 (simple content, text body).
+pub struct SesMailer {
+    client: aws_sdk_sesv2::Client,
+    from: String,
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, email: &Email) -> Result<(), DeliveryError> {
+        use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+        let content = |text: &str| Content::builder().data(text).charset("UTF-8").build().map_err(|e| DeliveryError(e.to_string()));
+        let message = Message::builder().subject(content(&email.subject)?).body(Body::builder().text(content(&email.body)?).build()).build();
+        self.client
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(Destination::builder().to_addresses(&email.to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| DeliveryError(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()))
+    }
+}
+
+/// Text messages through SNS, as transactional SMS.
+pub struct SnsSms {
+    client: aws_sdk_sns::Client,
+}
+
+#[async_trait]
+impl Sms for SnsSms {
+    async fn send(&self, to: &str, text: &str) -> Result<(), DeliveryError> {
+        use aws_sdk_sns::types::MessageAttributeValue;
+        let transactional = MessageAttributeValue::builder().data_type("String").string_value("Transactional").build().map_err(|e| DeliveryError(e.to_string()))?;
+        self.client
+            .publish()
+            .phone_number(to)
+            .message(text)
+            .message_attributes("AWS.SNS.SMS.SMSType", transactional)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| DeliveryError(aws_sdk_sns::error::DisplayErrorContext(e).to_string()))
+    }
+}
+
+/// Voice calls through AWS End User Messaging SMS and Voice v2 (`SendVoiceMessage`).
+pub struct SmsVoiceCalls {
+    client: aws_sdk_pinpointsmsvoicev2::Client,
+    origination: Option<String>,
+}
+
+#[async_trait]
+impl Voice for SmsVoiceCalls {
+    async fn call(&self, to: &str, text: &str, language: &str) -> Result<(), DeliveryError> {
+        use aws_sdk_pinpointsmsvoicev2::types::{VoiceId, VoiceMessageBodyTextType};
+        let origination = self.origination.as_deref().ok_or_else(|| DeliveryError("no voice origination identity configured (SIGNET_VOICE_ORIGINATION)".into()))?;
+        let voice = if language.starts_with("fr") { VoiceId::Chantal } else { VoiceId::Joanna };
+        self.client
+            .send_voice_message()
+            .destination_phone_number(to)
+            .origination_identity(origination)
+            .message_body(text)
+            .message_body_text_type(VoiceMessageBodyTextType::Text)
+            .voice_id(voice)
+            .time_to_live(600)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| DeliveryError(aws_sdk_pinpointsmsvoicev2::error::DisplayErrorContext(e).to_string()))
+    }
+}
+
+/// Envelope encryption under a KMS key: one `GenerateDataKey` per secret sealed, one
+/// `Decrypt` per secret opened, both bound to the encryption context.
+pub struct KmsKeys {
+    client: aws_sdk_kms::Client,
+    key_id: String,
+    random: Arc<dyn Random>,
+}
+
+#[async_trait]
+impl Keys for KmsKeys {
+    async fn seal(&self, plaintext: &[u8], context: &EncryptionContext) -> Result<Sealed, KeyError> {
+        let out = self
+            .client
+            .generate_data_key()
+            .key_id(&self.key_id)
+            .key_spec(aws_sdk_kms::types::DataKeySpec::Aes256)
+            .set_encryption_context(Some(context.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .send()
+            .await
+            .map_err(|e| KeyError(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+        let data_key = out.plaintext.ok_or_else(|| KeyError("no plaintext data key".into()))?;
+        let wrapped = out.ciphertext_blob.ok_or_else(|| KeyError("no wrapped data key".into()))?;
+        let (nonce, ciphertext) = crypto::aes_gcm_seal(data_key.as_ref(), plaintext, &crypto::context_aad(context), self.random.as_ref()).map_err(KeyError)?;
+        Ok(Sealed { wrapped_key: wrapped.into_inner(), nonce, ciphertext })
+    }
+
+    async fn open(&self, sealed: &Sealed, context: &EncryptionContext) -> Result<Vec<u8>, KeyError> {
+        let out = self
+            .client
+            .decrypt()
+            .key_id(&self.key_id)
+            .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(sealed.wrapped_key.clone()))
+            .set_encryption_context(Some(context.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .send()
+            .await
+            .map_err(|e| KeyError(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+        let data_key = out.plaintext.ok_or_else(|| KeyError("no plaintext data key".into()))?;
+        crypto::aes_gcm_open(data_key.as_ref(), &sealed.nonce, &sealed.ciphertext, &crypto::context_aad(context)).map_err(KeyError)
+    }
+}

@@ -1,0 +1,8 @@
+//! The adapter sets: [`aws`] (DynamoDB, SES v2, SNS, SMS and Voice v2, KMS through the
+//! real aws-sdk clients) and [`embedded`] (a redb database file, an outbox, a local key
+//! file), each implementing every port.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+#[cfg(feature = "embedded")]
+pub mod embedded;

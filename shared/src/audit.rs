@@ -1,0 +1,41 @@
+//! Audit events: who did what, when, from where. Append-only items (written in the same
+//! transaction as the change they record, when there is one) and a JSON log line.
+
+use crate::store::{Item, Key, StoreError, Write};
+use serde::{Deserialize, Serialize};
+
+/// One security-relevant event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Unix seconds.
+    pub at: i64,
+    /// What happened (`signup.completed`, `signup.code_failed`…).
+    pub action: String,
+    /// The person acting, when known.
+    pub actor: Option<String>,
+    /// What it happened to (a person id, a sign-up id…).
+    pub subject: String,
+    /// Source address of the request.
+    pub source_ip: String,
+    /// Request id, to join with logs.
+    pub request_id: String,
+    /// A few non-secret facts (never a code, password, token or phone number).
+    pub detail: serde_json::Value,
+}
+
+impl AuditEvent {
+    /// The append-only write of this event (`event_id` makes the sort key unique).
+    pub fn write(&self, event_id: &str) -> Result<Write, StoreError> {
+        tracing::info!(
+            audit = true,
+            action = %self.action,
+            actor = self.actor.as_deref().unwrap_or("-"),
+            subject = %self.subject,
+            source_ip = %self.source_ip,
+            request_id = %self.request_id,
+            "audit"
+        );
+        let key = Key::new(format!("AUDIT#{}", self.subject), format!("{:012}#{event_id}", self.at));
+        Ok(Write::create(Item::new(key, self)?))
+    }
+}

@@ -1,0 +1,168 @@
+//! Configuration from the environment: one typed struct, read once per cold start.
+//! A bad value is a clear start-up error naming the variable (never echoing its value,
+//! which might be a secret).
+
+use std::collections::HashMap;
+
+/// Signet's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Base URL of the portal; links in emails point under it (`SIGNET_PORTAL_URL`).
+    pub portal_url: String,
+    /// DynamoDB table name (`SIGNET_TABLE`).
+    pub table: String,
+    /// KMS key id or ARN for envelope encryption (`SIGNET_KMS_KEY_ID`).
+    pub kms_key_id: String,
+    /// Sender address of emails (`SIGNET_MAIL_FROM`).
+    pub mail_from: String,
+    /// Origination phone number or pool for voice calls (`SIGNET_VOICE_ORIGINATION`).
+    pub voice_origination: Option<String>,
+    /// Endpoint override for every AWS client, for tests against an emulator
+    /// (`SIGNET_AWS_ENDPOINT_URL`).
+    pub aws_endpoint_url: Option<String>,
+    /// Endpoint override for the SMS and Voice v2 client (`SIGNET_VOICE_ENDPOINT_URL`).
+    pub voice_endpoint_url: Option<String>,
+    /// Emit CloudWatch embedded-metric-format lines (`SIGNET_METRICS`, default true).
+    pub metrics: bool,
+    /// Lifetimes and limits of the journeys.
+    pub limits: Limits,
+    /// Password hashing cost.
+    pub argon2: Argon2Params,
+}
+
+/// Lifetimes and limits (seconds and counts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// How long an emailed link stays valid (`SIGNET_LINK_TTL`, default 3600).
+    pub link_ttl: i64,
+    /// How long an unfinished sign-up is kept (`SIGNET_SIGNUP_TTL`, default 86400).
+    pub signup_ttl: i64,
+    /// How long a one-time code stays valid (`SIGNET_CODE_TTL`, default 600, at most 600).
+    pub code_ttl: i64,
+    /// Minimum delay between two codes sent for one operation (`SIGNET_CODE_RESEND_INTERVAL`, default 30).
+    pub code_resend_interval: i64,
+    /// Codes one operation may send (`SIGNET_CODE_MAX_SENDS`, default 5).
+    pub code_max_sends: u32,
+    /// Wrong codes before an operation ends (`SIGNET_CODE_MAX_ATTEMPTS`, default 5, at most 5).
+    pub code_max_attempts: u32,
+    /// Sign-up link emails per address per hour (`SIGNET_SIGNUP_MAILS_PER_HOUR`, default 5).
+    pub signup_mails_per_hour: u32,
+}
+
+/// argon2id cost parameters (`SIGNET_ARGON2_M_KIB`, `SIGNET_ARGON2_T`, `SIGNET_ARGON2_P`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory in KiB (default 19456, at least 19456).
+    pub m_kib: u32,
+    /// Iterations (default 2, at least 2).
+    pub t: u32,
+    /// Parallelism (default 1).
+    pub p: u32,
+}
+
+/// A configuration variable has a bad value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {var} {reason}")]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads a given set of variables (the environment, or a test's).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let get = |var: &'static str| vars.get(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let url = |var: &'static str, default: &str| -> Result<String, ConfigError> {
+            let value = get(var).unwrap_or_else(|| default.to_owned());
+            if !(value.starts_with("https://") || value.starts_with("http://")) {
+                return Err(ConfigError { var, reason: "must be an http(s) URL".into() });
+            }
+            Ok(value.trim_end_matches('/').to_owned())
+        };
+        fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
+            value: Option<String>, var: &'static str, default: T, min: T, max: T,
+        ) -> Result<T, ConfigError> {
+            let Some(text) = value else { return Ok(default) };
+            let n: T = text.parse().map_err(|_| ConfigError { var, reason: "must be a number".into() })?;
+            if n < min || n > max {
+                return Err(ConfigError { var, reason: format!("must be between {min} and {max}") });
+            }
+            Ok(n)
+        }
+        let metrics = match get("SIGNET_METRICS").as_deref() {
+            None | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(_) => return Err(ConfigError { var: "SIGNET_METRICS", reason: "must be true or false".into() }),
+        };
+        let mail_from = get("SIGNET_MAIL_FROM").unwrap_or_else(|| "no-reply@example.com".into());
+        if !crate::email::is_valid_sender(&mail_from) {
+            return Err(ConfigError { var: "SIGNET_MAIL_FROM", reason: "must be an email address".into() });
+        }
+        Ok(Config {
+            portal_url: url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?,
+            table: get("SIGNET_TABLE").unwrap_or_else(|| "signet".into()),
+            kms_key_id: get("SIGNET_KMS_KEY_ID").unwrap_or_else(|| "alias/signet".into()),
+            mail_from,
+            voice_origination: get("SIGNET_VOICE_ORIGINATION"),
+            aws_endpoint_url: get("SIGNET_AWS_ENDPOINT_URL").map(|_| url("SIGNET_AWS_ENDPOINT_URL", "")).transpose()?,
+            voice_endpoint_url: get("SIGNET_VOICE_ENDPOINT_URL").map(|_| url("SIGNET_VOICE_ENDPOINT_URL", "")).transpose()?,
+            metrics,
+            limits: Limits {
+                link_ttl: number(get("SIGNET_LINK_TTL"), "SIGNET_LINK_TTL", 3600, 60, 7 * 86400)?,
+                signup_ttl: number(get("SIGNET_SIGNUP_TTL"), "SIGNET_SIGNUP_TTL", 86400, 600, 30 * 86400)?,
+                code_ttl: number(get("SIGNET_CODE_TTL"), "SIGNET_CODE_TTL", 600, 60, 600)?,
+                code_resend_interval: number(get("SIGNET_CODE_RESEND_INTERVAL"), "SIGNET_CODE_RESEND_INTERVAL", 30, 0, 3600)?,
+                code_max_sends: number(get("SIGNET_CODE_MAX_SENDS"), "SIGNET_CODE_MAX_SENDS", 5, 1, 20)?,
+                code_max_attempts: number(get("SIGNET_CODE_MAX_ATTEMPTS"), "SIGNET_CODE_MAX_ATTEMPTS", 5, 1, 5)?,
+                signup_mails_per_hour: number(get("SIGNET_SIGNUP_MAILS_PER_HOUR"), "SIGNET_SIGNUP_MAILS_PER_HOUR", 5, 1, 100)?,
+            },
+            argon2: Argon2Params {
+                m_kib: number(get("SIGNET_ARGON2_M_KIB"), "SIGNET_ARGON2_M_KIB", 19456, 19456, 1 << 21)?,
+                t: number(get("SIGNET_ARGON2_T"), "SIGNET_ARGON2_T", 2, 2, 20)?,
+                p: number(get("SIGNET_ARGON2_P"), "SIGNET_ARGON2_P", 1, 1, 16)?,
+            },
+        })
+    }
+
+    /// The defaults, as with an empty environment.
+    pub fn defaults() -> Config {
+        Config::from_vars(&HashMap::new()).expect("defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = Config::defaults();
+        assert_eq!(c.limits.code_ttl, 600);
+        assert_eq!(c.limits.code_max_attempts, 5);
+        assert_eq!(c.argon2, Argon2Params { m_kib: 19456, t: 2, p: 1 });
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_but_not_the_value() {
+        let e = Config::from_vars(&vars(&[("SIGNET_CODE_TTL", "s3cr3t")])).unwrap_err();
+        assert_eq!(e.var, "SIGNET_CODE_TTL");
+        assert!(!e.to_string().contains("s3cr3t"));
+        let e = Config::from_vars(&vars(&[("SIGNET_CODE_MAX_ATTEMPTS", "50")])).unwrap_err();
+        assert_eq!(e.var, "SIGNET_CODE_MAX_ATTEMPTS");
+        let e = Config::from_vars(&vars(&[("SIGNET_ARGON2_M_KIB", "1024")])).unwrap_err();
+        assert_eq!(e.var, "SIGNET_ARGON2_M_KIB");
+        let e = Config::from_vars(&vars(&[("SIGNET_PORTAL_URL", "portal.example.com")])).unwrap_err();
+        assert_eq!(e.var, "SIGNET_PORTAL_URL");
+    }
+}

@@ -1,0 +1,330 @@
+//! The one error type of Signet and its RFC 9457 `application/problem+json` rendering.
+//!
+//! Every failure a client can see has a stable [`ErrorCode`]: its HTTP status, its
+//! French and English messages and its `type` URI never change meaning. Internal causes
+//! are logged with context and never returned to the client.
+
+use crate::locale::Locale;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+use serde::Serialize;
+
+/// Result alias used across Signet.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! error_codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:ident, $fr:literal, $en:literal), )*) => {
+        /// Stable error codes; the string form is part of the public API.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable string form (`snake_case`).
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// The HTTP status this code maps to.
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
+            }
+
+            /// The user-facing message in the given language.
+            pub fn message(self, locale: Locale) -> &'static str {
+                match self { $(ErrorCode::$variant => locale.pick($fr, $en),)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// 400: the body is not valid JSON.
+    MalformedJson = ("malformed_json", BAD_REQUEST,
+        "Le corps de la requête n'est pas un JSON valide.",
+        "The request body is not valid JSON."),
+    /// 422: a field is missing, unknown or of the wrong type.
+    InvalidRequest = ("invalid_request", UNPROCESSABLE_ENTITY,
+        "La requête contient un champ manquant, inconnu ou invalide.",
+        "The request has a missing, unknown or invalid field."),
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType = ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
+        "Le corps de la requête doit être au format application/json.",
+        "The request body must be application/json."),
+    /// 413: the body is too large.
+    PayloadTooLarge = ("payload_too_large", PAYLOAD_TOO_LARGE,
+        "Le corps de la requête est trop volumineux.",
+        "The request body is too large."),
+    /// 404: no such route or resource.
+    NotFound = ("not_found", NOT_FOUND,
+        "La ressource demandée n'existe pas.",
+        "The requested resource does not exist."),
+    /// 405: the route exists with another method.
+    MethodNotAllowed = ("method_not_allowed", METHOD_NOT_ALLOWED,
+        "Cette méthode n'est pas permise pour cette ressource.",
+        "This method is not allowed for this resource."),
+    /// 422: the email address is not valid.
+    InvalidEmail = ("invalid_email", UNPROCESSABLE_ENTITY,
+        "L'adresse courriel n'est pas valide.",
+        "The email address is not valid."),
+    /// 422: the phone number is not a valid international number.
+    InvalidPhone = ("invalid_phone", UNPROCESSABLE_ENTITY,
+        "Le numéro de téléphone n'est pas valide. Indiquez-le au format international, par exemple +1 514 555 0100.",
+        "The phone number is not valid. Enter it in international format, for example +1 514 555 0100."),
+    /// 422: the password has fewer than 8 characters.
+    PasswordTooShort = ("password_too_short", UNPROCESSABLE_ENTITY,
+        "Le mot de passe doit contenir au moins 8 caractères.",
+        "The password must have at least 8 characters."),
+    /// 422: the password has more than 128 characters.
+    PasswordTooLong = ("password_too_long", UNPROCESSABLE_ENTITY,
+        "Le mot de passe doit contenir au plus 128 caractères.",
+        "The password must have at most 128 characters."),
+    /// 422: the password is on the list of common or breached passwords.
+    PasswordCommon = ("password_common", UNPROCESSABLE_ENTITY,
+        "Ce mot de passe est trop courant ou a déjà fuité. Choisissez-en un autre.",
+        "This password is too common or has been breached. Choose another one."),
+    /// 422: the password contains the email address.
+    PasswordContainsEmail = ("password_contains_email", UNPROCESSABLE_ENTITY,
+        "Le mot de passe ne doit pas contenir votre adresse courriel.",
+        "The password must not contain your email address."),
+    /// 422: a name is empty or too long.
+    InvalidName = ("invalid_name", UNPROCESSABLE_ENTITY,
+        "Le prénom et le nom doivent contenir entre 1 et 100 caractères.",
+        "First and last name must have between 1 and 100 characters."),
+    /// 400: the email link is unknown or malformed.
+    LinkInvalid = ("link_invalid", BAD_REQUEST,
+        "Ce lien n'est pas valide. Recommencez la démarche pour en recevoir un nouveau.",
+        "This link is not valid. Start again to receive a new one."),
+    /// 410: the email link has expired.
+    LinkExpired = ("link_expired", GONE,
+        "Ce lien a expiré. Recommencez la démarche pour en recevoir un nouveau.",
+        "This link has expired. Start again to receive a new one."),
+    /// 410: the email link was already used.
+    LinkUsed = ("link_used", GONE,
+        "Ce lien a déjà été utilisé. Recommencez la démarche pour en recevoir un nouveau.",
+        "This link has already been used. Start again to receive a new one."),
+    /// 401: the sign-up token is unknown or does not match.
+    SignupInvalid = ("signup_invalid", UNAUTHORIZED,
+        "Cette inscription est introuvable. Recommencez depuis le lien reçu par courriel.",
+        "This sign-up cannot be found. Start again from the emailed link."),
+    /// 410: the sign-up expired or was ended.
+    SignupExpired = ("signup_expired", GONE,
+        "Cette inscription a expiré ou a été interrompue. Recommencez votre inscription.",
+        "This sign-up has expired or was ended. Start your sign-up again."),
+    /// 409: the step does not fit the current state of the sign-up.
+    SignupWrongStep = ("signup_wrong_step", CONFLICT,
+        "Cette étape n'est pas disponible à ce moment de l'inscription.",
+        "This step is not available at this point of the sign-up."),
+    /// 422: the confirmation code is wrong.
+    CodeInvalid = ("code_invalid", UNPROCESSABLE_ENTITY,
+        "Le code de confirmation est incorrect.",
+        "The confirmation code is incorrect."),
+    /// 410: the confirmation code has expired.
+    CodeExpired = ("code_expired", GONE,
+        "Le code de confirmation a expiré. Demandez-en un nouveau.",
+        "The confirmation code has expired. Ask for a new one."),
+    /// 410: too many wrong codes; the operation is ended.
+    CodeAttemptsExceeded = ("code_attempts_exceeded", GONE,
+        "Trop de codes incorrects. Pour votre sécurité, la démarche a été interrompue.",
+        "Too many incorrect codes. For your security, the process was ended."),
+    /// 429: a new code was asked too soon or too often.
+    CodeResendTooSoon = ("code_resend_too_soon", TOO_MANY_REQUESTS,
+        "Un code vient d'être envoyé. Patientez avant d'en demander un nouveau.",
+        "A code was just sent. Wait before asking for a new one."),
+    /// 429: too many requests from this source or for this target.
+    TooManyRequests = ("too_many_requests", TOO_MANY_REQUESTS,
+        "Trop de demandes. Réessayez plus tard.",
+        "Too many requests. Try again later."),
+    /// 409: an account already exists for this email address.
+    AccountExists = ("account_exists", CONFLICT,
+        "Un compte existe déjà pour cette adresse courriel. Connectez-vous ou réinitialisez votre mot de passe.",
+        "An account already exists for this email address. Sign in or reset your password."),
+    /// 503: a message (email, SMS, call) could not be sent; the step can be retried.
+    DeliveryFailed = ("delivery_failed", SERVICE_UNAVAILABLE,
+        "Le message n'a pas pu être envoyé. Réessayez dans quelques instants.",
+        "The message could not be sent. Try again in a moment."),
+    /// 503: a dependency (database, key service) is unavailable; the step can be retried.
+    ServiceUnavailable = ("service_unavailable", SERVICE_UNAVAILABLE,
+        "Le service est momentanément indisponible. Réessayez dans quelques instants.",
+        "The service is temporarily unavailable. Try again in a moment."),
+    /// 409: another request changed the same thing at the same time; retry.
+    Conflict = ("conflict", CONFLICT,
+        "Une autre demande a modifié les mêmes informations. Réessayez.",
+        "Another request changed the same information. Try again."),
+    /// 500: a bug. Never expected; logged with its cause.
+    Internal = ("internal", INTERNAL_SERVER_ERROR,
+        "Une erreur inattendue est survenue.",
+        "An unexpected error occurred."),
+}
+
+/// A failure as the client sees it: a stable code, optionally the offending field, a
+/// detail safe to show, and hints (remaining attempts, retry delay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// The request field at fault, when there is one.
+    pub field: Option<String>,
+    /// A client-safe technical detail (never a secret, never an internal cause).
+    pub detail: Option<String>,
+    /// Seconds after which a retry may succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
+    /// Tries left, for wrong codes.
+    pub remaining_attempts: Option<u32>,
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.code.as_str())?;
+        if let Some(field) = &self.field {
+            write!(f, " ({field})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ErrorCode> for Error {
+    fn from(code: ErrorCode) -> Self {
+        Error::new(code)
+    }
+}
+
+impl Error {
+    /// An error with just a code.
+    pub fn new(code: ErrorCode) -> Self {
+        Error { code, field: None, detail: None, retry_after: None, remaining_attempts: None }
+    }
+
+    /// Names the request field at fault.
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// Adds a client-safe detail.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds a retry delay in seconds.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// Adds the number of tries left.
+    pub fn remaining_attempts(mut self, n: u32) -> Self {
+        self.remaining_attempts = Some(n);
+        self
+    }
+
+    /// An internal failure: the cause is logged here, never sent to the client.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "internal error");
+        Error::new(ErrorCode::Internal)
+    }
+
+    /// A dependency is unavailable: the cause is logged, the client may retry.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(cause = %cause, "dependency unavailable");
+        Error::new(ErrorCode::ServiceUnavailable).retry_after(2)
+    }
+
+    /// The RFC 9457 body in the given language.
+    pub fn problem(&self, locale: Locale) -> Problem {
+        Problem {
+            type_uri: format!("/problems/{}", self.code.as_str().replace('_', "-")),
+            title: self.code.message(locale).to_owned(),
+            status: self.code.status().as_u16(),
+            code: self.code.as_str(),
+            detail: self.detail.clone(),
+            field: self.field.clone(),
+            remaining_attempts: self.remaining_attempts,
+            retry_after: self.retry_after,
+        }
+    }
+
+    /// Renders the error as a problem+json response in the given language.
+    pub fn to_response(&self, locale: Locale) -> Response {
+        let body = serde_json::to_vec(&self.problem(locale)).unwrap_or_default();
+        let mut response = (self.code.status(), body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(locale.tag()));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// The RFC 9457 problem details object, with Signet's extension members.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    /// A URI reference naming the problem type (stable per code).
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// The localized, human-readable summary.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The stable machine-readable code.
+    pub code: &'static str,
+    /// A client-safe detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request field at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Tries left for a code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining_attempts: Option<u32>,
+    /// Seconds before a retry may succeed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl IntoResponse for Error {
+    /// Renders in English and leaves the error in the response extensions, where
+    /// [`crate::http::problem_layer`] re-renders it in the request's language.
+    fn into_response(self) -> Response {
+        let mut response = self.to_response(Locale::En);
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_snake_case_unique_and_client_or_dependency_status() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
+            assert!(code.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(!code.message(Locale::Fr).is_empty() && !code.message(Locale::En).is_empty());
+            assert_ne!(code.message(Locale::Fr), code.message(Locale::En));
+        }
+    }
+
+    #[test]
+    fn problem_body_follows_rfc_9457() {
+        let p = Error::new(ErrorCode::CodeInvalid).remaining_attempts(3).problem(Locale::Fr);
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["type"], "/problems/code-invalid");
+        assert_eq!(v["status"], 422);
+        assert_eq!(v["code"], "code_invalid");
+        assert_eq!(v["title"], "Le code de confirmation est incorrect.");
+        assert_eq!(v["remaining_attempts"], 3);
+    }
+}

@@ -1,0 +1,39 @@
+//! The Lambda entry point shared by every function: JSON logs, configuration and SDK
+//! clients built once per cold start, the request context from the API Gateway event,
+//! then `lambda_http::run`.
+
+use crate::http::RequestContext;
+use crate::{Config, Services};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::Router;
+use lambda_http::request::RequestContext as ApiGatewayContext;
+use lambda_http::RequestExt;
+
+/// Runs a function's routes in Lambda on the AWS adapters. `routes` receives the services
+/// built once for this execution environment.
+pub async fn run(function: &'static str, routes: fn(Services) -> Router) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init_logs();
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "bad configuration");
+        e
+    })?;
+    let metrics = config.metrics;
+    let sdk = crate::adapters::aws::sdk_config(&config).await;
+    let services = crate::adapters::aws::services(config, &sdk);
+    let app = crate::http::finish(routes(services), function, metrics).layer(axum::middleware::from_fn(request_context));
+    lambda_http::run(app).await
+}
+
+async fn request_context(mut req: Request, next: Next) -> axum::response::Response {
+    let (source_ip, request_id) = match req.request_context_ref() {
+        Some(ApiGatewayContext::ApiGatewayV2(ctx)) => (ctx.http.source_ip.clone(), ctx.request_id.clone()),
+        _ => (None, None),
+    };
+    let request_id = request_id.or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()));
+    req.extensions_mut().insert(RequestContext {
+        source_ip: source_ip.unwrap_or_else(|| "unknown".into()),
+        request_id: request_id.unwrap_or_else(|| "unknown".into()),
+    });
+    next.run(req).await
+}

@@ -1,0 +1,33 @@
+//! Signet's common crate: the domain every function shares, the ports it talks to and
+//! the two adapter sets (AWS and embedded) that implement them.
+//!
+//! Dependencies point inward: functions use the domain modules here; the domain talks to
+//! the ports in [`ports`]; adapters in [`adapters`] implement the ports.
+
+pub mod account;
+pub mod adapters;
+pub mod audit;
+pub mod config;
+pub mod crypto;
+pub mod email;
+pub mod email_link;
+pub mod error;
+pub mod http;
+pub mod locale;
+pub mod messages;
+pub mod otp;
+pub mod password;
+pub mod phone;
+pub mod ports;
+pub mod services;
+pub mod store;
+pub mod telemetry;
+pub mod throttle;
+
+#[cfg(feature = "lambda")]
+pub mod lambda;
+
+pub use config::Config;
+pub use error::{Error, ErrorCode, Result};
+pub use locale::Locale;
+pub use services::Services;

@@ -1,0 +1,161 @@
+//! Password policy (NIST SP 800-63B: 8 to 128 characters, no composition rules, refused
+//! when common or breached) and argon2id hashing, run off the async executor.
+
+use crate::config::Argon2Params;
+use crate::{Error, ErrorCode};
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+/// The shipped list of common and breached passwords: sorted, lower-case, one per line.
+static COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// Checks a new password against the policy. `email` is the account's address, which a
+/// password must not contain.
+pub fn check_policy(password: &str, email: Option<&str>) -> Result<(), Error> {
+    let length = password.chars().count();
+    if length < 8 {
+        return Err(Error::new(ErrorCode::PasswordTooShort).field("password"));
+    }
+    if length > 128 {
+        return Err(Error::new(ErrorCode::PasswordTooLong).field("password"));
+    }
+    let lower = password.trim().to_lowercase();
+    if is_common(&lower) {
+        return Err(Error::new(ErrorCode::PasswordCommon).field("password"));
+    }
+    if let Some(email) = email {
+        let local = email.split('@').next().unwrap_or("");
+        if lower.contains(email) || (local.len() >= 4 && lower.contains(local)) {
+            return Err(Error::new(ErrorCode::PasswordContainsEmail).field("password"));
+        }
+    }
+    Ok(())
+}
+
+fn is_common(lower: &str) -> bool {
+    // The list is sorted bytewise: binary search over its lines without building a set
+    // at start-up (which would cost init time on every cold start).
+    let bytes = COMMON_PASSWORDS.as_bytes();
+    let (mut lo, mut hi) = (0usize, bytes.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let start = bytes[..mid].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let end = bytes[mid..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| mid + i);
+        let line = &COMMON_PASSWORDS[start..end];
+        match line.cmp(lower) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => lo = end + 1,
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    false
+}
+
+fn hasher(params: Argon2Params) -> Result<Argon2<'static>, Error> {
+    let params = Params::new(params.m_kib, params.t, params.p, None).map_err(Error::internal)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password with argon2id into a PHC string (parameters and salt included),
+/// on a blocking thread.
+pub async fn hash(password: String, params: Argon2Params) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || {
+        let salt = argon2::password_hash::generate_salt();
+        hasher(params)?
+            .hash_password_with_salt(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(Error::internal)
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+/// The outcome of checking a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// Wrong password (or no account: the dummy hash was checked).
+    No,
+    /// Right password, hash up to date.
+    Yes,
+    /// Right password, but the stored hash uses other parameters: store this new hash.
+    YesRehashed(String),
+}
+
+/// Verifies a password against a PHC string on a blocking thread; with `None`, checks a
+/// dummy hash so that an unknown account costs the same time as a known one.
+pub async fn verify(password: String, phc: Option<String>, params: Argon2Params) -> Result<Verified, Error> {
+    tokio::task::spawn_blocking(move || {
+        let argon = hasher(params)?;
+        let target = phc.clone().unwrap_or_else(|| dummy_hash(params));
+        let ok = argon.verify_password(password.as_bytes(), target.as_str()).is_ok();
+        if !ok || phc.is_none() {
+            return Ok(Verified::No);
+        }
+        let wanted = format!("$argon2id$v=19$m={},t={},p={}$", params.m_kib, params.t, params.p);
+        if target.starts_with(&wanted) {
+            return Ok(Verified::Yes);
+        }
+        let salt = argon2::password_hash::generate_salt();
+        let new = argon.hash_password_with_salt(password.as_bytes(), &salt).map_err(Error::internal)?;
+        Ok(Verified::YesRehashed(new.to_string()))
+    })
+    .await
+    .map_err(Error::internal)?
+}
+
+fn dummy_hash(params: Argon2Params) -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| {
+            let salt = argon2::password_hash::generate_salt();
+            hasher(params)
+                .ok()
+                .and_then(|a| a.hash_password_with_salt(b"dummy password for timing", &salt).ok())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_refuses_short_long_common_and_email_passwords() {
+        assert_eq!(check_policy("short", None).unwrap_err().code, ErrorCode::PasswordTooShort);
+        assert_eq!(check_policy(&"x".repeat(129), None).unwrap_err().code, ErrorCode::PasswordTooLong);
+        assert!(check_policy(&"é".repeat(128), None).is_ok());
+        for common in ["password", "Password1", "12345678", "qwertyuiop", "iloveyou"] {
+            assert_eq!(check_policy(common, None).unwrap_err().code, ErrorCode::PasswordCommon, "{common}");
+        }
+        assert_eq!(
+            check_policy("my alex.martin@example.com pw", Some("alex.martin@example.com")).unwrap_err().code,
+            ErrorCode::PasswordContainsEmail
+        );
+        assert!(check_policy("correct horse battery staple", Some("alex@example.com")).is_ok());
+    }
+
+    #[test]
+    fn the_common_list_is_sorted_for_binary_search() {
+        let lines: Vec<&str> = COMMON_PASSWORDS.lines().collect();
+        assert!(lines.len() > 2000);
+        assert!(lines.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_common(lines[0]) && is_common(lines[lines.len() - 1]) && !is_common("zzzzzzzzzzzzzzzzzzzzzzz"));
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_old_parameters_are_rehashed() {
+        let params = Argon2Params { m_kib: 19456, t: 2, p: 1 };
+        let phc = hash("correct horse battery staple".into(), params).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert_eq!(verify("correct horse battery staple".into(), Some(phc.clone()), params).await.unwrap(), Verified::Yes);
+        assert_eq!(verify("wrong horse".into(), Some(phc.clone()), params).await.unwrap(), Verified::No);
+        assert_eq!(verify("anything".into(), None, params).await.unwrap(), Verified::No);
+        let stronger = Argon2Params { m_kib: 19456, t: 3, p: 1 };
+        match verify("correct horse battery staple".into(), Some(phc), stronger).await.unwrap() {
+            Verified::YesRehashed(new) => assert!(new.starts_with("$argon2id$v=19$m=19456,t=3,p=1$")),
+            other => panic!("expected a rehash, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The ports a function works with, bundled as the state of its router.
+
+use crate::config::Config;
+use crate::ports::{Clock, Keys, Mailer, Random, Sms, Voice};
+use crate::store::Store;
+use std::sync::Arc;
+
+/// Everything a handler may use: configuration and one adapter per port.
+#[derive(Clone)]
+pub struct Services {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// The single table.
+    pub store: Arc<dyn Store>,
+    /// Email.
+    pub mailer: Arc<dyn Mailer>,
+    /// Text messages.
+    pub sms: Arc<dyn Sms>,
+    /// Voice calls.
+    pub voice: Arc<dyn Voice>,
+    /// Secrets at rest.
+    pub keys: Arc<dyn Keys>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness.
+    pub random: Arc<dyn Random>,
+}
+
+impl Services {
+    /// Now, in unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// A new random id.
+    pub fn new_id(&self) -> String {
+        crate::crypto::random_id(self.random.as_ref())
+    }
+
+    /// A URL under the portal.
+    pub fn portal_link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.config.portal_url, path_and_query)
+    }
+}

@@ -1,0 +1,45 @@
+//! Fixed-window rate limits kept in the store (one small item per key and window, with a
+//! TTL), so that every Lambda instance sees the same counts.
+
+use crate::store::{Item, Key, Store, StoreError, Write};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct Window {
+    count: u32,
+}
+
+/// The outcome of [`hit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    /// Allowed; counted.
+    Allowed,
+    /// Over the limit; retry after this many seconds.
+    Limited(u64),
+}
+
+/// Counts one event for `key` in the current window of `window` seconds and tells
+/// whether it stays within `limit`. Concurrent hits are serialized by conditional writes.
+pub async fn hit(store: &dyn Store, scope: &str, key: &str, window: i64, limit: u32, now: i64) -> Result<Throttled, StoreError> {
+    let start = now - now.rem_euclid(window);
+    let item_key = Key::new(format!("THROTTLE#{scope}#{key}"), format!("W#{start}"));
+    for _ in 0..5 {
+        let current = store.get(&item_key).await?;
+        let (write, count) = match &current {
+            None => (Write::create(Item::new(item_key.clone(), &Window { count: 1 })?.expires_at(start + window)), 1),
+            Some(item) => {
+                let count = item.decode::<Window>()?.count + 1;
+                if count > limit {
+                    return Ok(Throttled::Limited((start + window - now).max(1) as u64));
+                }
+                (Write::replace(item.next(&Window { count })?), count)
+            }
+        };
+        match store.write(write).await {
+            Ok(()) => return Ok(if count > limit { Throttled::Limited((start + window - now).max(1) as u64) } else { Throttled::Allowed }),
+            Err(StoreError::ConditionFailed(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Unavailable("throttle contention".into()))
+}
