@@ -247,7 +247,7 @@ export class SignetStack extends cdk.Stack {
     }
 
     // ------------------------------------------------------------ dashboard
-    // Outcome: the embedded-metric-format metric every step emits (namespace Signet,
+    // Requests: the embedded-metric-format metric every step emits (namespace Signet,
     // dimensions Function and Outcome).
     const period = cdk.Duration.minutes(5);
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -272,11 +272,11 @@ export class SignetStack extends cdk.Stack {
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Step outcomes (Signet/Outcome)',
+            title: 'Step outcomes (Signet/Requests)',
             width: 12,
             left: [
               new cloudwatch.MathExpression({
-                expression: `SEARCH('{Signet,Function,Outcome} MetricName="Outcome"', 'Sum', 300)`,
+                expression: `SEARCH('{Signet,Function,Outcome} MetricName="Requests"', 'Sum', 300)`,
                 usingMetrics: {},
                 label: '',
                 period,

@@ -307,6 +307,16 @@ function main() {
       mentions(cdk.Resources.Dashboard?.Properties?.DashboardBody).has(id)])));
   check('outputs', [['outputs', S.outputs, C.outputs]]);
 
+  // Every sample event in events/ is for a route of template.yaml, and every route has one.
+  const eventsDir = path.join(repoDir, 'events');
+  const eventRoutes = fs.existsSync(eventsDir)
+    ? fs.readdirSync(eventsDir).filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(fs.readFileSync(path.join(eventsDir, f), 'utf8')))
+      .filter((e) => e.version === '2.0').map((e) => e.routeKey)
+    : [];
+  check('sample events (events/*.json)', [['routes with a sample event',
+    sorted(new Set(Object.values(S.functions).flatMap((f) => f.routes))), sorted(new Set(eventRoutes))]]);
+
   console.log(`infra: ${passed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
 }

@@ -1,0 +1,558 @@
+//! Individual sign-up (seed 001): an email → a single-use link → a profile prefilled from
+//! the subscriber record → password, phone and SMS-or-voice choice → a code to that phone →
+//! the account and its personal customer space are active and a confirmation email is sent.
+//!
+//! Every step reads the sign-up request with one key lookup and changes it with one
+//! conditional write, so a step raced by itself has exactly one winner.
+
+use axum::routing::post;
+use axum::{extract::State, response::Response, Router};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
+use signet_shared::audit::AuditEvent;
+use signet_shared::email::EmailAddress;
+use signet_shared::email_link::{self, PresentedToken};
+use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::otp::{Code, CodeChallenge, CodeCheck};
+use signet_shared::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::ports::{EncryptionContext, Sealed};
+use signet_shared::store::{Item, Key, StoreError, Write};
+use signet_shared::throttle::{self, Throttled};
+use signet_shared::{messages, password, Error, ErrorCode, Locale, Result, Services};
+
+/// The routes of the sign-up journey.
+pub fn routes(services: Services) -> Router {
+    Router::new()
+        .route("/signup", post(start))
+        .route("/signup/verify", post(verify_link))
+        .route("/signup/profile", post(submit_profile))
+        .route("/signup/code", post(resend_code))
+        .route("/signup/confirm", post(confirm))
+        .with_state(services)
+}
+
+/// Where a sign-up stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupStatus {
+    /// The link was emailed.
+    LinkSent,
+    /// The link was followed; the profile is awaited.
+    Verified,
+    /// The profile was given and a code sent to the phone.
+    CodeSent,
+    /// The account is active.
+    Completed,
+    /// Ended (too many wrong codes, or the address was taken meanwhile).
+    Ended,
+}
+
+/// A sign-up in progress (`SIGNUP#<id>`, expires with the sign-up lifetime).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignupRequest {
+    /// Random id; the first part of the link and continuation tokens.
+    pub id: String,
+    /// The address the link was sent to.
+    pub email: EmailAddress,
+    /// Language of the messages.
+    pub locale: Locale,
+    /// The id the person will have (names the owner in encryption contexts).
+    pub person_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Hash of the link secret.
+    pub link_hash: String,
+    /// When the link stops working.
+    pub link_expires_at: i64,
+    /// Hash of the continuation token given when the link was followed.
+    pub continuation_hash: Option<String>,
+    /// Where it stands.
+    pub status: SignupStatus,
+    /// The subscriber record the profile was prefilled from.
+    pub subscriber_id: Option<String>,
+    /// The profile, once given.
+    pub profile: Option<PendingProfile>,
+    /// The phone code.
+    pub challenge: Option<CodeChallenge>,
+    /// Whether the confirmation email went out (a retried confirm sends it otherwise).
+    pub confirmation_sent: bool,
+    /// The created space, once completed.
+    pub space_id: Option<String>,
+}
+
+/// The profile given at sign-up, kept until the code confirms the phone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingProfile {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// The phone, sealed for the future person.
+    pub phone: Sealed,
+    /// Safe hint of the phone.
+    pub phone_hint: String,
+    /// SMS or voice.
+    pub channel: PhoneChannel,
+}
+
+fn request_key(id: &str) -> Key {
+    Key::new(format!("SIGNUP#{id}"), "REQUEST")
+}
+
+fn phone_context(person_id: &str) -> EncryptionContext {
+    EncryptionContext::from([("purpose".to_owned(), "phone".to_owned()), ("person".to_owned(), person_id.to_owned())])
+}
+
+// ---------------------------------------------------------------------------------------
+// Step 1: an email address.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartBody {
+    email: String,
+    #[serde(default)]
+    locale: Option<Locale>,
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    status: &'static str,
+    message: &'static str,
+}
+
+/// Answers the same whether or not the address has an account: a known address receives
+/// an "you already have an account" email instead of a link.
+async fn start(State(services): State<Services>, RequestLocale(header_locale): RequestLocale, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
+    let email = EmailAddress::parse(&body.email)?;
+    let locale = body.locale.unwrap_or(header_locale);
+    let now = services.now();
+    let store = services.store.as_ref();
+    let accepted = json(
+        StatusCode::ACCEPTED,
+        &Accepted {
+            status: "email_sent",
+            message: locale.pick(
+                "Si cette adresse peut être utilisée, un courriel vient de lui être envoyé. Suivez le lien qu'il contient.",
+                "If this address can be used, an email was just sent to it. Follow the link it contains.",
+            ),
+        },
+    );
+    // A silent limit: the answer stays the same, so it reveals nothing about the address.
+    let limit = services.config.limits.signup_mails_per_hour;
+    if throttle::hit(store, "signup-mail", email.as_str(), 3600, limit, now).await? != Throttled::Allowed {
+        tracing::info!("sign-up email limit reached; nothing sent");
+        return Ok(accepted);
+    }
+    let mail = if store.get(&account::email_guard_key(&email)).await?.is_some() {
+        messages::signup_already_registered(email.as_str(), &services.portal_link("/login"), &services.portal_link("/password/forgot"), locale)
+    } else {
+        let id = services.new_id();
+        let link = email_link::issue(&id, services.random.as_ref());
+        let request = SignupRequest {
+            id: id.clone(),
+            email: email.clone(),
+            locale,
+            person_id: services.new_id(),
+            created_at: now,
+            link_hash: link.hash,
+            link_expires_at: now + services.config.limits.link_ttl,
+            continuation_hash: None,
+            status: SignupStatus::LinkSent,
+            subscriber_id: None,
+            profile: None,
+            challenge: None,
+            confirmation_sent: false,
+            space_id: None,
+        };
+        let item = Item::new(request_key(&id), &request)?.expires_at(now + services.config.limits.signup_ttl);
+        store.write(Write::create(item)).await?;
+        let url = services.portal_link(&format!("/signup/verify?token={}", link.token));
+        messages::signup_link(email.as_str(), &url, services.config.limits.link_ttl / 60, locale)
+    };
+    services.mailer.send(&mail).await?;
+    Ok(accepted)
+}
+
+// ---------------------------------------------------------------------------------------
+// Step 2: the emailed link.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    token: String,
+}
+
+#[derive(Serialize)]
+struct Prefill {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    locale: Locale,
+}
+
+#[derive(Serialize)]
+struct Verified {
+    status: &'static str,
+    signup_token: String,
+    email: EmailAddress,
+    profile: Prefill,
+    expires_at: i64,
+}
+
+/// Consumes the single-use link and hands out the continuation token of the next steps,
+/// with the profile prefilled from the subscriber record when there is one.
+async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<VerifyBody>) -> Result<Response> {
+    let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
+    let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
+    let now = services.now();
+    let store = services.store.as_ref();
+    let item = store.get(&request_key(presented.id)).await?.ok_or_else(invalid)?;
+    let mut request: SignupRequest = item.decode()?;
+    if !presented.matches(&request.link_hash) {
+        return Err(invalid());
+    }
+    if request.continuation_hash.is_some() || request.status != SignupStatus::LinkSent {
+        return Err(Error::new(ErrorCode::LinkUsed).field("token"));
+    }
+    if now >= request.link_expires_at {
+        return Err(Error::new(ErrorCode::LinkExpired).field("token"));
+    }
+    let record = match store.get(&account::subscriber_key(&request.email)).await? {
+        Some(item) => Some(item.decode::<SubscriberRecord>()?).filter(|r| r.person_id.is_none()),
+        None => None,
+    };
+    let continuation = email_link::issue(&request.id, services.random.as_ref());
+    request.continuation_hash = Some(continuation.hash);
+    request.status = SignupStatus::Verified;
+    request.subscriber_id = record.as_ref().map(|r| r.id.clone());
+    if let Some(r) = &record {
+        request.locale = r.locale;
+    }
+    match store.write(Write::replace(item.next(&request)?)).await {
+        Ok(()) => {}
+        // Someone followed the same link at the same moment and won.
+        Err(StoreError::ConditionFailed(_)) => return Err(Error::new(ErrorCode::LinkUsed).field("token")),
+        Err(e) => return Err(e.into()),
+    }
+    let profile = match record {
+        Some(r) => Prefill { first_name: Some(r.first_name), last_name: Some(r.last_name), phone: r.phone, locale: r.locale },
+        None => Prefill { first_name: None, last_name: None, phone: None, locale: request.locale },
+    };
+    Ok(json(
+        StatusCode::OK,
+        &Verified { status: "verified", signup_token: continuation.token, email: request.email, profile, expires_at: item.expires_at.unwrap_or(now) },
+    ))
+}
+
+/// Loads the sign-up named by a continuation token.
+async fn load(services: &Services, token: &str) -> Result<(Item, SignupRequest)> {
+    let invalid = || Error::new(ErrorCode::SignupInvalid).field("signup_token");
+    let presented: PresentedToken<'_> = email_link::parse(token).ok_or_else(invalid)?;
+    let item = services.store.get(&request_key(presented.id)).await?.ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
+    let request: SignupRequest = item.decode()?;
+    match &request.continuation_hash {
+        Some(hash) if presented.matches(hash) => {}
+        _ => return Err(invalid()),
+    }
+    if request.status == SignupStatus::Ended {
+        return Err(Error::new(ErrorCode::SignupExpired));
+    }
+    Ok((item, request))
+}
+
+// ---------------------------------------------------------------------------------------
+// Step 3: password, phone and channel; a code goes to the phone.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileBody {
+    signup_token: String,
+    first_name: String,
+    last_name: String,
+    password: String,
+    phone: String,
+    channel: PhoneChannel,
+    #[serde(default)]
+    locale: Option<Locale>,
+}
+
+#[derive(Serialize)]
+struct CodeSent {
+    status: &'static str,
+    channel: PhoneChannel,
+    phone_hint: String,
+    code_expires_at: i64,
+    resend_after: i64,
+}
+
+fn checked_name(value: &str, field: &str) -> Result<String> {
+    let name = value.trim();
+    let length = name.chars().count();
+    if length == 0 || length > 100 || name.chars().any(char::is_control) {
+        return Err(Error::new(ErrorCode::InvalidName).field(field));
+    }
+    Ok(name.to_owned())
+}
+
+async fn submit_profile(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ProfileBody>) -> Result<Response> {
+    let (item, mut request) = load(&services, &body.signup_token).await?;
+    if !matches!(request.status, SignupStatus::Verified | SignupStatus::CodeSent) {
+        return Err(Error::new(ErrorCode::SignupWrongStep));
+    }
+    let first_name = checked_name(&body.first_name, "first_name")?;
+    let last_name = checked_name(&body.last_name, "last_name")?;
+    password::check_policy(&body.password, Some(request.email.as_str()))?;
+    let phone = PhoneNumber::parse(&body.phone)?;
+    let now = services.now();
+    let limits = &services.config.limits;
+    // Giving the profile again (a mistyped phone) is a resend: the same throttle applies.
+    let code = match &mut request.challenge {
+        Some(challenge) => challenge.reissue(body.channel, now, limits, services.random.as_ref())?,
+        None => {
+            let (challenge, code) = CodeChallenge::issue("signup", &request.id, body.channel, now, limits, services.random.as_ref());
+            request.challenge = Some(challenge);
+            code
+        }
+    };
+    let password_hash = password::hash(body.password, services.config.argon2).await?;
+    let sealed = services.keys.seal(phone.as_str().as_bytes(), &phone_context(&request.person_id)).await?;
+    if let Some(locale) = body.locale {
+        request.locale = locale;
+    }
+    request.profile = Some(PendingProfile { first_name, last_name, password_hash, phone: sealed, phone_hint: phone.hint(), channel: body.channel });
+    request.status = SignupStatus::CodeSent;
+    send_code(&services, &item, request, &phone, code, &context).await
+}
+
+/// Stores the request with its new code, then delivers the code. A failed delivery is
+/// recorded so that the person can retry at once.
+async fn send_code(services: &Services, item: &Item, mut request: SignupRequest, phone: &PhoneNumber, code: Code, context: &RequestContext) -> Result<Response> {
+    let store = services.store.as_ref();
+    let next = item.next(&request)?;
+    let audit = audit_event(services, context, "signup.code_sent", &request, serde_json::json!({"channel": request.challenge.as_ref().map(|c| c.channel)}));
+    store.transact(vec![Write::replace(next.clone()), audit.write(&services.new_id())?]).await.map_err(race_is_conflict)?;
+    let challenge = request.challenge.clone().ok_or_else(|| Error::internal("code without challenge"))?;
+    let delivered = match challenge.channel {
+        PhoneChannel::Sms => services.sms.send(phone.as_str(), &messages::code_sms(&code, services.config.limits.code_ttl / 60, request.locale)).await,
+        PhoneChannel::Voice => {
+            services.voice.call(phone.as_str(), &messages::code_voice(&code, request.locale), messages::voice_language(request.locale)).await
+        }
+    };
+    if let Err(e) = delivered {
+        if let Some(c) = request.challenge.as_mut() {
+            c.send_failed();
+        }
+        // Best effort: if this write fails too, the resend waits for the interval.
+        let _ = store.write(Write::replace(next.next(&request)?)).await;
+        return Err(e.into());
+    }
+    let hint = request.profile.as_ref().map(|p| p.phone_hint.clone()).unwrap_or_default();
+    Ok(json(
+        StatusCode::OK,
+        &CodeSent {
+            status: "code_sent",
+            channel: challenge.channel,
+            phone_hint: hint,
+            code_expires_at: challenge.expires_at,
+            resend_after: services.now() + services.config.limits.code_resend_interval,
+        },
+    ))
+}
+
+fn race_is_conflict(e: StoreError) -> Error {
+    match e {
+        StoreError::ConditionFailed(_) => Error::new(ErrorCode::Conflict),
+        other => other.into(),
+    }
+}
+
+fn audit_event(services: &Services, context: &RequestContext, action: &str, request: &SignupRequest, detail: serde_json::Value) -> AuditEvent {
+    AuditEvent {
+        at: services.now(),
+        action: action.to_owned(),
+        actor: None,
+        subject: format!("signup:{}", request.id),
+        source_ip: context.source_ip.clone(),
+        request_id: context.request_id.clone(),
+        detail,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// "Send a new code", by SMS or by voice.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResendBody {
+    signup_token: String,
+    #[serde(default)]
+    channel: Option<PhoneChannel>,
+}
+
+async fn resend_code(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ResendBody>) -> Result<Response> {
+    let (item, mut request) = load(&services, &body.signup_token).await?;
+    if request.status != SignupStatus::CodeSent {
+        return Err(Error::new(ErrorCode::SignupWrongStep));
+    }
+    let profile = request.profile.clone().ok_or_else(|| Error::internal("code sent without profile"))?;
+    let channel = body.channel.unwrap_or(profile.channel);
+    let now = services.now();
+    let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
+    let code = challenge.reissue(channel, now, &services.config.limits, services.random.as_ref())?;
+    let phone = open_phone(&services, &request.person_id, &profile.phone).await?;
+    if let Some(p) = request.profile.as_mut() {
+        p.channel = channel;
+    }
+    send_code(&services, &item, request, &phone, code, &context).await
+}
+
+async fn open_phone(services: &Services, person_id: &str, sealed: &Sealed) -> Result<PhoneNumber> {
+    let bytes = services.keys.open(sealed, &phone_context(person_id)).await?;
+    let text = String::from_utf8(bytes).map_err(Error::internal)?;
+    Ok(PhoneNumber::from_e164(text))
+}
+
+// ---------------------------------------------------------------------------------------
+// Step 4: the code confirms the phone; the account becomes active.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    signup_token: String,
+    code: String,
+}
+
+#[derive(Serialize)]
+struct Completed {
+    status: &'static str,
+    person_id: String,
+    space_id: String,
+    email: EmailAddress,
+    message: &'static str,
+}
+
+async fn confirm(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
+    let (item, mut request) = load(&services, &body.signup_token).await?;
+    if request.status == SignupStatus::Completed {
+        // A retry after success (a lost answer, a failed confirmation email): same answer.
+        return completed(&services, &item, request).await;
+    }
+    if request.status != SignupStatus::CodeSent {
+        return Err(Error::new(ErrorCode::SignupWrongStep));
+    }
+    let now = services.now();
+    let store = services.store.as_ref();
+    let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
+    let outcome = challenge.check(&body.code, now, &services.config.limits);
+    if outcome != CodeCheck::Valid {
+        let mut error = outcome.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid));
+        if outcome == CodeCheck::Exhausted {
+            request.status = SignupStatus::Ended;
+        }
+        if outcome == CodeCheck::AlreadyUsed {
+            error = Error::new(ErrorCode::Conflict);
+        }
+        let action = if outcome == CodeCheck::Exhausted { "signup.ended_too_many_codes" } else { "signup.code_failed" };
+        let audit = audit_event(&services, &context, action, &request, serde_json::json!({"outcome": format!("{outcome:?}")}));
+        // The attempt counts even if the answer is lost: stored before answering.
+        store.transact(vec![Write::replace(item.next(&request)?), audit.write(&services.new_id())?]).await.map_err(race_is_conflict)?;
+        return Err(error);
+    }
+
+    let profile = request.profile.clone().ok_or_else(|| Error::internal("code sent without profile"))?;
+    let person = Person {
+        id: request.person_id.clone(),
+        email: request.email.clone(),
+        first_name: profile.first_name.clone(),
+        last_name: profile.last_name.clone(),
+        locale: request.locale,
+        password_hash: profile.password_hash.clone(),
+        second_factor: PhoneFactor { phone: profile.phone.clone(), hint: profile.phone_hint.clone(), channel: profile.channel },
+        session_epoch: 0,
+        subscriber_id: request.subscriber_id.clone(),
+        created_at: now,
+    };
+    let space = CustomerSpace {
+        id: services.new_id(),
+        kind: SpaceKind::Individual,
+        name: format!("{} {}", person.first_name, person.last_name),
+        created_at: now,
+    };
+    request.status = SignupStatus::Completed;
+    request.space_id = Some(space.id.clone());
+    let next = item.next(&request)?;
+    let mut writes = account::individual_account_writes(&person, &space)?;
+    let guard_index = 0;
+    writes.push(Write::replace(next.clone()));
+    if let Some(subscriber_id) = &request.subscriber_id {
+        if let Some(record_item) = store.get(&account::subscriber_key(&request.email)).await? {
+            let mut record: SubscriberRecord = record_item.decode()?;
+            if record.id == *subscriber_id && record.person_id.is_none() {
+                record.person_id = Some(person.id.clone());
+                writes.push(Write::replace(record_item.next(&record)?));
+            }
+        }
+    }
+    let audit = AuditEvent {
+        actor: Some(person.id.clone()),
+        ..audit_event(&services, &context, "signup.completed", &request, serde_json::json!({"space_id": space.id, "channel": profile.channel}))
+    };
+    writes.push(audit.write(&services.new_id())?);
+    match store.transact(writes).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed(Some(i))) if i == guard_index => {
+            // Another sign-up for this address completed first: one address, one account.
+            request.status = SignupStatus::Ended;
+            request.space_id = None;
+            let _ = store.write(Write::replace(item.next(&request)?)).await;
+            return Err(Error::new(ErrorCode::AccountExists));
+        }
+        Err(StoreError::ConditionFailed(_)) => {
+            // This sign-up changed meanwhile (a racing confirm): answer from what won.
+            let current = store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
+            let current_request: SignupRequest = current.decode()?;
+            if current_request.status == SignupStatus::Completed {
+                return completed(&services, &current, current_request).await;
+            }
+            return Err(Error::new(ErrorCode::Conflict));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    completed(&services, &next, request).await
+}
+
+/// The answer of a completed sign-up; sends the confirmation email if it has not gone out.
+async fn completed(services: &Services, item: &Item, mut request: SignupRequest) -> Result<Response> {
+    let space_id = request.space_id.clone().unwrap_or_default();
+    if !request.confirmation_sent {
+        let first_name = request.profile.as_ref().map(|p| p.first_name.clone()).unwrap_or_default();
+        let mail = messages::signup_confirmed(request.email.as_str(), &first_name, &services.portal_link("/login"), request.locale);
+        match services.mailer.send(&mail).await {
+            Ok(()) => {
+                request.confirmation_sent = true;
+                // If this write is lost, a retry sends the confirmation once more: harmless.
+                if let Err(e) = services.store.write(Write::replace(item.next(&request)?)).await {
+                    tracing::warn!(error = %e, "could not record the confirmation email");
+                }
+            }
+            // The account is active; the email goes out on a retry of this step.
+            Err(e) => tracing::warn!(error = %e, "confirmation email not sent"),
+        }
+    }
+    Ok(json(
+        StatusCode::CREATED,
+        &Completed {
+            status: "active",
+            person_id: request.person_id,
+            space_id,
+            email: request.email,
+            message: request.locale.pick(
+                "La création de votre compte est complétée. Un courriel de confirmation vous a été envoyé.",
+                "Your account is created. A confirmation email was sent to you.",
+            ),
+        },
+    ))
+}

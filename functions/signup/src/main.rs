@@ -1,0 +1,6 @@
+//! The sign-up function in Lambda.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    signet_shared::lambda::run("signup", signet_signup::routes).await
+}

@@ -1,0 +1,67 @@
+//! A small demo data set (`--demo`): subscriber records to prefill sign-ups from, and one
+//! existing account, so that every sign-up path can be tried at once. Loading twice
+//! changes nothing.
+
+use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
+use signet_shared::email::EmailAddress;
+use signet_shared::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::ports::EncryptionContext;
+use signet_shared::store::{Item, StoreError, Write};
+use signet_shared::{password, Locale, Services};
+
+/// The password of the demo account (demo data only; printed by the server at start).
+pub const DEMO_PASSWORD: &str = "demo portal password 2026";
+
+/// What the demo data set holds, for the start-up banner.
+pub const SUMMARY: &str = "demo data: subscriber records subscriber@example.com (fr) and legacy.subscriber@example.org (en) \
+    prefill a sign-up; member@example.com already has an account";
+
+/// Loads the demo data set.
+pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
+    let records = [
+        ("S-100001", "subscriber@example.com", "Demo", "Subscriber", Some("+14155550100"), Locale::Fr),
+        ("S-100002", "legacy.subscriber@example.org", "Legacy", "Subscriber", None, Locale::En),
+    ];
+    for (id, email, first, last, phone, locale) in records {
+        let email = EmailAddress::parse(email)?;
+        let record = SubscriberRecord {
+            id: id.into(),
+            email: email.clone(),
+            first_name: first.into(),
+            last_name: last.into(),
+            phone: phone.map(str::to_owned),
+            locale,
+            person_id: None,
+        };
+        ignore_existing(services.store.write(Write::create(Item::new(account::subscriber_key(&email), &record)?)).await)?;
+    }
+
+    let email = EmailAddress::parse("member@example.com")?;
+    if services.store.get(&account::email_guard_key(&email)).await?.is_some() {
+        return Ok(());
+    }
+    let person_id = services.new_id();
+    let phone = PhoneNumber::parse("+1 415 555 0101")?;
+    let context = EncryptionContext::from([("purpose".to_owned(), "phone".to_owned()), ("person".to_owned(), person_id.clone())]);
+    let person = Person {
+        id: person_id,
+        email,
+        first_name: "Demo".into(),
+        last_name: "Member".into(),
+        locale: Locale::En,
+        password_hash: password::hash(DEMO_PASSWORD.into(), services.config.argon2).await?,
+        second_factor: PhoneFactor { phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?, hint: phone.hint(), channel: PhoneChannel::Sms },
+        session_epoch: 0,
+        subscriber_id: None,
+        created_at: services.now(),
+    };
+    let space = CustomerSpace { id: services.new_id(), kind: SpaceKind::Individual, name: "Demo Member".into(), created_at: services.now() };
+    ignore_existing(services.store.transact(account::individual_account_writes(&person, &space)?).await)
+}
+
+fn ignore_existing(result: Result<(), StoreError>) -> Result<(), signet_shared::Error> {
+    match result {
+        Ok(()) | Err(StoreError::ConditionFailed(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

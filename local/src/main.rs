@@ -1,0 +1,81 @@
+//! `cargo run -p signet-local -- [--port 3000] [--data-dir .signet] [--demo]`
+
+use signet_shared::adapters::embedded;
+use signet_shared::Config;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+struct Args {
+    port: u16,
+    data_dir: PathBuf,
+    demo: bool,
+}
+
+const USAGE: &str = "usage: signet-local [--port PORT] [--data-dir DIR] [--demo]\n\
+  --port PORT      port on 127.0.0.1 (default 3000)\n\
+  --data-dir DIR   database, key file (default .signet/)\n\
+  --demo           load the demo data set";
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args { port: 3000, data_dir: embedded::default_data_dir(), demo: false };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--port" => args.port = it.next().and_then(|p| p.parse().ok()).ok_or("--port needs a number between 1 and 65535")?,
+            "--data-dir" => args.data_dir = it.next().map(PathBuf::from).ok_or("--data-dir needs a directory")?,
+            "--demo" => args.demo = true,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("signet-local: {e}");
+        std::process::exit(2);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    signet_shared::telemetry::init_logs();
+    let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
+    vars.entry("SIGNET_PORTAL_URL".into()).or_insert_with(|| format!("http://127.0.0.1:{}", args.port));
+    vars.entry("SIGNET_METRICS".into()).or_insert_with(|| "false".into());
+    let config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
+    let portal = config.portal_url.clone();
+    let backend = embedded::open(config, &args.data_dir)?;
+    if args.demo {
+        signet_local::demo::load(&backend.services).await.map_err(|e| format!("loading demo data: {e}"))?;
+    }
+    let sweeper = backend.store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let store = sweeper.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.sweep_expired()).await {
+                tracing::warn!(error = %e, "TTL sweep failed");
+            }
+        }
+    });
+    let app = signet_local::app(backend.services, backend.outbox);
+    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    eprintln!("Signet local portal on {portal}  (data in {})", args.data_dir.display());
+    eprintln!("  outbox:  {portal}/_dev/outbox   (JSON: {portal}/_dev/outbox.json)");
+    eprintln!("  OpenAPI: {portal}/openapi.json");
+    if args.demo {
+        eprintln!("  {}; its password: {}", signet_local::demo::SUMMARY, signet_local::demo::DEMO_PASSWORD);
+    }
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
