@@ -21,6 +21,16 @@ use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::throttle::{self, Throttled};
 use signet_shared::{messages, password, Error, ErrorCode, Locale, Result, Services};
 
+/// Every route of this function (method, path): the OpenAPI document and the SAM
+/// template are checked against this list, and the list against the router.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/signup"),
+    ("POST", "/signup/verify"),
+    ("POST", "/signup/profile"),
+    ("POST", "/signup/code"),
+    ("POST", "/signup/confirm"),
+];
+
 /// The routes of the sign-up journey.
 pub fn routes(services: Services) -> Router {
     Router::new()
@@ -503,19 +513,19 @@ async fn confirm(State(services): State<Services>, context: RequestContext, ApiJ
     writes.push(audit.write(&services.new_id())?);
     match store.transact(writes).await {
         Ok(()) => {}
-        Err(StoreError::ConditionFailed(Some(i))) if i == guard_index => {
-            // Another sign-up for this address completed first: one address, one account.
-            request.status = SignupStatus::Ended;
-            request.space_id = None;
-            let _ = store.write(Write::replace(item.next(&request)?)).await;
-            return Err(Error::new(ErrorCode::AccountExists));
-        }
-        Err(StoreError::ConditionFailed(_)) => {
-            // This sign-up changed meanwhile (a racing confirm): answer from what won.
+        Err(StoreError::ConditionFailed(failed)) => {
+            // Lost a race. Against a confirm of this same sign-up: answer from what won.
             let current = store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
             let current_request: SignupRequest = current.decode()?;
             if current_request.status == SignupStatus::Completed {
                 return completed(&services, &current, current_request).await;
+            }
+            if failed == Some(guard_index) {
+                // Against another sign-up for this address: one address, one account.
+                let mut ended = current_request;
+                ended.status = SignupStatus::Ended;
+                let _ = store.write(Write::replace(current.next(&ended)?)).await;
+                return Err(Error::new(ErrorCode::AccountExists));
             }
             return Err(Error::new(ErrorCode::Conflict));
         }

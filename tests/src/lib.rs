@@ -1,0 +1,450 @@
+//! The harness of Signet's end-to-end scenarios. A scenario is an `async fn(World)`,
+//! written once; [`scenarios!`] runs it on the embedded back end (a fresh database
+//! directory) and on the AWS back end (the real aws-sdk clients against moto server, with
+//! a fresh table and KMS key; voice calls against a local SMS and Voice v2 recorder, since
+//! moto has no such service).
+//!
+//! The AWS back end needs `SIGNET_TEST_MOTO_URL` (the test command starts moto and sets
+//! it). Without it, the AWS scenarios fail: they are never silently skipped.
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::Value;
+use signet_shared::adapters::{aws, embedded};
+use signet_shared::ports::{Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, ManualClock, Sealed, Sms};
+use signet_shared::{Config, Services};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+/// Runs each scenario on both back ends: `embedded::<name>` and `aws::<name>`.
+#[macro_export]
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::World::embedded().await).await
+                }
+            )*
+        }
+        mod aws {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::World::aws().await).await
+                }
+            )*
+        }
+    };
+}
+
+/// A message the portal sent, as read back from the back end's outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// `email`, `sms` or `voice`.
+    pub channel: String,
+    /// Recipient.
+    pub to: String,
+    /// Subject (emails).
+    pub subject: String,
+    /// Body.
+    pub body: String,
+}
+
+impl Sent {
+    /// The first `token=` value in the body.
+    pub fn link_token(&self) -> String {
+        let start = self.body.find("token=").expect("no link in message") + 6;
+        self.body[start..].split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// The six-digit code in the body (a voice script says it digit by digit).
+    pub fn code(&self) -> String {
+        if self.channel == "voice" {
+            return self.body.chars().filter(char::is_ascii_digit).take(6).collect();
+        }
+        let word = self.body.split_whitespace().map(|w| w.trim_end_matches('.')).find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()));
+        word.expect("no code in message").to_owned()
+    }
+}
+
+/// Failures to inject into the delivery and key services, to check that state stays
+/// consistent and the step retryable.
+#[derive(Default)]
+pub struct Faults {
+    /// Fail the next N emails.
+    pub mail: AtomicUsize,
+    /// Fail the next N text messages.
+    pub sms: AtomicUsize,
+    /// Fail the next N key operations.
+    pub keys: AtomicUsize,
+}
+
+fn take(counter: &AtomicUsize) -> bool {
+    counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+}
+
+struct FaultyMailer(Arc<dyn Mailer>, Arc<Faults>);
+#[async_trait]
+impl Mailer for FaultyMailer {
+    async fn send(&self, email: &Email) -> Result<(), DeliveryError> {
+        if take(&self.1.mail) {
+            return Err(DeliveryError("injected mail failure".into()));
+        }
+        self.0.send(email).await
+    }
+}
+
+struct FaultySms(Arc<dyn Sms>, Arc<Faults>);
+#[async_trait]
+impl Sms for FaultySms {
+    async fn send(&self, to: &str, text: &str) -> Result<(), DeliveryError> {
+        if take(&self.1.sms) {
+            return Err(DeliveryError("injected SMS failure".into()));
+        }
+        self.0.send(to, text).await
+    }
+}
+
+struct FaultyKeys(Arc<dyn Keys>, Arc<Faults>);
+#[async_trait]
+impl Keys for FaultyKeys {
+    async fn seal(&self, plaintext: &[u8], context: &EncryptionContext) -> Result<Sealed, KeyError> {
+        if take(&self.1.keys) {
+            return Err(KeyError("injected key service failure".into()));
+        }
+        self.0.seal(plaintext, context).await
+    }
+    async fn open(&self, sealed: &Sealed, context: &EncryptionContext) -> Result<Vec<u8>, KeyError> {
+        if take(&self.1.keys) {
+            return Err(KeyError("injected key service failure".into()));
+        }
+        self.0.open(sealed, context).await
+    }
+}
+
+enum Outbox {
+    Embedded(embedded::Outbox),
+    Aws { moto: String, voice: Arc<Mutex<Vec<Sent>>> },
+}
+
+/// One scenario's world: the app on one back end, its clock, its outbox.
+pub struct World {
+    /// The back end's name (`embedded` or `aws`).
+    pub backend: &'static str,
+    /// The application, as the local server and Lambda serve it.
+    pub app: Router,
+    /// The services behind it.
+    pub services: Services,
+    /// The clock every adapter uses.
+    pub clock: Arc<ManualClock>,
+    /// Failures to inject.
+    pub faults: Arc<Faults>,
+    /// A tag unique to this scenario, in addresses and numbers.
+    pub tag: String,
+    /// The embedded data directory (embedded only), to reopen after a "restart".
+    pub data_dir: Option<PathBuf>,
+    outbox: Outbox,
+    _temp: Option<tempfile::TempDir>,
+}
+
+static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+
+fn unique_tag() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("t{}x{}", SEQUENCE.fetch_add(1, Ordering::SeqCst), nanos % 100_000)
+}
+
+/// Test configuration: real defaults, except the cheapest argon2id cost the policy allows.
+pub fn test_config(extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    vars.entry("SIGNET_PORTAL_URL".into()).or_insert_with(|| "https://portal.example.com".into());
+    vars.entry("SIGNET_METRICS".into()).or_insert_with(|| "false".into());
+    Config::from_vars(&vars).expect("test configuration")
+}
+
+fn wrap(mut services: Services, faults: &Arc<Faults>) -> Services {
+    services.mailer = Arc::new(FaultyMailer(services.mailer.clone(), faults.clone()));
+    services.sms = Arc::new(FaultySms(services.sms.clone(), faults.clone()));
+    services.keys = Arc::new(FaultyKeys(services.keys.clone(), faults.clone()));
+    services
+}
+
+fn app_of(services: &Services) -> Router {
+    signet_shared::http::finish(signet_local::api_routes(services.clone()), "test", false)
+}
+
+impl World {
+    /// The embedded back end in a fresh directory.
+    pub async fn embedded() -> World {
+        let temp = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::at(signet_shared::ports::SystemClock.now()));
+        let backend = embedded::open_with_clock(test_config(&[]), temp.path(), clock.clone()).unwrap();
+        let faults = Arc::new(Faults::default());
+        let services = wrap(backend.services, &faults);
+        World {
+            backend: "embedded",
+            app: app_of(&services),
+            services,
+            clock,
+            faults,
+            tag: unique_tag(),
+            data_dir: Some(temp.path().to_owned()),
+            outbox: Outbox::Embedded(backend.outbox),
+            _temp: Some(temp),
+        }
+    }
+
+    /// The AWS back end against moto: a fresh table and KMS key for this scenario.
+    pub async fn aws() -> World {
+        let moto = std::env::var("SIGNET_TEST_MOTO_URL").expect(
+            "SIGNET_TEST_MOTO_URL is not set: the AWS scenarios need moto server; run them with `python3 scripts/test.py`",
+        );
+        let tag = unique_tag();
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&moto)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "static"))
+            .load()
+            .await;
+        let table = format!("signet-{tag}");
+        create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table).await;
+        let ses = aws_sdk_sesv2::Client::new(&sdk);
+        // A domain identity covers its addresses; it may exist from another scenario.
+        let _ = ses.create_email_identity().email_identity("example.com").send().await;
+        let key = aws_sdk_kms::Client::new(&sdk).create_key().send().await.expect("moto KMS create_key");
+        let key_id = key.key_metadata().unwrap().key_id().to_owned();
+        let voice = Arc::new(Mutex::new(Vec::new()));
+        let voice_url = start_voice_recorder(voice.clone()).await;
+        let config = test_config(&[
+            ("SIGNET_TABLE", &table),
+            ("SIGNET_KMS_KEY_ID", &key_id),
+            ("SIGNET_MAIL_FROM", "no-reply@example.com"),
+            ("SIGNET_VOICE_ORIGINATION", "+14155550199"),
+            ("SIGNET_VOICE_ENDPOINT_URL", &voice_url),
+        ]);
+        let clock = Arc::new(ManualClock::at(signet_shared::ports::SystemClock.now()));
+        let faults = Arc::new(Faults::default());
+        let services = wrap(aws::services_with_clock(config, &sdk, clock.clone()), &faults);
+        World {
+            backend: "aws",
+            app: app_of(&services),
+            services,
+            clock,
+            faults,
+            tag,
+            data_dir: None,
+            outbox: Outbox::Aws { moto, voice },
+            _temp: None,
+        }
+    }
+
+    /// Closes the embedded database and opens it again from its files, as a restart of
+    /// the local server does.
+    pub fn restart(self) -> World {
+        let World { clock, faults, tag, data_dir, _temp, app, services, outbox, .. } = self;
+        drop((app, services, outbox));
+        let dir = data_dir.clone().expect("restart is for the embedded back end");
+        let backend = embedded::open_with_clock(test_config(&[]), &dir, clock.clone()).unwrap();
+        let services = wrap(backend.services, &faults);
+        World { backend: "embedded", app: app_of(&services), services, clock, faults, tag, data_dir, outbox: Outbox::Embedded(backend.outbox), _temp }
+    }
+
+    /// An address unique to this scenario: `<name>.<tag>@example.com`.
+    pub fn email(&self, name: &str) -> String {
+        format!("{name}.{}@example.com", self.tag)
+    }
+
+    /// A phone number unique to this process run (+1 415 555 01xx and on).
+    pub fn phone(&self) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let area = [415, 212, 312, 206, 617, 303, 512, 602][(n / 100) as usize % 8];
+        format!("+1 {area} 555 01{:02}", n % 100)
+    }
+
+    /// Sends a request with a JSON body (or raw bytes) and headers; returns the status,
+    /// the headers and the body parsed as JSON (Null when empty or not JSON).
+    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (StatusCode, HeaderMap, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = self.app.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// POSTs a JSON value; returns status and body.
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let (status, _, body) = self.send(Method::POST, path, &[("content-type", "application/json")], body.to_string().into_bytes()).await;
+        (status, body)
+    }
+
+    /// POSTs the bodies at the same time, each on its own task; answers in order.
+    pub async fn post_concurrently(&self, path: &str, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+        let start = Arc::new(tokio::sync::Barrier::new(bodies.len()));
+        let tasks: Vec<_> = bodies
+            .into_iter()
+            .map(|body| {
+                let (app, start, path) = (self.app.clone(), start.clone(), path.to_owned());
+                tokio::spawn(async move {
+                    let request = Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap();
+                    start.wait().await;
+                    let response = app.oneshot(request).await.unwrap();
+                    let status = response.status();
+                    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+                    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    }
+
+    /// Everything sent so far to `to`, oldest first.
+    pub async fn sent_to(&self, to: &str) -> Vec<Sent> {
+        let normal = to.replace(' ', "").to_lowercase();
+        let all = match &self.outbox {
+            Outbox::Embedded(outbox) => outbox
+                .list(10_000)
+                .unwrap()
+                .into_iter()
+                .rev()
+                .map(|m| Sent { channel: m.channel, to: m.to, subject: m.subject.unwrap_or_default(), body: m.body })
+                .collect(),
+            Outbox::Aws { moto, voice } => {
+                let mut all = moto_sent(moto).await;
+                all.extend(voice.lock().unwrap().iter().cloned());
+                all
+            }
+        };
+        all.into_iter().filter(|m| m.to.replace(' ', "").to_lowercase() == normal).collect()
+    }
+
+    /// The last message sent to `to`; panics when there is none.
+    pub async fn last_to(&self, to: &str) -> Sent {
+        self.sent_to(to).await.pop().unwrap_or_else(|| panic!("nothing was sent to {to}"))
+    }
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) {
+    use aws_sdk_dynamodb::types::*;
+    let attr = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap();
+    let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().unwrap();
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("gsi1pk"))
+        .attribute_definitions(attr("gsi1sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("gsi1")
+                .key_schema(key("gsi1pk", KeyType::Hash))
+                .key_schema(key("gsi1sk", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("moto DynamoDB create_table");
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().unwrap())
+        .send()
+        .await
+        .expect("moto DynamoDB update_time_to_live");
+}
+
+/// Reads what moto recorded as sent (SES messages and SNS text messages).
+async fn moto_sent(moto: &str) -> Vec<Sent> {
+    let data = http_get(&format!("{moto}/moto-api/data.json")).await;
+    let data: Value = serde_json::from_str(&data).expect("moto data.json");
+    let mut out = Vec::new();
+    for m in data["ses"]["Message"].as_array().cloned().unwrap_or_default() {
+        let destinations = &m["destinations"];
+        let to: Vec<String> = destinations["ToAddresses"]
+            .as_array()
+            .or_else(|| destinations.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        for to in to {
+            out.push(Sent {
+                channel: "email".into(),
+                to,
+                subject: m["subject"].as_str().unwrap_or("").to_owned(),
+                body: m["body"].as_str().unwrap_or("").to_owned(),
+            });
+        }
+    }
+    for m in data["sns"]["SMS"].as_array().cloned().unwrap_or_default() {
+        out.push(Sent {
+            channel: "sms".into(),
+            to: m["phone_number"].as_str().unwrap_or("").to_owned(),
+            subject: String::new(),
+            body: m["message"].as_str().unwrap_or("").to_owned(),
+        });
+    }
+    out
+}
+
+/// A plain HTTP/1.0 GET on loopback (the harness needs nothing more).
+async fn http_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect to moto");
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
+/// A loopback stand-in for AWS End User Messaging SMS and Voice v2 (moto has none): it
+/// answers `SendVoiceMessage` as the service does and records what the real SDK client sent.
+async fn start_voice_recorder(calls: Arc<Mutex<Vec<Sent>>>) -> String {
+    use axum::routing::post;
+    let app = Router::new().route(
+        "/",
+        post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let calls = calls.clone();
+            async move {
+                let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+                let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if target != "PinpointSMSVoiceV2.SendVoiceMessage" || json["OriginationIdentity"].as_str().is_none() || json["MessageBodyTextType"] != "TEXT" {
+                    return (StatusCode::BAD_REQUEST, [("content-type", "application/x-amz-json-1.0")], r#"{"__type":"ValidationException","Message":"bad request"}"#.to_owned());
+                }
+                calls.lock().unwrap().push(Sent {
+                    channel: "voice".into(),
+                    to: json["DestinationPhoneNumber"].as_str().unwrap_or("").to_owned(),
+                    subject: json["VoiceId"].as_str().unwrap_or("").to_owned(),
+                    body: json["MessageBody"].as_str().unwrap_or("").to_owned(),
+                });
+                (StatusCode::OK, [("content-type", "application/x-amz-json-1.0")], r#"{"MessageId":"recorded"}"#.to_owned())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
