@@ -21,8 +21,13 @@ pub async fn run(function: &'static str, routes: fn(Services) -> Router) -> Resu
     let metrics = config.metrics;
     let sdk = crate::adapters::aws::sdk_config(&config).await;
     let services = crate::adapters::aws::services(config, &sdk);
-    let app = crate::http::finish(routes(services), function, metrics).layer(axum::middleware::from_fn(request_context));
-    lambda_http::run(app).await
+    lambda_http::run(app(function, routes(services), metrics)).await
+}
+
+/// A function's routes as Lambda serves them: finished (fallbacks, problems, metrics) and
+/// with the request context taken from the API Gateway event.
+pub fn app(function: &'static str, routes: Router, metrics: bool) -> Router {
+    crate::http::finish(routes, function, metrics).layer(axum::middleware::from_fn(request_context))
 }
 
 async fn request_context(mut req: Request, next: Next) -> axum::response::Response {
