@@ -13,7 +13,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
 use signet_shared::adapters::{aws, embedded};
-use signet_shared::ports::{Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, ManualClock, Sealed, Sms};
+use signet_shared::ports::{Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, ManualClock, Sealed, Sms, Voice};
+use signet_shared::store::{Item, Key, Store, StoreError, Write};
 use signet_shared::{Config, Services};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -84,6 +85,67 @@ pub struct Faults {
     pub sms: AtomicUsize,
     /// Fail the next N key operations.
     pub keys: AtomicUsize,
+    /// What was called.
+    pub calls: Arc<Calls>,
+}
+
+/// Calls made to the store and to the other AWS-backed ports, to count what each step costs.
+#[derive(Default, Debug)]
+pub struct Calls {
+    /// Store reads (GetItem, Query).
+    pub store_reads: AtomicUsize,
+    /// Store writes (PutItem, DeleteItem, TransactWriteItems), one per call.
+    pub store_writes: AtomicUsize,
+    /// Key service calls (GenerateDataKey, Decrypt).
+    pub keys: AtomicUsize,
+    /// Messages sent (SES, SNS, voice).
+    pub messages: AtomicUsize,
+}
+
+impl Calls {
+    /// (store reads, store writes, key calls, messages) since the last reset, and resets.
+    pub fn take(&self) -> (usize, usize, usize, usize) {
+        (
+            self.store_reads.swap(0, Ordering::SeqCst),
+            self.store_writes.swap(0, Ordering::SeqCst),
+            self.keys.swap(0, Ordering::SeqCst),
+            self.messages.swap(0, Ordering::SeqCst),
+        )
+    }
+}
+
+struct CountingStore(Arc<dyn Store>, Arc<Calls>);
+#[async_trait]
+impl Store for CountingStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.1.store_reads.fetch_add(1, Ordering::SeqCst);
+        self.0.get(key).await
+    }
+    async fn write(&self, write: Write) -> Result<(), StoreError> {
+        self.1.store_writes.fetch_add(1, Ordering::SeqCst);
+        self.0.write(write).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.1.store_writes.fetch_add(1, Ordering::SeqCst);
+        self.0.transact(writes).await
+    }
+    async fn query(&self, pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+        self.1.store_reads.fetch_add(1, Ordering::SeqCst);
+        self.0.query(pk, sk_prefix, limit).await
+    }
+    async fn query_gsi1(&self, gsi1pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+        self.1.store_reads.fetch_add(1, Ordering::SeqCst);
+        self.0.query_gsi1(gsi1pk, sk_prefix, limit).await
+    }
+}
+
+struct CountingVoice(Arc<dyn Voice>, Arc<Calls>);
+#[async_trait]
+impl Voice for CountingVoice {
+    async fn call(&self, to: &str, text: &str, language: &str) -> Result<(), DeliveryError> {
+        self.1.messages.fetch_add(1, Ordering::SeqCst);
+        self.0.call(to, text, language).await
+    }
 }
 
 fn take(counter: &AtomicUsize) -> bool {
@@ -94,6 +156,7 @@ struct FaultyMailer(Arc<dyn Mailer>, Arc<Faults>);
 #[async_trait]
 impl Mailer for FaultyMailer {
     async fn send(&self, email: &Email) -> Result<(), DeliveryError> {
+        self.1.calls.messages.fetch_add(1, Ordering::SeqCst);
         if take(&self.1.mail) {
             return Err(DeliveryError("injected mail failure".into()));
         }
@@ -105,6 +168,7 @@ struct FaultySms(Arc<dyn Sms>, Arc<Faults>);
 #[async_trait]
 impl Sms for FaultySms {
     async fn send(&self, to: &str, text: &str) -> Result<(), DeliveryError> {
+        self.1.calls.messages.fetch_add(1, Ordering::SeqCst);
         if take(&self.1.sms) {
             return Err(DeliveryError("injected SMS failure".into()));
         }
@@ -116,12 +180,14 @@ struct FaultyKeys(Arc<dyn Keys>, Arc<Faults>);
 #[async_trait]
 impl Keys for FaultyKeys {
     async fn seal(&self, plaintext: &[u8], context: &EncryptionContext) -> Result<Sealed, KeyError> {
+        self.1.calls.keys.fetch_add(1, Ordering::SeqCst);
         if take(&self.1.keys) {
             return Err(KeyError("injected key service failure".into()));
         }
         self.0.seal(plaintext, context).await
     }
     async fn open(&self, sealed: &Sealed, context: &EncryptionContext) -> Result<Vec<u8>, KeyError> {
+        self.1.calls.keys.fetch_add(1, Ordering::SeqCst);
         if take(&self.1.keys) {
             return Err(KeyError("injected key service failure".into()));
         }
@@ -173,6 +239,8 @@ fn wrap(mut services: Services, faults: &Arc<Faults>) -> Services {
     services.mailer = Arc::new(FaultyMailer(services.mailer.clone(), faults.clone()));
     services.sms = Arc::new(FaultySms(services.sms.clone(), faults.clone()));
     services.keys = Arc::new(FaultyKeys(services.keys.clone(), faults.clone()));
+    services.store = Arc::new(CountingStore(services.store.clone(), faults.calls.clone()));
+    services.voice = Arc::new(CountingVoice(services.voice.clone(), faults.calls.clone()));
     services
 }
 

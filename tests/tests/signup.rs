@@ -26,6 +26,7 @@ scenarios!(
     signup_key_service_failure_leaves_the_step_retryable,
     unknown_routes_and_methods_get_problem_json,
     problems_are_in_french_when_asked,
+    signup_steps_cost_the_fewest_calls,
 );
 
 /// Steps 1 and 2: asks for a link and follows it; returns the continuation token and the
@@ -408,4 +409,35 @@ async fn problems_are_in_french_when_asked(w: World) {
     assert_problem(status, &body, 422, "invalid_email");
     assert_eq!(body["title"], "L'adresse courriel n'est pas valide.");
     assert_eq!(headers["content-language"], "fr");
+}
+
+/// What each step costs in store, key-service and messaging calls (each is latency and
+/// money on AWS). The README quotes these numbers; a change that adds a call fails here.
+async fn signup_steps_cost_the_fewest_calls(w: World) {
+    let calls = w.faults.calls.clone();
+    let email = w.email("costs");
+    calls.take();
+    assert_eq!(w.post("/signup", json!({"email": email})).await.0, StatusCode::ACCEPTED);
+    // Throttle window read + write, email guard read, request create; the link email.
+    assert_eq!(calls.take(), (2, 2, 0, 1), "start");
+    let link = w.last_to(&email).await.link_token();
+    calls.take();
+    let (_, verified) = w.post("/signup/verify", json!({"token": link})).await;
+    let token = verified["signup_token"].as_str().unwrap().to_owned();
+    // Request read, subscriber record read, request update.
+    assert_eq!(calls.take(), (2, 1, 0, 0), "verify");
+    let phone = w.phone();
+    assert_eq!(w.post("/signup/profile", profile(&token, &phone, "sms")).await.0, StatusCode::OK);
+    // Request read, one transaction (request + audit); one data key for the phone; the SMS.
+    assert_eq!(calls.take(), (1, 1, 1, 1), "profile");
+    let code = w.last_to(&phone).await.code();
+    calls.take();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    assert_eq!(w.post("/signup/confirm", json!({"signup_token": token, "code": wrong})).await.0.as_u16(), 422);
+    // A wrong code: request read, one transaction (attempt + audit).
+    assert_eq!(calls.take(), (1, 1, 0, 0), "wrong code");
+    assert_eq!(w.post("/signup/confirm", json!({"signup_token": token, "code": code})).await.0, StatusCode::CREATED);
+    // Request read, one transaction (guard, person, space, membership, request, audit),
+    // the confirmation email, and the write that records it went out.
+    assert_eq!(calls.take(), (1, 2, 0, 1), "confirm");
 }
