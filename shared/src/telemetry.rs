@@ -5,17 +5,23 @@
 
 use std::io::Write as _;
 
-/// Sets up JSON logs filtered by `RUST_LOG` (default `info`). Safe to call twice.
+/// Sets up JSON logs filtered by `RUST_LOG` (`info`, `warn`, `signet_shared=debug,info`…;
+/// default `info`). Safe to call twice.
 pub fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    // `Targets` parses the usual directives without a regex engine (smaller binaries).
+    let filter: tracing_subscriber::filter::Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO));
+    let format = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_target(false)
         .without_time()
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = tracing_subscriber::registry().with(filter).with(format).try_init();
 }
 
 /// The metric namespace of every Signet metric.
