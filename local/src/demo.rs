@@ -2,10 +2,9 @@
 //! existing account, so that every sign-up path can be tried at once. Loading twice
 //! changes nothing.
 
-use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
+use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SealedPhone, SpaceKind, SubscriberRecord};
 use signet_shared::email::EmailAddress;
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
-use signet_shared::ports::EncryptionContext;
 use signet_shared::store::{Item, StoreError, Write};
 use signet_shared::{password, Locale, Services};
 
@@ -19,17 +18,25 @@ pub const SUMMARY: &str = "demo data: subscriber records subscriber@example.com 
 /// Loads the demo data set.
 pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
     let records = [
-        ("S-100001", "subscriber@example.com", "Demo", "Subscriber", Some("+14155550100"), Locale::Fr),
+        ("S-100001", "subscriber@example.com", "Demo", "Subscriber", Some("+1 415 555 0100"), Locale::Fr),
         ("S-100002", "legacy.subscriber@example.org", "Legacy", "Subscriber", None, Locale::En),
     ];
     for (id, email, first, last, phone, locale) in records {
         let email = EmailAddress::parse(email)?;
+        let phone = match phone {
+            Some(p) => {
+                let number = PhoneNumber::parse(p)?;
+                let sealed = services.keys.seal(number.as_str().as_bytes(), &account::subscriber_phone_context(id)).await?;
+                Some(SealedPhone { sealed, hint: number.hint() })
+            }
+            None => None,
+        };
         let record = SubscriberRecord {
             id: id.into(),
             email: email.clone(),
             first_name: first.into(),
             last_name: last.into(),
-            phone: phone.map(str::to_owned),
+            phone,
             locale,
             person_id: None,
         };
@@ -42,7 +49,7 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
     }
     let person_id = services.new_id();
     let phone = PhoneNumber::parse("+1 415 555 0101")?;
-    let context = EncryptionContext::from([("purpose".to_owned(), "phone".to_owned()), ("person".to_owned(), person_id.clone())]);
+    let context = account::person_phone_context(&person_id);
     let person = Person {
         id: person_id,
         email,

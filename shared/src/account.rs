@@ -4,7 +4,7 @@
 use crate::email::EmailAddress;
 use crate::locale::Locale;
 use crate::phone::PhoneChannel;
-use crate::ports::Sealed;
+use crate::ports::{EncryptionContext, Sealed};
 use crate::store::{Item, Key, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
@@ -107,12 +107,31 @@ pub struct SubscriberRecord {
     pub first_name: String,
     /// Last name on file.
     pub last_name: String,
-    /// Phone on file, E.164, if any.
-    pub phone: Option<String>,
+    /// Phone on file, if any: sealed (context: `purpose=phone`, `subscriber=<id>`), with a hint.
+    pub phone: Option<SealedPhone>,
     /// Language on file.
     pub locale: Locale,
     /// The person created from this record, once linked.
     pub person_id: Option<String>,
+}
+
+/// A phone number at rest: sealed under the key service, with a hint safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedPhone {
+    /// The E.164 number, encrypted.
+    pub sealed: Sealed,
+    /// `+1 ••• ••34`.
+    pub hint: String,
+}
+
+/// The encryption context of a person's phone.
+pub fn person_phone_context(person_id: &str) -> EncryptionContext {
+    EncryptionContext::from([("purpose".to_owned(), "phone".to_owned()), ("person".to_owned(), person_id.to_owned())])
+}
+
+/// The encryption context of a subscriber record's phone.
+pub fn subscriber_phone_context(subscriber_id: &str) -> EncryptionContext {
+    EncryptionContext::from([("purpose".to_owned(), "phone".to_owned()), ("subscriber".to_owned(), subscriber_id.to_owned())])
 }
 
 /// Key of a person's profile item.

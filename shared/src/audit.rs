@@ -24,8 +24,16 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    /// The append-only write of this event (`event_id` makes the sort key unique).
+    /// The append-only write of this event (`event_id` makes the sort key unique). Put it
+    /// in the transaction of the change it records, then call [`AuditEvent::log`] once
+    /// that transaction committed.
     pub fn write(&self, event_id: &str) -> Result<Write, StoreError> {
+        let key = Key::new(format!("AUDIT#{}", self.subject), format!("{:012}#{event_id}", self.at));
+        Ok(Write::create(Item::new(key, self)?))
+    }
+
+    /// The JSON log line of this event, for operators (after the write committed).
+    pub fn log(&self) {
         tracing::info!(
             audit = true,
             action = %self.action,
@@ -35,7 +43,5 @@ impl AuditEvent {
             request_id = %self.request_id,
             "audit"
         );
-        let key = Key::new(format!("AUDIT#{}", self.subject), format!("{:012}#{event_id}", self.at));
-        Ok(Write::create(Item::new(key, self)?))
     }
 }

@@ -47,6 +47,12 @@ pub struct Limits {
     pub code_max_attempts: u32,
     /// Sign-up link emails per address per hour (`SIGNET_SIGNUP_MAILS_PER_HOUR`, default 5).
     pub signup_mails_per_hour: u32,
+    /// Codes sent to one phone number per hour, all operations together
+    /// (`SIGNET_CODES_PER_PHONE_PER_HOUR`, default 10): bounds SMS and call flooding.
+    pub codes_per_phone_per_hour: u32,
+    /// Sign-up starts and profiles per source address per hour
+    /// (`SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR`, default 60).
+    pub signups_per_source_per_hour: u32,
 }
 
 /// argon2id cost parameters (`SIGNET_ARGON2_M_KIB`, `SIGNET_ARGON2_T`, `SIGNET_ARGON2_P`).
@@ -122,6 +128,8 @@ impl Config {
                 code_max_sends: number(get("SIGNET_CODE_MAX_SENDS"), "SIGNET_CODE_MAX_SENDS", 5, 1, 20)?,
                 code_max_attempts: number(get("SIGNET_CODE_MAX_ATTEMPTS"), "SIGNET_CODE_MAX_ATTEMPTS", 5, 1, 5)?,
                 signup_mails_per_hour: number(get("SIGNET_SIGNUP_MAILS_PER_HOUR"), "SIGNET_SIGNUP_MAILS_PER_HOUR", 5, 1, 100)?,
+                codes_per_phone_per_hour: number(get("SIGNET_CODES_PER_PHONE_PER_HOUR"), "SIGNET_CODES_PER_PHONE_PER_HOUR", 10, 1, 100)?,
+                signups_per_source_per_hour: number(get("SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR"), "SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
             },
             argon2: Argon2Params {
                 m_kib: number(get("SIGNET_ARGON2_M_KIB"), "SIGNET_ARGON2_M_KIB", 19456, 19456, 1 << 21)?,

@@ -226,9 +226,15 @@ mod tests {
     #[test]
     fn a_code_is_bound_to_its_purpose_and_subject() {
         let limits = Config::defaults().limits;
-        let (mut a, _) = CodeChallenge::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
-        let (_, code_b) = CodeChallenge::issue("signup", "s2", PhoneChannel::Sms, 1000, &limits, &OsRandom);
-        assert_ne!(a.check(code_b.digits(), 1001, &limits), CodeCheck::Valid);
+        let (a, code) = CodeChallenge::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
+        let mut other_subject = a.clone();
+        other_subject.subject = "s2".into();
+        assert_eq!(other_subject.check(code.digits(), 1001, &limits), CodeCheck::Wrong { remaining: 4 });
+        let mut other_purpose = a.clone();
+        other_purpose.purpose = "email_change".into();
+        assert_eq!(other_purpose.check(code.digits(), 1001, &limits), CodeCheck::Wrong { remaining: 4 });
+        let mut same = a;
+        assert_eq!(same.check(code.digits(), 1001, &limits), CodeCheck::Valid);
     }
 
     #[test]

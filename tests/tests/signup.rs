@@ -27,6 +27,8 @@ scenarios!(
     unknown_routes_and_methods_get_problem_json,
     problems_are_in_french_when_asked,
     signup_steps_cost_the_fewest_calls,
+    signup_parallel_wrong_codes_all_count,
+    signup_codes_to_one_phone_are_limited_across_signups,
 );
 
 /// Steps 1 and 2: asks for a link and follows it; returns the continuation token and the
@@ -117,9 +119,13 @@ async fn signup_of_a_known_address_answers_alike_and_emails_the_owner(w: World) 
     assert_eq!(w.post("/signup/confirm", json!({"signup_token": token, "code": code})).await.0, StatusCode::CREATED);
 
     let unknown = w.email("unknown");
+    w.faults.calls.take();
     let (s1, b1) = w.post("/signup", json!({"email": unknown})).await;
+    let unknown_calls = w.faults.calls.take();
     let (s2, b2) = w.post("/signup", json!({"email": email.to_uppercase()})).await;
+    let known_calls = w.faults.calls.take();
     assert_eq!((s1, &b1), (s2, &b2), "same answer for a known and an unknown address");
+    assert_eq!(unknown_calls, known_calls, "same calls, so about the same time, for a known and an unknown address");
     let owner_mail = w.last_to(&email).await;
     assert!(owner_mail.subject.contains("already") || owner_mail.subject.contains("déjà"), "{owner_mail:?}");
     assert!(!owner_mail.body.contains("token="), "no sign-up link for a known address");
@@ -133,7 +139,10 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
         email: EmailAddress::parse(&email).unwrap(),
         first_name: "Legacy".into(),
         last_name: "Subscriber".into(),
-        phone: Some("+14155550177".into()),
+        phone: Some(account::SealedPhone {
+            sealed: w.services.keys.seal(b"+14155550177", &account::subscriber_phone_context(&format!("S-{}", w.tag))).await.unwrap(),
+            hint: "+1 ••• ••77".into(),
+        }),
         locale: signet_shared::Locale::Fr,
         person_id: None,
     };
@@ -142,7 +151,8 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
     let (token, verified) = follow_link(&w, &email).await;
     assert_eq!(verified["profile"]["first_name"], "Legacy");
     assert_eq!(verified["profile"]["last_name"], "Subscriber");
-    assert_eq!(verified["profile"]["phone"], "+14155550177");
+    assert_eq!(verified["profile"]["phone_hint"], "+1 ••• ••77", "the number on file is never shown whole");
+    assert!(!verified.to_string().contains("5550177"));
     assert_eq!(verified["profile"]["locale"], "fr");
     let phone = w.phone();
     assert_eq!(w.post("/signup/profile", profile(&token, &phone, "sms")).await.0, StatusCode::OK);
@@ -182,18 +192,17 @@ async fn signup_bad_input_gets_problem_json_and_writes_nothing(w: World) {
     assert_problem(status, &body, 422, "invalid_request");
     let (status, _, body) = w.send(Method::POST, "/signup", &[("content-type", "application/json")], vec![b' '; 70 * 1024]).await;
     assert_problem(status, &body, 413, "payload_too_large");
-    for bad in ["not-an-email", "a@b", "", "x@example.com\n"] {
-        if bad.ends_with('\n') {
-            continue;
-        }
+    for bad in ["not-an-email", "a@b", "", "x@example.com\nbcc@example.com"] {
         let (status, body) = w.post("/signup", json!({"email": bad})).await;
         assert_problem(status, &body, 422, "invalid_email");
     }
+    assert_eq!(w.faults.calls.take().1, 0, "bad input writes nothing");
 
     // Bad profiles: nothing is stored, the sign-up can still go on.
     let email = w.email("bad.input");
     let (token, _) = follow_link(&w, &email).await;
     let phone = w.phone();
+    w.faults.calls.take();
     let cases = [
         (json!({"password": "short1"}), "password_too_short"),
         (json!({"password": "x".repeat(129)}), "password_too_long"),
@@ -216,6 +225,8 @@ async fn signup_bad_input_gets_problem_json_and_writes_nothing(w: World) {
         assert_eq!(problem["code"], code, "{change}: {problem}");
         assert!(status.is_client_error(), "{change}: {status}");
     }
+    let (_, writes, keys, messages) = w.faults.calls.take();
+    assert_eq!((writes, keys, messages), (0, 0, 0), "a bad profile writes, seals and sends nothing");
     assert!(w.sent_to(&phone).await.is_empty(), "no code sent for a bad profile");
     let (status, body) = w.post("/signup/profile", json!({"signup_token": "forged", "first_name": "Test", "last_name": "Subscriber", "password": PASSWORD, "phone": phone, "channel": "sms"})).await;
     assert_problem(status, &body, 401, "signup_invalid");
@@ -339,6 +350,7 @@ async fn signup_confirms_racing_on_one_code_create_one_account(w: World) {
     let person_id = created[0]["person_id"].as_str().unwrap();
     let spaces = w.services.store.query(&format!("PERSON#{person_id}"), "MEMBER#", 10).await.unwrap();
     assert_eq!(spaces.len(), 1, "one personal space");
+    assert_eq!(w.sent_to(&email).await.len(), 2, "the link and one confirmation");
 }
 
 async fn signup_abandoned_expires(w: World) {
@@ -418,8 +430,9 @@ async fn signup_steps_cost_the_fewest_calls(w: World) {
     let email = w.email("costs");
     calls.take();
     assert_eq!(w.post("/signup", json!({"email": email})).await.0, StatusCode::ACCEPTED);
-    // Throttle window read + write, email guard read, request create; the link email.
-    assert_eq!(calls.take(), (2, 2, 0, 1), "start");
+    // Two throttle windows (source, address) read + written, email guard read, request
+    // create; the link email.
+    assert_eq!(calls.take(), (3, 3, 0, 1), "start");
     let link = w.last_to(&email).await.link_token();
     calls.take();
     let (_, verified) = w.post("/signup/verify", json!({"token": link})).await;
@@ -428,8 +441,9 @@ async fn signup_steps_cost_the_fewest_calls(w: World) {
     assert_eq!(calls.take(), (2, 1, 0, 0), "verify");
     let phone = w.phone();
     assert_eq!(w.post("/signup/profile", profile(&token, &phone, "sms")).await.0, StatusCode::OK);
-    // Request read, one transaction (request + audit); one data key for the phone; the SMS.
-    assert_eq!(calls.take(), (1, 1, 1, 1), "profile");
+    // Request read, two throttle windows (source, phone) read + written, one transaction
+    // (request + audit); one data key for the phone; the SMS.
+    assert_eq!(calls.take(), (3, 3, 1, 1), "profile");
     let code = w.last_to(&phone).await.code();
     calls.take();
     let wrong = if code == "000000" { "000001" } else { "000000" };
@@ -438,6 +452,54 @@ async fn signup_steps_cost_the_fewest_calls(w: World) {
     assert_eq!(calls.take(), (1, 1, 0, 0), "wrong code");
     assert_eq!(w.post("/signup/confirm", json!({"signup_token": token, "code": code})).await.0, StatusCode::CREATED);
     // Request read, one transaction (guard, person, space, membership, request, audit),
-    // the confirmation email, and the write that records it went out.
+    // the write that claims the confirmation email, and the email.
     assert_eq!(calls.take(), (1, 2, 0, 1), "confirm");
+}
+
+async fn signup_parallel_wrong_codes_all_count(w: World) {
+    let email = w.email("parallel.guesses");
+    let (token, phone) = reach_code(&w, &email, "sms").await;
+    let code = w.last_to(&phone).await.code();
+    let guesses: Vec<Value> = (0..8)
+        .map(|i| format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000))
+        .map(|guess| json!({"signup_token": token, "code": guess}))
+        .collect();
+    let answers = w.post_concurrently("/signup/confirm", guesses).await;
+    let codes: Vec<&str> = answers.iter().map(|(_, b)| b["code"].as_str().unwrap_or("")).collect();
+    assert!(codes.iter().all(|c| ["code_invalid", "code_attempts_exceeded", "signup_expired"].contains(c)), "{codes:?}");
+    assert!(codes.iter().filter(|c| **c == "code_invalid").count() <= 4, "at most 4 wrong codes answered as wrong: {codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == "code_attempts_exceeded").count(), 1, "{codes:?}");
+    // Eight guesses were more than five: the sign-up is over, even for the right code.
+    let (status, body) = w.post("/signup/confirm", json!({"signup_token": token, "code": code})).await;
+    assert_problem(status, &body, 410, "signup_expired");
+}
+
+async fn signup_codes_to_one_phone_are_limited_across_signups(w: World) {
+    let phone = w.phone();
+    let limits = w.services.config.limits.clone();
+    let mut sent = 0;
+    let mut signup = 0;
+    loop {
+        signup += 1;
+        let (token, _) = follow_link(&w, &w.email(&format!("flood{signup}"))).await;
+        let (status, body) = w.post("/signup/profile", profile(&token, &phone, "voice")).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["code"], "too_many_requests");
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+        sent += 1;
+        for _ in 1..limits.code_max_sends {
+            w.clock.advance(limits.code_resend_interval);
+            let (status, body) = w.post("/signup/code", json!({"signup_token": token})).await;
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                break;
+            }
+            assert_eq!(status, StatusCode::OK, "{body}");
+            sent += 1;
+        }
+        assert!(signup < 10, "the per-phone limit never applied");
+    }
+    assert_eq!(sent, limits.codes_per_phone_per_hour as usize);
+    assert_eq!(w.sent_to(&phone).await.len(), sent);
 }

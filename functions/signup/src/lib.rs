@@ -16,7 +16,7 @@ use signet_shared::email_link::{self, PresentedToken};
 use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
 use signet_shared::otp::{Code, CodeChallenge, CodeCheck};
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
-use signet_shared::ports::{EncryptionContext, Sealed};
+use signet_shared::ports::Sealed;
 use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::throttle::{self, Throttled};
 use signet_shared::{messages, password, Error, ErrorCode, Locale, Result, Services};
@@ -46,6 +46,9 @@ pub fn routes(services: Services) -> Router {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignupStatus {
+    /// The address already has an account: "you already have an account" was emailed
+    /// instead of a link; the request only records the attempt.
+    KnownAddress,
     /// The link was emailed.
     LinkSent,
     /// The link was followed; the profile is awaited.
@@ -112,10 +115,6 @@ fn request_key(id: &str) -> Key {
     Key::new(format!("SIGNUP#{id}"), "REQUEST")
 }
 
-fn phone_context(person_id: &str) -> EncryptionContext {
-    EncryptionContext::from([("purpose".to_owned(), "phone".to_owned()), ("person".to_owned(), person_id.to_owned())])
-}
-
 // ---------------------------------------------------------------------------------------
 // Step 1: an email address.
 
@@ -135,7 +134,12 @@ struct Accepted {
 
 /// Answers the same whether or not the address has an account: a known address receives
 /// an "you already have an account" email instead of a link.
-async fn start(State(services): State<Services>, RequestLocale(header_locale): RequestLocale, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
+async fn start(
+    State(services): State<Services>,
+    RequestLocale(header_locale): RequestLocale,
+    context: RequestContext,
+    ApiJson(body): ApiJson<StartBody>,
+) -> Result<Response> {
     let email = EmailAddress::parse(&body.email)?;
     let locale = body.locale.unwrap_or(header_locale);
     let now = services.now();
@@ -150,40 +154,54 @@ async fn start(State(services): State<Services>, RequestLocale(header_locale): R
             ),
         },
     );
+    limit_source(&services, &context, now).await?;
     // A silent limit: the answer stays the same, so it reveals nothing about the address.
     let limit = services.config.limits.signup_mails_per_hour;
     if throttle::hit(store, "signup-mail", email.as_str(), 3600, limit, now).await? != Throttled::Allowed {
         tracing::info!("sign-up email limit reached; nothing sent");
         return Ok(accepted);
     }
-    let mail = if store.get(&account::email_guard_key(&email)).await?.is_some() {
+    let known = store.get(&account::email_guard_key(&email)).await?.is_some();
+    // Both paths make the same calls (one request item, one email), so neither their
+    // timing nor a store failure tells a known address from an unknown one. For a known
+    // address the request only records the attempt: its link is never sent.
+    let id = services.new_id();
+    let link = email_link::issue(&id, services.random.as_ref());
+    let request = SignupRequest {
+        id: id.clone(),
+        email: email.clone(),
+        locale,
+        person_id: services.new_id(),
+        created_at: now,
+        link_hash: link.hash,
+        link_expires_at: now + services.config.limits.link_ttl,
+        continuation_hash: None,
+        status: if known { SignupStatus::KnownAddress } else { SignupStatus::LinkSent },
+        subscriber_id: None,
+        profile: None,
+        challenge: None,
+        confirmation_sent: false,
+        space_id: None,
+    };
+    let item = Item::new(request_key(&id), &request)?.expires_at(now + services.config.limits.signup_ttl);
+    store.write(Write::create(item)).await?;
+    let mail = if known {
         messages::signup_already_registered(email.as_str(), &services.portal_link("/login"), &services.portal_link("/password/forgot"), locale)
     } else {
-        let id = services.new_id();
-        let link = email_link::issue(&id, services.random.as_ref());
-        let request = SignupRequest {
-            id: id.clone(),
-            email: email.clone(),
-            locale,
-            person_id: services.new_id(),
-            created_at: now,
-            link_hash: link.hash,
-            link_expires_at: now + services.config.limits.link_ttl,
-            continuation_hash: None,
-            status: SignupStatus::LinkSent,
-            subscriber_id: None,
-            profile: None,
-            challenge: None,
-            confirmation_sent: false,
-            space_id: None,
-        };
-        let item = Item::new(request_key(&id), &request)?.expires_at(now + services.config.limits.signup_ttl);
-        store.write(Write::create(item)).await?;
         let url = services.portal_link(&format!("/signup/verify?token={}", link.token));
         messages::signup_link(email.as_str(), &url, services.config.limits.link_ttl / 60, locale)
     };
     services.mailer.send(&mail).await?;
     Ok(accepted)
+}
+
+/// Sign-up starts and profiles per source address (a flood of links or codes from one place).
+async fn limit_source(services: &Services, context: &RequestContext, now: i64) -> Result<()> {
+    let limit = services.config.limits.signups_per_source_per_hour;
+    match throttle::hit(services.store.as_ref(), "signup-source", &context.source_ip, 3600, limit, now).await? {
+        Throttled::Allowed => Ok(()),
+        Throttled::Limited(wait) => Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait)),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -199,7 +217,8 @@ struct VerifyBody {
 struct Prefill {
     first_name: Option<String>,
     last_name: Option<String>,
-    phone: Option<String>,
+    /// Only a hint: the number on file is a secret at rest; the person types it.
+    phone_hint: Option<String>,
     locale: Locale,
 }
 
@@ -235,7 +254,7 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
         None => None,
     };
     let continuation = email_link::issue(&request.id, services.random.as_ref());
-    request.continuation_hash = Some(continuation.hash);
+    request.continuation_hash = Some(continuation.hash.clone());
     request.status = SignupStatus::Verified;
     request.subscriber_id = record.as_ref().map(|r| r.id.clone());
     if let Some(r) = &record {
@@ -243,13 +262,19 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
     }
     match store.write(Write::replace(item.next(&request)?)).await {
         Ok(()) => {}
-        // Someone followed the same link at the same moment and won.
-        Err(StoreError::ConditionFailed(_)) => return Err(Error::new(ErrorCode::LinkUsed).field("token")),
+        Err(StoreError::ConditionFailed(_)) => {
+            // Our own write may have landed before a retry of it failed its condition;
+            // otherwise someone followed the same link at the same moment and won.
+            let current: Option<SignupRequest> = store.get(&item.key).await?.map(|i| i.decode()).transpose()?;
+            if current.and_then(|r| r.continuation_hash) != Some(continuation.hash) {
+                return Err(Error::new(ErrorCode::LinkUsed).field("token"));
+            }
+        }
         Err(e) => return Err(e.into()),
     }
     let profile = match record {
-        Some(r) => Prefill { first_name: Some(r.first_name), last_name: Some(r.last_name), phone: r.phone, locale: r.locale },
-        None => Prefill { first_name: None, last_name: None, phone: None, locale: request.locale },
+        Some(r) => Prefill { first_name: Some(r.first_name), last_name: Some(r.last_name), phone_hint: r.phone.map(|p| p.hint), locale: r.locale },
+        None => Prefill { first_name: None, last_name: None, phone_hint: None, locale: request.locale },
     };
     Ok(json(
         StatusCode::OK,
@@ -317,6 +342,7 @@ async fn submit_profile(State(services): State<Services>, context: RequestContex
     password::check_policy(&body.password, Some(request.email.as_str()))?;
     let phone = PhoneNumber::parse(&body.phone)?;
     let now = services.now();
+    limit_source(&services, &context, now).await?;
     let limits = &services.config.limits;
     // Giving the profile again (a mistyped phone) is a resend: the same throttle applies.
     let code = match &mut request.challenge {
@@ -328,7 +354,7 @@ async fn submit_profile(State(services): State<Services>, context: RequestContex
         }
     };
     let password_hash = password::hash(body.password, services.config.argon2).await?;
-    let sealed = services.keys.seal(phone.as_str().as_bytes(), &phone_context(&request.person_id)).await?;
+    let sealed = services.keys.seal(phone.as_str().as_bytes(), &account::person_phone_context(&request.person_id)).await?;
     if let Some(locale) = body.locale {
         request.locale = locale;
     }
@@ -341,9 +367,16 @@ async fn submit_profile(State(services): State<Services>, context: RequestContex
 /// recorded so that the person can retry at once.
 async fn send_code(services: &Services, item: &Item, mut request: SignupRequest, phone: &PhoneNumber, code: Code, context: &RequestContext) -> Result<Response> {
     let store = services.store.as_ref();
+    let limits = &services.config.limits;
+    // Per destination, whatever the sign-up or address: bounds SMS and call flooding.
+    if let Throttled::Limited(wait) = throttle::hit(store, "code-phone", phone.as_str(), 3600, limits.codes_per_phone_per_hour, services.now()).await? {
+        return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
+    }
     let next = item.next(&request)?;
-    let audit = audit_event(services, context, "signup.code_sent", &request, serde_json::json!({"channel": request.challenge.as_ref().map(|c| c.channel)}));
+    let channel = request.challenge.as_ref().map(|c| c.channel);
+    let audit = audit_event(services, context, "signup.code_sent", &request, serde_json::json!({"channel": channel}));
     store.transact(vec![Write::replace(next.clone()), audit.write(&services.new_id())?]).await.map_err(race_is_conflict)?;
+    audit.log();
     let challenge = request.challenge.clone().ok_or_else(|| Error::internal("code without challenge"))?;
     let delivered = match challenge.channel {
         PhoneChannel::Sms => services.sms.send(phone.as_str(), &messages::code_sms(&code, services.config.limits.code_ttl / 60, request.locale)).await,
@@ -356,7 +389,10 @@ async fn send_code(services: &Services, item: &Item, mut request: SignupRequest,
             c.send_failed();
         }
         // Best effort: if this write fails too, the resend waits for the interval.
-        let _ = store.write(Write::replace(next.next(&request)?)).await;
+        let failed = audit_event(services, context, "signup.code_delivery_failed", &request, serde_json::json!({"channel": channel}));
+        if store.transact(vec![Write::replace(next.next(&request)?), failed.write(&services.new_id())?]).await.is_ok() {
+            failed.log();
+        }
         return Err(e.into());
     }
     let hint = request.profile.as_ref().map(|p| p.phone_hint.clone()).unwrap_or_default();
@@ -420,7 +456,7 @@ async fn resend_code(State(services): State<Services>, context: RequestContext, 
 }
 
 async fn open_phone(services: &Services, person_id: &str, sealed: &Sealed) -> Result<PhoneNumber> {
-    let bytes = services.keys.open(sealed, &phone_context(person_id)).await?;
+    let bytes = services.keys.open(sealed, &account::person_phone_context(person_id)).await?;
     let text = String::from_utf8(bytes).map_err(Error::internal)?;
     Ok(PhoneNumber::from_e164(text))
 }
@@ -445,33 +481,39 @@ struct Completed {
 }
 
 async fn confirm(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
-    let (item, mut request) = load(&services, &body.signup_token).await?;
-    if request.status == SignupStatus::Completed {
-        // A retry after success (a lost answer, a failed confirmation email): same answer.
-        return completed(&services, &item, request).await;
-    }
-    if request.status != SignupStatus::CodeSent {
-        return Err(Error::new(ErrorCode::SignupWrongStep));
-    }
-    let now = services.now();
     let store = services.store.as_ref();
-    let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
-    let outcome = challenge.check(&body.code, now, &services.config.limits);
-    if outcome != CodeCheck::Valid {
-        let mut error = outcome.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid));
+    // Every guess is stored before it is answered: a guess that loses a race with another
+    // one is checked again on the fresh state, so parallel guesses all count.
+    let (item, mut request) = loop {
+        let (item, mut request) = load(&services, &body.signup_token).await?;
+        if request.status == SignupStatus::Completed {
+            // A retry after success (a lost answer, a failed confirmation email): same answer.
+            return completed(&services, &item, request).await;
+        }
+        if request.status != SignupStatus::CodeSent {
+            return Err(Error::new(ErrorCode::SignupWrongStep));
+        }
+        let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
+        let outcome = challenge.check(&body.code, services.now(), &services.config.limits);
+        if outcome == CodeCheck::Valid {
+            break (item, request);
+        }
         if outcome == CodeCheck::Exhausted {
             request.status = SignupStatus::Ended;
         }
-        if outcome == CodeCheck::AlreadyUsed {
-            error = Error::new(ErrorCode::Conflict);
-        }
         let action = if outcome == CodeCheck::Exhausted { "signup.ended_too_many_codes" } else { "signup.code_failed" };
         let audit = audit_event(&services, &context, action, &request, serde_json::json!({"outcome": format!("{outcome:?}")}));
-        // The attempt counts even if the answer is lost: stored before answering.
-        store.transact(vec![Write::replace(item.next(&request)?), audit.write(&services.new_id())?]).await.map_err(race_is_conflict)?;
-        return Err(error);
-    }
+        match store.transact(vec![Write::replace(item.next(&request)?), audit.write(&services.new_id())?]).await {
+            Ok(()) => {
+                audit.log();
+                return Err(outcome.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid)));
+            }
+            Err(StoreError::ConditionFailed(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
 
+    let now = services.now();
     let profile = request.profile.clone().ok_or_else(|| Error::internal("code sent without profile"))?;
     let person = Person {
         id: request.person_id.clone(),
@@ -512,7 +554,7 @@ async fn confirm(State(services): State<Services>, context: RequestContext, ApiJ
     };
     writes.push(audit.write(&services.new_id())?);
     match store.transact(writes).await {
-        Ok(()) => {}
+        Ok(()) => audit.log(),
         Err(StoreError::ConditionFailed(failed)) => {
             // Lost a race. Against a confirm of this same sign-up: answer from what won.
             let current = store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
@@ -534,22 +576,22 @@ async fn confirm(State(services): State<Services>, context: RequestContext, ApiJ
     completed(&services, &next, request).await
 }
 
-/// The answer of a completed sign-up; sends the confirmation email if it has not gone out.
+/// The answer of a completed sign-up. Sends the confirmation email if it has not gone
+/// out: the send is claimed first by a conditional write, so racing confirms send it once.
 async fn completed(services: &Services, item: &Item, mut request: SignupRequest) -> Result<Response> {
     let space_id = request.space_id.clone().unwrap_or_default();
     if !request.confirmation_sent {
-        let first_name = request.profile.as_ref().map(|p| p.first_name.clone()).unwrap_or_default();
-        let mail = messages::signup_confirmed(request.email.as_str(), &first_name, &services.portal_link("/login"), request.locale);
-        match services.mailer.send(&mail).await {
-            Ok(()) => {
-                request.confirmation_sent = true;
-                // If this write is lost, a retry sends the confirmation once more: harmless.
-                if let Err(e) = services.store.write(Write::replace(item.next(&request)?)).await {
-                    tracing::warn!(error = %e, "could not record the confirmation email");
-                }
+        request.confirmation_sent = true;
+        let claimed = item.next(&request)?;
+        if services.store.write(Write::replace(claimed.clone())).await.is_ok() {
+            let first_name = request.profile.as_ref().map(|p| p.first_name.clone()).unwrap_or_default();
+            let mail = messages::signup_confirmed(request.email.as_str(), &first_name, &services.portal_link("/login"), request.locale);
+            if let Err(e) = services.mailer.send(&mail).await {
+                // The account is active; give the email back to a retry of this step.
+                tracing::warn!(error = %e, "confirmation email not sent");
+                request.confirmation_sent = false;
+                let _ = services.store.write(Write::replace(claimed.next(&request)?)).await;
             }
-            // The account is active; the email goes out on a retry of this step.
-            Err(e) => tracing::warn!(error = %e, "confirmation email not sent"),
         }
     }
     Ok(json(

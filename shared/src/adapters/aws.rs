@@ -238,7 +238,10 @@ impl Store for DynamoStore {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let now = self.clock.now();
         let items = writes.iter().map(|w| self.transact_item(w, now)).collect::<Result<Vec<_>, _>>()?;
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        // The token makes the SDK's own retries of this call idempotent: a retry of a
+        // transaction that already committed succeeds instead of failing its conditions.
+        let token = crypto::random_id(&OsRandom);
+        match self.client.transact_write_items().set_transact_items(Some(items)).client_request_token(token).send().await {
             Ok(_) => Ok(()),
             Err(err) => {
                 if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {

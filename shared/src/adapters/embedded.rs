@@ -63,11 +63,13 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Opens (or creates) the database file.
+/// The database holds password hashes and the outbox (links and codes in clear): owner only.
 pub fn open_database(path: &Path) -> Result<Arc<Database>, String> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        create_private_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let db = Database::create(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    restrict_to_owner(path, 0o600).map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
     let txn = db.begin_write().map_err(|e| e.to_string())?;
     {
         txn.open_table(ITEMS).map_err(|e| e.to_string())?;
@@ -358,6 +360,7 @@ impl LocalKeys {
     pub fn open_or_create(path: &Path, random: Arc<dyn Random>) -> Result<Self, String> {
         let key = match std::fs::read_to_string(path) {
             Ok(text) => {
+                check_private(path)?;
                 let bytes = crypto::b64url_decode(text.trim()).filter(|b| b.len() == 32).ok_or_else(|| format!("{} is not a Signet key file", path.display()))?;
                 let mut key = [0u8; 32];
                 key.copy_from_slice(&bytes);
@@ -374,10 +377,45 @@ impl LocalKeys {
     }
 }
 
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    restrict_to_owner(dir, 0o700)
+}
+
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn restrict_to_owner(_: &Path, _: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Refuses a key file others can read or write.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map_err(|e| e.to_string())?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(format!("{} is readable or writable by others (mode {:o}); run chmod 600 on it", path.display(), mode & 0o777));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<(), String> {
+    Ok(())
+}
+
 fn write_private_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
