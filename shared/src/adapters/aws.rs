@@ -13,10 +13,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, Trans
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Loads the SDK configuration from the environment (Lambda: region and role credentials),
-/// with the endpoint override of the configuration, if any.
+/// Loads the SDK configuration for Lambda: region and the execution role's credentials
+/// from the environment, where Lambda puts them, with the endpoint override of the
+/// configuration, if any. Naming the providers skips the default chain's profile files,
+/// IMDS, ECS, SSO and web-identity providers, which Lambda never uses and which cost
+/// start-up time.
 pub async fn sdk_config(config: &Config) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::environment::EnvironmentVariableRegionProvider::new())
+        .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     if let Some(url) = &config.aws_endpoint_url {
         loader = loader.endpoint_url(url);
     }
