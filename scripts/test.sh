@@ -4,14 +4,16 @@
 #   2. starts moto server on a free loopback port (stopped on exit, whatever happens),
 #   3. runs the Rust tests: unit tests and the end-to-end scenarios on both back ends
 #      (embedded, and AWS through the real aws-sdk clients against moto),
-#   4. lints template.yaml with cfn-lint,
-#   5. synthesizes the CDK app and compares it with template.yaml.
+#   4. fuzzes the local server with schemathesis against openapi.json (every answer must
+#      match the document; never a 5xx),
+#   5. lints template.yaml with cfn-lint,
+#   6. synthesizes the CDK app and compares it with template.yaml.
 # Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
-if ! "$venv/bin/python" -c 'import moto, cfnlint' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import moto, cfnlint, schemathesis' 2>/dev/null; then
   echo "== installing test tools into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
@@ -19,10 +21,13 @@ fi
 
 mkdir -p target
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+"$venv/bin/python" scripts/moto_server.py "$port" > target/moto.log 2>&1 &
 moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
-python3 - "$port" <<'PY'
+local_pid=""
+data_dir=$(mktemp -d)
+trap 'kill "$moto_pid" $local_pid 2>/dev/null || true; rm -rf "$data_dir"' EXIT
+wait_for() {
+  python3 - "$1" "$2" <<'PY'
 import socket, sys, time
 deadline = time.time() + 60
 while time.time() < deadline:
@@ -31,13 +36,23 @@ while time.time() < deadline:
         sys.exit(0)
     except OSError:
         time.sleep(0.2)
-sys.exit("moto server did not start; see target/moto.log")
+sys.exit(sys.argv[2] + " did not start")
 PY
+}
+wait_for "$port" "moto server (see target/moto.log)"
 echo "== moto server on 127.0.0.1:$port (pid $moto_pid)"
 export SIGNET_TEST_MOTO_URL="http://127.0.0.1:$port"
 
 echo "== cargo test (unit tests; scenarios on the embedded and the AWS/moto back ends)"
 cargo test --workspace --locked
+
+echo "== schemathesis: the local server against openapi.json"
+cargo build --quiet --locked -p signet-local
+api_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR=100000 "${CARGO_TARGET_DIR:-target}/debug/signet-local" --port "$api_port" --data-dir "$data_dir" > target/local-fuzz.log 2>&1 &
+local_pid=$!
+wait_for "$api_port" "signet-local (see target/local-fuzz.log)"
+"$venv/bin/st" run openapi.json --url "http://127.0.0.1:$api_port" --checks all --max-examples 50 --seed 1 --no-color
 
 echo "== cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml

@@ -95,8 +95,8 @@ error_codes! {
     InvalidName = ("invalid_name", UNPROCESSABLE_ENTITY,
         "Le prénom et le nom doivent contenir entre 1 et 100 caractères.",
         "First and last name must have between 1 and 100 characters."),
-    /// 400: the email link is unknown or malformed.
-    LinkInvalid = ("link_invalid", BAD_REQUEST,
+    /// 401: the email link is unknown or malformed (its secret does not authenticate).
+    LinkInvalid = ("link_invalid", UNAUTHORIZED,
         "Ce lien n'est pas valide. Recommencez la démarche pour en recevoir un nouveau.",
         "This link is not valid. Start again to receive a new one."),
     /// 410: the email link has expired.

@@ -4,6 +4,8 @@
 //! Dependencies point inward: functions use the domain modules here; the domain talks to
 //! the ports in [`ports`]; adapters in [`adapters`] implement the ports.
 
+#![warn(missing_docs)]
+
 pub mod account;
 pub mod adapters;
 pub mod audit;

@@ -197,7 +197,9 @@ impl Keys for FaultyKeys {
 
 enum Outbox {
     Embedded(embedded::Outbox),
-    Aws { moto: String, voice: Arc<Mutex<Vec<Sent>>> },
+    /// What moto recorded, less the emails and text messages it held when the scenario began
+    /// (moto keeps them across test runs).
+    Aws { moto: String, voice: Arc<Mutex<Vec<Sent>>>, emails_before: usize, sms_before: usize },
 }
 
 /// One scenario's world: the app on one back end, its clock, its outbox.
@@ -300,6 +302,9 @@ impl World {
         let clock = Arc::new(ManualClock::at(signet_shared::ports::SystemClock.now()));
         let faults = Arc::new(Faults::default());
         let services = wrap(aws::services_with_clock(config, &sdk, clock.clone()), &faults);
+        let before = moto_sent(&moto).await;
+        let emails_before = before.iter().filter(|m| m.channel == "email").count();
+        let sms_before = before.len() - emails_before;
         World {
             backend: "aws",
             app: app_of(&services),
@@ -308,7 +313,7 @@ impl World {
             faults,
             tag,
             data_dir: None,
-            outbox: Outbox::Aws { moto, voice },
+            outbox: Outbox::Aws { moto, voice, emails_before, sms_before },
             _temp: None,
         }
     }
@@ -392,8 +397,11 @@ impl World {
                 .rev()
                 .map(|m| Sent { channel: m.channel, to: m.to, subject: m.subject.unwrap_or_default(), body: m.body })
                 .collect(),
-            Outbox::Aws { moto, voice } => {
-                let mut all = moto_sent(moto).await;
+            Outbox::Aws { moto, voice, emails_before, sms_before } => {
+                let sent = moto_sent(moto).await;
+                let emails = sent.iter().filter(|m| m.channel == "email").skip(*emails_before);
+                let sms = sent.iter().filter(|m| m.channel == "sms").skip(*sms_before);
+                let mut all: Vec<Sent> = emails.chain(sms).cloned().collect();
                 all.extend(voice.lock().unwrap().iter().cloned());
                 all
             }

@@ -249,9 +249,9 @@ async fn signup_link_expired_reused_or_forged_fails(w: World) {
     // Forged: right id, wrong secret; garbage.
     let forged = format!("{}.{}", &token[..32], "A".repeat(43));
     let (status, body) = w.post("/signup/verify", json!({"token": forged})).await;
-    assert_problem(status, &body, 400, "link_invalid");
+    assert_problem(status, &body, 401, "link_invalid");
     let (status, body) = w.post("/signup/verify", json!({"token": "garbage"})).await;
-    assert_problem(status, &body, 400, "link_invalid");
+    assert_problem(status, &body, 401, "link_invalid");
     // Expired.
     let late = w.email("late");
     assert_eq!(w.post("/signup", json!({"email": late})).await.0, StatusCode::ACCEPTED);
