@@ -187,45 +187,47 @@ fn some_if<T: Clone>(map: &HashMap<String, T>) -> Option<HashMap<String, T>> {
     (!map.is_empty()).then(|| map.clone())
 }
 
+/// Adds a condition (expression, names, values) to any DynamoDB request builder.
+macro_rules! with_condition {
+    ($builder:expr, $condition:expr, $now:expr) => {{
+        let e = expression($condition, $now);
+        $builder
+            .set_condition_expression(e.text)
+            .set_expression_attribute_names(some_if(&e.names))
+            .set_expression_attribute_values(some_if(&e.values))
+    }};
+}
+
+/// A failed single write: a failed condition, or the table is unavailable.
+fn write_error<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: ConditionalCheck + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if err.as_service_error().is_some_and(ConditionalCheck::is_condition_failed) {
+        StoreError::ConditionFailed(None)
+    } else {
+        unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(err))
+    }
+}
+
 impl DynamoStore {
     fn transact_item(&self, write: &Write, now: i64) -> Result<TransactWriteItem, StoreError> {
         let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt(e.to_string());
         Ok(match write {
             Write::Put { item, condition } => {
-                let e = expression(*condition, now);
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item_attributes(item)))
-                    .set_condition_expression(e.text)
-                    .set_expression_attribute_names(some_if(&e.names))
-                    .set_expression_attribute_values(some_if(&e.values))
-                    .build()
-                    .map_err(built)?;
-                TransactWriteItem::builder().put(put).build()
+                let put = with_condition!(Put::builder().table_name(&self.table).set_item(Some(item_attributes(item))), *condition, now);
+                TransactWriteItem::builder().put(put.build().map_err(built)?).build()
             }
             Write::Delete { key, condition } => {
-                let e = expression(*condition, now);
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key_attributes(key)))
-                    .set_condition_expression(e.text)
-                    .set_expression_attribute_names(some_if(&e.names))
-                    .set_expression_attribute_values(some_if(&e.values))
-                    .build()
-                    .map_err(built)?;
-                TransactWriteItem::builder().delete(delete).build()
+                let delete = with_condition!(Delete::builder().table_name(&self.table).set_key(Some(key_attributes(key))), *condition, now);
+                TransactWriteItem::builder().delete(delete.build().map_err(built)?).build()
             }
             Write::Check { key, condition } => {
-                let e = expression(*condition, now);
-                let check = ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key_attributes(key)))
-                    .set_condition_expression(Some(e.text.unwrap_or_else(|| "attribute_exists(pk) OR attribute_not_exists(pk)".into())))
-                    .set_expression_attribute_names(some_if(&e.names))
-                    .set_expression_attribute_values(some_if(&e.values))
-                    .build()
-                    .map_err(built)?;
-                TransactWriteItem::builder().condition_check(check).build()
+                let check = with_condition!(ConditionCheck::builder().table_name(&self.table).set_key(Some(key_attributes(key))), *condition, now);
+                // A check needs an expression: without a condition it asserts nothing.
+                let check = if *condition == Condition::None { check.condition_expression("attribute_exists(pk) OR attribute_not_exists(pk)") } else { check };
+                TransactWriteItem::builder().condition_check(check.build().map_err(built)?).build()
             }
         })
     }
@@ -252,41 +254,14 @@ impl Store for DynamoStore {
 
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let conditional = |e: &dyn ConditionalCheck| e.is_condition_failed();
         match &write {
             Write::Put { item, condition } => {
-                let e = expression(*condition, now);
-                self.client.get()
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item_attributes(item)))
-                    .set_condition_expression(e.text)
-                    .set_expression_attribute_names(some_if(&e.names))
-                    .set_expression_attribute_values(some_if(&e.values))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|err| match err.as_service_error() {
-                        Some(service) if conditional(service) => StoreError::ConditionFailed(None),
-                        _ => unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(err)),
-                    })
+                let put = self.client.get().put_item().table_name(&self.table).set_item(Some(item_attributes(item)));
+                with_condition!(put, *condition, now).send().await.map(|_| ()).map_err(write_error)
             }
             Write::Delete { key, condition } => {
-                let e = expression(*condition, now);
-                self.client.get()
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key_attributes(key)))
-                    .set_condition_expression(e.text)
-                    .set_expression_attribute_names(some_if(&e.names))
-                    .set_expression_attribute_values(some_if(&e.values))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|err| match err.as_service_error() {
-                        Some(service) if conditional(service) => StoreError::ConditionFailed(None),
-                        _ => unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(err)),
-                    })
+                let delete = self.client.get().delete_item().table_name(&self.table).set_key(Some(key_attributes(key)));
+                with_condition!(delete, *condition, now).send().await.map(|_| ()).map_err(write_error)
             }
             Write::Check { .. } => self.transact(vec![write]).await,
         }
