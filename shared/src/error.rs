@@ -139,6 +139,10 @@ error_codes! {
     TooManyRequests = ("too_many_requests", TOO_MANY_REQUESTS,
         "Trop de demandes. Réessayez plus tard.",
         "Too many requests. Try again later."),
+    /// 401: the access token is missing, malformed, expired, revoked or not for this API.
+    TokenInvalid = ("token_invalid", UNAUTHORIZED,
+        "Votre session n'est pas valide ou a expiré. Connectez-vous de nouveau.",
+        "Your session is not valid or has expired. Sign in again."),
     /// 409: an account already exists for this email address.
     AccountExists = ("account_exists", CONFLICT,
         "Un compte existe déjà pour cette adresse courriel. Connectez-vous ou réinitialisez votre mot de passe.",

@@ -25,6 +25,7 @@ pub mod services;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;
+pub mod tokens;
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
