@@ -22,6 +22,7 @@ pub mod password;
 pub mod phone;
 pub mod ports;
 pub mod services;
+pub mod sessions;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;

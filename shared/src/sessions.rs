@@ -1,0 +1,178 @@
+//! Sessions: one refresh-token family per sign-in (a browser, a phone). Refresh tokens are
+//! opaque (`<session id>.<secret>`), stored hashed, rotated at each use; presenting an
+//! older token of the family — a stolen copy — revokes the whole family. A session carries
+//! the person's session epoch: a password change bumps the epoch and ends every session.
+
+use crate::account::{self, Person};
+use crate::email_link;
+use crate::store::{Item, Key, StoreError, Write};
+use crate::{Error, ErrorCode, Result, Services};
+use serde::{Deserialize, Serialize};
+
+/// How many earlier generations are remembered to recognize a replayed token.
+const REMEMBERED_GENERATIONS: usize = 20;
+
+/// A second use of the previous token this soon after a rotation is taken for a client
+/// retry (two tabs, a lost answer), answered with a conflict rather than a revocation.
+pub const ROTATION_GRACE_SECONDS: i64 = 10;
+
+/// One refresh-token family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Session id (`sid` in access tokens).
+    pub id: String,
+    /// The person.
+    pub person_id: String,
+    /// The customer space the session acts for.
+    pub space_id: String,
+    /// Authentication methods of the sign-in.
+    pub amr: Vec<String>,
+    /// The person's session epoch at sign-in.
+    pub epoch: u64,
+    /// A label for "my sessions" (device or browser).
+    pub device: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Last refresh, unix seconds.
+    pub last_used_at: i64,
+    /// Refreshes so far.
+    pub generation: u64,
+    /// Hash of the current refresh token's secret.
+    pub current_hash: String,
+    /// Hashes of earlier tokens of the family, newest first.
+    pub previous_hashes: Vec<String>,
+    /// Set when revoked (logout, reuse, password change); kept until it expires.
+    pub revoked: Option<String>,
+}
+
+/// Key of a session item.
+pub fn session_key(id: &str) -> Key {
+    Key::new(format!("SESSION#{id}"), "SESSION")
+}
+
+fn person_index(person_id: &str, created_at: i64, id: &str) -> Key {
+    Key::new(format!("PERSON#{person_id}"), format!("SESSION#{created_at:012}#{id}"))
+}
+
+/// A session and the refresh token to give its holder (never stored in clear).
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The session.
+    pub session: Session,
+    /// `<session id>.<secret>`.
+    pub refresh_token: String,
+}
+
+/// Opens a session for a person who just signed in. `lifetime` is how long an unused
+/// session lives (each refresh extends it).
+pub async fn open(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str, lifetime: i64) -> Result<Issued> {
+    let now = services.now();
+    let id = services.new_id();
+    let token = email_link::issue(&id, services.random.as_ref());
+    let session = Session {
+        id: id.clone(),
+        person_id: person_id.to_owned(),
+        space_id: space_id.to_owned(),
+        amr,
+        epoch,
+        device: device.chars().take(120).collect(),
+        created_at: now,
+        last_used_at: now,
+        generation: 0,
+        current_hash: token.hash,
+        previous_hashes: Vec::new(),
+        revoked: None,
+    };
+    let item = Item::new(session_key(&id), &session)?.expires_at(now + lifetime).gsi1(person_index(person_id, now, &id));
+    services.store.write(Write::create(item)).await?;
+    Ok(Issued { session, refresh_token: token.token })
+}
+
+/// Exchanges a refresh token for the next one (two reads: the session and the person, whose
+/// session epoch tells whether the password changed since the sign-in; one write).
+/// Errors: `token_invalid` (unknown, expired, revoked, forged, replayed — a replay also
+/// revokes the family — or the password changed) or `conflict` (a replay within the grace
+/// period of a rotation, or a concurrent refresh with the same token).
+pub async fn refresh(services: &Services, refresh_token: &str, lifetime: i64) -> Result<Issued> {
+    let invalid = || Error::new(ErrorCode::TokenInvalid);
+    let presented = email_link::parse(refresh_token).ok_or_else(invalid)?;
+    let store = services.store.as_ref();
+    let item = store.get(&session_key(presented.id)).await?.ok_or_else(invalid)?;
+    let mut session: Session = item.decode()?;
+    let now = services.now();
+    if session.revoked.is_some() {
+        return Err(invalid());
+    }
+    let person: Option<Person> = store.get(&account::person_key(&session.person_id)).await?.map(|i| i.decode()).transpose()?;
+    if person.is_none_or(|p| p.session_epoch != session.epoch) {
+        revoke_item(services, &item, session, "password_changed").await?;
+        return Err(invalid());
+    }
+    if !presented.matches(&session.current_hash) {
+        if session.previous_hashes.iter().any(|h| presented.matches(h)) {
+            if now - session.last_used_at <= ROTATION_GRACE_SECONDS && session.previous_hashes.first().is_some_and(|h| presented.matches(h)) {
+                return Err(Error::new(ErrorCode::Conflict));
+            }
+            tracing::warn!(session = %session.id, person = %session.person_id, "refresh token replayed: family revoked");
+            revoke_item(services, &item, session, "refresh_token_reuse").await?;
+        }
+        return Err(invalid());
+    }
+    let next = email_link::issue(&session.id, services.random.as_ref());
+    let old = std::mem::replace(&mut session.current_hash, next.hash);
+    session.previous_hashes.insert(0, old);
+    session.previous_hashes.truncate(REMEMBERED_GENERATIONS);
+    session.generation += 1;
+    session.last_used_at = now;
+    let updated = item.next(&session)?.expires_at(now + lifetime);
+    match store.write(Write::replace(updated)).await {
+        Ok(()) => Ok(Issued { session, refresh_token: next.token }),
+        // A concurrent refresh with the same token won: this one is the duplicate.
+        Err(StoreError::ConditionFailed(_)) => Err(Error::new(ErrorCode::Conflict)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn revoke_item(services: &Services, item: &Item, mut session: Session, reason: &str) -> Result<()> {
+    session.revoked = Some(reason.to_owned());
+    match services.store.write(Write::replace(item.next(&session)?)).await {
+        Ok(()) | Err(StoreError::ConditionFailed(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Revokes one session of a person (logout, or "revoke" in the session list).
+pub async fn revoke(services: &Services, person_id: &str, session_id: &str, reason: &str) -> Result<()> {
+    let item = services.store.get(&session_key(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
+    let session: Session = item.decode()?;
+    if session.person_id != person_id {
+        return Err(Error::new(ErrorCode::NotFound));
+    }
+    revoke_item(services, &item, session, reason).await
+}
+
+/// A person's live sessions, oldest first.
+pub async fn list(services: &Services, person_id: &str) -> Result<Vec<Session>> {
+    let items = services.store.query_gsi1(&format!("PERSON#{person_id}"), "SESSION#", 200).await?;
+    let mut sessions = Vec::new();
+    for item in items {
+        let session: Session = item.decode()?;
+        if session.revoked.is_none() {
+            sessions.push(session);
+        }
+    }
+    Ok(sessions)
+}
+
+/// Revokes every session of a person but `keep` (after a password change, or "sign out
+/// everywhere else"). Returns how many were revoked.
+pub async fn revoke_all_except(services: &Services, person_id: &str, keep: Option<&str>, reason: &str) -> Result<usize> {
+    let mut revoked = 0;
+    for session in list(services, person_id).await? {
+        if Some(session.id.as_str()) != keep {
+            revoke(services, person_id, &session.id, reason).await?;
+            revoked += 1;
+        }
+    }
+    Ok(revoked)
+}

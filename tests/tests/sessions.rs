@@ -1,0 +1,146 @@
+//! Sessions and refresh-token families, on both back ends.
+
+use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind};
+use signet_shared::email::EmailAddress;
+use signet_shared::phone::PhoneChannel;
+use signet_shared::sessions;
+use signet_shared::store::Write;
+use signet_shared::{ErrorCode, Locale};
+use signet_tests::{scenarios, World};
+
+const LIFETIME: i64 = 30 * 86400;
+
+scenarios!(
+    refresh_rotates_the_token_and_the_old_one_no_longer_works,
+    a_replayed_refresh_token_revokes_the_whole_family,
+    a_replay_right_after_a_rotation_is_a_conflict_not_a_revocation,
+    a_forged_secret_fails_without_harming_the_family,
+    a_password_change_ends_every_session,
+    racing_refreshes_with_one_token_have_one_winner,
+    sessions_are_listed_and_revoked,
+);
+
+async fn person(w: &World, name: &str) -> Person {
+    let id = w.services.new_id();
+    let phone = w.services.keys.seal(b"+14155550100", &account::person_phone_context(&id)).await.unwrap();
+    let person = Person {
+        id: id.clone(),
+        email: EmailAddress::parse(&w.email(name)).unwrap(),
+        first_name: "Test".into(),
+        last_name: "Subscriber".into(),
+        locale: Locale::En,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$unused".into(),
+        second_factor: PhoneFactor { phone, hint: "+1 ••• ••00".into(), channel: PhoneChannel::Sms },
+        session_epoch: 0,
+        subscriber_id: None,
+        created_at: w.services.now(),
+    };
+    let space = CustomerSpace { id: format!("space-{id}"), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0 };
+    w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
+    person
+}
+
+async fn open(w: &World, p: &Person, device: &str) -> sessions::Issued {
+    sessions::open(&w.services, &p.id, &format!("space-{}", p.id), vec!["pwd".into(), "sms".into()], p.session_epoch, device, LIFETIME).await.unwrap()
+}
+
+fn code_of(result: signet_shared::Result<sessions::Issued>) -> ErrorCode {
+    result.map(|_| ()).unwrap_err().code
+}
+
+async fn refresh_rotates_the_token_and_the_old_one_no_longer_works(w: World) {
+    let p = person(&w, "rotate").await;
+    let first = open(&w, &p, "phone").await;
+    w.clock.advance(60);
+    let second = sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await.unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert_eq!(second.session.id, first.session.id);
+    assert_eq!(second.session.generation, 1);
+    let stored = w.services.store.get(&sessions::session_key(&first.session.id)).await.unwrap().unwrap();
+    assert!(!stored.body.contains(&second.refresh_token[33..]), "only a hash is stored");
+    w.clock.advance(60);
+    let third = sessions::refresh(&w.services, &second.refresh_token, LIFETIME).await.unwrap();
+    assert_eq!(third.session.generation, 2);
+}
+
+async fn a_replayed_refresh_token_revokes_the_whole_family(w: World) {
+    let p = person(&w, "replay").await;
+    let first = open(&w, &p, "phone").await;
+    let second = sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await.unwrap();
+    w.clock.advance(sessions::ROTATION_GRACE_SECONDS + 1);
+    // Someone replays the first token (a stolen copy): the family ends...
+    assert_eq!(code_of(sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await), ErrorCode::TokenInvalid);
+    // ...including for the legitimate holder of the newest token.
+    assert_eq!(code_of(sessions::refresh(&w.services, &second.refresh_token, LIFETIME).await), ErrorCode::TokenInvalid);
+    assert!(sessions::list(&w.services, &p.id).await.unwrap().is_empty());
+}
+
+async fn a_replay_right_after_a_rotation_is_a_conflict_not_a_revocation(w: World) {
+    let p = person(&w, "grace").await;
+    let first = open(&w, &p, "browser").await;
+    let second = sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await.unwrap();
+    assert_eq!(code_of(sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await), ErrorCode::Conflict);
+    assert!(sessions::refresh(&w.services, &second.refresh_token, LIFETIME).await.is_ok(), "the family lives on");
+}
+
+async fn a_forged_secret_fails_without_harming_the_family(w: World) {
+    let p = person(&w, "forged").await;
+    let first = open(&w, &p, "browser").await;
+    let forged = format!("{}.{}", first.session.id, "A".repeat(43));
+    assert_eq!(code_of(sessions::refresh(&w.services, &forged, LIFETIME).await), ErrorCode::TokenInvalid);
+    assert_eq!(code_of(sessions::refresh(&w.services, "garbage", LIFETIME).await), ErrorCode::TokenInvalid);
+    assert!(sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await.is_ok());
+}
+
+async fn a_password_change_ends_every_session(w: World) {
+    let mut p = person(&w, "password").await;
+    let phone = open(&w, &p, "phone").await;
+    let browser = open(&w, &p, "browser").await;
+    // The password change bumps the epoch (what the login function will do).
+    let item = w.services.store.get(&account::person_key(&p.id)).await.unwrap().unwrap();
+    p.session_epoch += 1;
+    w.services.store.write(Write::replace(item.next(&p).unwrap())).await.unwrap();
+    for issued in [phone, browser] {
+        assert_eq!(code_of(sessions::refresh(&w.services, &issued.refresh_token, LIFETIME).await), ErrorCode::TokenInvalid);
+    }
+    assert!(sessions::list(&w.services, &p.id).await.unwrap().is_empty());
+}
+
+async fn racing_refreshes_with_one_token_have_one_winner(w: World) {
+    let p = person(&w, "race").await;
+    let first = open(&w, &p, "phone").await;
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (services, token) = (w.services.clone(), first.refresh_token.clone());
+        tasks.push(tokio::spawn(async move { sessions::refresh(&services, &token, LIFETIME).await }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(issued) => winners.push(issued),
+            Err(e) => assert_eq!(e.code, ErrorCode::Conflict, "{e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one rotation wins");
+    assert!(sessions::refresh(&w.services, &winners[0].refresh_token, LIFETIME).await.is_ok(), "the family survives the race");
+}
+
+async fn sessions_are_listed_and_revoked(w: World) {
+    let p = person(&w, "list").await;
+    let phone = open(&w, &p, "phone").await;
+    w.clock.advance(1);
+    let laptop = open(&w, &p, "laptop").await;
+    w.clock.advance(1);
+    let tablet = open(&w, &p, "tablet").await;
+    let devices: Vec<String> = sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.device).collect();
+    assert_eq!(devices, ["phone", "laptop", "tablet"]);
+    // Another person cannot revoke them.
+    let other = person(&w, "other").await;
+    let err = sessions::revoke(&w.services, &other.id, &phone.session.id, "logout").await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotFound);
+    sessions::revoke(&w.services, &p.id, &tablet.session.id, "logout").await.unwrap();
+    assert_eq!(code_of(sessions::refresh(&w.services, &tablet.refresh_token, LIFETIME).await), ErrorCode::TokenInvalid);
+    assert_eq!(sessions::revoke_all_except(&w.services, &p.id, Some(&laptop.session.id), "sign_out_elsewhere").await.unwrap(), 1);
+    let left: Vec<String> = sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(left, [laptop.session.id.clone()]);
+}
