@@ -28,6 +28,19 @@ pub struct Config {
     pub limits: Limits,
     /// Password hashing cost.
     pub argon2: Argon2Params,
+    /// Access tokens.
+    pub tokens: TokenSettings,
+}
+
+/// Access-token settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSettings {
+    /// `iss` of access tokens (`SIGNET_TOKEN_ISSUER`, default the portal URL).
+    pub issuer: String,
+    /// `aud` of access tokens (`SIGNET_TOKEN_AUDIENCE`, default `signet-api`).
+    pub audience: String,
+    /// Access-token lifetime in seconds (`SIGNET_ACCESS_TOKEN_TTL`, default 600, at most 3600).
+    pub access_ttl: i64,
 }
 
 /// Lifetimes and limits (seconds and counts).
@@ -111,8 +124,9 @@ impl Config {
         if !crate::email::is_valid_sender(&mail_from) {
             return Err(ConfigError { var: "SIGNET_MAIL_FROM", reason: "must be an email address".into() });
         }
+        let portal_url = url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?;
+        let issuer = url("SIGNET_TOKEN_ISSUER", &portal_url)?;
         Ok(Config {
-            portal_url: url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?,
             table: get("SIGNET_TABLE").unwrap_or_else(|| "signet".into()),
             kms_key_id: get("SIGNET_KMS_KEY_ID").unwrap_or_else(|| "alias/signet".into()),
             mail_from,
@@ -120,6 +134,7 @@ impl Config {
             aws_endpoint_url: get("SIGNET_AWS_ENDPOINT_URL").map(|_| url("SIGNET_AWS_ENDPOINT_URL", "")).transpose()?,
             voice_endpoint_url: get("SIGNET_VOICE_ENDPOINT_URL").map(|_| url("SIGNET_VOICE_ENDPOINT_URL", "")).transpose()?,
             metrics,
+            portal_url,
             limits: Limits {
                 link_ttl: number(get("SIGNET_LINK_TTL"), "SIGNET_LINK_TTL", 3600, 60, 7 * 86400)?,
                 signup_ttl: number(get("SIGNET_SIGNUP_TTL"), "SIGNET_SIGNUP_TTL", 86400, 600, 30 * 86400)?,
@@ -130,6 +145,11 @@ impl Config {
                 signup_mails_per_hour: number(get("SIGNET_SIGNUP_MAILS_PER_HOUR"), "SIGNET_SIGNUP_MAILS_PER_HOUR", 5, 1, 100)?,
                 codes_per_phone_per_hour: number(get("SIGNET_CODES_PER_PHONE_PER_HOUR"), "SIGNET_CODES_PER_PHONE_PER_HOUR", 10, 1, 100)?,
                 signups_per_source_per_hour: number(get("SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR"), "SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
+            },
+            tokens: TokenSettings {
+                issuer,
+                audience: get("SIGNET_TOKEN_AUDIENCE").unwrap_or_else(|| "signet-api".into()),
+                access_ttl: number(get("SIGNET_ACCESS_TOKEN_TTL"), "SIGNET_ACCESS_TOKEN_TTL", 600, 60, 3600)?,
             },
             argon2: Argon2Params {
                 m_kib: number(get("SIGNET_ARGON2_M_KIB"), "SIGNET_ARGON2_M_KIB", 19456, 19456, 1 << 21)?,

@@ -143,6 +143,10 @@ error_codes! {
     TokenInvalid = ("token_invalid", UNAUTHORIZED,
         "Votre session n'est pas valide ou a expiré. Connectez-vous de nouveau.",
         "Your session is not valid or has expired. Sign in again."),
+    /// 403: a browser request that changes state came from another origin.
+    OriginRefused = ("origin_refused", FORBIDDEN,
+        "Cette demande ne provient pas du portail et a été refusée.",
+        "This request does not come from the portal and was refused."),
     /// 409: an account already exists for this email address.
     AccountExists = ("account_exists", CONFLICT,
         "Un compte existe déjà pour cette adresse courriel. Connectez-vous ou réinitialisez votre mot de passe.",
@@ -263,6 +267,9 @@ impl Error {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(locale.tag()));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.code == ErrorCode::TokenInvalid {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod adapters;
 pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod crypto;
 pub mod email;

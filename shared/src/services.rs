@@ -24,6 +24,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Randomness.
     pub random: Arc<dyn Random>,
+    /// The access-token key ring, cached for this instance.
+    pub tokens: Arc<crate::auth::TokenKeys>,
 }
 
 impl Services {

@@ -84,6 +84,7 @@ pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock
         config: Arc::new(config),
         clock,
         random,
+        tokens: Arc::default(),
     }
 }
 

@@ -478,6 +478,7 @@ pub fn open_with_clock(config: Config, data_dir: &Path, clock: Arc<dyn Clock>) -
         keys: Arc::new(keys),
         clock,
         random,
+        tokens: Arc::default(),
     };
     Ok(Embedded { services, outbox, store })
 }
