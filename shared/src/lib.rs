@@ -28,6 +28,7 @@ pub mod store;
 pub mod telemetry;
 pub mod throttle;
 pub mod tokens;
+pub mod totp;
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
