@@ -73,6 +73,37 @@ export const FUNCTIONS: FunctionSpec[] = [
       allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
     ],
   },
+  {
+    name: 'Login',
+    crate: 'login',
+    description: 'Signet - login, second factor, sessions, tokens',
+    routes: [
+      'POST /login',
+      'POST /login/code',
+      'POST /login/code/resend',
+      'POST /login/space',
+      'POST /token/refresh',
+      'POST /logout',
+      'GET /sessions',
+      'DELETE /sessions/{id}',
+      'GET /.well-known/jwks.json',
+    ],
+    statements: ({ table, key }) => [
+      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
+      allow(
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+        [table.tableArn, `${table.tableArn}/index/*`],
+      ),
+      // SMS codes: SNS Publish to a phone number has no resource ARN to scope to (no topic),
+      // so IAM requires Resource "*".
+      allow(['sns:Publish'], ['*']),
+      // Voice codes: authorised on the origination identity (phone number or pool) and the
+      // configuration set / opt-out list it uses, all in this account and region.
+      allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
+      // Envelope encryption with the Signet key only (no mail: no ses:SendEmail).
+      allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
+    ],
+  },
 ];
 
 /** Same defaults as the Globals section of template.yaml. */
@@ -202,6 +233,8 @@ export class SignetStack extends cdk.Stack {
       SIGNET_MAIL_FROM: mailFrom.valueAsString,
       SIGNET_PORTAL_URL: portalUrl.valueAsString,
       SIGNET_VOICE_ORIGINATION: voiceOrigination.valueAsString,
+      SIGNET_TOKEN_AUDIENCE: 'signet-api',
+      SIGNET_ACCESS_TOKEN_TTL: '600',
       RUST_LOG: 'info',
     };
     const functions: lambda.Function[] = [];

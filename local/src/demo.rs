@@ -2,7 +2,7 @@
 //! existing account, so that every sign-up path can be tried at once. Loading twice
 //! changes nothing.
 
-use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SealedPhone, SpaceKind, SubscriberRecord};
+use signet_shared::account::{self, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind, SubscriberRecord};
 use signet_shared::email::EmailAddress;
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::store::{Item, StoreError, Write};
@@ -13,7 +13,7 @@ pub const DEMO_PASSWORD: &str = "demo portal password 2026";
 
 /// What the demo data set holds, for the start-up banner.
 pub const SUMMARY: &str = "demo data: subscriber records subscriber@example.com (fr) and legacy.subscriber@example.org (en) \
-    prefill a sign-up; member@example.com already has an account";
+    prefill a sign-up; member@example.com already has an account, with a personal space and an organisation's";
 
 /// Loads the demo data set.
 pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
@@ -61,9 +61,22 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         session_epoch: 0,
         subscriber_id: None,
         created_at: services.now(),
+        login_failures: Default::default(),
     };
     let space = CustomerSpace { id: services.new_id(), kind: SpaceKind::Individual, name: "Demo Member".into(), created_at: services.now() };
-    ignore_existing(services.store.transact(account::individual_account_writes(&person, &space)?).await)
+    // The member also belongs to an organisation's space: a login then offers the choice.
+    let organisation = CustomerSpace { id: services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: services.now() };
+    let membership = Membership {
+        person_id: person.id.clone(),
+        space_id: organisation.id.clone(),
+        roles: vec![Role::BillingContact, Role::User],
+        space_name: organisation.name.clone(),
+        space_kind: organisation.kind,
+    };
+    let mut writes = account::individual_account_writes(&person, &space)?;
+    writes.push(Write::create(Item::new(account::space_key(&organisation.id), &organisation)?));
+    writes.push(account::membership_write(&membership)?);
+    ignore_existing(services.store.transact(writes).await)
 }
 
 fn ignore_existing(result: Result<(), StoreError>) -> Result<(), signet_shared::Error> {

@@ -31,6 +31,47 @@ pub struct Person {
     pub subscriber_id: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Recent failed logins, for the per-account throttle.
+    #[serde(default)]
+    pub login_failures: LoginFailures,
+}
+
+/// Failed logins of one account in the current hour.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFailures {
+    /// Failures in the window.
+    pub count: u32,
+    /// Start of the one-hour window (unix seconds).
+    pub window_start: i64,
+    /// The last failure (unix seconds).
+    pub last_at: i64,
+}
+
+impl LoginFailures {
+    /// At most this many failures an hour; then the account refuses every password.
+    pub const MAX_PER_HOUR: u32 = 100;
+
+    /// Whether a password may be tried at `now`: under the hourly cap, and after a delay
+    /// that doubles with each failure beyond the third (at most five minutes).
+    pub fn allows(&self, now: i64) -> bool {
+        if now - self.window_start >= 3600 {
+            return true;
+        }
+        if self.count >= Self::MAX_PER_HOUR {
+            return false;
+        }
+        let delay = if self.count < 3 { 0 } else { (1i64 << (self.count - 3).min(9)).min(300) };
+        now - self.last_at >= delay
+    }
+
+    /// Records a failure at `now`.
+    pub fn record(&mut self, now: i64) {
+        if now - self.window_start >= 3600 {
+            *self = LoginFailures { count: 0, window_start: now, last_at: now };
+        }
+        self.count += 1;
+        self.last_at = now;
+    }
 }
 
 /// A phone used as second factor; the number is sealed under the key service.
@@ -94,6 +135,16 @@ pub struct Membership {
     pub space_id: String,
     /// Roles held.
     pub roles: Vec<Role>,
+    /// The space's name, copied here so that a login lists spaces with one query.
+    #[serde(default)]
+    pub space_name: String,
+    /// The space's kind, copied likewise.
+    #[serde(default = "individual")]
+    pub space_kind: SpaceKind,
+}
+
+fn individual() -> SpaceKind {
+    SpaceKind::Individual
 }
 
 /// What the provider knew of a subscriber before the portal (imported from the legacy system).
@@ -169,14 +220,54 @@ pub struct EmailGuard {
 /// The writes that create a person with a personal space, all conditional on absence:
 /// in one transaction, two racing sign-ups for one email end in one account.
 pub fn individual_account_writes(person: &Person, space: &CustomerSpace) -> Result<Vec<Write>, StoreError> {
-    let membership = Membership { person_id: person.id.clone(), space_id: space.id.clone(), roles: vec![Role::Administrator] };
+    let membership = Membership {
+        person_id: person.id.clone(),
+        space_id: space.id.clone(),
+        roles: vec![Role::Administrator],
+        space_name: space.name.clone(),
+        space_kind: space.kind,
+    };
     Ok(vec![
         Write::create(Item::new(email_guard_key(&person.email), &EmailGuard { person_id: person.id.clone() })?),
         Write::create(Item::new(person_key(&person.id), person)?),
         Write::create(Item::new(space_key(&space.id), space)?),
-        Write::create(
-            Item::new(membership_key(&person.id, &space.id), &membership)?
-                .gsi1(Key::new(format!("SPACE#{}", space.id), format!("MEMBER#{}", person.id))),
-        ),
+        membership_write(&membership)?,
     ])
+}
+
+/// The write that creates a membership, indexed under its space (`gsi1`).
+pub fn membership_write(membership: &Membership) -> Result<Write, StoreError> {
+    let index = Key::new(format!("SPACE#{}", membership.space_id), format!("MEMBER#{}", membership.person_id));
+    Ok(Write::create(Item::new(membership_key(&membership.person_id, &membership.space_id), membership)?.gsi1(index)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LoginFailures;
+
+    #[test]
+    fn failures_add_a_growing_delay_and_cap_at_one_hundred_an_hour() {
+        let mut f = LoginFailures::default();
+        let start = 10_000;
+        for i in 0..3 {
+            assert!(f.allows(start + i));
+            f.record(start + i);
+        }
+        assert!(!f.allows(start + 2), "a delay after the third failure");
+        assert!(f.allows(start + 3));
+        let mut now = start + 3;
+        while f.count < LoginFailures::MAX_PER_HOUR {
+            now += 300;
+            if now - f.window_start >= 3600 {
+                break;
+            }
+            assert!(f.allows(now));
+            f.record(now);
+        }
+        let mut capped = LoginFailures { count: 100, window_start: start, last_at: start };
+        assert!(!capped.allows(start + 3599), "capped for the hour");
+        assert!(capped.allows(start + 3600), "a new hour");
+        capped.record(start + 3600);
+        assert_eq!(capped.count, 1);
+    }
 }

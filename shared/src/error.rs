@@ -139,6 +139,14 @@ error_codes! {
     TooManyRequests = ("too_many_requests", TOO_MANY_REQUESTS,
         "Trop de demandes. Réessayez plus tard.",
         "Too many requests. Try again later."),
+    /// 401: the email, the password or the account's state do not allow a login (all alike).
+    LoginFailed = ("login_failed", UNAUTHORIZED,
+        "Adresse courriel ou mot de passe incorrect.",
+        "Incorrect email address or password."),
+    /// 401: the login token is unknown, expired or already used.
+    LoginInvalid = ("login_invalid", UNAUTHORIZED,
+        "Cette connexion a expiré. Recommencez avec votre adresse courriel et votre mot de passe.",
+        "This sign-in has expired. Start again with your email address and password."),
     /// 401: the access token is missing, malformed, expired, revoked or not for this API.
     TokenInvalid = ("token_invalid", UNAUTHORIZED,
         "Votre session n'est pas valide ou a expiré. Connectez-vous de nouveau.",

@@ -63,9 +63,25 @@ pub struct Issued {
     pub refresh_token: String,
 }
 
+/// A session ready to be created: its write goes in the caller's transaction.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The session and its first refresh token.
+    pub issued: Issued,
+    /// The write that creates it.
+    pub write: Write,
+}
+
 /// Opens a session for a person who just signed in. `lifetime` is how long an unused
 /// session lives (each refresh extends it).
 pub async fn open(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str, lifetime: i64) -> Result<Issued> {
+    let prepared = prepare(services, person_id, space_id, amr, epoch, device, lifetime)?;
+    services.store.write(prepared.write).await?;
+    Ok(prepared.issued)
+}
+
+/// Prepares a session without writing it (see [`Prepared`]).
+pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str, lifetime: i64) -> Result<Prepared> {
     let now = services.now();
     let id = services.new_id();
     let token = email_link::issue(&id, services.random.as_ref());
@@ -84,8 +100,7 @@ pub async fn open(services: &Services, person_id: &str, space_id: &str, amr: Vec
         revoked: None,
     };
     let item = Item::new(session_key(&id), &session)?.expires_at(now + lifetime).gsi1(person_index(person_id, now, &id));
-    services.store.write(Write::create(item)).await?;
-    Ok(Issued { session, refresh_token: token.token })
+    Ok(Prepared { issued: Issued { session, refresh_token: token.token }, write: Write::create(item) })
 }
 
 /// Exchanges a refresh token for the next one (two reads: the session and the person, whose

@@ -18,6 +18,15 @@ pub enum Throttled {
     Limited(u64),
 }
 
+/// The events counted for `key` in the current window (without counting one).
+pub async fn count(store: &dyn Store, scope: &str, key: &str, window: i64, now: i64) -> Result<u32, StoreError> {
+    let start = now - now.rem_euclid(window);
+    match store.get(&Key::new(format!("THROTTLE#{scope}#{key}"), format!("W#{start}"))).await? {
+        Some(item) => Ok(item.decode::<Window>()?.count),
+        None => Ok(0),
+    }
+}
+
 /// Counts one event for `key` in the current window of `window` seconds and tells
 /// whether it stays within `limit`. Concurrent hits are serialized by conditional writes.
 pub async fn hit(store: &dyn Store, scope: &str, key: &str, window: i64, limit: u32, now: i64) -> Result<Throttled, StoreError> {

@@ -386,6 +386,23 @@ impl World {
         answers
     }
 
+    /// Creates an active account through the sign-up journey; returns its phone number.
+    pub async fn sign_up(&self, email: &str, password: &str, channel: &str) -> String {
+        let (status, body) = self.post("/signup", serde_json::json!({"email": email})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let link = self.last_to(email).await.link_token();
+        let (_, verified) = self.post("/signup/verify", serde_json::json!({"token": link})).await;
+        let token = verified["signup_token"].as_str().expect("signup token").to_owned();
+        let phone = self.phone();
+        let profile = serde_json::json!({"signup_token": token, "first_name": "Test", "last_name": "Subscriber", "password": password, "phone": phone, "channel": channel});
+        let (status, body) = self.post("/signup/profile", profile).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let code = self.last_to(&phone).await.code();
+        let (status, body) = self.post("/signup/confirm", serde_json::json!({"signup_token": token, "code": code})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        phone
+    }
+
     /// Everything sent so far to `to`, oldest first.
     pub async fn sent_to(&self, to: &str) -> Vec<Sent> {
         let normal = to.replace(' ', "").to_lowercase();

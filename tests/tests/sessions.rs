@@ -34,6 +34,7 @@ async fn person(w: &World, name: &str) -> Person {
         session_epoch: 0,
         subscriber_id: None,
         created_at: w.services.now(),
+        login_failures: Default::default(),
     };
     let space = CustomerSpace { id: format!("space-{id}"), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0 };
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();

@@ -526,6 +526,7 @@ async fn confirm(State(services): State<Services>, context: RequestContext, ApiJ
         session_epoch: 0,
         subscriber_id: request.subscriber_id.clone(),
         created_at: now,
+        login_failures: Default::default(),
     };
     let space = CustomerSpace {
         id: services.new_id(),

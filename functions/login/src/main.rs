@@ -1,0 +1,6 @@
+//! The login function in Lambda.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    signet_shared::lambda::run("login", signet_login::routes).await
+}

@@ -1,0 +1,178 @@
+//! Login, second factor, spaces and sessions, end to end, on both back ends.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use signet_shared::account::{self, CustomerSpace, Membership, Role, SpaceKind};
+use signet_shared::store::{Item, Write};
+use signet_tests::{scenarios, World};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+scenarios!(
+    login_with_an_sms_code_signs_in_and_the_tokens_work,
+    login_with_a_voice_code_signs_in,
+    login_answers_alike_for_unknown_accounts_and_wrong_passwords,
+    five_wrong_login_codes_end_the_login,
+    a_person_with_several_spaces_picks_one,
+    refresh_rotates_and_logout_ends_the_session,
+    failed_logins_slow_down_the_account,
+    login_steps_cost_the_fewest_calls,
+);
+
+async fn start(w: &World, email: &str, password: &str) -> (StatusCode, Value) {
+    w.post("/login", json!({"email": email, "password": password, "device": "test browser"})).await
+}
+
+/// Email, password and the code: the signed-in answer.
+async fn sign_in(w: &World, email: &str, phone: &str) -> Value {
+    let (status, body) = start(w, email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "second_factor_required");
+    let code = w.last_to(phone).await.code();
+    let (status, body) = w.post("/login/code", json!({"login_token": body["login_token"], "code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn bearer(w: &World, method: Method, path: &str, token: &str) -> (StatusCode, Value) {
+    let (status, _, body) = w.send(method, path, &[("authorization", &format!("Bearer {token}"))], vec![]).await;
+    (status, body)
+}
+
+async fn login_with_an_sms_code_signs_in_and_the_tokens_work(w: World) {
+    let email = w.email("member");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let signed_in = sign_in(&w, &email, &phone).await;
+    assert_eq!(signed_in["status"], "signed_in");
+    assert_eq!(signed_in["token_type"], "Bearer");
+    assert_eq!(signed_in["space"]["kind"], "individual");
+    let access = signed_in["access_token"].as_str().unwrap();
+    let (status, sessions) = bearer(&w, Method::GET, "/sessions", access).await;
+    assert_eq!(status, StatusCode::OK, "{sessions}");
+    assert_eq!(sessions["sessions"][0]["current"], true);
+    assert_eq!(sessions["sessions"][0]["device"], "test browser");
+    // The token names the space and how the person signed in.
+    let (_, _, jwks) = w.send(Method::GET, "/.well-known/jwks.json", &[], vec![]).await;
+    assert_eq!(jwks["keys"][0]["alg"], "ES256");
+    let ring = w.services.tokens.ring(&w.services).await.unwrap();
+    let claims = ring.verify(access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap();
+    assert_eq!(claims.space, signed_in["space"]["id"].as_str().unwrap());
+    assert_eq!(claims.amr, ["pwd", "sms"]);
+}
+
+async fn login_with_a_voice_code_signs_in(w: World) {
+    let email = w.email("voice.member");
+    let phone = w.sign_up(&email, PASSWORD, "voice").await;
+    let signed_in = sign_in(&w, &email, &phone).await;
+    assert_eq!(signed_in["status"], "signed_in");
+    assert_eq!(w.last_to(&phone).await.channel, "voice");
+}
+
+async fn login_answers_alike_for_unknown_accounts_and_wrong_passwords(w: World) {
+    let email = w.email("known");
+    w.sign_up(&email, PASSWORD, "sms").await;
+    let unknown = start(&w, &w.email("nobody"), PASSWORD).await;
+    let wrong = start(&w, &email, "wrong horse battery staple").await;
+    assert_eq!(unknown, wrong, "same status and body");
+    assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.1["code"], "login_failed");
+    let (status, body) = start(&w, "not-an-email", PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
+}
+
+async fn five_wrong_login_codes_end_the_login(w: World) {
+    let email = w.email("guesser");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let (_, body) = start(&w, &email, PASSWORD).await;
+    let token = body["login_token"].clone();
+    let code = w.last_to(&phone).await.code();
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    for remaining in (1..=4).rev() {
+        let (status, body) = w.post("/login/code", json!({"login_token": token, "code": wrong})).await;
+        assert_eq!((status, body["remaining_attempts"].as_u64()), (StatusCode::UNPROCESSABLE_ENTITY, Some(remaining)), "{body}");
+    }
+    let (status, body) = w.post("/login/code", json!({"login_token": token, "code": wrong})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("code_attempts_exceeded")));
+    let (status, _) = w.post("/login/code", json!({"login_token": token, "code": code})).await;
+    assert_eq!(status, StatusCode::GONE, "the right code no longer works");
+}
+
+async fn a_person_with_several_spaces_picks_one(w: World) {
+    let email = w.email("two.spaces");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    // The person also belongs to an organisation's space.
+    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let org = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: 0 };
+    let membership = Membership { person_id: guard.person_id.clone(), space_id: org.id.clone(), roles: vec![Role::BillingContact], space_name: org.name.clone(), space_kind: org.kind };
+    w.services
+        .store
+        .transact(vec![
+            Write::create(Item::new(account::space_key(&org.id), &org).unwrap()),
+            account::membership_write(&membership).unwrap(),
+        ])
+        .await
+        .unwrap();
+    let (_, started) = start(&w, &email, PASSWORD).await;
+    let code = w.last_to(&phone).await.code();
+    let (status, choice) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{choice}");
+    assert_eq!(choice["status"], "choose_space");
+    assert_eq!(choice["spaces"].as_array().unwrap().len(), 2);
+    let (status, body) = w.post("/login/space", json!({"login_token": choice["login_token"], "space_id": "not-mine"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, signed_in) = w.post("/login/space", json!({"login_token": choice["login_token"], "space_id": org.id})).await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    assert_eq!(signed_in["space"]["name"], "Example Organisation");
+    assert_eq!(signed_in["space"]["roles"][0], "billing_contact");
+    // The login token is spent.
+    let (status, _) = w.post("/login/space", json!({"login_token": choice["login_token"], "space_id": org.id})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn refresh_rotates_and_logout_ends_the_session(w: World) {
+    let email = w.email("refresher");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let signed_in = sign_in(&w, &email, &phone).await;
+    w.clock.advance(60);
+    let (status, refreshed) = w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_ne!(refreshed["refresh_token"], signed_in["refresh_token"]);
+    let access = refreshed["access_token"].as_str().unwrap();
+    assert_eq!(bearer(&w, Method::POST, "/logout", access).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = w.post("/token/refresh", json!({"refresh_token": refreshed["refresh_token"]})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")));
+}
+
+async fn failed_logins_slow_down_the_account(w: World) {
+    let email = w.email("slowed");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    for _ in 0..3 {
+        assert_eq!(start(&w, &email, "wrong horse battery staple").await.0, StatusCode::UNAUTHORIZED);
+    }
+    // Right after three failures even the right password is refused, alike.
+    let (status, body) = start(&w, &email, PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("login_failed")));
+    w.clock.advance(2);
+    assert_eq!(start(&w, &email, PASSWORD).await.0, StatusCode::OK);
+    let _ = phone;
+}
+
+async fn login_steps_cost_the_fewest_calls(w: World) {
+    let email = w.email("counted");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    // Warm the key ring (once per instance).
+    w.send(Method::GET, "/.well-known/jwks.json", &[], vec![]).await;
+    let calls = w.faults.calls.clone();
+    calls.take();
+    let (_, started) = start(&w, &email, PASSWORD).await;
+    // Source failures window, email guard, person; the login challenge; the phone opened; the SMS.
+    assert_eq!(calls.take(), (3, 1, 1, 1), "password step");
+    let code = w.last_to(&phone).await.code();
+    calls.take();
+    let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    // Login challenge, memberships; one transaction (challenge, session, audit).
+    assert_eq!(calls.take(), (2, 1, 0, 0), "second factor");
+    w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
+    // Session and person (its epoch); the rotation.
+    assert_eq!(calls.take(), (2, 1, 0, 0), "refresh");
+}
