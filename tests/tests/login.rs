@@ -71,9 +71,13 @@ async fn login_with_a_voice_code_signs_in(w: World) {
 async fn login_answers_alike_for_unknown_accounts_and_wrong_passwords(w: World) {
     let email = w.email("known");
     w.sign_up(&email, PASSWORD, "sms").await;
+    w.faults.calls.take();
     let unknown = start(&w, &w.email("nobody"), PASSWORD).await;
+    let unknown_calls = w.faults.calls.take();
     let wrong = start(&w, &email, "wrong horse battery staple").await;
+    let wrong_calls = w.faults.calls.take();
     assert_eq!(unknown, wrong, "same status and body");
+    assert_eq!(unknown_calls, wrong_calls, "same store calls, so about the same time");
     assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.1["code"], "login_failed");
     let (status, body) = start(&w, "not-an-email", PASSWORD).await;

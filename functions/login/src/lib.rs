@@ -143,7 +143,9 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
             let guard: account::EmailGuard = guard.decode()?;
             store.get(&account::person_key(&guard.person_id)).await?
         }
-        None => None,
+        // An unknown address makes the same calls as a known one with a wrong password:
+        // one more read, one transaction (its failures are counted too: credential stuffing).
+        None => return unknown_account(&services, &context, &email, body.password, now).await,
     };
     let decoded: Option<Person> = person.as_ref().map(|i| i.decode()).transpose()?;
     let allowed = decoded.as_ref().is_some_and(|p| p.login_failures.allows(now));
@@ -151,6 +153,7 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
     let stored_hash = decoded.as_ref().filter(|_| allowed).map(|p| p.password_hash.clone());
     let verified = password::verify(body.password, stored_hash, services.config.argon2).await?;
     let (Some(item), Some(mut person)) = (person, decoded) else {
+        // A guard without its person: treated as unknown.
         throttle::hit(store, "login-failures", &context.source_ip, 3600, u32::MAX, now).await?;
         return Err(failed());
     };
@@ -201,6 +204,25 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
             resend_after: now + services.config.limits.code_resend_interval,
         },
     ))
+}
+
+/// The failed login of an address without an account: a dummy hash, the failure counted
+/// under the address, the same store calls as a wrong password for a real account.
+async fn unknown_account(services: &Services, context: &RequestContext, email: &EmailAddress, password: String, now: i64) -> Result<Response> {
+    let store = services.store.as_ref();
+    let key = Key::new(format!("LOGINFAIL#{email}"), "FAILURES");
+    let current = store.get(&key).await?;
+    let _ = password::verify(password, None, services.config.argon2).await?;
+    let mut failures: account::LoginFailures = current.as_ref().map(|i| i.decode()).transpose()?.unwrap_or_default();
+    failures.record(now);
+    let write = match &current {
+        Some(item) => Write::replace(item.next(&failures)?),
+        None => Write::create(Item::new(key, &failures)?.expires_at(now + 3600)),
+    };
+    // A lost race only loses one count of an address that has no account.
+    let _ = store.transact(vec![write]).await;
+    throttle::hit(store, "login-failures", &context.source_ip, 3600, u32::MAX, now).await?;
+    Err(failed())
 }
 
 async fn open_phone(services: &Services, person: &Person) -> Result<PhoneNumber> {
