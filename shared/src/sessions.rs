@@ -148,12 +148,28 @@ pub async fn refresh(services: &Services, refresh_token: &str, lifetime: i64) ->
     }
 }
 
+/// Marks a session revoked; a concurrent refresh cannot undo it (a lost race is retried on
+/// the fresh session).
 async fn revoke_item(services: &Services, item: &Item, mut session: Session, reason: &str) -> Result<()> {
-    session.revoked = Some(reason.to_owned());
-    match services.store.write(Write::replace(item.next(&session)?)).await {
-        Ok(()) | Err(StoreError::ConditionFailed(_)) => Ok(()),
-        Err(e) => Err(e.into()),
+    let mut item = item.clone();
+    for _ in 0..10 {
+        if session.revoked.is_some() {
+            return Ok(());
+        }
+        session.revoked = Some(reason.to_owned());
+        match services.store.write(Write::replace(item.next(&session)?)).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed(_)) => match services.store.get(&item.key).await? {
+                Some(fresh) => {
+                    session = fresh.decode()?;
+                    item = fresh;
+                }
+                None => return Ok(()),
+            },
+            Err(e) => return Err(e.into()),
+        }
     }
+    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
 /// Revokes one session of a person (logout, or "revoke" in the session list).

@@ -32,7 +32,8 @@ pub async fn count(store: &dyn Store, scope: &str, key: &str, window: i64, now: 
 pub async fn hit(store: &dyn Store, scope: &str, key: &str, window: i64, limit: u32, now: i64) -> Result<Throttled, StoreError> {
     let start = now - now.rem_euclid(window);
     let item_key = Key::new(format!("THROTTLE#{scope}#{key}"), format!("W#{start}"));
-    for _ in 0..5 {
+    // Each retry follows a write that won: contention resolves in as many rounds as writers.
+    for _ in 0..32 {
         let current = store.get(&item_key).await?;
         let (write, count) = match &current {
             None => (Write::create(Item::new(item_key.clone(), &Window { count: 1 })?.expires_at(start + window)), 1),

@@ -13,6 +13,7 @@ scenarios!(
     login_with_a_voice_code_signs_in,
     login_answers_alike_for_unknown_accounts_and_wrong_passwords,
     five_wrong_login_codes_end_the_login,
+    parallel_wrong_passwords_all_count,
     a_person_with_several_spaces_picks_one,
     refresh_rotates_and_logout_ends_the_session,
     failed_logins_slow_down_the_account,
@@ -169,8 +170,9 @@ async fn login_steps_cost_the_fewest_calls(w: World) {
     let calls = w.faults.calls.clone();
     calls.take();
     let (_, started) = start(&w, &email, PASSWORD).await;
-    // Source failures window, email guard, person; the login challenge; the phone opened; the SMS.
-    assert_eq!(calls.take(), (3, 1, 1, 1), "password step");
+    // Source failures window, email guard, person, per-phone window; the per-phone window and
+    // the login challenge; the phone opened; the SMS.
+    assert_eq!(calls.take(), (4, 2, 1, 1), "password step");
     let code = w.last_to(&phone).await.code();
     calls.take();
     let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
@@ -179,4 +181,15 @@ async fn login_steps_cost_the_fewest_calls(w: World) {
     w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
     // Session and person (its epoch); the rotation.
     assert_eq!(calls.take(), (2, 1, 0, 0), "refresh");
+}
+
+async fn parallel_wrong_passwords_all_count(w: World) {
+    let email = w.email("parallel.guesses");
+    w.sign_up(&email, PASSWORD, "sms").await;
+    let guesses = (0..6).map(|i| json!({"email": email, "password": format!("wrong horse battery {i}")})).collect();
+    let answers = w.post_concurrently("/login", guesses).await;
+    assert!(answers.iter().all(|(s, b)| *s == StatusCode::UNAUTHORIZED && b["code"] == "login_failed"), "{answers:?}");
+    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let person: account::Person = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!(person.login_failures.count, 6, "every parallel guess counted");
 }

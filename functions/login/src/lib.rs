@@ -158,11 +158,8 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
         return Err(failed());
     };
     if verified == Verified::No {
-        person.login_failures.record(now);
-        let event = audit(&services, &context, "login.password_failed", &person.id, serde_json::json!({"locked": !allowed}));
-        store.transact(vec![Write::replace(item.next(&person)?), event.write(&services.new_id())?]).await.map_err(|_| failed())?;
-        event.log();
         throttle::hit(store, "login-failures", &context.source_ip, 3600, u32::MAX, now).await?;
+        record_failure(&services, &context, item, person, allowed, now).await?;
         return Err(failed());
     }
     let mut writes = Vec::new();
@@ -190,8 +187,12 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
         device: body.device.unwrap_or_else(|| "unknown device".into()).chars().take(120).collect(),
     };
     writes.push(Write::create(Item::new(challenge_key(&id), &login)?.expires_at(now + CHALLENGE_TTL)));
-    store.transact(writes).await?;
     let phone = open_phone(&services, &person).await?;
+    // Each password login sends a code: the per-phone limit bounds SMS and call flooding.
+    if let throttle::Throttled::Limited(wait) = throttle::hit(store, "code-phone", phone.as_str(), 3600, services.config.limits.codes_per_phone_per_hour, now).await? {
+        return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
+    }
+    store.transact(writes).await?;
     deliver(&services, &phone, channel, &code, person.locale).await?;
     Ok(json(
         StatusCode::OK,
@@ -204,6 +205,28 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
             resend_after: now + services.config.limits.code_resend_interval,
         },
     ))
+}
+
+/// Counts a wrong password against the account. Parallel guesses all count: a write that
+/// loses a race is made again on the fresh person.
+async fn record_failure(services: &Services, context: &RequestContext, mut item: Item, mut person: Person, allowed: bool, now: i64) -> Result<()> {
+    let store = services.store.as_ref();
+    for _ in 0..32 {
+        person.login_failures.record(now);
+        let event = audit(services, context, "login.password_failed", &person.id, serde_json::json!({"locked": !allowed}));
+        match store.transact(vec![Write::replace(item.next(&person)?), event.write(&services.new_id())?]).await {
+            Ok(()) => {
+                event.log();
+                return Ok(());
+            }
+            Err(StoreError::ConditionFailed(_)) => {
+                item = store.get(&item.key).await?.ok_or_else(failed)?;
+                person = item.decode()?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
 /// The failed login of an address without an account: a dummy hash, the failure counted
