@@ -154,6 +154,15 @@ impl CodeChallenge {
     }
 }
 
+/// Sends a code to a phone by text message or voice call, in the person's language.
+pub async fn deliver(services: &crate::Services, phone: &crate::phone::PhoneNumber, channel: PhoneChannel, code: &Code, locale: crate::Locale) -> Result<(), crate::ports::DeliveryError> {
+    use crate::messages;
+    match channel {
+        PhoneChannel::Sms => services.sms.send(phone.as_str(), &messages::code_sms(code, services.config.limits.code_ttl / 60, locale)).await,
+        PhoneChannel::Voice => services.voice.call(phone.as_str(), &messages::code_voice(code, locale), messages::voice_language(locale)).await,
+    }
+}
+
 /// The outcome of [`CodeChallenge::check`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeCheck {

@@ -18,14 +18,14 @@ use signet_shared::auth::Authenticated;
 use signet_shared::email::EmailAddress;
 use signet_shared::email_link;
 use signet_shared::http::{json, ApiJson, RequestContext};
-use signet_shared::otp::{CodeChallenge, CodeCheck};
+use signet_shared::otp::{self, CodeChallenge, CodeCheck};
 use signet_shared::password::{self, Verified};
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::sessions::{self, Issued};
 use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::throttle;
 use signet_shared::tokens::AccessClaims;
-use signet_shared::{messages, Error, ErrorCode, Result, Services};
+use signet_shared::{Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -193,7 +193,7 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
     }
     store.transact(writes).await?;
-    deliver(&services, &phone, channel, &code, person.locale).await?;
+    otp::deliver(&services, &phone, channel, &code, person.locale).await?;
     Ok(json(
         StatusCode::OK,
         &SecondFactorRequired {
@@ -251,14 +251,6 @@ async fn unknown_account(services: &Services, context: &RequestContext, email: &
 async fn open_phone(services: &Services, person: &Person) -> Result<PhoneNumber> {
     let bytes = services.keys.open(&person.second_factor.phone, &account::person_phone_context(&person.id)).await?;
     Ok(PhoneNumber::from_e164(String::from_utf8(bytes).map_err(Error::internal)?))
-}
-
-async fn deliver(services: &Services, phone: &PhoneNumber, channel: PhoneChannel, code: &signet_shared::otp::Code, locale: signet_shared::Locale) -> Result<()> {
-    match channel {
-        PhoneChannel::Sms => services.sms.send(phone.as_str(), &messages::code_sms(code, services.config.limits.code_ttl / 60, locale)).await?,
-        PhoneChannel::Voice => services.voice.call(phone.as_str(), &messages::code_voice(code, locale), messages::voice_language(locale)).await?,
-    }
-    Ok(())
 }
 
 /// Loads the login named by a login token.
@@ -449,10 +441,10 @@ async fn resend_code(State(services): State<Services>, ApiJson(body): ApiJson<Re
     }
     let next = item.next(&login)?;
     services.store.write(Write::replace(next.clone())).await.map_err(race)?;
-    if let Err(e) = deliver(&services, &phone, channel, &code, person.locale).await {
+    if let Err(e) = otp::deliver(&services, &phone, channel, &code, person.locale).await {
         login.challenge.send_failed();
         let _ = services.store.write(Write::replace(next.next(&login)?)).await;
-        return Err(e);
+        return Err(e.into());
     }
     Ok(json(
         StatusCode::OK,

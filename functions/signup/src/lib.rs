@@ -14,7 +14,7 @@ use signet_shared::audit::AuditEvent;
 use signet_shared::email::EmailAddress;
 use signet_shared::email_link::{self, PresentedToken};
 use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
-use signet_shared::otp::{Code, CodeChallenge, CodeCheck};
+use signet_shared::otp::{self, Code, CodeChallenge, CodeCheck};
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::ports::Sealed;
 use signet_shared::store::{Item, Key, StoreError, Write};
@@ -378,12 +378,7 @@ async fn send_code(services: &Services, item: &Item, mut request: SignupRequest,
     store.transact(vec![Write::replace(next.clone()), audit.write(&services.new_id())?]).await.map_err(race_is_conflict)?;
     audit.log();
     let challenge = request.challenge.clone().ok_or_else(|| Error::internal("code without challenge"))?;
-    let delivered = match challenge.channel {
-        PhoneChannel::Sms => services.sms.send(phone.as_str(), &messages::code_sms(&code, services.config.limits.code_ttl / 60, request.locale)).await,
-        PhoneChannel::Voice => {
-            services.voice.call(phone.as_str(), &messages::code_voice(&code, request.locale), messages::voice_language(request.locale)).await
-        }
-    };
+    let delivered = otp::deliver(services, phone, challenge.channel, &code, request.locale).await;
     if let Err(e) = delivered {
         if let Some(c) = request.challenge.as_mut() {
             c.send_failed();
