@@ -84,6 +84,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /login/space',
       'POST /token/refresh',
       'POST /logout',
+      'POST /session/space',
       'GET /sessions',
       'DELETE /sessions/{id}',
       'GET /.well-known/jwks.json',

@@ -172,6 +172,23 @@ async fn revoke_item(services: &Services, item: &Item, mut session: Session, rea
     Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
+/// Moves a live session of a person to another of their spaces (the caller checked the
+/// membership); later refreshes act for that space.
+pub async fn switch_space(services: &Services, person_id: &str, session_id: &str, space_id: &str) -> Result<Session> {
+    let invalid = || Error::new(ErrorCode::TokenInvalid);
+    let item = services.store.get(&session_key(session_id)).await?.ok_or_else(invalid)?;
+    let mut session: Session = item.decode()?;
+    if session.person_id != person_id || session.revoked.is_some() {
+        return Err(invalid());
+    }
+    session.space_id = space_id.to_owned();
+    match services.store.write(Write::replace(item.next(&session)?)).await {
+        Ok(()) => Ok(session),
+        Err(StoreError::ConditionFailed(_)) => Err(Error::new(ErrorCode::Conflict)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Revokes one session of a person (logout, or "revoke" in the session list).
 pub async fn revoke(services: &Services, person_id: &str, session_id: &str, reason: &str) -> Result<()> {
     let item = services.store.get(&session_key(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;

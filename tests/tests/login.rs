@@ -15,6 +15,7 @@ scenarios!(
     five_wrong_login_codes_end_the_login,
     parallel_wrong_passwords_all_count,
     a_person_with_several_spaces_picks_one,
+    a_signed_in_person_switches_space_without_the_password,
     refresh_rotates_and_logout_ends_the_session,
     failed_logins_slow_down_the_account,
     login_steps_cost_the_fewest_calls,
@@ -131,6 +132,44 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
     assert_eq!(signed_in["space"]["roles"][0], "billing_contact");
     // The login token is spent.
     let (status, _) = w.post("/login/space", json!({"login_token": choice["login_token"], "space_id": org.id})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Adds an organisation's space to the person of `email`; returns its id.
+async fn join_organisation(w: &World, email: &str) -> String {
+    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(email).unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let org = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: 0 };
+    let membership = Membership { person_id: guard.person_id.clone(), space_id: org.id.clone(), roles: vec![Role::Agent], space_name: org.name.clone(), space_kind: org.kind };
+    w.services.store.transact(vec![Write::create(Item::new(account::space_key(&org.id), &org).unwrap()), account::membership_write(&membership).unwrap()]).await.unwrap();
+    org.id
+}
+
+async fn a_signed_in_person_switches_space_without_the_password(w: World) {
+    let email = w.email("switcher");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let (_, started) = start(&w, &email, PASSWORD).await;
+    let code = w.last_to(&phone).await.code();
+    let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    assert_eq!(signed_in["status"], "signed_in", "one space at login");
+    let org = join_organisation(&w, &email).await;
+    let access = signed_in["access_token"].as_str().unwrap();
+    let switch = |space: &str| json!({"space_id": space}).to_string().into_bytes();
+    let headers = [("authorization", format!("Bearer {access}")), ("content-type", "application/json".into())];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = w.send(Method::POST, "/session/space", &headers, switch("not-mine")).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, _, switched) = w.send(Method::POST, "/session/space", &headers, switch(&org)).await;
+    assert_eq!(status, StatusCode::OK, "{switched}");
+    assert_eq!(switched["space"]["id"], org);
+    let ring = w.services.tokens.ring(&w.services).await.unwrap();
+    let claims = ring.verify(switched["access_token"].as_str().unwrap(), &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap();
+    assert_eq!(claims.space, org, "the new token acts for the new space");
+    // The session follows: a refresh keeps acting for the organisation.
+    let (_, refreshed) = w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
+    let claims = ring.verify(refreshed["access_token"].as_str().unwrap(), &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap();
+    assert_eq!(claims.space, org);
+    // Without a token, no switch.
+    let (status, _, _) = w.send(Method::POST, "/session/space", &[("content-type", "application/json")], switch(&org)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 

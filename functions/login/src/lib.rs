@@ -21,7 +21,7 @@ use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::otp::{self, CodeChallenge, CodeCheck};
 use signet_shared::password::{self, Verified};
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
-use signet_shared::sessions::{self, Issued};
+use signet_shared::sessions;
 use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::throttle;
 use signet_shared::tokens::AccessClaims;
@@ -35,6 +35,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/login/space"),
     ("POST", "/token/refresh"),
     ("POST", "/logout"),
+    ("POST", "/session/space"),
     ("GET", "/sessions"),
     ("DELETE", "/sessions/{id}"),
     ("GET", "/.well-known/jwks.json"),
@@ -49,6 +50,7 @@ pub fn routes(services: Services) -> Router {
         .route("/login/space", post(choose_space))
         .route("/token/refresh", post(refresh))
         .route("/logout", post(logout))
+        .route("/session/space", post(switch_space))
         .route("/sessions", get(list_sessions))
         .route("/sessions/{id}", delete(revoke_session))
         .route("/.well-known/jwks.json", get(jwks))
@@ -365,7 +367,7 @@ async fn sign_in(services: &Services, context: &RequestContext, item: &Item, mut
     services.store.transact(writes).await.map_err(race)?;
     event.log();
     let issued = prepared.issued;
-    let access_token = access_token(services, &issued, now).await?;
+    let access_token = access_token(services, &issued.session, now).await?;
     Ok(json(
         StatusCode::OK,
         &SignedIn {
@@ -380,16 +382,16 @@ async fn sign_in(services: &Services, context: &RequestContext, item: &Item, mut
     ))
 }
 
-async fn access_token(services: &Services, issued: &Issued, now: i64) -> Result<String> {
+async fn access_token(services: &Services, session: &sessions::Session, now: i64) -> Result<String> {
     let settings = &services.config.tokens;
     let claims = AccessClaims {
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
-        sub: issued.session.person_id.clone(),
-        space: issued.session.space_id.clone(),
-        amr: issued.session.amr.clone(),
-        sid: issued.session.id.clone(),
-        epoch: issued.session.epoch,
+        sub: session.person_id.clone(),
+        space: session.space_id.clone(),
+        amr: session.amr.clone(),
+        sid: session.id.clone(),
+        epoch: session.epoch,
         iat: now,
         exp: now + settings.access_ttl,
         jti: services.new_id(),
@@ -480,7 +482,7 @@ struct Refreshed {
 
 async fn refresh(State(services): State<Services>, ApiJson(body): ApiJson<RefreshBody>) -> Result<Response> {
     let issued = sessions::refresh(&services, &body.refresh_token, SESSION_LIFETIME).await?;
-    let access_token = access_token(&services, &issued, services.now()).await?;
+    let access_token = access_token(&services, &issued.session, services.now()).await?;
     Ok(json(
         StatusCode::OK,
         &Refreshed {
@@ -497,6 +499,46 @@ async fn refresh(State(services): State<Services>, ApiJson(body): ApiJson<Refres
 async fn logout(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
     sessions::revoke(&services, &claims.sub, &claims.sid, "logout").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchBody {
+    space_id: String,
+}
+
+#[derive(Serialize)]
+struct Switched {
+    status: &'static str,
+    token_type: &'static str,
+    access_token: String,
+    expires_in: i64,
+    session_id: String,
+    space: SpaceView,
+}
+
+/// A signed-in person acts for another of their spaces, without typing the password again:
+/// the session moves, and a new access token names the space.
+async fn switch_space(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<SwitchBody>) -> Result<Response> {
+    let membership: Membership = services
+        .store
+        .get(&account::membership_key(&claims.sub, &body.space_id))
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?
+        .decode()?;
+    let session = sessions::switch_space(&services, &claims.sub, &claims.sid, &membership.space_id).await?;
+    let access_token = access_token(&services, &session, services.now()).await?;
+    Ok(json(
+        StatusCode::OK,
+        &Switched {
+            status: "switched",
+            token_type: "Bearer",
+            access_token,
+            expires_in: services.config.tokens.access_ttl,
+            session_id: session.id,
+            space: view(membership),
+        },
+    ))
 }
 
 #[derive(Serialize)]
