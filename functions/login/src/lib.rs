@@ -336,20 +336,13 @@ async fn verify_code(State(services): State<Services>, context: RequestContext, 
         return sign_in(&services, &context, &item, login, only.clone()).await;
     }
     // Several spaces: the person picks one with the same login token.
-    store.write(Write::replace(item.next(&login)?)).await.map_err(race)?;
+    store.write(Write::replace(item.next(&login)?)).await?;
     let spaces = memberships.into_iter().map(view).collect();
     Ok(json(StatusCode::OK, &ChooseSpace { status: "choose_space", login_token: body.login_token, spaces }))
 }
 
 fn view(m: Membership) -> SpaceView {
     SpaceView { id: m.space_id, name: m.space_name, kind: m.space_kind, roles: m.roles }
-}
-
-fn race(e: StoreError) -> Error {
-    match e {
-        StoreError::ConditionFailed(_) => Error::new(ErrorCode::Conflict),
-        other => other.into(),
-    }
 }
 
 async fn memberships(services: &Services, person_id: &str) -> Result<Vec<Membership>> {
@@ -364,7 +357,7 @@ async fn sign_in(services: &Services, context: &RequestContext, item: &Item, mut
     login.session_id = Some(prepared.issued.session.id.clone());
     let event = audit(services, context, "login.succeeded", &login.person_id, serde_json::json!({"space_id": membership.space_id, "amr": login.amr, "session_id": prepared.issued.session.id}));
     let writes = vec![Write::replace(item.next(&login)?), prepared.write.clone(), event.write(&services.new_id())?];
-    services.store.transact(writes).await.map_err(race)?;
+    services.store.transact(writes).await?;
     event.log();
     let issued = prepared.issued;
     let access_token = access_token(services, &issued.session, now).await?;
@@ -442,7 +435,7 @@ async fn resend_code(State(services): State<Services>, ApiJson(body): ApiJson<Re
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
     }
     let next = item.next(&login)?;
-    services.store.write(Write::replace(next.clone())).await.map_err(race)?;
+    services.store.write(Write::replace(next.clone())).await?;
     if let Err(e) = otp::deliver(&services, &phone, channel, &code, person.locale).await {
         login.challenge.send_failed();
         let _ = services.store.write(Write::replace(next.next(&login)?)).await;

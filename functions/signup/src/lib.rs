@@ -375,7 +375,7 @@ async fn send_code(services: &Services, item: &Item, mut request: SignupRequest,
     let next = item.next(&request)?;
     let channel = request.challenge.as_ref().map(|c| c.channel);
     let audit = audit_event(services, context, "signup.code_sent", &request, serde_json::json!({"channel": channel}));
-    store.transact(vec![Write::replace(next.clone()), audit.write(&services.new_id())?]).await.map_err(race_is_conflict)?;
+    store.transact(vec![Write::replace(next.clone()), audit.write(&services.new_id())?]).await?;
     audit.log();
     let challenge = request.challenge.clone().ok_or_else(|| Error::internal("code without challenge"))?;
     let delivered = otp::deliver(services, phone, challenge.channel, &code, request.locale).await;
@@ -401,13 +401,6 @@ async fn send_code(services: &Services, item: &Item, mut request: SignupRequest,
             resend_after: services.now() + services.config.limits.code_resend_interval,
         },
     ))
-}
-
-fn race_is_conflict(e: StoreError) -> Error {
-    match e {
-        StoreError::ConditionFailed(_) => Error::new(ErrorCode::Conflict),
-        other => other.into(),
-    }
 }
 
 fn audit_event(services: &Services, context: &RequestContext, action: &str, request: &SignupRequest, detail: serde_json::Value) -> AuditEvent {
