@@ -185,6 +185,13 @@ pub fn subscriber_phone_context(subscriber_id: &str) -> EncryptionContext {
     EncryptionContext::from([("purpose".to_owned(), "phone".to_owned()), ("subscriber".to_owned(), subscriber_id.to_owned())])
 }
 
+/// Opens a person's sealed phone number (one key-service call).
+pub async fn open_person_phone(keys: &dyn crate::ports::Keys, person_id: &str, sealed: &Sealed) -> crate::Result<crate::phone::PhoneNumber> {
+    let bytes = keys.open(sealed, &person_phone_context(person_id)).await?;
+    let text = String::from_utf8(bytes).map_err(crate::Error::internal)?;
+    Ok(crate::phone::PhoneNumber::from_e164(text))
+}
+
 /// Key of a person's profile item.
 pub fn person_key(person_id: &str) -> Key {
     Key::new(format!("PERSON#{person_id}"), "PROFILE")

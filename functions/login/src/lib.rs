@@ -20,7 +20,7 @@ use signet_shared::email_link;
 use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::otp::{self, CodeChallenge, CodeCheck};
 use signet_shared::password::{self, Verified};
-use signet_shared::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::phone::PhoneChannel;
 use signet_shared::sessions;
 use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::throttle;
@@ -189,7 +189,7 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
         device: body.device.unwrap_or_else(|| "unknown device".into()).chars().take(120).collect(),
     };
     writes.push(Write::create(Item::new(challenge_key(&id), &login)?.expires_at(now + CHALLENGE_TTL)));
-    let phone = open_phone(&services, &person).await?;
+    let phone = account::open_person_phone(services.keys.as_ref(), &person.id, &person.second_factor.phone).await?;
     // Each password login sends a code: the per-phone limit bounds SMS and call flooding.
     if let throttle::Throttled::Limited(wait) = throttle::hit(store, "code-phone", phone.as_str(), 3600, services.config.limits.codes_per_phone_per_hour, now).await? {
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
@@ -248,11 +248,6 @@ async fn unknown_account(services: &Services, context: &RequestContext, email: &
     let _ = store.transact(vec![write]).await;
     throttle::hit(store, "login-failures", &context.source_ip, 3600, u32::MAX, now).await?;
     Err(failed())
-}
-
-async fn open_phone(services: &Services, person: &Person) -> Result<PhoneNumber> {
-    let bytes = services.keys.open(&person.second_factor.phone, &account::person_phone_context(&person.id)).await?;
-    Ok(PhoneNumber::from_e164(String::from_utf8(bytes).map_err(Error::internal)?))
 }
 
 /// Loads the login named by a login token.
@@ -430,7 +425,7 @@ async fn resend_code(State(services): State<Services>, ApiJson(body): ApiJson<Re
     let channel = body.channel.unwrap_or(login.challenge.channel);
     let code = login.challenge.reissue(channel, now, &services.config.limits, services.random.as_ref())?;
     let person: Person = services.store.get(&account::person_key(&login.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?.decode()?;
-    let phone = open_phone(&services, &person).await?;
+    let phone = account::open_person_phone(services.keys.as_ref(), &person.id, &person.second_factor.phone).await?;
     if let throttle::Throttled::Limited(wait) = throttle::hit(services.store.as_ref(), "code-phone", phone.as_str(), 3600, services.config.limits.codes_per_phone_per_hour, now).await? {
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
     }

@@ -436,17 +436,11 @@ async fn resend_code(State(services): State<Services>, context: RequestContext, 
     let now = services.now();
     let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
     let code = challenge.reissue(channel, now, &services.config.limits, services.random.as_ref())?;
-    let phone = open_phone(&services, &request.person_id, &profile.phone).await?;
+    let phone = account::open_person_phone(services.keys.as_ref(), &request.person_id, &profile.phone).await?;
     if let Some(p) = request.profile.as_mut() {
         p.channel = channel;
     }
     send_code(&services, &item, request, &phone, code, &context).await
-}
-
-async fn open_phone(services: &Services, person_id: &str, sealed: &Sealed) -> Result<PhoneNumber> {
-    let bytes = services.keys.open(sealed, &account::person_phone_context(person_id)).await?;
-    let text = String::from_utf8(bytes).map_err(Error::internal)?;
-    Ok(PhoneNumber::from_e164(text))
 }
 
 // ---------------------------------------------------------------------------------------
