@@ -154,6 +154,13 @@ impl CodeChallenge {
     }
 }
 
+/// Counts a code about to be sent to `phone`, whatever the operation, and refuses it past
+/// the hourly limit per number: bounds SMS and call flooding (and toll fraud).
+pub async fn limit_destination(services: &crate::Services, phone: &crate::phone::PhoneNumber) -> Result<(), Error> {
+    let limit = services.config.limits.codes_per_phone_per_hour;
+    crate::throttle::enforce(services.store.as_ref(), "code-phone", phone.as_str(), 3600, limit, services.now()).await
+}
+
 /// Sends a code to a phone by text message or voice call, in the person's language.
 pub async fn deliver(services: &crate::Services, phone: &crate::phone::PhoneNumber, channel: PhoneChannel, code: &Code, locale: crate::Locale) -> Result<(), crate::ports::DeliveryError> {
     use crate::messages;

@@ -53,3 +53,12 @@ pub async fn hit(store: &dyn Store, scope: &str, key: &str, window: i64, limit: 
     }
     Err(StoreError::Unavailable("throttle contention".into()))
 }
+
+/// Counts one event like [`hit`] and refuses it with `too_many_requests` (and the wait)
+/// when over the limit.
+pub async fn enforce(store: &dyn Store, scope: &str, key: &str, window: i64, limit: u32, now: i64) -> crate::Result<()> {
+    match hit(store, scope, key, window, limit, now).await? {
+        Throttled::Allowed => Ok(()),
+        Throttled::Limited(wait) => Err(crate::Error::new(crate::ErrorCode::TooManyRequests).retry_after(wait)),
+    }
+}

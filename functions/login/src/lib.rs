@@ -190,10 +190,8 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
     };
     writes.push(Write::create(Item::new(challenge_key(&id), &login)?.expires_at(now + CHALLENGE_TTL)));
     let phone = account::open_person_phone(services.keys.as_ref(), &person.id, &person.second_factor.phone).await?;
-    // Each password login sends a code: the per-phone limit bounds SMS and call flooding.
-    if let throttle::Throttled::Limited(wait) = throttle::hit(store, "code-phone", phone.as_str(), 3600, services.config.limits.codes_per_phone_per_hour, now).await? {
-        return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
-    }
+    // Each password login sends a code: the per-phone limit applies.
+    otp::limit_destination(&services, &phone).await?;
     store.transact(writes).await?;
     otp::deliver(&services, &phone, channel, &code, person.locale).await?;
     Ok(json(
@@ -426,9 +424,7 @@ async fn resend_code(State(services): State<Services>, ApiJson(body): ApiJson<Re
     let code = login.challenge.reissue(channel, now, &services.config.limits, services.random.as_ref())?;
     let person: Person = services.store.get(&account::person_key(&login.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?.decode()?;
     let phone = account::open_person_phone(services.keys.as_ref(), &person.id, &person.second_factor.phone).await?;
-    if let throttle::Throttled::Limited(wait) = throttle::hit(services.store.as_ref(), "code-phone", phone.as_str(), 3600, services.config.limits.codes_per_phone_per_hour, now).await? {
-        return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
-    }
+    otp::limit_destination(&services, &phone).await?;
     let next = item.next(&login)?;
     services.store.write(Write::replace(next.clone())).await?;
     if let Err(e) = otp::deliver(&services, &phone, channel, &code, person.locale).await {

@@ -198,10 +198,7 @@ async fn start(
 /// Sign-up starts and profiles per source address (a flood of links or codes from one place).
 async fn limit_source(services: &Services, context: &RequestContext, now: i64) -> Result<()> {
     let limit = services.config.limits.signups_per_source_per_hour;
-    match throttle::hit(services.store.as_ref(), "signup-source", &context.source_ip, 3600, limit, now).await? {
-        Throttled::Allowed => Ok(()),
-        Throttled::Limited(wait) => Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait)),
-    }
+    throttle::enforce(services.store.as_ref(), "signup-source", &context.source_ip, 3600, limit, now).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -367,11 +364,7 @@ async fn submit_profile(State(services): State<Services>, context: RequestContex
 /// recorded so that the person can retry at once.
 async fn send_code(services: &Services, item: &Item, mut request: SignupRequest, phone: &PhoneNumber, code: Code, context: &RequestContext) -> Result<Response> {
     let store = services.store.as_ref();
-    let limits = &services.config.limits;
-    // Per destination, whatever the sign-up or address: bounds SMS and call flooding.
-    if let Throttled::Limited(wait) = throttle::hit(store, "code-phone", phone.as_str(), 3600, limits.codes_per_phone_per_hour, services.now()).await? {
-        return Err(Error::new(ErrorCode::TooManyRequests).retry_after(wait));
-    }
+    otp::limit_destination(services, phone).await?;
     let next = item.next(&request)?;
     let channel = request.challenge.as_ref().map(|c| c.channel);
     let audit = audit_event(services, context, "signup.code_sent", &request, serde_json::json!({"channel": channel}));
