@@ -24,6 +24,19 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// An event of the request `context`, at `at`.
+    pub fn new(at: i64, context: &crate::http::RequestContext, action: &str, actor: Option<&str>, subject: String, detail: serde_json::Value) -> Self {
+        AuditEvent {
+            at,
+            action: action.to_owned(),
+            actor: actor.map(str::to_owned),
+            subject,
+            source_ip: context.source_ip.clone(),
+            request_id: context.request_id.clone(),
+            detail,
+        }
+    }
+
     /// The append-only write of this event (`event_id` makes the sort key unique). Put it
     /// in the transaction of the change it records, then call [`AuditEvent::log`] once
     /// that transaction committed.

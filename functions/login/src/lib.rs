@@ -97,15 +97,7 @@ fn failed() -> Error {
 }
 
 fn audit(services: &Services, context: &RequestContext, action: &str, person_id: &str, detail: serde_json::Value) -> AuditEvent {
-    AuditEvent {
-        at: services.now(),
-        action: action.to_owned(),
-        actor: Some(person_id.to_owned()),
-        subject: format!("person:{person_id}"),
-        source_ip: context.source_ip.clone(),
-        request_id: context.request_id.clone(),
-        detail,
-    }
+    AuditEvent::new(services.now(), context, action, Some(person_id), format!("person:{person_id}"), detail)
 }
 
 // ---------------------------------------------------------------------------------------

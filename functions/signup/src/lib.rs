@@ -397,15 +397,7 @@ async fn send_code(services: &Services, item: &Item, mut request: SignupRequest,
 }
 
 fn audit_event(services: &Services, context: &RequestContext, action: &str, request: &SignupRequest, detail: serde_json::Value) -> AuditEvent {
-    AuditEvent {
-        at: services.now(),
-        action: action.to_owned(),
-        actor: None,
-        subject: format!("signup:{}", request.id),
-        source_ip: context.source_ip.clone(),
-        request_id: context.request_id.clone(),
-        detail,
-    }
+    AuditEvent::new(services.now(), context, action, None, format!("signup:{}", request.id), detail)
 }
 
 // ---------------------------------------------------------------------------------------
