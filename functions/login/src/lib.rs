@@ -64,6 +64,14 @@ const CHALLENGE_TTL: i64 = 900;
 const SESSION_LIFETIME: i64 = 90 * 86400;
 /// Failed logins per source address per hour.
 const FAILURES_PER_SOURCE_PER_HOUR: u32 = 300;
+/// The throttle scope of failed logins per source address.
+const SOURCE_FAILURES: &str = "login-failures";
+
+/// Counts a failed login against its source address (checked at the next attempt).
+async fn count_source_failure(store: &dyn signet_shared::store::Store, context: &RequestContext, now: i64) -> Result<()> {
+    throttle::hit(store, SOURCE_FAILURES, &context.source_ip, 3600, u32::MAX, now).await?;
+    Ok(())
+}
 
 /// A login between the password and the session (`LOGIN#<id>`, expires).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,7 +137,7 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
     }
     let now = services.now();
     let store = services.store.as_ref();
-    if throttle::count(store, "login-failures", &context.source_ip, 3600, now).await? >= FAILURES_PER_SOURCE_PER_HOUR {
+    if throttle::count(store, SOURCE_FAILURES, &context.source_ip, 3600, now).await? >= FAILURES_PER_SOURCE_PER_HOUR {
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after((3600 - now.rem_euclid(3600)) as u64));
     }
     let person = match store.get(&account::email_guard_key(&email)).await? {
@@ -148,11 +156,11 @@ async fn login(State(services): State<Services>, context: RequestContext, ApiJso
     let verified = password::verify(body.password, stored_hash, services.config.argon2).await?;
     let (Some(item), Some(mut person)) = (person, decoded) else {
         // A guard without its person: treated as unknown.
-        throttle::hit(store, "login-failures", &context.source_ip, 3600, u32::MAX, now).await?;
+        count_source_failure(store, &context, now).await?;
         return Err(failed());
     };
     if verified == Verified::No {
-        throttle::hit(store, "login-failures", &context.source_ip, 3600, u32::MAX, now).await?;
+        count_source_failure(store, &context, now).await?;
         record_failure(&services, &context, item, person, allowed, now).await?;
         return Err(failed());
     }
@@ -236,7 +244,7 @@ async fn unknown_account(services: &Services, context: &RequestContext, email: &
     };
     // A lost race only loses one count of an address that has no account.
     let _ = store.transact(vec![write]).await;
-    throttle::hit(store, "login-failures", &context.source_ip, 3600, u32::MAX, now).await?;
+    count_source_failure(store, context, now).await?;
     Err(failed())
 }
 
