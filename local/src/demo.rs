@@ -50,19 +50,9 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
     let person_id = services.new_id();
     let phone = PhoneNumber::parse("+1 415 555 0101")?;
     let context = account::person_phone_context(&person_id);
-    let person = Person {
-        id: person_id,
-        email,
-        first_name: "Demo".into(),
-        last_name: "Member".into(),
-        locale: Locale::En,
-        password_hash: password::hash(DEMO_PASSWORD.into(), services.config.argon2).await?,
-        second_factor: PhoneFactor { phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?, hint: phone.hint(), channel: PhoneChannel::Sms },
-        session_epoch: 0,
-        subscriber_id: None,
-        created_at: services.now(),
-        login_failures: Default::default(),
-    };
+    let phone = PhoneFactor { phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?, hint: phone.hint(), channel: PhoneChannel::Sms };
+    let hash = password::hash(DEMO_PASSWORD.into(), services.config.argon2).await?;
+    let person = Person::new(person_id, email, "Demo".into(), "Member".into(), Locale::En, hash, Some(phone), services.now());
     let space = CustomerSpace { id: services.new_id(), kind: SpaceKind::Individual, name: "Demo Member".into(), created_at: services.now() };
     // The member also belongs to an organisation's space: a login then offers the choice.
     let organisation = CustomerSpace { id: services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: services.now() };

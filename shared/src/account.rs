@@ -23,8 +23,16 @@ pub struct Person {
     pub locale: Locale,
     /// argon2id PHC string.
     pub password_hash: String,
-    /// The second-factor phone.
-    pub second_factor: PhoneFactor,
+    /// The second-factor phone, if any (an administrator may reset it; then the person
+    /// enrols again).
+    #[serde(default, alias = "second_factor")]
+    pub phone: Option<PhoneFactor>,
+    /// The authenticator app, if enrolled (preferred over the phone once confirmed).
+    #[serde(default)]
+    pub totp: Option<crate::totp::TotpFactor>,
+    /// For organisation users: the identifier they log in with (two letters, six digits).
+    #[serde(default)]
+    pub identifier: Option<String>,
     /// Bumped by a password change: sessions of an older epoch end.
     pub session_epoch: u64,
     /// The subscriber record this person was created from, if any.
@@ -34,6 +42,50 @@ pub struct Person {
     /// Recent failed logins, for the per-account throttle.
     #[serde(default)]
     pub login_failures: LoginFailures,
+    /// Recent wrong second-factor answers, all steps together (see [`crate::factor`]).
+    #[serde(default)]
+    pub factor_failures: LoginFailures,
+}
+
+impl Person {
+    /// A new person with a password and, usually, a second-factor phone.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(id: String, email: EmailAddress, first_name: String, last_name: String, locale: Locale, password_hash: String, phone: Option<PhoneFactor>, now: i64) -> Person {
+        Person {
+            id,
+            email,
+            first_name,
+            last_name,
+            locale,
+            password_hash,
+            phone,
+            totp: None,
+            identifier: None,
+            session_epoch: 0,
+            subscriber_id: None,
+            created_at: now,
+            login_failures: LoginFailures::default(),
+            factor_failures: LoginFailures::default(),
+        }
+    }
+
+    /// The confirmed authenticator app, if any.
+    pub fn confirmed_totp(&self) -> Option<&crate::totp::TotpFactor> {
+        self.totp.as_ref().filter(|t| t.confirmed)
+    }
+}
+
+/// Key of the guard item that makes an organisation identifier unique.
+pub fn identifier_guard_key(identifier: &str) -> Key {
+    Key::new(format!("IDENT#{identifier}"), "GUARD")
+}
+
+/// An organisation identifier as typed (`ek 700-962` → `EK700962`), if it is one.
+pub fn parse_identifier(input: &str) -> Option<String> {
+    let cleaned: String = input.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
+    let bytes = cleaned.as_bytes();
+    let ok = bytes.len() == 8 && bytes[..2].iter().all(u8::is_ascii_uppercase) && bytes[2..].iter().all(u8::is_ascii_digit);
+    ok.then_some(cleaned)
 }
 
 /// Failed logins of one account in the current hour.
@@ -62,6 +114,11 @@ impl LoginFailures {
         }
         let delay = if self.count < 3 { 0 } else { (1i64 << (self.count - 3).min(9)).min(300) };
         now - self.last_at >= delay
+    }
+
+    /// Failures in the current one-hour window at `now`.
+    pub fn in_window(&self, now: i64) -> u32 {
+        if now - self.window_start >= 3600 { 0 } else { self.count }
     }
 
     /// Records a failure at `now`.
@@ -190,6 +247,33 @@ pub async fn open_person_phone(keys: &dyn crate::ports::Keys, person_id: &str, s
     let bytes = keys.open(sealed, &person_phone_context(person_id)).await?;
     let text = String::from_utf8(bytes).map_err(crate::Error::internal)?;
     Ok(crate::phone::PhoneNumber::from_e164(text))
+}
+
+/// A person and their memberships, read together: they share the person's partition
+/// (one query instead of two reads).
+pub struct PersonWithSpaces {
+    /// The person's item.
+    pub item: Item,
+    /// The person.
+    pub person: Person,
+    /// Their memberships.
+    pub memberships: Vec<Membership>,
+}
+
+/// Reads a person and their memberships in one query; `None` when there is no such person.
+pub async fn person_with_spaces(store: &dyn crate::store::Store, person_id: &str) -> Result<Option<PersonWithSpaces>, StoreError> {
+    let items = store.query(&format!("PERSON#{person_id}"), "", 200).await?;
+    let mut person = None;
+    let mut memberships = Vec::new();
+    for item in items {
+        if item.key.sk == "PROFILE" {
+            let decoded: Person = item.decode()?;
+            person = Some((item, decoded));
+        } else if item.key.sk.starts_with("MEMBER#") {
+            memberships.push(item.decode()?);
+        }
+    }
+    Ok(person.map(|(item, person)| PersonWithSpaces { item, person, memberships }))
 }
 
 /// Key of a person's profile item.

@@ -30,6 +30,19 @@ pub struct Config {
     pub argon2: Argon2Params,
     /// Access tokens.
     pub tokens: TokenSettings,
+    /// Sign in with Google, when configured (`SIGNET_GOOGLE_CLIENT_ID`).
+    pub google: Option<OidcSettings>,
+}
+
+/// An OpenID Connect identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// Our client id: the `aud` of its ID tokens (`SIGNET_GOOGLE_CLIENT_ID`).
+    pub client_id: String,
+    /// Its issuer (`SIGNET_GOOGLE_ISSUER`, default `https://accounts.google.com`).
+    pub issuer: String,
+    /// Where its keys are published (`SIGNET_GOOGLE_JWKS_URL`, default Google's).
+    pub jwks_url: String,
 }
 
 /// Access-token settings.
@@ -150,6 +163,14 @@ impl Config {
                 issuer,
                 audience: get("SIGNET_TOKEN_AUDIENCE").unwrap_or_else(|| "signet-api".into()),
                 access_ttl: number(get("SIGNET_ACCESS_TOKEN_TTL"), "SIGNET_ACCESS_TOKEN_TTL", 600, 60, 3600)?,
+            },
+            google: match get("SIGNET_GOOGLE_CLIENT_ID") {
+                None => None,
+                Some(client_id) => Some(OidcSettings {
+                    client_id,
+                    issuer: url("SIGNET_GOOGLE_ISSUER", "https://accounts.google.com")?,
+                    jwks_url: url("SIGNET_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs")?,
+                }),
             },
             argon2: Argon2Params {
                 m_kib: number(get("SIGNET_ARGON2_M_KIB"), "SIGNET_ARGON2_M_KIB", 19456, 19456, 1 << 21)?,

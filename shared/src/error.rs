@@ -151,6 +151,18 @@ error_codes! {
     TokenInvalid = ("token_invalid", UNAUTHORIZED,
         "Votre session n'est pas valide ou a expiré. Connectez-vous de nouveau.",
         "Your session is not valid or has expired. Sign in again."),
+    /// 403: the step changes a credential and needs a recent re-authentication.
+    ReauthenticationRequired = ("reauthentication_required", FORBIDDEN,
+        "Pour votre sécurité, confirmez votre identité (mot de passe et second facteur) avant cette modification.",
+        "For your security, confirm your identity (password and second factor) before this change."),
+    /// 401: the current password given to confirm an identity is wrong.
+    PasswordIncorrect = ("password_incorrect", UNAUTHORIZED,
+        "Le mot de passe est incorrect.",
+        "The password is incorrect."),
+    /// 401: the identity token of the external provider (Google) is not acceptable.
+    ExternalTokenInvalid = ("external_token_invalid", UNAUTHORIZED,
+        "La connexion avec ce fournisseur a échoué. Réessayez ou connectez-vous avec votre adresse courriel.",
+        "Signing in with this provider failed. Try again or sign in with your email address."),
     /// 403: a browser request that changes state came from another origin.
     OriginRefused = ("origin_refused", FORBIDDEN,
         "Cette demande ne provient pas du portail et a été refusée.",

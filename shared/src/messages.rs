@@ -52,6 +52,75 @@ pub fn signup_confirmed(to: &str, first_name: &str, login_url: &str, locale: Loc
     email(to, locale, ("Votre compte Signet est créé", "Your Signet account is created"), body)
 }
 
+/// The link that starts a password reset.
+pub fn password_reset_link(to: &str, link: &str, valid_minutes: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nVous avez demandé la réinitialisation du mot de passe de votre compte Signet.\n\nOuvrez ce lien (valable {valid_minutes} minutes) ; un code vous sera ensuite demandé, puis votre nouveau mot de passe :\n{link}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe reste inchangé."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nYou asked to reset the password of your Signet account.\n\nOpen this link (valid for {valid_minutes} minutes); you will then be asked for a code, then for your new password:\n{link}\n\nIf you did not ask for this, ignore this message: your password stays unchanged."
+        ),
+    };
+    email(to, locale, ("Réinitialisation de votre mot de passe Signet", "Reset your Signet password"), body)
+}
+
+/// Sent to an address without an account that asked for a password reset or its identifiers.
+pub fn no_account(to: &str, signup_url: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nQuelqu'un a demandé un accès à un compte Signet avec cette adresse, mais aucun compte n'utilise cette adresse pour se connecter.\n\nVous pouvez créer un compte : {signup_url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nSomeone asked for access to a Signet account with this address, but no account signs in with this address.\n\nYou can create an account: {signup_url}\n\nIf you did not ask for this, ignore this message."
+        ),
+    };
+    email(to, locale, ("Aucun compte Signet pour cette adresse", "No Signet account for this address"), body)
+}
+
+/// The identifiers an address signs in with ("forgot identifier").
+pub fn identifiers(to: &str, identifiers: &[String], spaces: &[String], login_url: &str, locale: Locale) -> Email {
+    let list = identifiers.iter().map(|i| format!("  • {i}")).collect::<Vec<_>>().join("\n");
+    let spaces = spaces.iter().map(|s| format!("  • {s}")).collect::<Vec<_>>().join("\n");
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nVoici les identifiants de connexion associés à cette adresse :\n{list}\n\nEspaces clients auxquels vous avez accès :\n{spaces}\n\nConnectez-vous : {login_url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nHere are the sign-in identifiers of this address:\n{list}\n\nCustomer spaces you have access to:\n{spaces}\n\nSign in: {login_url}\n\nIf you did not ask for this, ignore this message."
+        ),
+    };
+    email(to, locale, ("Vos identifiants Signet", "Your Signet identifiers"), body)
+}
+
+/// What changed on an account's credentials, for [`credential_changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialChange {
+    /// The password was changed by its owner, signed in.
+    PasswordChanged,
+    /// The password was reset through "forgot password".
+    PasswordReset,
+    /// An authenticator app was enrolled.
+    TotpEnabled,
+    /// The authenticator app was removed.
+    TotpDisabled,
+}
+
+/// Tells the account's owner that a credential changed, and what to do if it was not them.
+pub fn credential_changed(to: &str, change: CredentialChange, when: &str, reset_url: &str, locale: Locale) -> Email {
+    let (subject, what) = match change {
+        CredentialChange::PasswordChanged => (("Votre mot de passe Signet a été modifié", "Your Signet password was changed"), ("Le mot de passe de votre compte a été modifié. Vos autres sessions ont été fermées.", "Your account's password was changed. Your other sessions were signed out.")),
+        CredentialChange::PasswordReset => (("Votre mot de passe Signet a été réinitialisé", "Your Signet password was reset"), ("Le mot de passe de votre compte a été réinitialisé. Toutes vos sessions ont été fermées.", "Your account's password was reset. All your sessions were signed out.")),
+        CredentialChange::TotpEnabled => (("Application d'authentification ajoutée", "Authenticator app added"), ("Une application d'authentification a été ajoutée à votre compte comme second facteur.", "An authenticator app was added to your account as second factor.")),
+        CredentialChange::TotpDisabled => (("Application d'authentification retirée", "Authenticator app removed"), ("L'application d'authentification a été retirée de votre compte.", "The authenticator app was removed from your account.")),
+    };
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\n{} ({when} UTC)\n\nSi vous n'êtes pas à l'origine de cette modification, réinitialisez votre mot de passe sans attendre : {reset_url}\net contactez notre équipe de soutien.", what.0),
+        Locale::En => format!("Hello,\n\n{} ({when} UTC)\n\nIf you did not make this change, reset your password now: {reset_url}\nand contact our support team.", what.1),
+    };
+    email(to, locale, subject, body)
+}
+
 /// The text message carrying a code.
 pub fn code_sms(code: &Code, valid_minutes: i64, locale: Locale) -> String {
     match locale {
@@ -73,4 +142,31 @@ pub fn code_voice(code: &Code, locale: Locale) -> String {
 /// The language a voice call is read in.
 pub fn voice_language(locale: Locale) -> &'static str {
     locale.pick("fr-CA", "en-US")
+}
+
+/// A unix time as `YYYY-MM-DD HH:MM` (UTC), for messages.
+pub fn utc(timestamp: i64) -> String {
+    let days = timestamp.div_euclid(86400);
+    let seconds = timestamp.rem_euclid(86400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", seconds / 3600, seconds % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_formats_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00");
+        assert_eq!(super::utc(1_795_000_000), "2026-11-18 11:06");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00");
+    }
 }

@@ -43,6 +43,53 @@ pub struct Session {
     pub previous_hashes: Vec<String>,
     /// Set when revoked (logout, reuse, password change); kept until it expires.
     pub revoked: Option<String>,
+    /// When the person last confirmed their identity in this session (password and second
+    /// factor again), for steps that change a credential.
+    #[serde(default)]
+    pub reauthenticated_at: Option<i64>,
+}
+
+/// How long a re-authentication allows credential changes.
+pub const REAUTHENTICATION_SECONDS: i64 = 300;
+
+/// The session and the person behind an access token, both live: the session is not
+/// revoked and the person's password did not change since (two reads, made together).
+/// Sensitive steps use this on top of the token's signature, which alone stays valid until
+/// it expires.
+pub struct Live {
+    /// The session's item.
+    pub session_item: Item,
+    /// The session.
+    pub session: Session,
+    /// The person's item.
+    pub person_item: Item,
+    /// The person.
+    pub person: Person,
+}
+
+impl Live {
+    /// Loads the live session of an access token.
+    pub async fn load(services: &Services, claims: &crate::tokens::AccessClaims) -> Result<Live> {
+        let invalid = || Error::new(ErrorCode::TokenInvalid);
+        let session_key = session_key(&claims.sid);
+        let person_key = account::person_key(&claims.sub);
+        let (session_item, person_item) = tokio::try_join!(services.store.get(&session_key), services.store.get(&person_key))?;
+        let (session_item, person_item) = (session_item.ok_or_else(invalid)?, person_item.ok_or_else(invalid)?);
+        let session: Session = session_item.decode()?;
+        let person: Person = person_item.decode()?;
+        if session.person_id != claims.sub || session.revoked.is_some() || session.epoch != person.session_epoch || claims.epoch != person.session_epoch {
+            return Err(invalid());
+        }
+        Ok(Live { session_item, session, person_item, person })
+    }
+
+    /// Refuses the step unless the person re-authenticated in this session just now.
+    pub fn require_recent_authentication(&self, now: i64) -> Result<()> {
+        match self.session.reauthenticated_at {
+            Some(at) if now - at <= REAUTHENTICATION_SECONDS && at <= now => Ok(()),
+            _ => Err(Error::new(ErrorCode::ReauthenticationRequired)),
+        }
+    }
 }
 
 /// Key of a session item.
@@ -98,6 +145,7 @@ pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<St
         current_hash: token.hash,
         previous_hashes: Vec::new(),
         revoked: None,
+        reauthenticated_at: None,
     };
     let item = Item::new(session_key(&id), &session)?.expires_at(now + lifetime).gsi1(person_index(person_id, now, &id));
     Ok(Prepared { issued: Issued { session, refresh_token: token.token }, write: Write::create(item) })

@@ -234,6 +234,9 @@ pub fn test_config(extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     vars.entry("SIGNET_PORTAL_URL".into()).or_insert_with(|| "https://portal.example.com".into());
     vars.entry("SIGNET_METRICS".into()).or_insert_with(|| "false".into());
+    vars.entry("SIGNET_GOOGLE_CLIENT_ID".into()).or_insert_with(|| google::CLIENT_ID.into());
+    vars.entry("SIGNET_GOOGLE_ISSUER".into()).or_insert_with(|| google::ISSUER.into());
+    vars.entry("SIGNET_GOOGLE_JWKS_URL".into()).or_insert_with(|| google::issuer().jwks_url.clone());
     Config::from_vars(&vars).expect("test configuration")
 }
 
@@ -540,4 +543,81 @@ async fn start_voice_recorder(calls: Arc<Mutex<Vec<Sent>>>) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
+}
+
+/// A local OpenID Connect issuer standing in for Google: its own RSA key, its JWKS served
+/// on 127.0.0.1, and ID tokens signed on demand. One per test process.
+pub mod google {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+    use base64::Engine;
+    use serde_json::{json, Value};
+    use std::sync::OnceLock;
+
+    /// The client id the test configuration expects in `aud`.
+    pub const CLIENT_ID: &str = "signet-test.apps.example.com";
+    /// The test issuer.
+    pub const ISSUER: &str = "https://accounts.example.com";
+
+    /// The issuer's keys and where its JWKS is served.
+    pub struct TestIssuer {
+        key: KeyPair,
+        /// Its key id.
+        pub kid: String,
+        /// The JWKS URL.
+        pub jwks_url: String,
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The process's test issuer, started on first use.
+    pub fn issuer() -> &'static TestIssuer {
+        static ISSUER_CELL: OnceLock<TestIssuer> = OnceLock::new();
+        ISSUER_CELL.get_or_init(|| {
+            let key = KeyPair::generate(KeySize::Rsa2048).expect("RSA key");
+            let kid = "test-key-1".to_owned();
+            let public = key.public_key();
+            let jwks = json!({"keys": [{
+                "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
+                "n": b64(public.modulus().big_endian_without_leading_zero()),
+                "e": b64(public.exponent().big_endian_without_leading_zero()),
+            }]})
+            .to_string();
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let port = listener.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                    let app = axum::Router::new().route("/jwks", axum::routing::get(move || async move { ([("content-type", "application/json")], jwks) }));
+                    axum::serve(listener, app).await.unwrap();
+                });
+            });
+            TestIssuer { key, kid, jwks_url: format!("http://127.0.0.1:{port}/jwks") }
+        })
+    }
+
+    impl TestIssuer {
+        /// Signs an ID token with these claims (RS256, this issuer's key id).
+        pub fn sign(&self, claims: &Value) -> String {
+            self.sign_with_header(&json!({"alg": "RS256", "typ": "JWT", "kid": self.kid}), claims)
+        }
+
+        /// Signs any header and claims with this issuer's key.
+        pub fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+            let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+            let mut signature = vec![0; self.key.public_modulus_len()];
+            self.key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut signature).unwrap();
+            format!("{input}.{}", b64(&signature))
+        }
+
+        /// The usual claims of a verified Google account at `now`.
+        pub fn claims(&self, email: &str, now: i64) -> Value {
+            json!({"iss": ISSUER, "aud": CLIENT_ID, "sub": format!("g-{email}"), "email": email, "email_verified": true, "iat": now, "exp": now + 3600})
+        }
+    }
 }

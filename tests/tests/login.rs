@@ -215,7 +215,8 @@ async fn login_steps_cost_the_fewest_calls(w: World) {
     let code = w.last_to(&phone).await.code();
     calls.take();
     let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
-    // Login challenge, memberships; one transaction (challenge, session, audit).
+    // The login step, the person's partition (person and memberships, one query); one
+    // transaction (step, session, audit).
     assert_eq!(calls.take(), (2, 1, 0, 0), "second factor");
     w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
     // Session and person (its epoch); the rotation.

@@ -23,19 +23,9 @@ scenarios!(
 async fn person(w: &World, name: &str) -> Person {
     let id = w.services.new_id();
     let phone = w.services.keys.seal(b"+14155550100", &account::person_phone_context(&id)).await.unwrap();
-    let person = Person {
-        id: id.clone(),
-        email: EmailAddress::parse(&w.email(name)).unwrap(),
-        first_name: "Test".into(),
-        last_name: "Subscriber".into(),
-        locale: Locale::En,
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$unused".into(),
-        second_factor: PhoneFactor { phone, hint: "+1 ••• ••00".into(), channel: PhoneChannel::Sms },
-        session_epoch: 0,
-        subscriber_id: None,
-        created_at: w.services.now(),
-        login_failures: Default::default(),
-    };
+    let email = EmailAddress::parse(&w.email(name)).unwrap();
+    let phone = PhoneFactor { phone, hint: "+1 ••• ••00".into(), channel: PhoneChannel::Sms };
+    let person = Person::new(id.clone(), email, "Test".into(), "Subscriber".into(), Locale::En, "$argon2id$v=19$m=19456,t=2,p=1$unused".into(), Some(phone), w.services.now());
     let space = CustomerSpace { id: format!("space-{id}"), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0 };
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
     person

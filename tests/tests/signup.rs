@@ -87,16 +87,16 @@ async fn signup_happy_path_activates_the_account_and_sends_a_confirmation(w: Wor
     let space_id = body["space_id"].as_str().unwrap();
     let person: account::Person = w.services.store.get(&account::person_key(person_id)).await.unwrap().unwrap().decode().unwrap();
     assert!(person.password_hash.starts_with("$argon2id$"));
-    assert_eq!(person.second_factor.hint, signet_shared::phone::PhoneNumber::parse(&phone).unwrap().hint());
+    assert_eq!(person.phone.as_ref().unwrap().hint, signet_shared::phone::PhoneNumber::parse(&phone).unwrap().hint());
     assert!(w.services.store.get(&account::space_key(space_id)).await.unwrap().is_some());
     let members = w.services.store.query_gsi1(&format!("SPACE#{space_id}"), "MEMBER#", 10).await.unwrap();
     assert_eq!(members.len(), 1);
     // The phone is sealed for this person only.
     let context = signet_shared::ports::EncryptionContext::from([("purpose".into(), "phone".into()), ("person".into(), person_id.into())]);
-    let opened = w.services.keys.open(&person.second_factor.phone, &context).await.unwrap();
+    let opened = w.services.keys.open(&person.phone.as_ref().unwrap().phone, &context).await.unwrap();
     assert_eq!(String::from_utf8(opened).unwrap(), signet_shared::phone::PhoneNumber::parse(&phone).unwrap().as_str());
     let other = signet_shared::ports::EncryptionContext::from([("purpose".into(), "phone".into()), ("person".into(), "someone-else".into())]);
-    assert!(w.services.keys.open(&person.second_factor.phone, &other).await.is_err());
+    assert!(w.services.keys.open(&person.phone.as_ref().unwrap().phone, &other).await.is_err());
     // Mail: the link, then the confirmation.
     let mails = w.sent_to(&email).await;
     assert_eq!(mails.len(), 2, "{mails:?}");

@@ -482,19 +482,17 @@ async fn confirm(State(services): State<Services>, context: RequestContext, ApiJ
 
     let now = services.now();
     let profile = request.profile.clone().ok_or_else(|| Error::internal("code sent without profile"))?;
-    let person = Person {
-        id: request.person_id.clone(),
-        email: request.email.clone(),
-        first_name: profile.first_name.clone(),
-        last_name: profile.last_name.clone(),
-        locale: request.locale,
-        password_hash: profile.password_hash.clone(),
-        second_factor: PhoneFactor { phone: profile.phone.clone(), hint: profile.phone_hint.clone(), channel: profile.channel },
-        session_epoch: 0,
-        subscriber_id: request.subscriber_id.clone(),
-        created_at: now,
-        login_failures: Default::default(),
-    };
+    let mut person = Person::new(
+        request.person_id.clone(),
+        request.email.clone(),
+        profile.first_name.clone(),
+        profile.last_name.clone(),
+        request.locale,
+        profile.password_hash.clone(),
+        Some(PhoneFactor { phone: profile.phone.clone(), hint: profile.phone_hint.clone(), channel: profile.channel }),
+        now,
+    );
+    person.subscriber_id = request.subscriber_id.clone();
     let space = CustomerSpace {
         id: services.new_id(),
         kind: SpaceKind::Individual,

@@ -306,18 +306,25 @@ impl DynamoStore {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let page = self
+            let request = self
                 .client
                 .get()
                 .query()
                 .table_name(&self.table)
                 .set_index_name(index.map(str::to_owned))
                 .consistent_read(index.is_none())
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", pk_name)
-                .expression_attribute_names("#sk", sk_name)
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":prefix", s(sk_prefix))
+                .expression_attribute_values(":pk", s(pk));
+            // An empty prefix is the whole partition (DynamoDB refuses an empty begins_with).
+            let request = if sk_prefix.is_empty() {
+                request.key_condition_expression("#pk = :pk")
+            } else {
+                request
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                    .expression_attribute_names("#sk", sk_name)
+                    .expression_attribute_values(":prefix", s(sk_prefix))
+            };
+            let page = request
                 .set_exclusive_start_key(start)
                 .limit((limit - out.len()).min(1000) as i32)
                 .send()

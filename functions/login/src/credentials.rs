@@ -1,0 +1,288 @@
+//! The credential changes of a signed-in person. Each needs a fresh re-authentication in
+//! the same session — the password and the second factor again — valid five minutes.
+//! Every change is audited in its transaction and notified to the account's email.
+
+use crate::challenge::{self, Begun, Purpose};
+use crate::login::FactorRequired;
+use crate::{access_token, audit};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use signet_shared::account::Person;
+use signet_shared::auth::Authenticated;
+use signet_shared::factor::Answer;
+use signet_shared::http::{json, ApiJson, RequestContext};
+use signet_shared::messages::{self, CredentialChange};
+use signet_shared::password::{self, Verified};
+use signet_shared::sessions::{self, Live, Session};
+use signet_shared::store::{Item, Key, StoreError, Write};
+use signet_shared::totp::{self, TotpCheck, TotpFactor};
+use signet_shared::{Error, ErrorCode, Result, Services};
+
+/// Sends the "a credential changed" email. The change is already stored: a failed email is
+/// logged, not turned into a failure of the change.
+pub(crate) async fn notify(services: &Services, person: &Person, change: CredentialChange) {
+    let email = messages::credential_changed(person.email.as_str(), change, &messages::utc(services.now()), &services.portal_link("/password/forgot"), person.locale);
+    if let Err(e) = services.mailer.send(&email).await {
+        tracing::warn!(person = %person.id, error = %e, change = ?change, "credential-change notice not sent");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Re-authentication.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReauthBody {
+    password: String,
+}
+
+#[derive(Serialize)]
+struct Reauthenticated {
+    status: &'static str,
+    valid_until: i64,
+}
+
+/// The password again; then the second factor (the same step as at login).
+pub(crate) async fn reauth(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ReauthBody>) -> Result<Response> {
+    let live = Live::load(&services, &claims).await?;
+    let now = services.now();
+    let allowed = live.person.login_failures.allows(now);
+    let stored = Some(live.person.password_hash.clone()).filter(|_| allowed && body.password.chars().count() <= 128);
+    let verified = password::verify(body.password, stored, services.config.argon2).await?;
+    let mut person = live.person.clone();
+    if verified == Verified::No {
+        let mut item = live.person_item.clone();
+        for _ in 0..32 {
+            person.login_failures.record(now);
+            let event = audit(&services, &context, "reauth.password_failed", &person.id, serde_json::json!({"session_id": claims.sid}));
+            match services.store.transact(vec![Write::replace(item.next(&person)?), event.write(&services.new_id())?]).await {
+                Ok(()) => {
+                    event.log();
+                    return Err(Error::new(ErrorCode::PasswordIncorrect).field("password"));
+                }
+                Err(StoreError::ConditionFailed(_)) => {
+                    item = services.store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+                    person = item.decode()?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        return Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1));
+    }
+    let mut writes = Vec::new();
+    let rehashed = matches!(verified, Verified::YesRehashed(_));
+    if let Verified::YesRehashed(hash) = verified {
+        person.password_hash = hash;
+    }
+    if rehashed || person.login_failures.count > 0 {
+        person.login_failures = Default::default();
+        writes.push(Write::replace(live.person_item.next(&person)?));
+    }
+    let Begun { token, challenge, view } = challenge::begin(&services, &person, Purpose::Reauth { session_id: claims.sid.clone() }, vec!["pwd".into()], writes).await?;
+    if challenge.factor.is_passed() {
+        let passed = challenge::answer(&services, &context, &token, "reauth", None).await?;
+        return complete_reauth(&services, &context, passed, &claims.sid).await;
+    }
+    Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", login_token: token, factor: view }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReauthCodeBody {
+    #[serde(alias = "login_token")]
+    challenge_token: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    backup_code: Option<String>,
+}
+
+pub(crate) async fn reauth_code(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ReauthCodeBody>) -> Result<Response> {
+    let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
+    // Only the session that began the step may finish it.
+    let (_, begun) = challenge::load(&services, &body.challenge_token, Some("reauth")).await?;
+    if begun.purpose != (Purpose::Reauth { session_id: claims.sid.clone() }) || begun.person_id != claims.sub {
+        return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
+    }
+    let passed = challenge::answer(&services, &context, &body.challenge_token, "reauth", Some(answer)).await?;
+    if !passed.fresh {
+        return Err(Error::new(ErrorCode::Conflict));
+    }
+    complete_reauth(&services, &context, passed, &claims.sid).await
+}
+
+/// Marks the session re-authenticated and the step used, in one transaction.
+async fn complete_reauth(services: &Services, context: &RequestContext, mut passed: challenge::Passed, session_id: &str) -> Result<Response> {
+    let now = services.now();
+    let item = services.store.get(&sessions::session_key(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+    let mut session: Session = item.decode()?;
+    if session.revoked.is_some() || session.epoch != passed.person.session_epoch {
+        return Err(Error::new(ErrorCode::TokenInvalid));
+    }
+    session.reauthenticated_at = Some(now);
+    passed.challenge.completed = Some(session_id.to_owned());
+    let event = audit(services, context, "reauth.succeeded", &passed.person.id, serde_json::json!({"session_id": session_id, "amr": passed.challenge.amr}));
+    let mut writes = passed.writes()?;
+    writes.push(Write::replace(item.next(&session)?));
+    writes.push(event.write(&services.new_id())?);
+    services.store.transact(writes).await?;
+    event.log();
+    Ok(json(StatusCode::OK, &Reauthenticated { status: "reauthenticated", valid_until: now + sessions::REAUTHENTICATION_SECONDS }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Password change.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordBody {
+    new_password: String,
+}
+
+#[derive(Serialize)]
+struct PasswordChanged {
+    status: &'static str,
+    token_type: &'static str,
+    access_token: String,
+    expires_in: i64,
+    other_sessions_ended: usize,
+}
+
+/// A new password: the session epoch moves on, so every other session ends (their refresh
+/// tokens fail); this session follows the new epoch and gets a new access token.
+pub(crate) async fn change_password(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<PasswordBody>) -> Result<Response> {
+    let live = Live::load(&services, &claims).await?;
+    let now = services.now();
+    live.require_recent_authentication(now)?;
+    password::check_policy(&body.new_password, Some(live.person.email.as_str())).map_err(|e| e.field("new_password"))?;
+    let hash = password::hash(body.new_password, services.config.argon2).await?;
+    let mut person = live.person.clone();
+    person.password_hash = hash;
+    person.session_epoch += 1;
+    person.login_failures = Default::default();
+    let mut session = live.session.clone();
+    session.epoch = person.session_epoch;
+    // A re-authentication serves one change.
+    session.reauthenticated_at = None;
+    let event = audit(&services, &context, "credential.password_changed", &person.id, serde_json::json!({"session_id": session.id}));
+    let writes = vec![Write::replace(live.person_item.next(&person)?), Write::replace(live.session_item.next(&session)?), event.write(&services.new_id())?];
+    services.store.transact(writes).await?;
+    event.log();
+    // Already ended by the epoch; marked revoked so that they leave the session list.
+    let ended = sessions::revoke_all_except(&services, &person.id, Some(&session.id), "password_changed").await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "sessions not all marked revoked after a password change (their epoch ended them)");
+        0
+    });
+    notify(&services, &person, CredentialChange::PasswordChanged).await;
+    let access_token = access_token(&services, &session, now).await?;
+    Ok(json(
+        StatusCode::OK,
+        &PasswordChanged { status: "password_changed", token_type: "Bearer", access_token, expires_in: services.config.tokens.access_ttl, other_sessions_ended: ended },
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Authenticator app.
+
+/// How long an enrolment waits for its first code.
+const ENROLMENT_TTL: i64 = 900;
+
+/// An enrolment waiting for its first code (`PERSON#<id>` / `TOTP#PENDING`, expires).
+#[derive(Serialize, Deserialize)]
+struct PendingTotp {
+    factor: TotpFactor,
+    failed_attempts: u32,
+}
+
+fn pending_key(person_id: &str) -> Key {
+    Key::new(format!("PERSON#{person_id}"), "TOTP#PENDING")
+}
+
+/// Starts an enrolment: a new seed (sealed under the key service), its `otpauth://` URI and
+/// QR code, and ten backup codes, shown once. A newer enrolment replaces a pending one; an
+/// enrolled app keeps working until the new one is confirmed.
+pub(crate) async fn enrol_totp(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
+    let live = Live::load(&services, &claims).await?;
+    let now = services.now();
+    live.require_recent_authentication(now)?;
+    let (seed, enrolment, hashes, salt) = totp::enrol(live.person.email.as_str(), services.random.as_ref())?;
+    let sealed = services.keys.seal(&seed, &totp::seed_context(&live.person.id)).await?;
+    let pending = PendingTotp { factor: TotpFactor { seed: sealed, confirmed: false, last_step: 0, backup_codes: hashes, backup_salt: salt }, failed_attempts: 0 };
+    let item = Item::new(pending_key(&live.person.id), &pending)?.expires_at(now + ENROLMENT_TTL);
+    services.store.write(Write::Put { item, condition: signet_shared::store::Condition::None }).await?;
+    let mut response = json(StatusCode::CREATED, &enrolment);
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConfirmBody {
+    code: String,
+}
+
+#[derive(Serialize)]
+struct TotpEnabled {
+    status: &'static str,
+    backup_codes_remaining: usize,
+}
+
+/// Confirms an enrolment with a first code of the app: the app becomes the second factor.
+pub(crate) async fn confirm_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
+    let live = Live::load(&services, &claims).await?;
+    let now = services.now();
+    let limits = &services.config.limits;
+    let item = services.store.get(&pending_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+    let mut pending: PendingTotp = item.decode()?;
+    let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&live.person.id)).await?;
+    match pending.factor.check(&seed, &body.code, now)? {
+        TotpCheck::Valid(_) => {}
+        TotpCheck::Wrong | TotpCheck::Replayed => {
+            pending.failed_attempts += 1;
+            if pending.failed_attempts >= limits.code_max_attempts {
+                services.store.write(Write::Delete { key: item.key.clone(), condition: signet_shared::store::Condition::Version(item.version) }).await?;
+                return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+            }
+            services.store.write(Write::replace(item.next(&pending)?)).await?;
+            return Err(Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(limits.code_max_attempts - pending.failed_attempts));
+        }
+    }
+    let mut person = live.person.clone();
+    let remaining = pending.factor.backup_codes.len();
+    person.totp = Some(pending.factor);
+    let event = audit(&services, &context, "credential.totp_enabled", &person.id, serde_json::json!({"session_id": claims.sid}));
+    let writes = vec![
+        Write::replace(live.person_item.next(&person)?),
+        Write::Delete { key: item.key.clone(), condition: signet_shared::store::Condition::Version(item.version) },
+        event.write(&services.new_id())?,
+    ];
+    services.store.transact(writes).await?;
+    event.log();
+    notify(&services, &person, CredentialChange::TotpEnabled).await;
+    Ok(json(StatusCode::OK, &TotpEnabled { status: "totp_enabled", backup_codes_remaining: remaining }))
+}
+
+/// Removes the authenticator app; the phone becomes the second factor again. Refused when
+/// the person has no phone (they would be left without a second factor).
+pub(crate) async fn remove_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated) -> Result<Response> {
+    let live = Live::load(&services, &claims).await?;
+    live.require_recent_authentication(services.now())?;
+    if live.person.totp.is_none() {
+        return Err(Error::new(ErrorCode::NotFound));
+    }
+    if live.person.phone.is_none() {
+        return Err(Error::new(ErrorCode::Conflict));
+    }
+    let mut person = live.person.clone();
+    person.totp = None;
+    let mut session = live.session.clone();
+    session.reauthenticated_at = None;
+    let event = audit(&services, &context, "credential.totp_disabled", &person.id, serde_json::json!({"session_id": claims.sid}));
+    let writes = vec![Write::replace(live.person_item.next(&person)?), Write::replace(live.session_item.next(&session)?), event.write(&services.new_id())?];
+    services.store.transact(writes).await?;
+    event.log();
+    notify(&services, &person, CredentialChange::TotpDisabled).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

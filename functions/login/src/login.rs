@@ -1,0 +1,346 @@
+//! Signing in: a password (by email or organisation identifier) or a Google identity, then
+//! the second factor, then the customer space when the person has several.
+//!
+//! A password login costs one argon2id hash and four key lookups (source throttle, guard,
+//! person, the person's wrong-answer count) plus the write of the login step; unknown
+//! accounts, wrong passwords and locked accounts answer alike, and hash a dummy so they
+//! take as long.
+
+use crate::challenge::{self, Begun, Purpose};
+use crate::{access_token, audit, view, SpaceView};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use signet_shared::account::{self, Membership, Person};
+use signet_shared::email::EmailAddress;
+use signet_shared::factor::{Answer, FactorView};
+use signet_shared::http::{json, ApiJson, RequestContext};
+use signet_shared::password::{self, Verified};
+use signet_shared::phone::PhoneChannel;
+use signet_shared::sessions;
+use signet_shared::store::{Item, Key, StoreError, Write};
+use signet_shared::{oidc, throttle};
+use signet_shared::{Error, ErrorCode, Result, Services};
+
+/// How long an unused session lives (each refresh extends it): mobile apps stay signed in
+/// until the password changes, or until they go unused this long.
+pub const SESSION_LIFETIME: i64 = 90 * 86400;
+/// Failed logins per source address per hour.
+const FAILURES_PER_SOURCE_PER_HOUR: u32 = 300;
+/// The throttle scope of failed logins per source address.
+const SOURCE_FAILURES: &str = "login-failures";
+
+/// Counts a failed login against its source address (checked at the next attempt).
+async fn count_source_failure(services: &Services, context: &RequestContext) -> Result<()> {
+    throttle::hit(services.store.as_ref(), SOURCE_FAILURES, &context.source_ip, 3600, u32::MAX, services.now()).await?;
+    Ok(())
+}
+
+/// Refuses a source address that failed too often this hour.
+async fn check_source(services: &Services, context: &RequestContext) -> Result<()> {
+    let now = services.now();
+    if throttle::count(services.store.as_ref(), SOURCE_FAILURES, &context.source_ip, 3600, now).await? >= FAILURES_PER_SOURCE_PER_HOUR {
+        return Err(Error::new(ErrorCode::TooManyRequests).retry_after((3600 - now.rem_euclid(3600)) as u64));
+    }
+    Ok(())
+}
+
+fn failed() -> Error {
+    Error::new(ErrorCode::LoginFailed)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginBody {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    identifier: Option<String>,
+    password: String,
+    #[serde(default)]
+    device: Option<String>,
+}
+
+/// What a step answers while its second factor is awaited.
+#[derive(Serialize)]
+pub(crate) struct FactorRequired {
+    pub status: &'static str,
+    pub login_token: String,
+    #[serde(flatten)]
+    pub factor: FactorView,
+}
+
+fn device(label: Option<String>) -> String {
+    label.unwrap_or_else(|| "unknown device".into()).chars().take(120).collect()
+}
+
+/// The guard key of what the person typed: an email, or an organisation identifier.
+fn guard_key(body: &LoginBody) -> Result<(Key, String)> {
+    match (&body.email, &body.identifier) {
+        (Some(email), None) => {
+            // An identifier typed in the email field is accepted too.
+            if let Some(identifier) = account::parse_identifier(email) {
+                return Ok((account::identifier_guard_key(&identifier), identifier));
+            }
+            let email = EmailAddress::parse(email)?;
+            Ok((account::email_guard_key(&email), email.to_string()))
+        }
+        (None, Some(identifier)) => {
+            let identifier = account::parse_identifier(identifier).ok_or_else(|| Error::new(ErrorCode::LoginFailed))?;
+            Ok((account::identifier_guard_key(&identifier), identifier))
+        }
+        _ => Err(Error::new(ErrorCode::InvalidRequest).field("email")),
+    }
+}
+
+pub(crate) async fn login(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<LoginBody>) -> Result<Response> {
+    let (guard, login_name) = guard_key(&body)?;
+    if body.password.chars().count() > 128 {
+        return Err(failed());
+    }
+    let now = services.now();
+    let store = services.store.as_ref();
+    check_source(&services, &context).await?;
+    let person = match store.get(&guard).await? {
+        Some(guard) => {
+            let guard: account::EmailGuard = guard.decode()?;
+            store.get(&account::person_key(&guard.person_id)).await?
+        }
+        // An unknown address makes the same calls as a known one with a wrong password:
+        // one more read, one transaction (its failures are counted too: credential stuffing).
+        None => return unknown_account(&services, &context, &login_name, body.password).await,
+    };
+    let decoded: Option<Person> = person.as_ref().map(|i| i.decode()).transpose()?;
+    let allowed = decoded.as_ref().is_some_and(|p| p.login_failures.allows(now));
+    // Unknown, locked and known accounts all pay one hash: they answer alike, as slowly.
+    let stored_hash = decoded.as_ref().filter(|_| allowed).map(|p| p.password_hash.clone());
+    let verified = password::verify(body.password, stored_hash, services.config.argon2).await?;
+    let (Some(item), Some(mut person)) = (person, decoded) else {
+        // A guard without its person: treated as unknown.
+        count_source_failure(&services, &context).await?;
+        return Err(failed());
+    };
+    if verified == Verified::No {
+        count_source_failure(&services, &context).await?;
+        record_failure(&services, &context, item, person, allowed).await?;
+        return Err(failed());
+    }
+    let mut writes = Vec::new();
+    let rehashed = matches!(verified, Verified::YesRehashed(_));
+    if let Verified::YesRehashed(new_hash) = verified {
+        person.password_hash = new_hash;
+    }
+    if person.login_failures.count > 0 || rehashed {
+        person.login_failures = Default::default();
+        writes.push(Write::replace(item.next(&person)?));
+    }
+    second_factor(&services, &context, &person, vec!["pwd".into()], device(body.device), writes).await
+}
+
+/// After the first factor: begins the login step; a person without a second factor is
+/// signed in (or offered their spaces) at once.
+async fn second_factor(services: &Services, context: &RequestContext, person: &Person, amr: Vec<String>, device: String, writes: Vec<Write>) -> Result<Response> {
+    let Begun { token, challenge, view } = challenge::begin(services, person, Purpose::Login { device }, amr, writes).await?;
+    if challenge.factor.is_passed() {
+        return after_second_factor(services, context, &token, None).await;
+    }
+    Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", login_token: token, factor: view }))
+}
+
+/// Counts a wrong password against the account. Parallel guesses all count: a write that
+/// loses a race is made again on the fresh person.
+async fn record_failure(services: &Services, context: &RequestContext, mut item: Item, mut person: Person, allowed: bool) -> Result<()> {
+    let store = services.store.as_ref();
+    let now = services.now();
+    for _ in 0..32 {
+        person.login_failures.record(now);
+        let event = audit(services, context, "login.password_failed", &person.id, serde_json::json!({"locked": !allowed}));
+        match store.transact(vec![Write::replace(item.next(&person)?), event.write(&services.new_id())?]).await {
+            Ok(()) => {
+                event.log();
+                return Ok(());
+            }
+            Err(StoreError::ConditionFailed(_)) => {
+                item = store.get(&item.key).await?.ok_or_else(failed)?;
+                person = item.decode()?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+}
+
+/// The failed login of a name without an account: a dummy hash, the failure counted
+/// under the name, the same store calls as a wrong password for a real account.
+async fn unknown_account(services: &Services, context: &RequestContext, login_name: &str, password: String) -> Result<Response> {
+    let store = services.store.as_ref();
+    let now = services.now();
+    let key = Key::new(format!("LOGINFAIL#{login_name}"), "FAILURES");
+    let current = store.get(&key).await?;
+    let _ = password::verify(password, None, services.config.argon2).await?;
+    let mut failures: account::LoginFailures = current.as_ref().map(|i| i.decode()).transpose()?.unwrap_or_default();
+    failures.record(now);
+    let write = match &current {
+        Some(item) => Write::replace(item.next(&failures)?),
+        None => Write::create(Item::new(key, &failures)?.expires_at(now + 3600)),
+    };
+    // A lost race only loses one count of a name that has no account.
+    let _ = store.transact(vec![write]).await;
+    count_source_failure(services, context).await?;
+    Err(failed())
+}
+
+// ---------------------------------------------------------------------------------------
+// Google.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GoogleBody {
+    id_token: String,
+    #[serde(default)]
+    device: Option<String>,
+}
+
+/// Sign in with Google: the ID token names a verified email; the person with that login
+/// email then proves their second factor as after a password.
+pub(crate) async fn google(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<GoogleBody>) -> Result<Response> {
+    let settings = services.config.google.as_ref().ok_or_else(|| Error::new(ErrorCode::NotFound))?;
+    check_source(&services, &context).await?;
+    let identity = match oidc::verify(settings, &body.id_token, services.now()).await {
+        Ok(identity) => identity,
+        Err(e) if e.code == ErrorCode::ExternalTokenInvalid => {
+            count_source_failure(&services, &context).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    let store = services.store.as_ref();
+    let person = match store.get(&account::email_guard_key(&identity.email)).await? {
+        Some(guard) => store.get(&account::person_key(&guard.decode::<account::EmailGuard>()?.person_id)).await?,
+        None => None,
+    };
+    // A Google account without a Signet account: the same answer as a refused token.
+    let Some(person) = person.map(|i| i.decode::<Person>()).transpose()? else {
+        count_source_failure(&services, &context).await?;
+        return Err(Error::new(ErrorCode::ExternalTokenInvalid));
+    };
+    if !person.login_failures.allows(services.now()) {
+        return Err(Error::new(ErrorCode::ExternalTokenInvalid));
+    }
+    second_factor(&services, &context, &person, vec!["google".into()], device(body.device), Vec::new()).await
+}
+
+// ---------------------------------------------------------------------------------------
+// The second factor, then the space.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CodeBody {
+    login_token: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    backup_code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ChooseSpace {
+    status: &'static str,
+    login_token: String,
+    spaces: Vec<SpaceView>,
+}
+
+#[derive(Serialize)]
+struct SignedIn {
+    status: &'static str,
+    token_type: &'static str,
+    access_token: String,
+    expires_in: i64,
+    refresh_token: String,
+    session_id: String,
+    space: SpaceView,
+}
+
+pub(crate) async fn verify_code(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<CodeBody>) -> Result<Response> {
+    let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
+    after_second_factor(&services, &context, &body.login_token, Some(answer)).await
+}
+
+/// Checks the answer (if the factor is still awaited), then signs in, or offers the spaces.
+async fn after_second_factor(services: &Services, context: &RequestContext, token: &str, answer: Option<Answer<'_>>) -> Result<Response> {
+    let passed = challenge::answer(services, context, token, "login", answer).await?;
+    if answer.is_some() && !passed.fresh {
+        // Already passed: only a space choice remains.
+        return Err(Error::new(ErrorCode::Conflict));
+    }
+    let memberships = passed.memberships.clone();
+    if let [only] = memberships.as_slice() {
+        return sign_in(services, context, passed, only.clone()).await;
+    }
+    // Several spaces: the person picks one with the same login token.
+    services.store.transact(passed.writes()?).await?;
+    let spaces = memberships.into_iter().map(view).collect();
+    Ok(json(StatusCode::OK, &ChooseSpace { status: "choose_space", login_token: token.to_owned(), spaces }))
+}
+
+/// Opens the session and marks the login used, in one transaction; answers with tokens.
+async fn sign_in(services: &Services, context: &RequestContext, mut passed: challenge::Passed, membership: Membership) -> Result<Response> {
+    let now = services.now();
+    let challenge = &mut passed.challenge;
+    let Purpose::Login { device } = &challenge.purpose else { return Err(Error::new(ErrorCode::LoginInvalid)) };
+    let prepared = sessions::prepare(services, &challenge.person_id, &membership.space_id, challenge.amr.clone(), challenge.epoch, device, SESSION_LIFETIME)?;
+    challenge.completed = Some(prepared.issued.session.id.clone());
+    let event = audit(services, context, "login.succeeded", &challenge.person_id, serde_json::json!({"space_id": membership.space_id, "amr": challenge.amr, "session_id": prepared.issued.session.id}));
+    let mut writes = passed.writes()?;
+    writes.push(prepared.write.clone());
+    writes.push(event.write(&services.new_id())?);
+    services.store.transact(writes).await?;
+    event.log();
+    let issued = prepared.issued;
+    let access_token = access_token(services, &issued.session, now).await?;
+    Ok(json(
+        StatusCode::OK,
+        &SignedIn {
+            status: "signed_in",
+            token_type: "Bearer",
+            access_token,
+            expires_in: services.config.tokens.access_ttl,
+            refresh_token: issued.refresh_token.clone(),
+            session_id: issued.session.id.clone(),
+            space: view(membership),
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SpaceBody {
+    login_token: String,
+    space_id: String,
+}
+
+pub(crate) async fn choose_space(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<SpaceBody>) -> Result<Response> {
+    let passed = challenge::answer(&services, &context, &body.login_token, "login", None).await.map_err(|e| {
+        // The factor is still awaited: the space comes after it.
+        if e.code == ErrorCode::InvalidRequest { Error::new(ErrorCode::Conflict) } else { e }
+    })?;
+    let membership = passed.memberships.iter().find(|m| m.space_id == body.space_id).cloned().ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?;
+    sign_in(&services, &context, passed, membership).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResendBody {
+    #[serde(alias = "challenge_token")]
+    login_token: String,
+    #[serde(default)]
+    channel: Option<PhoneChannel>,
+}
+
+/// "Send a new code", for any step (login, re-authentication, password reset); also how a
+/// person whose authenticator app is not at hand gets a code on their phone instead.
+pub(crate) async fn resend_code(State(services): State<Services>, ApiJson(body): ApiJson<ResendBody>) -> Result<Response> {
+    let (token, factor) = challenge::send_new_code(&services, &body.login_token, body.channel).await?;
+    Ok(json(StatusCode::OK, &FactorRequired { status: "code_sent", login_token: token, factor }))
+}

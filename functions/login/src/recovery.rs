@@ -1,0 +1,219 @@
+//! "Forgot password" (an emailed link, then the second factor, then a new password) and
+//! "forgot identifier" (the identifiers of an address, by email). Both answer alike for
+//! addresses with and without an account: the address itself is told which.
+
+use crate::challenge::{self, Begun, Purpose};
+use crate::credentials::notify;
+use crate::audit;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use signet_shared::account::{self, Membership, Person};
+use signet_shared::email::EmailAddress;
+use signet_shared::email_link;
+use signet_shared::factor::Answer;
+use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::messages::{self, CredentialChange};
+use signet_shared::password;
+use signet_shared::sessions;
+use signet_shared::store::{Condition, Item, Key, Write};
+use signet_shared::throttle::{self, Throttled};
+use signet_shared::{Error, ErrorCode, Locale, Result, Services};
+
+/// Emails of one kind to one address per hour (beyond: silently not sent).
+const MAILS_PER_ADDRESS_PER_HOUR: u32 = 5;
+/// How many times one reset link may start the second factor (a lost code, a closed tab).
+const RESET_LINK_STARTS: u32 = 3;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmailBody {
+    email: String,
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    status: &'static str,
+    message: &'static str,
+}
+
+fn accepted(locale: Locale) -> Response {
+    json(
+        StatusCode::ACCEPTED,
+        &Accepted {
+            status: "email_sent",
+            message: locale.pick(
+                "Si cette adresse est valide, un courriel vient de lui être envoyé avec la marche à suivre.",
+                "If this address is valid, an email with what to do next was just sent to it.",
+            ),
+        },
+    )
+}
+
+/// The common start of both journeys: limits (per source: refused; per address: silently
+/// nothing sent), then the person of the address, if any.
+async fn person_of(services: &Services, context: &RequestContext, scope: &str, email: &EmailAddress) -> Result<Option<Option<Person>>> {
+    let store = services.store.as_ref();
+    let now = services.now();
+    throttle::enforce(store, &format!("{scope}-source"), &context.source_ip, 3600, services.config.limits.signups_per_source_per_hour, now).await?;
+    if let Throttled::Limited(_) = throttle::hit(store, &format!("{scope}-mail"), email.as_str(), 3600, MAILS_PER_ADDRESS_PER_HOUR, now).await? {
+        return Ok(None);
+    }
+    let person = match store.get(&account::email_guard_key(email)).await? {
+        Some(guard) => store.get(&account::person_key(&guard.decode::<account::EmailGuard>()?.person_id)).await?,
+        None => None,
+    };
+    Ok(Some(person.map(|i| i.decode()).transpose()?))
+}
+
+// ---------------------------------------------------------------------------------------
+// Forgot password.
+
+/// A reset link (`RESET#<id>`, expires with the link).
+#[derive(Serialize, Deserialize)]
+struct ResetLink {
+    token_hash: String,
+    person_id: String,
+    epoch: u64,
+    expires_at: i64,
+    starts: u32,
+}
+
+fn reset_key(id: &str) -> Key {
+    Key::new(format!("RESET#{id}"), "LINK")
+}
+
+pub(crate) async fn forgot_password(State(services): State<Services>, context: RequestContext, RequestLocale(locale): RequestLocale, ApiJson(body): ApiJson<EmailBody>) -> Result<Response> {
+    let email = EmailAddress::parse(&body.email)?;
+    let Some(person) = person_of(&services, &context, "reset", &email).await? else { return Ok(accepted(locale)) };
+    let now = services.now();
+    let message = match person {
+        Some(person) => {
+            let id = services.new_id();
+            let token = email_link::issue(&id, services.random.as_ref());
+            let expires_at = now + services.config.limits.link_ttl;
+            let link = ResetLink { token_hash: token.hash, person_id: person.id.clone(), epoch: person.session_epoch, expires_at, starts: 0 };
+            services.store.write(Write::create(Item::new(reset_key(&id), &link)?.expires_at(expires_at))).await?;
+            let url = services.portal_link(&format!("/password/reset?token={}", token.token));
+            messages::password_reset_link(email.as_str(), &url, services.config.limits.link_ttl / 60, person.locale)
+        }
+        None => messages::no_account(email.as_str(), &services.portal_link("/signup"), locale),
+    };
+    services.mailer.send(&message).await?;
+    Ok(accepted(locale))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StartBody {
+    token: String,
+}
+
+#[derive(Serialize)]
+struct ResetStarted {
+    status: &'static str,
+    challenge_token: String,
+    #[serde(flatten)]
+    factor: signet_shared::factor::FactorView,
+}
+
+/// Follows the emailed link: the second factor is asked (a code is sent to the phone).
+pub(crate) async fn start_reset(State(services): State<Services>, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
+    let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
+    let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
+    let store = services.store.as_ref();
+    let now = services.now();
+    let item = store.get(&reset_key(presented.id)).await?.ok_or_else(invalid)?;
+    let mut link: ResetLink = item.decode()?;
+    if !presented.matches(&link.token_hash) {
+        return Err(invalid());
+    }
+    if now >= link.expires_at {
+        return Err(Error::new(ErrorCode::LinkExpired).field("token"));
+    }
+    if link.starts >= RESET_LINK_STARTS {
+        return Err(Error::new(ErrorCode::LinkUsed).field("token"));
+    }
+    let person: Person = store.get(&account::person_key(&link.person_id)).await?.ok_or_else(invalid)?.decode()?;
+    if person.session_epoch != link.epoch {
+        // The password changed since the link was sent.
+        return Err(Error::new(ErrorCode::LinkUsed).field("token"));
+    }
+    link.starts += 1;
+    let purpose = Purpose::PasswordReset { reset_id: presented.id.to_owned() };
+    let Begun { token, challenge, view } = challenge::begin(&services, &person, purpose, vec!["email".into()], vec![Write::replace(item.next(&link)?)]).await?;
+    let status = if challenge.factor.is_passed() { "choose_password" } else { "second_factor_required" };
+    Ok(json(StatusCode::OK, &ResetStarted { status, challenge_token: token, factor: view }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetBody {
+    challenge_token: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    backup_code: Option<String>,
+    new_password: String,
+}
+
+#[derive(Serialize)]
+struct ResetDone {
+    status: &'static str,
+}
+
+/// The code and the new password, in one step. Nothing is written unless both are right:
+/// a password refused by the policy does not use up the code.
+pub(crate) async fn reset_password(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ResetBody>) -> Result<Response> {
+    let answer = match (&body.code, &body.backup_code) {
+        (None, None) => None,
+        _ => Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?),
+    };
+    // A plainly unacceptable password is refused before the code is looked at.
+    password::check_policy(&body.new_password, None).map_err(|e| e.field("new_password"))?;
+    let mut passed = challenge::answer(&services, &context, &body.challenge_token, "password_reset", answer).await?;
+    password::check_policy(&body.new_password, Some(passed.person.email.as_str())).map_err(|e| e.field("new_password"))?;
+    let Purpose::PasswordReset { reset_id } = passed.challenge.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
+    let hash = password::hash(body.new_password, services.config.argon2).await?;
+    passed.challenge.completed = Some("password_reset".into());
+    let person = &mut passed.person;
+    person.password_hash = hash;
+    person.session_epoch += 1;
+    person.login_failures = Default::default();
+    let event = audit(&services, &context, "credential.password_reset", &person.id, serde_json::json!({"amr": passed.challenge.amr}));
+    let writes = vec![
+        Write::replace(passed.item.next(&passed.challenge)?),
+        Write::replace(passed.person_item.next(&passed.person)?),
+        Write::Delete { key: reset_key(&reset_id), condition: Condition::None },
+        event.write(&services.new_id())?,
+    ];
+    services.store.transact(writes).await?;
+    event.log();
+    let person = passed.person;
+    if let Err(e) = sessions::revoke_all_except(&services, &person.id, None, "password_reset").await {
+        tracing::warn!(error = %e, "sessions not all marked revoked after a reset (their epoch ended them)");
+    }
+    notify(&services, &person, CredentialChange::PasswordReset).await;
+    Ok(json(StatusCode::OK, &ResetDone { status: "password_reset" }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Forgot identifier.
+
+pub(crate) async fn forgot_identifier(State(services): State<Services>, context: RequestContext, RequestLocale(locale): RequestLocale, ApiJson(body): ApiJson<EmailBody>) -> Result<Response> {
+    let email = EmailAddress::parse(&body.email)?;
+    let Some(person) = person_of(&services, &context, "identifier", &email).await? else { return Ok(accepted(locale)) };
+    let message = match person {
+        Some(person) => {
+            let items = services.store.query(&format!("PERSON#{}", person.id), "MEMBER#", 100).await?;
+            let spaces = items.iter().map(|i| i.decode::<Membership>().map(|m| m.space_name)).collect::<Result<Vec<_>, _>>()?;
+            let mut identifiers = vec![person.email.to_string()];
+            identifiers.extend(person.identifier.clone());
+            messages::identifiers(email.as_str(), &identifiers, &spaces, &services.portal_link("/login"), person.locale)
+        }
+        None => messages::no_account(email.as_str(), &services.portal_link("/signup"), locale),
+    };
+    services.mailer.send(&message).await?;
+    Ok(accepted(locale))
+}

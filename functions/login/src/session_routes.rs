@@ -1,0 +1,126 @@
+//! Sessions: refresh, logout, switching space, the list of my sessions, the token keys.
+
+use crate::login::SESSION_LIFETIME;
+use crate::{access_token, view, SpaceView};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use signet_shared::account::{self, Membership};
+use signet_shared::auth::Authenticated;
+use signet_shared::http::{json, ApiJson};
+use signet_shared::sessions;
+use signet_shared::{Error, ErrorCode, Result, Services};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshBody {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct Refreshed {
+    status: &'static str,
+    token_type: &'static str,
+    access_token: String,
+    expires_in: i64,
+    refresh_token: String,
+    session_id: String,
+}
+
+pub(crate) async fn refresh(State(services): State<Services>, ApiJson(body): ApiJson<RefreshBody>) -> Result<Response> {
+    let issued = sessions::refresh(&services, &body.refresh_token, SESSION_LIFETIME).await?;
+    let access_token = access_token(&services, &issued.session, services.now()).await?;
+    Ok(json(
+        StatusCode::OK,
+        &Refreshed {
+            status: "refreshed",
+            token_type: "Bearer",
+            access_token,
+            expires_in: services.config.tokens.access_ttl,
+            refresh_token: issued.refresh_token,
+            session_id: issued.session.id,
+        },
+    ))
+}
+
+pub(crate) async fn logout(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
+    sessions::revoke(&services, &claims.sub, &claims.sid, "logout").await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SwitchBody {
+    space_id: String,
+}
+
+#[derive(Serialize)]
+struct Switched {
+    status: &'static str,
+    token_type: &'static str,
+    access_token: String,
+    expires_in: i64,
+    session_id: String,
+    space: SpaceView,
+}
+
+/// A signed-in person acts for another of their spaces, without typing the password again:
+/// the session moves, and a new access token names the space.
+pub(crate) async fn switch_space(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<SwitchBody>) -> Result<Response> {
+    let membership: Membership = services
+        .store
+        .get(&account::membership_key(&claims.sub, &body.space_id))
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?
+        .decode()?;
+    let session = sessions::switch_space(&services, &claims.sub, &claims.sid, &membership.space_id).await?;
+    let access_token = access_token(&services, &session, services.now()).await?;
+    Ok(json(
+        StatusCode::OK,
+        &Switched {
+            status: "switched",
+            token_type: "Bearer",
+            access_token,
+            expires_in: services.config.tokens.access_ttl,
+            session_id: session.id,
+            space: view(membership),
+        },
+    ))
+}
+
+#[derive(Serialize)]
+struct SessionView {
+    id: String,
+    device: String,
+    created_at: i64,
+    last_used_at: i64,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct SessionList {
+    sessions: Vec<SessionView>,
+}
+
+pub(crate) async fn list_sessions(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
+    let sessions = sessions::list(&services, &claims.sub)
+        .await?
+        .into_iter()
+        .filter(|s| s.epoch == claims.epoch)
+        .map(|s| SessionView { current: s.id == claims.sid, id: s.id, device: s.device, created_at: s.created_at, last_used_at: s.last_used_at })
+        .collect();
+    Ok(json(StatusCode::OK, &SessionList { sessions }))
+}
+
+pub(crate) async fn revoke_session(State(services): State<Services>, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
+    sessions::revoke(&services, &claims.sub, &id, "revoked_by_owner").await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn jwks(State(services): State<Services>) -> Result<Response> {
+    let ring = services.tokens.ring(&services).await?;
+    let mut response = axum::Json(ring.jwks()).into_response();
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=300"));
+    Ok(response)
+}

@@ -1,0 +1,50 @@
+//! A minimal HTTPS GET for the few documents Signet fetches itself (an identity provider's
+//! public keys). The client is built on first use (the trust store is read then, not at
+//! every cold start); plain HTTP is allowed only to the loopback address, for tests.
+
+use crate::{Error, Result};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+fn client() -> Result<&'static Client<Https, Empty<bytes::Bytes>>> {
+    static CLIENT: OnceLock<Client<Https, Empty<bytes::Bytes>>> = OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| Error::unavailable(format!("trust store: {e}")))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(CLIENT.get_or_init(|| Client::builder(TokioExecutor::new()).build(connector)))
+}
+
+/// Fetches `url` (HTTPS, or HTTP to 127.0.0.1) and returns its body, at most `max_bytes`.
+/// Any failure is a retryable `service_unavailable`.
+pub async fn get(url: &str, max_bytes: usize) -> Result<bytes::Bytes> {
+    if !(url.starts_with("https://") || url.starts_with("http://127.0.0.1:") || url.starts_with("http://localhost:")) {
+        return Err(Error::internal("fetch of a URL that is neither HTTPS nor loopback"));
+    }
+    let uri: http::Uri = url.parse().map_err(Error::internal)?;
+    let request = client()?.get(uri);
+    let response = tokio::time::timeout(Duration::from_secs(5), request)
+        .await
+        .map_err(|_| Error::unavailable(format!("fetch of {url} timed out")))?
+        .map_err(|e| Error::unavailable(format!("fetch of {url}: {e}")))?;
+    if !response.status().is_success() {
+        return Err(Error::unavailable(format!("fetch of {url}: status {}", response.status())));
+    }
+    let body = Limited::new(response.into_body(), max_bytes);
+    let collected = tokio::time::timeout(Duration::from_secs(5), body.collect())
+        .await
+        .map_err(|_| Error::unavailable(format!("fetch of {url} timed out")))?
+        .map_err(|e| Error::unavailable(format!("fetch of {url}: {e}")))?;
+    Ok(collected.to_bytes())
+}
