@@ -76,7 +76,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'Login',
     crate: 'login',
-    description: 'Signet - login, second factor, sessions, tokens',
+    description: 'Signet - login, second factor, sessions, tokens, credential changes',
     routes: [
       'POST /login',
       'POST /login/code',
@@ -88,6 +88,17 @@ export const FUNCTIONS: FunctionSpec[] = [
       'GET /sessions',
       'DELETE /sessions/{id}',
       'GET /.well-known/jwks.json',
+      'POST /login/google',
+      'POST /reauth',
+      'POST /reauth/code',
+      'POST /account/password',
+      'POST /account/totp',
+      'POST /account/totp/confirm',
+      'DELETE /account/totp',
+      'POST /password/forgot',
+      'POST /password/reset/start',
+      'POST /password/reset',
+      'POST /identifier/forgot',
     ],
     statements: ({ table, key }) => [
       // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
@@ -101,7 +112,10 @@ export const FUNCTIONS: FunctionSpec[] = [
       // Voice codes: authorised on the origination identity (phone number or pool) and the
       // configuration set / opt-out list it uses, all in this account and region.
       allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
-      // Envelope encryption with the Signet key only (no mail: no ses:SendEmail).
+      // Password-reset links, identifiers and credential-change notices: mail from verified
+      // identities of this account and region only.
+      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
+      // Envelope encryption with the Signet key only (phone numbers, TOTP seeds, token keys).
       allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
     ],
   },
@@ -152,6 +166,13 @@ export class SignetStack extends cdk.Stack {
       description:
         'Origination identity (phone number, pool or their ARN) for voice calls through AWS End User ' +
         'Messaging SMS and Voice v2; empty disables voice codes.',
+    });
+    const googleClientId = new cdk.CfnParameter(this, 'GoogleClientId', {
+      type: 'String',
+      default: '',
+      description:
+        'OAuth client id of the portal at Google (the audience of Google ID tokens); empty disables ' +
+        '"Sign in with Google".',
     });
     const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',
@@ -236,6 +257,7 @@ export class SignetStack extends cdk.Stack {
       SIGNET_VOICE_ORIGINATION: voiceOrigination.valueAsString,
       SIGNET_TOKEN_AUDIENCE: 'signet-api',
       SIGNET_ACCESS_TOKEN_TTL: '600',
+      SIGNET_GOOGLE_CLIENT_ID: googleClientId.valueAsString,
       RUST_LOG: 'info',
     };
     const functions: lambda.Function[] = [];

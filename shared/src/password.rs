@@ -111,18 +111,14 @@ pub async fn verify(password: String, phc: Option<String>, params: Argon2Params)
     .map_err(Error::internal)?
 }
 
+/// The PHC string checked when there is no account: the configured parameters with a fixed
+/// salt and digest. Verifying against it costs exactly what verifying a real hash costs, and
+/// needs no hash computed beforehand (a first unknown login is not slower than the next).
 fn dummy_hash(params: Argon2Params) -> String {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY
-        .get_or_init(|| {
-            let salt = argon2::password_hash::generate_salt();
-            hasher(params)
-                .ok()
-                .and_then(|a| a.hash_password_with_salt(b"dummy password for timing", &salt).ok())
-                .map(|h| h.to_string())
-                .unwrap_or_default()
-        })
-        .clone()
+    format!(
+        "$argon2id$v=19$m={},t={},p={}$c2lnbmV0LWR1bW15LXNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        params.m_kib, params.t, params.p
+    )
 }
 
 #[cfg(test)]
@@ -162,6 +158,11 @@ mod tests {
         assert_eq!(verify("correct horse battery staple".into(), Some(phc.clone()), params).await.unwrap(), Verified::Yes);
         assert_eq!(verify("wrong horse".into(), Some(phc.clone()), params).await.unwrap(), Verified::No);
         assert_eq!(verify("anything".into(), None, params).await.unwrap(), Verified::No);
+        // The dummy checked for unknown accounts has the real parameters: the same cost.
+        let dummy = dummy_hash(params);
+        assert!(dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let parsed = argon2::password_hash::phc::PasswordHash::new(&dummy).expect("a well-formed PHC string: verifying it runs argon2id");
+        assert_eq!(parsed.hash.map(|h| h.len()), Some(32));
         let stronger = Argon2Params { m_kib: 19456, t: 3, p: 1 };
         match verify("correct horse battery staple".into(), Some(phc), stronger).await.unwrap() {
             Verified::YesRehashed(new) => assert!(new.starts_with("$argon2id$v=19$m=19456,t=3,p=1$")),

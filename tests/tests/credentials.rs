@@ -29,6 +29,7 @@ scenarios!(
     a_code_from_another_login_fails,
     wrong_answers_are_capped_per_person_across_logins,
     an_organisation_identifier_logs_in,
+    an_authenticator_login_costs_the_fewest_calls,
 );
 
 async fn call(w: &World, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
@@ -440,4 +441,22 @@ async fn an_organisation_identifier_logs_in(w: World) {
     // "Forgot identifier" names it.
     w.post("/identifier/forgot", json!({"email": email})).await;
     assert!(w.last_to(&email).await.body.contains(&identifier));
+}
+
+async fn an_authenticator_login_costs_the_fewest_calls(w: World) {
+    let email = w.email("totp.counted");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let signed_in = sign_in_sms(&w, &email, &phone, PASSWORD).await;
+    let (app, _) = enrol(&w, &access(&signed_in), &phone).await;
+    w.clock.advance(30);
+    let calls = w.faults.calls.clone();
+    calls.take();
+    let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
+    // Source failures window, email guard, person; the login step. No phone, no message.
+    assert_eq!(calls.take(), (3, 1, 0, 0), "password step with an app");
+    let (status, _) = w.post("/login/code", json!({"login_token": started["login_token"], "code": now_code(&w, &app)})).await;
+    assert_eq!(status, StatusCode::OK);
+    // The step, the person's partition; the seed opened; one transaction (step, person's
+    // last step, session, audit).
+    assert_eq!(calls.take(), (2, 1, 1, 0), "authenticator code");
 }

@@ -170,8 +170,6 @@ pub(crate) async fn reset_password(State(services): State<Services>, context: Re
         (None, None) => None,
         _ => Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?),
     };
-    // A plainly unacceptable password is refused before the code is looked at.
-    password::check_policy(&body.new_password, None).map_err(|e| e.field("new_password"))?;
     let mut passed = challenge::answer(&services, &context, &body.challenge_token, "password_reset", answer).await?;
     password::check_policy(&body.new_password, Some(passed.person.email.as_str())).map_err(|e| e.field("new_password"))?;
     let Purpose::PasswordReset { reset_id } = passed.challenge.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
