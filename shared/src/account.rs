@@ -33,6 +33,9 @@ pub struct Person {
     /// For organisation users: the identifier they log in with (two letters, six digits).
     #[serde(default)]
     pub identifier: Option<String>,
+    /// The Google account (`sub`) linked at the first Google sign-in; later ones must match.
+    #[serde(default)]
+    pub google_subject: Option<String>,
     /// Bumped by a password change: sessions of an older epoch end.
     pub session_epoch: u64,
     /// The subscriber record this person was created from, if any.
@@ -61,6 +64,7 @@ impl Person {
             phone,
             totp: None,
             identifier: None,
+            google_subject: None,
             session_epoch: 0,
             subscriber_id: None,
             created_at: now,

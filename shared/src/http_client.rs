@@ -26,13 +26,26 @@ fn client() -> Result<&'static Client<Https, Empty<bytes::Bytes>>> {
     Ok(CLIENT.get_or_init(|| Client::builder(TokioExecutor::new()).build(connector)))
 }
 
+/// HTTPS anywhere; plain HTTP only to the loopback address; never credentials in the URL.
+fn allowed(uri: &http::Uri) -> bool {
+    let Some(authority) = uri.authority() else { return false };
+    if authority.as_str().contains('@') {
+        return false;
+    }
+    match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => matches!(authority.host(), "127.0.0.1" | "localhost" | "[::1]"),
+        _ => false,
+    }
+}
+
 /// Fetches `url` (HTTPS, or HTTP to 127.0.0.1) and returns its body, at most `max_bytes`.
 /// Any failure is a retryable `service_unavailable`.
 pub async fn get(url: &str, max_bytes: usize) -> Result<bytes::Bytes> {
-    if !(url.starts_with("https://") || url.starts_with("http://127.0.0.1:") || url.starts_with("http://localhost:")) {
+    let uri: http::Uri = url.parse().map_err(Error::internal)?;
+    if !allowed(&uri) {
         return Err(Error::internal("fetch of a URL that is neither HTTPS nor loopback"));
     }
-    let uri: http::Uri = url.parse().map_err(Error::internal)?;
     let request = client()?.get(uri);
     let response = tokio::time::timeout(Duration::from_secs(5), request)
         .await
@@ -47,4 +60,20 @@ pub async fn get(url: &str, max_bytes: usize) -> Result<bytes::Bytes> {
         .map_err(|_| Error::unavailable(format!("fetch of {url} timed out")))?
         .map_err(|e| Error::unavailable(format!("fetch of {url}: {e}")))?;
     Ok(collected.to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_https_or_loopback_http_without_credentials() {
+        let ok = |u: &str| super::allowed(&u.parse().unwrap());
+        assert!(ok("https://www.googleapis.com/oauth2/v3/certs"));
+        assert!(ok("http://127.0.0.1:8080/jwks"));
+        assert!(ok("http://localhost:8080/jwks"));
+        assert!(!ok("http://www.googleapis.com/oauth2/v3/certs"));
+        assert!(!ok("http://localhost:@evil.example/jwks"));
+        assert!(!ok("https://user:pw@evil.example/jwks"));
+        assert!(!ok("http://127.0.0.1.evil.example/jwks"));
+        assert!(!ok("ftp://127.0.0.1/jwks"));
+    }
 }

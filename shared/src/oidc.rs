@@ -61,6 +61,9 @@ pub struct VerifiedIdentity {
     pub email: EmailAddress,
 }
 
+/// Domains whose addresses Google itself hands out: Google is the authority on them.
+const GOOGLE_MAIL_DOMAINS: &[&str] = &["gmail.com", "googlemail.com"];
+
 #[derive(Deserialize)]
 struct IdClaims {
     sub: String,
@@ -68,6 +71,9 @@ struct IdClaims {
     email: Option<String>,
     #[serde(default)]
     email_verified: Option<serde_json::Value>,
+    /// The Google Workspace domain of the account, when it is one.
+    #[serde(default)]
+    hd: Option<String>,
 }
 
 fn rejected(reason: &str) -> Error {
@@ -108,6 +114,14 @@ pub async fn verify(settings: &OidcSettings, id_token: &str, now: i64) -> Result
         return Err(rejected("email not verified"));
     }
     let email = EmailAddress::parse(claims.email.as_deref().unwrap_or_default()).map_err(|_| rejected("email"))?;
+    // A verified email proves the mailbox only where Google is its authority: Gmail, or the
+    // Workspace domain the account belongs to. A consumer Google account opened on some other
+    // address says nothing of who holds that mailbox today.
+    let domain = email.as_str().rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    let authoritative = GOOGLE_MAIL_DOMAINS.contains(&domain) || claims.hd.as_deref().is_some_and(|hd| hd.eq_ignore_ascii_case(domain));
+    if !authoritative {
+        return Err(rejected("email outside Google's authority"));
+    }
     Ok(VerifiedIdentity { subject: claims.sub, email })
 }
 

@@ -617,7 +617,8 @@ pub mod google {
 
         /// The usual claims of a verified Google account at `now`.
         pub fn claims(&self, email: &str, now: i64) -> Value {
-            json!({"iss": ISSUER, "aud": CLIENT_ID, "sub": format!("g-{email}"), "email": email, "email_verified": true, "iat": now, "exp": now + 3600})
+            let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+            json!({"iss": ISSUER, "aud": CLIENT_ID, "sub": format!("g-{email}"), "email": email, "email_verified": true, "hd": domain, "iat": now, "exp": now + 3600})
         }
     }
 }

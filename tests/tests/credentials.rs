@@ -30,6 +30,7 @@ scenarios!(
     wrong_answers_are_capped_per_person_across_logins,
     an_organisation_identifier_logs_in,
     an_authenticator_login_costs_the_fewest_calls,
+    concurrent_guesses_are_counted_and_never_answered_with_a_conflict,
 );
 
 async fn call(w: &World, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
@@ -204,6 +205,13 @@ async fn sign_in_with_google_then_the_second_factor(w: World) {
     let (status, body) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(claims(&w, &access(&body)).await.amr, ["google", "sms"]);
+    // That Google account is now linked: another one with the same address is refused.
+    let mut other = issuer.claims(&email, w.services.now());
+    other["sub"] = json!("another-google-account");
+    let (status, body) = w.post("/login/google", json!({"id_token": issuer.sign(&other)})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("external_token_invalid")));
+    let (status, _) = w.post("/login/google", json!({"id_token": issuer.sign(&issuer.claims(&email, w.services.now()))})).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 async fn google_tokens_that_must_fail(w: World) {
@@ -223,6 +231,12 @@ async fn google_tokens_that_must_fail(w: World) {
         ("other issuer", issuer.sign(&with("iss", json!("https://evil.example.org")))),
         ("expired", issuer.sign(&with("exp", json!(now - 120)))),
         ("unknown account", issuer.sign(&issuer.claims(&w.email("nobody"), now))),
+        ("a consumer account on an address Google does not manage", {
+            let mut c = good.clone();
+            c.as_object_mut().unwrap().remove("hd");
+            issuer.sign(&c)
+        }),
+        ("another Workspace domain", issuer.sign(&with("hd", json!("example.org")))),
         ("alg none", {
             let token = issuer.sign(&good);
             let parts: Vec<&str> = token.split('.').collect();
@@ -355,7 +369,7 @@ async fn forgot_password_answers_alike_for_unknown_addresses(w: World) {
     let b = w.post("/password/forgot", json!({"email": unknown})).await;
     let unknown_calls = w.faults.calls.take();
     assert_eq!(a, b, "same status and body");
-    assert_eq!(known_calls.3, unknown_calls.3, "an email either way");
+    assert_eq!(known_calls, unknown_calls, "the same store calls and an email either way");
     let told = w.last_to(&unknown).await;
     assert!(!told.body.contains("token="), "no reset link for an address without an account");
     // Floods of one address are silently capped.
@@ -373,7 +387,11 @@ async fn forgot_identifier_emails_the_identifiers(w: World) {
     let mail = w.last_to(&email).await;
     assert!(mail.body.contains(&email) && mail.body.contains("Test Subscriber"), "{}", mail.body);
     let unknown = w.email("which.login.unknown");
+    w.faults.calls.take();
+    w.post("/identifier/forgot", json!({"email": email})).await;
+    let known_calls = w.faults.calls.take();
     let (_, b) = w.post("/identifier/forgot", json!({"email": unknown})).await;
+    assert_eq!(w.faults.calls.take(), known_calls, "the same calls");
     assert_eq!(a, b);
     assert!(w.last_to(&unknown).await.subject.contains("No Signet account"));
 }
@@ -459,4 +477,27 @@ async fn an_authenticator_login_costs_the_fewest_calls(w: World) {
     // The step, the person's partition; the seed opened; one transaction (step, person's
     // last step, session, audit).
     assert_eq!(calls.take(), (2, 1, 1, 0), "authenticator code");
+}
+
+async fn concurrent_guesses_are_counted_and_never_answered_with_a_conflict(w: World) {
+    let email = w.email("racing.guesses");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
+    let code = w.last_to(&phone).await.code();
+    let n: u32 = code.parse().unwrap();
+    // Seven wrong codes and the right one, all at once on one step.
+    let mut guesses: Vec<Value> = (1..=7).map(|i| json!({"login_token": started["login_token"], "code": format!("{:06}", (n + i) % 1_000_000)})).collect();
+    guesses.insert(3, json!({"login_token": started["login_token"], "code": code}));
+    let answers = w.post_concurrently("/login/code", guesses).await;
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| s.as_u16()).collect();
+    assert!(!statuses.contains(&409), "a right answer that loses a race is checked again, never a conflict: {statuses:?}");
+    assert!(statuses.iter().filter(|s| **s == 200).count() <= 1, "{statuses:?}");
+    // Every wrong guess was counted before it was answered: at most five get "wrong code",
+    // the rest find the step ended.
+    let wrong = answers.iter().filter(|(_, b)| b["code"] == "code_invalid").count();
+    assert!(wrong <= 4, "{statuses:?}");
+    // Once the right one is through, the others find the step used (401).
+    for (status, body) in &answers {
+        assert!(matches!(status.as_u16(), 200 | 422 | 410 | 401), "{status} {body}");
+    }
 }

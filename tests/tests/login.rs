@@ -80,11 +80,21 @@ async fn login_answers_alike_for_unknown_accounts_and_wrong_passwords(w: World) 
     let wrong_calls = w.faults.calls.take();
     assert_eq!(unknown, wrong, "same status and body");
     assert_eq!(unknown_calls, wrong_calls, "same store calls");
+    assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.1["code"], "login_failed");
+    let (status, body) = start(&w, "not-an-email", PASSWORD).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
     // And about the same time: each pays one argon2id verification with the same
     // parameters (the dummy hash has the real ones), which dominates. Medians of a few
-    // tries, with a generous margin: this guards against a path that skips the hash.
+    // interleaved tries, with a generous margin: this guards against a path that skips the
+    // hash. Timed on the embedded back end only: on the AWS one every call goes through the
+    // one moto server that all concurrent scenarios share, whose queue is the noise; there
+    // the equal calls above stand for equal time.
+    if w.backend != "embedded" {
+        return;
+    }
     let mut times = [Vec::new(), Vec::new()];
-    for i in 0..5 {
+    for i in 0..7 {
         for (slot, address) in [(0, w.email(&format!("nobody{i}"))), (1, email.clone())] {
             w.clock.advance(400);
             let started = std::time::Instant::now();
@@ -99,10 +109,6 @@ async fn login_answers_alike_for_unknown_accounts_and_wrong_passwords(w: World) 
     };
     let (unknown_time, known_time) = (median(&mut times[0]), median(&mut times[1]));
     assert!((unknown_time - known_time).abs() <= 0.5 * unknown_time.max(known_time) + 0.05, "unknown {unknown_time:.4}s vs known {known_time:.4}s");
-    assert_eq!(unknown.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(unknown.1["code"], "login_failed");
-    let (status, body) = start(&w, "not-an-email", PASSWORD).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")));
 }
 
 async fn five_wrong_login_codes_end_the_login(w: World) {

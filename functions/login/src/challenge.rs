@@ -33,6 +33,8 @@ pub enum Purpose {
     PasswordReset {
         /// The reset link's record.
         reset_id: String,
+        /// When the link expires: the reset must end by then.
+        link_expires_at: i64,
     },
 }
 
@@ -200,11 +202,52 @@ pub async fn answer(services: &Services, context: &RequestContext, token: &str, 
     Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
+/// What a caller commits once a step's factor passed: its writes (with [`Passed::writes`]),
+/// the audit event to log after the commit, and what to answer.
+pub struct Commit<T> {
+    /// The writes, in one transaction.
+    pub writes: Vec<Write>,
+    /// Logged once committed.
+    pub event: Option<AuditEvent>,
+    /// The answer.
+    pub then: T,
+}
+
+/// Commits what a passed step unlocks. `None` when the commit lost a race (another answer
+/// to the same step, the same authenticator step used by another login, any change of the
+/// person): the caller then checks the answer again on the fresh state, so a right answer is
+/// never told apart from a wrong one by a conflict, and concurrent guesses are counted one by
+/// one against the caps before any is answered. Callers loop at most [`COMMIT_ROUNDS`] times.
+pub async fn try_commit<T>(services: &Services, commit: Commit<T>) -> Result<Option<T>> {
+    match services.store.transact(commit.writes).await {
+        Ok(()) => {
+            if let Some(event) = commit.event {
+                event.log();
+            }
+            Ok(Some(commit.then))
+        }
+        Err(StoreError::ConditionFailed(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How many times a commit is tried again after losing a race.
+pub const COMMIT_ROUNDS: usize = 32;
+
+/// The error after [`COMMIT_ROUNDS`] lost races.
+pub fn contention() -> Error {
+    Error::new(ErrorCode::ServiceUnavailable).retry_after(1)
+}
+
 /// "Send a new code" for any step (also: a code on the phone instead of the authenticator).
 pub async fn send_new_code(services: &Services, token: &str, channel: Option<signet_shared::phone::PhoneChannel>) -> Result<(String, FactorView)> {
     let (item, mut challenge) = load(services, token, None).await?;
     let now = services.now();
     let person: Person = services.store.get(&account::person_key(&challenge.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?.decode()?;
+    if person.session_epoch != challenge.epoch {
+        // The password changed since the step began: it is dead.
+        return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
+    }
     let (code, channel) = challenge.factor.send_new_code(&person, channel, now, &services.config.limits, services.random.as_ref())?;
     let phone = factor::open_phone(services, &person).await?;
     let next = item.next(&challenge)?;

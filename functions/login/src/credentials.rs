@@ -2,7 +2,7 @@
 //! the same session — the password and the second factor again — valid five minutes.
 //! Every change is audited in its transaction and notified to the account's email.
 
-use crate::challenge::{self, Begun, Purpose};
+use crate::challenge::{self, Begun, Commit, Purpose};
 use crate::login::FactorRequired;
 use crate::{access_token, audit};
 use axum::extract::State;
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use signet_shared::account::Person;
 use signet_shared::auth::Authenticated;
-use signet_shared::factor::Answer;
+use signet_shared::factor::{self, Answer};
 use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::messages::{self, CredentialChange};
 use signet_shared::password::{self, Verified};
@@ -82,8 +82,7 @@ pub(crate) async fn reauth(State(services): State<Services>, context: RequestCon
     }
     let Begun { token, challenge, view } = challenge::begin(&services, &person, Purpose::Reauth { session_id: claims.sid.clone() }, vec!["pwd".into()], writes).await?;
     if challenge.factor.is_passed() {
-        let passed = challenge::answer(&services, &context, &token, "reauth", None).await?;
-        return complete_reauth(&services, &context, passed, &claims.sid).await;
+        return finish_reauth(&services, &context, &token, None, &claims.sid).await;
     }
     Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", login_token: token, factor: view }))
 }
@@ -106,30 +105,35 @@ pub(crate) async fn reauth_code(State(services): State<Services>, context: Reque
     if begun.purpose != (Purpose::Reauth { session_id: claims.sid.clone() }) || begun.person_id != claims.sub {
         return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
     }
-    let passed = challenge::answer(&services, &context, &body.challenge_token, "reauth", Some(answer)).await?;
-    if !passed.fresh {
-        return Err(Error::new(ErrorCode::Conflict));
-    }
-    complete_reauth(&services, &context, passed, &claims.sid).await
+    finish_reauth(&services, &context, &body.challenge_token, Some(answer), &claims.sid).await
 }
 
-/// Marks the session re-authenticated and the step used, in one transaction.
-async fn complete_reauth(services: &Services, context: &RequestContext, mut passed: challenge::Passed, session_id: &str) -> Result<Response> {
-    let now = services.now();
-    let item = services.store.get(&sessions::session_key(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
-    let mut session: Session = item.decode()?;
-    if session.revoked.is_some() || session.epoch != passed.person.session_epoch {
-        return Err(Error::new(ErrorCode::TokenInvalid));
+/// Checks the answer, then marks the session re-authenticated and the step used, in one
+/// transaction (checked again on the fresh state when it loses a race).
+async fn finish_reauth(services: &Services, context: &RequestContext, token: &str, answer: Option<Answer<'_>>, session_id: &str) -> Result<Response> {
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let mut passed = challenge::answer(services, context, token, "reauth", answer).await?;
+        if answer.is_some() && !passed.fresh {
+            return Err(Error::new(ErrorCode::Conflict));
+        }
+        let now = services.now();
+        let item = services.store.get(&sessions::session_key(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+        let mut session: Session = item.decode()?;
+        if session.revoked.is_some() || session.epoch != passed.person.session_epoch {
+            return Err(Error::new(ErrorCode::TokenInvalid));
+        }
+        session.reauthenticated_at = Some(now);
+        passed.challenge.completed = Some(session_id.to_owned());
+        let event = audit(services, context, "reauth.succeeded", &passed.person.id, serde_json::json!({"session_id": session_id, "amr": passed.challenge.amr}));
+        let mut writes = passed.writes()?;
+        writes.push(Write::replace(item.next(&session)?));
+        writes.push(event.write(&services.new_id())?);
+        let then = json(StatusCode::OK, &Reauthenticated { status: "reauthenticated", valid_until: now + sessions::REAUTHENTICATION_SECONDS });
+        if let Some(response) = challenge::try_commit(services, Commit { writes, event: Some(event), then }).await? {
+            return Ok(response);
+        }
     }
-    session.reauthenticated_at = Some(now);
-    passed.challenge.completed = Some(session_id.to_owned());
-    let event = audit(services, context, "reauth.succeeded", &passed.person.id, serde_json::json!({"session_id": session_id, "amr": passed.challenge.amr}));
-    let mut writes = passed.writes()?;
-    writes.push(Write::replace(item.next(&session)?));
-    writes.push(event.write(&services.new_id())?);
-    services.store.transact(writes).await?;
-    event.log();
-    Ok(json(StatusCode::OK, &Reauthenticated { status: "reauthenticated", valid_until: now + sessions::REAUTHENTICATION_SECONDS }))
+    Err(challenge::contention())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -194,6 +198,8 @@ const ENROLMENT_TTL: i64 = 900;
 struct PendingTotp {
     factor: TotpFactor,
     failed_attempts: u32,
+    /// The session that began it: only it may confirm.
+    session_id: String,
 }
 
 fn pending_key(person_id: &str) -> Key {
@@ -209,7 +215,11 @@ pub(crate) async fn enrol_totp(State(services): State<Services>, Authenticated(c
     live.require_recent_authentication(now)?;
     let (seed, enrolment, hashes, salt) = totp::enrol(live.person.email.as_str(), services.random.as_ref())?;
     let sealed = services.keys.seal(&seed, &totp::seed_context(&live.person.id)).await?;
-    let pending = PendingTotp { factor: TotpFactor { seed: sealed, confirmed: false, last_step: 0, backup_codes: hashes, backup_salt: salt }, failed_attempts: 0 };
+    let pending = PendingTotp {
+        factor: TotpFactor { seed: sealed, confirmed: false, last_step: 0, backup_codes: hashes, backup_salt: salt },
+        failed_attempts: 0,
+        session_id: claims.sid.clone(),
+    };
     let item = Item::new(pending_key(&live.person.id), &pending)?.expires_at(now + ENROLMENT_TTL);
     services.store.write(Write::Put { item, condition: signet_shared::store::Condition::None }).await?;
     let mut response = json(StatusCode::CREATED, &enrolment);
@@ -230,38 +240,55 @@ struct TotpEnabled {
 }
 
 /// Confirms an enrolment with a first code of the app: the app becomes the second factor.
+/// Wrong codes count against the enrolment (five end it) and the person's hourly cap, each
+/// stored before it is answered.
 pub(crate) async fn confirm_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
-    let now = services.now();
     let limits = &services.config.limits;
-    let item = services.store.get(&pending_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
-    let mut pending: PendingTotp = item.decode()?;
-    let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&live.person.id)).await?;
-    match pending.factor.check(&seed, &body.code, now)? {
-        TotpCheck::Valid(_) => {}
-        TotpCheck::Wrong | TotpCheck::Replayed => {
-            pending.failed_attempts += 1;
-            if pending.failed_attempts >= limits.code_max_attempts {
-                services.store.write(Write::Delete { key: item.key.clone(), condition: signet_shared::store::Condition::Version(item.version) }).await?;
-                return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let live = Live::load(&services, &claims).await?;
+        let now = services.now();
+        let item = services.store.get(&pending_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+        let mut pending: PendingTotp = item.decode()?;
+        if pending.session_id != claims.sid {
+            return Err(Error::new(ErrorCode::Conflict));
+        }
+        if live.person.factor_failures.in_window(now) >= factor::WRONG_ANSWERS_PER_PERSON_PER_HOUR {
+            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+        }
+        let mut person = live.person.clone();
+        let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&person.id)).await?;
+        let pending_delete = Write::Delete { key: item.key.clone(), condition: signet_shared::store::Condition::Version(item.version) };
+        let (writes, event, outcome) = match pending.factor.check(&seed, &body.code, now)? {
+            TotpCheck::Valid(_) => {
+                let remaining = pending.factor.backup_codes.len();
+                person.totp = Some(pending.factor);
+                let event = audit(&services, &context, "credential.totp_enabled", &person.id, serde_json::json!({"session_id": claims.sid}));
+                let writes = vec![Write::replace(live.person_item.next(&person)?), pending_delete, event.write(&services.new_id())?];
+                (writes, Some(event), Ok(remaining))
             }
-            services.store.write(Write::replace(item.next(&pending)?)).await?;
-            return Err(Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(limits.code_max_attempts - pending.failed_attempts));
+            TotpCheck::Wrong | TotpCheck::Replayed => {
+                pending.failed_attempts += 1;
+                person.factor_failures.record(now);
+                let ended = pending.failed_attempts >= limits.code_max_attempts || person.factor_failures.in_window(now) >= factor::WRONG_ANSWERS_PER_PERSON_PER_HOUR;
+                let (pending_write, error) = if ended {
+                    (pending_delete, Error::new(ErrorCode::CodeAttemptsExceeded))
+                } else {
+                    let remaining = limits.code_max_attempts - pending.failed_attempts;
+                    (Write::replace(item.next(&pending)?), Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining))
+                };
+                (vec![pending_write, Write::replace(live.person_item.next(&person)?)], None, Err(error))
+            }
+        };
+        match challenge::try_commit(&services, Commit { writes, event, then: outcome }).await? {
+            None => continue,
+            Some(Err(error)) => return Err(error),
+            Some(Ok(remaining)) => {
+                notify(&services, &person, CredentialChange::TotpEnabled).await;
+                return Ok(json(StatusCode::OK, &TotpEnabled { status: "totp_enabled", backup_codes_remaining: remaining }));
+            }
         }
     }
-    let mut person = live.person.clone();
-    let remaining = pending.factor.backup_codes.len();
-    person.totp = Some(pending.factor);
-    let event = audit(&services, &context, "credential.totp_enabled", &person.id, serde_json::json!({"session_id": claims.sid}));
-    let writes = vec![
-        Write::replace(live.person_item.next(&person)?),
-        Write::Delete { key: item.key.clone(), condition: signet_shared::store::Condition::Version(item.version) },
-        event.write(&services.new_id())?,
-    ];
-    services.store.transact(writes).await?;
-    event.log();
-    notify(&services, &person, CredentialChange::TotpEnabled).await;
-    Ok(json(StatusCode::OK, &TotpEnabled { status: "totp_enabled", backup_codes_remaining: remaining }))
+    Err(challenge::contention())
 }
 
 /// Removes the authenticator app; the phone becomes the second factor again. Refused when

@@ -6,7 +6,7 @@
 //! accounts, wrong passwords and locked accounts answer alike, and hash a dummy so they
 //! take as long.
 
-use crate::challenge::{self, Begun, Purpose};
+use crate::challenge::{self, Begun, Commit, Purpose};
 use crate::{access_token, audit, view, SpaceView};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -220,15 +220,24 @@ pub(crate) async fn google(State(services): State<Services>, context: RequestCon
         Some(guard) => store.get(&account::person_key(&guard.decode::<account::EmailGuard>()?.person_id)).await?,
         None => None,
     };
-    // A Google account without a Signet account: the same answer as a refused token.
-    let Some(person) = person.map(|i| i.decode::<Person>()).transpose()? else {
+    // A Google account without a Signet account, or another Google account than the one
+    // linked: the same answer as a refused token.
+    let decoded = person.as_ref().map(|i| i.decode::<Person>()).transpose()?;
+    let (Some(item), Some(mut person)) = (person, decoded) else {
         count_source_failure(&services, &context).await?;
         return Err(Error::new(ErrorCode::ExternalTokenInvalid));
     };
-    if !person.login_failures.allows(services.now()) {
+    if !person.login_failures.allows(services.now()) || person.google_subject.as_ref().is_some_and(|linked| *linked != identity.subject) {
+        count_source_failure(&services, &context).await?;
         return Err(Error::new(ErrorCode::ExternalTokenInvalid));
     }
-    second_factor(&services, &context, &person, vec!["google".into()], device(body.device), Vec::new()).await
+    // The first Google sign-in links that Google account, in the step's transaction.
+    let mut writes = Vec::new();
+    if person.google_subject.is_none() {
+        person.google_subject = Some(identity.subject.clone());
+        writes.push(Write::replace(item.next(&person)?));
+    }
+    second_factor(&services, &context, &person, vec!["google".into()], device(body.device), writes).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -269,37 +278,43 @@ pub(crate) async fn verify_code(State(services): State<Services>, context: Reque
 
 /// Checks the answer (if the factor is still awaited), then signs in, or offers the spaces.
 async fn after_second_factor(services: &Services, context: &RequestContext, token: &str, answer: Option<Answer<'_>>) -> Result<Response> {
-    let passed = challenge::answer(services, context, token, "login", answer).await?;
-    if answer.is_some() && !passed.fresh {
-        // Already passed: only a space choice remains.
-        return Err(Error::new(ErrorCode::Conflict));
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let passed = challenge::answer(services, context, token, "login", answer).await?;
+        if answer.is_some() && !passed.fresh {
+            // Already passed: only a space choice remains.
+            return Err(Error::new(ErrorCode::Conflict));
+        }
+        let commit = if let [only] = passed.memberships.as_slice() {
+            let only = only.clone();
+            sign_in(services, context, passed, only).await?
+        } else {
+            // Several spaces: the person picks one with the same login token.
+            let spaces = passed.memberships.iter().cloned().map(view).collect();
+            let then = json(StatusCode::OK, &ChooseSpace { status: "choose_space", login_token: token.to_owned(), spaces });
+            Commit { writes: passed.writes()?, event: None, then }
+        };
+        if let Some(response) = challenge::try_commit(services, commit).await? {
+            return Ok(response);
+        }
     }
-    let memberships = passed.memberships.clone();
-    if let [only] = memberships.as_slice() {
-        return sign_in(services, context, passed, only.clone()).await;
-    }
-    // Several spaces: the person picks one with the same login token.
-    services.store.transact(passed.writes()?).await?;
-    let spaces = memberships.into_iter().map(view).collect();
-    Ok(json(StatusCode::OK, &ChooseSpace { status: "choose_space", login_token: token.to_owned(), spaces }))
+    Err(challenge::contention())
 }
 
-/// Opens the session and marks the login used, in one transaction; answers with tokens.
-async fn sign_in(services: &Services, context: &RequestContext, mut passed: challenge::Passed, membership: Membership) -> Result<Response> {
+/// Opens the session and marks the login used (one transaction, committed by the caller);
+/// the access token is signed first, so a signing failure uses nothing up.
+async fn sign_in(services: &Services, context: &RequestContext, mut passed: challenge::Passed, membership: Membership) -> Result<Commit<Response>> {
     let now = services.now();
     let challenge = &mut passed.challenge;
     let Purpose::Login { device } = &challenge.purpose else { return Err(Error::new(ErrorCode::LoginInvalid)) };
     let prepared = sessions::prepare(services, &challenge.person_id, &membership.space_id, challenge.amr.clone(), challenge.epoch, device, SESSION_LIFETIME)?;
     challenge.completed = Some(prepared.issued.session.id.clone());
     let event = audit(services, context, "login.succeeded", &challenge.person_id, serde_json::json!({"space_id": membership.space_id, "amr": challenge.amr, "session_id": prepared.issued.session.id}));
+    let access_token = access_token(services, &prepared.issued.session, now).await?;
     let mut writes = passed.writes()?;
     writes.push(prepared.write.clone());
     writes.push(event.write(&services.new_id())?);
-    services.store.transact(writes).await?;
-    event.log();
     let issued = prepared.issued;
-    let access_token = access_token(services, &issued.session, now).await?;
-    Ok(json(
+    let then = json(
         StatusCode::OK,
         &SignedIn {
             status: "signed_in",
@@ -310,7 +325,8 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
             session_id: issued.session.id.clone(),
             space: view(membership),
         },
-    ))
+    );
+    Ok(Commit { writes, event: Some(event), then })
 }
 
 #[derive(Deserialize)]
@@ -321,12 +337,17 @@ pub(crate) struct SpaceBody {
 }
 
 pub(crate) async fn choose_space(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<SpaceBody>) -> Result<Response> {
-    let passed = challenge::answer(&services, &context, &body.login_token, "login", None).await.map_err(|e| {
-        // The factor is still awaited: the space comes after it.
-        if e.code == ErrorCode::InvalidRequest { Error::new(ErrorCode::Conflict) } else { e }
-    })?;
-    let membership = passed.memberships.iter().find(|m| m.space_id == body.space_id).cloned().ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?;
-    sign_in(&services, &context, passed, membership).await
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let passed = challenge::answer(&services, &context, &body.login_token, "login", None).await.map_err(|e| {
+            // The factor is still awaited: the space comes after it.
+            if e.code == ErrorCode::InvalidRequest { Error::new(ErrorCode::Conflict) } else { e }
+        })?;
+        let membership = passed.memberships.iter().find(|m| m.space_id == body.space_id).cloned().ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?;
+        if let Some(response) = challenge::try_commit(&services, sign_in(&services, &context, passed, membership).await?).await? {
+            return Ok(response);
+        }
+    }
+    Err(challenge::contention())
 }
 
 #[derive(Deserialize)]

@@ -2,14 +2,14 @@
 //! "forgot identifier" (the identifiers of an address, by email). Both answer alike for
 //! addresses with and without an account: the address itself is told which.
 
-use crate::challenge::{self, Begun, Purpose};
+use crate::challenge::{self, Begun, Commit, Purpose};
 use crate::credentials::notify;
 use crate::audit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use signet_shared::account::{self, Membership, Person};
+use signet_shared::account::{self, Person};
 use signet_shared::email::EmailAddress;
 use signet_shared::email_link;
 use signet_shared::factor::Answer;
@@ -52,20 +52,22 @@ fn accepted(locale: Locale) -> Response {
 }
 
 /// The common start of both journeys: limits (per source: refused; per address: silently
-/// nothing sent), then the person of the address, if any.
-async fn person_of(services: &Services, context: &RequestContext, scope: &str, email: &EmailAddress) -> Result<Option<Option<Person>>> {
+/// nothing sent), then the id of the person whose login email it is, if any. `None` when the
+/// address had its emails for the hour.
+async fn person_id_of(services: &Services, context: &RequestContext, scope: &str, email: &EmailAddress) -> Result<Option<Option<String>>> {
     let store = services.store.as_ref();
     let now = services.now();
     throttle::enforce(store, &format!("{scope}-source"), &context.source_ip, 3600, services.config.limits.signups_per_source_per_hour, now).await?;
     if let Throttled::Limited(_) = throttle::hit(store, &format!("{scope}-mail"), email.as_str(), 3600, MAILS_PER_ADDRESS_PER_HOUR, now).await? {
         return Ok(None);
     }
-    let person = match store.get(&account::email_guard_key(email)).await? {
-        Some(guard) => store.get(&account::person_key(&guard.decode::<account::EmailGuard>()?.person_id)).await?,
-        None => None,
-    };
-    Ok(Some(person.map(|i| i.decode()).transpose()?))
+    let guard = store.get(&account::email_guard_key(email)).await?;
+    Ok(Some(guard.map(|g| g.decode::<account::EmailGuard>().map(|g| g.person_id)).transpose()?))
 }
+
+/// A person id that never exists: unknown addresses read it, so that they make the same
+/// calls as known ones.
+const NOBODY: &str = "-";
 
 // ---------------------------------------------------------------------------------------
 // Forgot password.
@@ -86,15 +88,24 @@ fn reset_key(id: &str) -> Key {
 
 pub(crate) async fn forgot_password(State(services): State<Services>, context: RequestContext, RequestLocale(locale): RequestLocale, ApiJson(body): ApiJson<EmailBody>) -> Result<Response> {
     let email = EmailAddress::parse(&body.email)?;
-    let Some(person) = person_of(&services, &context, "reset", &email).await? else { return Ok(accepted(locale)) };
+    let Some(person_id) = person_id_of(&services, &context, "reset", &email).await? else { return Ok(accepted(locale)) };
     let now = services.now();
+    // Known or not, the same calls: a person read, a link written (an unknown address's
+    // link names nobody, and its token is never sent).
+    let person: Option<Person> = services.store.get(&account::person_key(person_id.as_deref().unwrap_or(NOBODY))).await?.map(|i| i.decode()).transpose()?;
+    let id = services.new_id();
+    let token = email_link::issue(&id, services.random.as_ref());
+    let expires_at = now + services.config.limits.link_ttl;
+    let link = ResetLink {
+        token_hash: token.hash,
+        person_id: person.as_ref().map_or_else(String::new, |p| p.id.clone()),
+        epoch: person.as_ref().map_or(0, |p| p.session_epoch),
+        expires_at,
+        starts: 0,
+    };
+    services.store.write(Write::create(Item::new(reset_key(&id), &link)?.expires_at(expires_at))).await?;
     let message = match person {
         Some(person) => {
-            let id = services.new_id();
-            let token = email_link::issue(&id, services.random.as_ref());
-            let expires_at = now + services.config.limits.link_ttl;
-            let link = ResetLink { token_hash: token.hash, person_id: person.id.clone(), epoch: person.session_epoch, expires_at, starts: 0 };
-            services.store.write(Write::create(Item::new(reset_key(&id), &link)?.expires_at(expires_at))).await?;
             let url = services.portal_link(&format!("/password/reset?token={}", token.token));
             messages::password_reset_link(email.as_str(), &url, services.config.limits.link_ttl / 60, person.locale)
         }
@@ -141,7 +152,7 @@ pub(crate) async fn start_reset(State(services): State<Services>, ApiJson(body):
         return Err(Error::new(ErrorCode::LinkUsed).field("token"));
     }
     link.starts += 1;
-    let purpose = Purpose::PasswordReset { reset_id: presented.id.to_owned() };
+    let purpose = Purpose::PasswordReset { reset_id: presented.id.to_owned(), link_expires_at: link.expires_at };
     let Begun { token, challenge, view } = challenge::begin(&services, &person, purpose, vec!["email".into()], vec![Write::replace(item.next(&link)?)]).await?;
     let status = if challenge.factor.is_passed() { "choose_password" } else { "second_factor_required" };
     Ok(json(StatusCode::OK, &ResetStarted { status, challenge_token: token, factor: view }))
@@ -170,25 +181,7 @@ pub(crate) async fn reset_password(State(services): State<Services>, context: Re
         (None, None) => None,
         _ => Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?),
     };
-    let mut passed = challenge::answer(&services, &context, &body.challenge_token, "password_reset", answer).await?;
-    password::check_policy(&body.new_password, Some(passed.person.email.as_str())).map_err(|e| e.field("new_password"))?;
-    let Purpose::PasswordReset { reset_id } = passed.challenge.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
-    let hash = password::hash(body.new_password, services.config.argon2).await?;
-    passed.challenge.completed = Some("password_reset".into());
-    let person = &mut passed.person;
-    person.password_hash = hash;
-    person.session_epoch += 1;
-    person.login_failures = Default::default();
-    let event = audit(&services, &context, "credential.password_reset", &person.id, serde_json::json!({"amr": passed.challenge.amr}));
-    let writes = vec![
-        Write::replace(passed.item.next(&passed.challenge)?),
-        Write::replace(passed.person_item.next(&passed.person)?),
-        Write::Delete { key: reset_key(&reset_id), condition: Condition::None },
-        event.write(&services.new_id())?,
-    ];
-    services.store.transact(writes).await?;
-    event.log();
-    let person = passed.person;
+    let person = loop_reset(&services, &context, &body.challenge_token, answer, &body.new_password).await?;
     if let Err(e) = sessions::revoke_all_except(&services, &person.id, None, "password_reset").await {
         tracing::warn!(error = %e, "sessions not all marked revoked after a reset (their epoch ended them)");
     }
@@ -196,16 +189,47 @@ pub(crate) async fn reset_password(State(services): State<Services>, context: Re
     Ok(json(StatusCode::OK, &ResetDone { status: "password_reset" }))
 }
 
+/// Checks the answer, then sets the password, ends every session (the epoch moves on) and
+/// uses up the step and the link, in one transaction (checked again when it loses a race).
+async fn loop_reset(services: &Services, context: &RequestContext, token: &str, answer: Option<Answer<'_>>, new_password: &str) -> Result<Person> {
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let mut passed = challenge::answer(services, context, token, "password_reset", answer).await?;
+        let Purpose::PasswordReset { reset_id, link_expires_at } = passed.challenge.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
+        if services.now() >= link_expires_at {
+            return Err(Error::new(ErrorCode::LinkExpired));
+        }
+        password::check_policy(new_password, Some(passed.person.email.as_str())).map_err(|e| e.field("new_password"))?;
+        let hash = password::hash(new_password.to_owned(), services.config.argon2).await?;
+        passed.challenge.completed = Some("password_reset".into());
+        let person = &mut passed.person;
+        person.password_hash = hash;
+        person.session_epoch += 1;
+        person.login_failures = Default::default();
+        let event = audit(services, context, "credential.password_reset", &person.id, serde_json::json!({"amr": passed.challenge.amr}));
+        let writes = vec![
+            Write::replace(passed.item.next(&passed.challenge)?),
+            Write::replace(passed.person_item.next(&passed.person)?),
+            Write::Delete { key: reset_key(&reset_id), condition: Condition::None },
+            event.write(&services.new_id())?,
+        ];
+        if let Some(person) = challenge::try_commit(services, Commit { writes, event: Some(event), then: passed.person.clone() }).await? {
+            return Ok(person);
+        }
+    }
+    Err(challenge::contention())
+}
+
 // ---------------------------------------------------------------------------------------
 // Forgot identifier.
 
 pub(crate) async fn forgot_identifier(State(services): State<Services>, context: RequestContext, RequestLocale(locale): RequestLocale, ApiJson(body): ApiJson<EmailBody>) -> Result<Response> {
     let email = EmailAddress::parse(&body.email)?;
-    let Some(person) = person_of(&services, &context, "identifier", &email).await? else { return Ok(accepted(locale)) };
-    let message = match person {
-        Some(person) => {
-            let items = services.store.query(&format!("PERSON#{}", person.id), "MEMBER#", 100).await?;
-            let spaces = items.iter().map(|i| i.decode::<Membership>().map(|m| m.space_name)).collect::<Result<Vec<_>, _>>()?;
+    let Some(person_id) = person_id_of(&services, &context, "identifier", &email).await? else { return Ok(accepted(locale)) };
+    // Known or not, the same calls: one query of a person's partition.
+    let found = account::person_with_spaces(services.store.as_ref(), person_id.as_deref().unwrap_or(NOBODY)).await?;
+    let message = match found {
+        Some(account::PersonWithSpaces { person, memberships, .. }) => {
+            let spaces: Vec<String> = memberships.into_iter().map(|m| m.space_name).collect();
             let mut identifiers = vec![person.email.to_string()];
             identifiers.extend(person.identifier.clone());
             messages::identifiers(email.as_str(), &identifiers, &spaces, &services.portal_link("/login"), person.locale)
