@@ -10,6 +10,7 @@ pub mod account;
 pub mod adapters;
 pub mod audit;
 pub mod auth;
+pub mod challenge;
 pub mod config;
 pub mod crypto;
 pub mod email;

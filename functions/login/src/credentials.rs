@@ -2,7 +2,7 @@
 //! the same session — the password and the second factor again — valid five minutes.
 //! Every change is audited in its transaction and notified to the account's email.
 
-use crate::challenge::{self, Begun, Commit, Purpose};
+use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use crate::login::FactorRequired;
 use crate::{access_token, audit};
 use axum::extract::State;

@@ -5,7 +5,6 @@
 //! credential changes of a signed-in person (re-authentication, password, authenticator
 //! app); "forgot password" and "forgot identifier".
 
-mod challenge;
 mod credentials;
 mod login;
 mod recovery;

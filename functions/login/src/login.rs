@@ -6,7 +6,7 @@
 //! accounts, wrong passwords and locked accounts answer alike, and hash a dummy so they
 //! take as long.
 
-use crate::challenge::{self, Begun, Commit, Purpose};
+use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use crate::{access_token, audit, view, SpaceView};
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -2,7 +2,7 @@
 //! "forgot identifier" (the identifiers of an address, by email). Both answer alike for
 //! addresses with and without an account: the address itself is told which.
 
-use crate::challenge::{self, Begun, Commit, Purpose};
+use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use crate::credentials::notify;
 use crate::audit;
 use axum::extract::State;

@@ -2,15 +2,15 @@
 //! it unlocks (a session, a re-authentication, a new password): the second factor, kept in
 //! one item (`LOGIN#<id>`, expires) named by a bearer token `<id>.<secret>`.
 
+use crate::account::{self, Person};
+use crate::audit::AuditEvent;
+use crate::email_link;
+use crate::factor::{self, Answer, Checked, FactorChallenge, FactorView};
+use crate::http::RequestContext;
+use crate::otp;
+use crate::store::{Item, Key, StoreError, Write};
+use crate::{Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
-use signet_shared::account::{self, Person};
-use signet_shared::audit::AuditEvent;
-use signet_shared::email_link;
-use signet_shared::factor::{self, Answer, Checked, FactorChallenge, FactorView};
-use signet_shared::http::RequestContext;
-use signet_shared::otp;
-use signet_shared::store::{Item, Key, StoreError, Write};
-use signet_shared::{Error, ErrorCode, Result, Services};
 
 /// How long a challenge lives.
 pub const CHALLENGE_TTL: i64 = 900;
@@ -36,14 +36,23 @@ pub enum Purpose {
         /// When the link expires: the reset must end by then.
         link_expires_at: i64,
     },
+    /// A new login email, after the link sent to it was opened.
+    EmailChange {
+        /// The change request.
+        change_id: String,
+        /// The session that opened the link (only it may finish).
+        session_id: String,
+    },
 }
 
 impl Purpose {
-    fn name(&self) -> &'static str {
+    /// The purpose's name (`login`, `reauth`, `password_reset`, `email_change`).
+    pub fn name(&self) -> &'static str {
         match self {
             Purpose::Login { .. } => "login",
             Purpose::Reauth { .. } => "reauth",
             Purpose::PasswordReset { .. } => "password_reset",
+            Purpose::EmailChange { .. } => "email_change",
         }
     }
 }
@@ -240,7 +249,7 @@ pub fn contention() -> Error {
 }
 
 /// "Send a new code" for any step (also: a code on the phone instead of the authenticator).
-pub async fn send_new_code(services: &Services, token: &str, channel: Option<signet_shared::phone::PhoneChannel>) -> Result<(String, FactorView)> {
+pub async fn send_new_code(services: &Services, token: &str, channel: Option<crate::phone::PhoneChannel>) -> Result<(String, FactorView)> {
     let (item, mut challenge) = load(services, token, None).await?;
     let now = services.now();
     let person: Person = services.store.get(&account::person_key(&challenge.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?.decode()?;
