@@ -36,6 +36,12 @@ pub struct Person {
     /// The Google account (`sub`) linked at the first Google sign-in; later ones must match.
     #[serde(default)]
     pub google_subject: Option<String>,
+    /// A change of login email waiting for its link and second factor (the newest only).
+    #[serde(default)]
+    pub pending_email: Option<PendingEmail>,
+    /// A second address, used by signature recovery once verified.
+    #[serde(default)]
+    pub alternate_email: Option<AlternateEmail>,
     /// Bumped by a password change: sessions of an older epoch end.
     pub session_epoch: u64,
     /// The subscriber record this person was created from, if any.
@@ -65,6 +71,8 @@ impl Person {
             totp: None,
             identifier: None,
             google_subject: None,
+            pending_email: None,
+            alternate_email: None,
             session_epoch: 0,
             subscriber_id: None,
             created_at: now,
@@ -77,6 +85,32 @@ impl Person {
     pub fn confirmed_totp(&self) -> Option<&crate::totp::TotpFactor> {
         self.totp.as_ref().filter(|t| t.confirmed)
     }
+}
+
+/// A login-email change in progress: until it completes, the old address stays the login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEmail {
+    /// The change request (`EMAILCHANGE#<id>`).
+    pub change_id: String,
+    /// The address asked for.
+    pub email: EmailAddress,
+    /// When its link stops working.
+    pub expires_at: i64,
+}
+
+/// A person's alternate email address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlternateEmail {
+    /// The address.
+    pub email: EmailAddress,
+    /// Whether its link was followed.
+    pub verified: bool,
+    /// The id of the verification link's token, while unverified.
+    pub token_id: Option<String>,
+    /// The hash of its secret, while unverified.
+    pub token_hash: Option<String>,
+    /// When the link stops working.
+    pub expires_at: i64,
 }
 
 /// Key of the guard item that makes an organisation identifier unique.

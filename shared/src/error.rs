@@ -151,6 +151,10 @@ error_codes! {
     TokenInvalid = ("token_invalid", UNAUTHORIZED,
         "Votre session n'est pas valide ou a expiré. Connectez-vous de nouveau.",
         "Your session is not valid or has expired. Sign in again."),
+    /// 422: the value asked for is already the account's.
+    NoChange = ("no_change", UNPROCESSABLE_ENTITY,
+        "Cette valeur est déjà celle de votre compte : il n'y a rien à modifier.",
+        "This value is already your account's: there is nothing to change."),
     /// 403: the step changes a credential and needs a recent re-authentication.
     ReauthenticationRequired = ("reauthentication_required", FORBIDDEN,
         "Pour votre sécurité, confirmez votre identité (mot de passe et second facteur) avant cette modification.",

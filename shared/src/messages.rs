@@ -104,6 +104,12 @@ pub enum CredentialChange {
     TotpEnabled,
     /// The authenticator app was removed.
     TotpDisabled,
+    /// The second-factor phone or its SMS/voice choice changed.
+    PhoneChanged,
+    /// An alternate email address was verified.
+    AlternateEmailAdded,
+    /// The alternate email address was removed.
+    AlternateEmailRemoved,
 }
 
 /// Tells the account's owner that a credential changed, and what to do if it was not them.
@@ -113,12 +119,76 @@ pub fn credential_changed(to: &str, change: CredentialChange, when: &str, reset_
         CredentialChange::PasswordReset => (("Votre mot de passe Signet a été réinitialisé", "Your Signet password was reset"), ("Le mot de passe de votre compte a été réinitialisé. Toutes vos sessions ont été fermées.", "Your account's password was reset. All your sessions were signed out.")),
         CredentialChange::TotpEnabled => (("Application d'authentification ajoutée", "Authenticator app added"), ("Une application d'authentification a été ajoutée à votre compte comme second facteur.", "An authenticator app was added to your account as second factor.")),
         CredentialChange::TotpDisabled => (("Application d'authentification retirée", "Authenticator app removed"), ("L'application d'authentification a été retirée de votre compte.", "The authenticator app was removed from your account.")),
+        CredentialChange::PhoneChanged => (("Votre second facteur a été modifié", "Your second factor was changed"), ("Le téléphone de votre second facteur (ou le mode de réception des codes) a été modifié.", "The phone of your second factor (or how codes reach it) was changed.")),
+        CredentialChange::AlternateEmailAdded => (("Adresse courriel secondaire ajoutée", "Alternate email address added"), ("Une adresse courriel secondaire a été vérifiée et ajoutée à votre compte.", "An alternate email address was verified and added to your account.")),
+        CredentialChange::AlternateEmailRemoved => (("Adresse courriel secondaire retirée", "Alternate email address removed"), ("L'adresse courriel secondaire a été retirée de votre compte.", "The alternate email address was removed from your account.")),
     };
     let body = match locale {
         Locale::Fr => format!("Bonjour,\n\n{} ({when} UTC)\n\nSi vous n'êtes pas à l'origine de cette modification, réinitialisez votre mot de passe sans attendre : {reset_url}\net contactez notre équipe de soutien.", what.0),
         Locale::En => format!("Hello,\n\n{} ({when} UTC)\n\nIf you did not make this change, reset your password now: {reset_url}\nand contact our support team.", what.1),
     };
     email(to, locale, subject, body)
+}
+
+/// The link that confirms a new login email, sent to the new address.
+pub fn email_change_link(to: &str, link: &str, valid_minutes: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nVous avez demandé que cette adresse devienne l'adresse de connexion de votre compte Signet.\n\nOuvrez ce lien en étant connecté (valable {valid_minutes} minutes) ; un code vous sera ensuite demandé :\n{link}\n\nTant que ce n'est pas fait, votre ancienne adresse reste votre adresse de connexion. Si vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nYou asked for this address to become the sign-in address of your Signet account.\n\nOpen this link while signed in (valid for {valid_minutes} minutes); you will then be asked for a code:\n{link}\n\nUntil then, your old address stays your sign-in address. If you did not ask for this, ignore this message."
+        ),
+    };
+    email(to, locale, ("Confirmez votre nouvelle adresse courriel", "Confirm your new email address"), body)
+}
+
+/// Tells the current address that a change of login email was asked (it may be unreachable).
+pub fn email_change_requested(to: &str, new_hint: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nUne demande de changement de l'adresse de connexion de votre compte Signet vers {new_hint} a été faite. Elle ne prendra effet qu'après confirmation depuis la nouvelle adresse et un code envoyé à votre téléphone.\n\nSi vous n'êtes pas à l'origine de cette demande, changez votre mot de passe et contactez notre équipe de soutien."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nA change of your Signet account's sign-in address to {new_hint} was asked. It takes effect only once confirmed from the new address and with a code sent to your phone.\n\nIf you did not ask for this, change your password and contact our support team."
+        ),
+    };
+    email(to, locale, ("Demande de changement d'adresse courriel", "Email address change requested"), body)
+}
+
+/// Sent to the owner of an address another account asked to move to.
+pub fn email_change_address_taken(to: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => "Bonjour,\n\nQuelqu'un a demandé d'utiliser cette adresse comme adresse de connexion d'un autre compte Signet. Elle est déjà celle de votre compte : rien n'a été changé.\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message.".to_owned(),
+        Locale::En => "Hello,\n\nSomeone asked to use this address as the sign-in address of another Signet account. It is already your account's: nothing was changed.\n\nIf you did not ask for this, ignore this message.".to_owned(),
+    };
+    email(to, locale, ("Votre adresse courriel est déjà utilisée", "Your email address is already in use"), body)
+}
+
+/// Confirms a completed change of login email (sent to both addresses).
+pub fn email_changed(to: &str, old: &str, new: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nL'adresse de connexion de votre compte Signet est maintenant {new} (auparavant {old}).\n\nSi vous n'êtes pas à l'origine de ce changement, contactez notre équipe de soutien sans attendre."),
+        Locale::En => format!("Hello,\n\nYour Signet account now signs in with {new} (before: {old}).\n\nIf you did not make this change, contact our support team now."),
+    };
+    email(to, locale, ("Votre adresse courriel a été modifiée", "Your email address was changed"), body)
+}
+
+/// The link that verifies an alternate email address.
+pub fn alternate_email_link(to: &str, link: &str, valid_minutes: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nCette adresse a été indiquée comme adresse courriel secondaire d'un compte Signet. Confirmez-la en ouvrant ce lien en étant connecté (valable {valid_minutes} minutes) :\n{link}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."),
+        Locale::En => format!("Hello,\n\nThis address was given as the alternate email address of a Signet account. Confirm it by opening this link while signed in (valid for {valid_minutes} minutes):\n{link}\n\nIf you did not ask for this, ignore this message."),
+    };
+    email(to, locale, ("Confirmez votre adresse courriel secondaire", "Confirm your alternate email address"), body)
+}
+
+/// An address shown without giving it away whole (`n•••@example.org`).
+pub fn email_hint(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
+        None => "•••".to_owned(),
+    }
 }
 
 /// The text message carrying a code.

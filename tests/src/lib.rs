@@ -367,13 +367,23 @@ impl World {
 
     /// POSTs the bodies at the same time, each on its own task; answers in order.
     pub async fn post_concurrently(&self, path: &str, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+        self.post_concurrently_as(path, None, bodies).await
+    }
+
+    /// Like [`World::post_concurrently`], with `Authorization: Bearer <token>` when given.
+    pub async fn post_concurrently_as(&self, path: &str, bearer: Option<&str>, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+        let authorization = bearer.map(|t| format!("Bearer {t}"));
         let start = Arc::new(tokio::sync::Barrier::new(bodies.len()));
         let tasks: Vec<_> = bodies
             .into_iter()
             .map(|body| {
-                let (app, start, path) = (self.app.clone(), start.clone(), path.to_owned());
+                let (app, start, path, authorization) = (self.app.clone(), start.clone(), path.to_owned(), authorization.clone());
                 tokio::spawn(async move {
-                    let request = Request::post(path).header("content-type", "application/json").body(Body::from(body.to_string())).unwrap();
+                    let mut request = Request::post(path).header("content-type", "application/json");
+                    if let Some(value) = authorization {
+                        request = request.header("authorization", value);
+                    }
+                    let request = request.body(Body::from(body.to_string())).unwrap();
                     start.wait().await;
                     let response = app.oneshot(request).await.unwrap();
                     let status = response.status();

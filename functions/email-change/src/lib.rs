@@ -1,0 +1,551 @@
+//! Changing the login email (seed 000, step 2), the second-factor phone and the alternate
+//! email of a signed-in person.
+//!
+//! A new login email: a single-use link goes to the new address (the old one is told of the
+//! request; it may be unreachable, and nothing waits for it); following the link, signed in,
+//! asks for the second factor; only then, in one transaction, the uniqueness guard moves from
+//! the old address to the new one and the person's email changes. Until then the old address
+//! stays the login and the new one shows as pending; a newer request replaces an older one.
+//! An address that belongs to another person gets the same answer (its owner is emailed
+//! instead of a link).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use signet_shared::account::{self, AlternateEmail, PendingEmail, Person, PhoneFactor};
+use signet_shared::audit::AuditEvent;
+use signet_shared::auth::Authenticated;
+use signet_shared::challenge::{self, Begun, Commit, Purpose};
+use signet_shared::email::EmailAddress;
+use signet_shared::email_link;
+use signet_shared::factor::{Answer, FactorView};
+use signet_shared::http::{json, ApiJson, RequestContext};
+use signet_shared::messages::{self, CredentialChange};
+use signet_shared::otp::{self, CodeChallenge, CodeCheck};
+use signet_shared::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::ports::Sealed;
+use signet_shared::sessions::Live;
+use signet_shared::store::{Condition, Item, Key, Write};
+use signet_shared::{throttle, Error, ErrorCode, Result, Services};
+
+/// Every route of this function (method, path).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/account/email"),
+    ("POST", "/account/email"),
+    ("POST", "/account/email/verify"),
+    ("POST", "/account/email/confirm"),
+    ("POST", "/account/phone"),
+    ("POST", "/account/phone/confirm"),
+    ("POST", "/account/alternate-email"),
+    ("POST", "/account/alternate-email/verify"),
+    ("DELETE", "/account/alternate-email"),
+];
+
+/// The routes of the email-change function.
+pub fn routes(services: Services) -> Router {
+    Router::new()
+        .route("/account/email", get(show).post(request_change))
+        .route("/account/email/verify", post(verify_link))
+        .route("/account/email/confirm", post(confirm_change))
+        .route("/account/phone", post(request_phone_change))
+        .route("/account/phone/confirm", post(confirm_phone_change))
+        .route("/account/alternate-email", post(add_alternate).delete(remove_alternate))
+        .route("/account/alternate-email/verify", post(verify_alternate))
+        .with_state(services)
+}
+
+/// Change requests per person per hour.
+const CHANGES_PER_HOUR: u32 = 5;
+/// How many times one link may start the second factor (a lost code, a closed tab).
+const LINK_STARTS: u32 = 3;
+/// How long a phone change waits for its code.
+const PHONE_CHANGE_TTL: i64 = 900;
+
+fn audit(services: &Services, context: &RequestContext, action: &str, person_id: &str, detail: serde_json::Value) -> AuditEvent {
+    AuditEvent::new(services.now(), context, action, Some(person_id), format!("person:{person_id}"), detail)
+}
+
+/// Sends a notice whose failure must not fail a step already stored (logged instead).
+async fn send_notice(services: &Services, email: &signet_shared::ports::Email, what: &str) {
+    if let Err(e) = services.mailer.send(email).await {
+        tracing::warn!(error = %e, notice = what, "notice not sent");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The addresses.
+
+#[derive(Serialize)]
+struct Addresses {
+    email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_expires_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alternate_email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alternate_email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_hint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_channel: Option<PhoneChannel>,
+}
+
+fn addresses(person: &Person, now: i64) -> Addresses {
+    let pending = person.pending_email.as_ref().filter(|p| p.expires_at > now);
+    Addresses {
+        email: person.email.to_string(),
+        pending_email: pending.map(|p| p.email.to_string()),
+        pending_expires_at: pending.map(|p| p.expires_at),
+        alternate_email: person.alternate_email.as_ref().map(|a| a.email.to_string()),
+        alternate_email_verified: person.alternate_email.as_ref().map(|a| a.verified),
+        phone_hint: person.phone.as_ref().map(|p| p.hint.clone()),
+        phone_channel: person.phone.as_ref().map(|p| p.channel),
+    }
+}
+
+/// The login email, the pending one if any, the alternate one and the second-factor phone.
+async fn show(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
+    let live = Live::load(&services, &claims).await?;
+    Ok(json(StatusCode::OK, &addresses(&live.person, services.now())))
+}
+
+// ---------------------------------------------------------------------------------------
+// A new login email.
+
+/// A change request (`EMAILCHANGE#<id>`, expires with its link).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ChangeRequest {
+    token_hash: String,
+    person_id: String,
+    old_email: EmailAddress,
+    new_email: EmailAddress,
+    expires_at: i64,
+    /// Second-factor steps begun from the link.
+    starts: u32,
+    /// Set once the email changed, or the change ended (too many wrong codes).
+    finished: Option<String>,
+}
+
+fn change_key(id: &str) -> Key {
+    Key::new(format!("EMAILCHANGE#{id}"), "REQUEST")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    new_email: String,
+}
+
+#[derive(Serialize)]
+struct ChangeRequested {
+    status: &'static str,
+    pending_email: String,
+    expires_at: i64,
+}
+
+/// Asks for a new login email. The link goes to the new address — or, when that address
+/// is another person's, a notice goes to its owner and no link exists; the requester gets
+/// the same answer and sees the same pending address either way.
+async fn request_change(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ChangeBody>) -> Result<Response> {
+    let new_email = EmailAddress::parse(&body.new_email).map_err(|e| e.field("new_email"))?;
+    let store = services.store.as_ref();
+    let now = services.now();
+    let live = Live::load(&services, &claims).await?;
+    if new_email == live.person.email {
+        return Err(Error::new(ErrorCode::NoChange).field("new_email"));
+    }
+    throttle::enforce(store, "email-change", &live.person.id, 3600, CHANGES_PER_HOUR, now).await?;
+    let owner = store.get(&account::email_guard_key(&new_email)).await?;
+    let taken_by_other = owner.map(|g| g.decode::<account::EmailGuard>()).transpose()?.is_some_and(|g| g.person_id != live.person.id);
+    let id = services.new_id();
+    let token = email_link::issue(&id, services.random.as_ref());
+    let expires_at = now + services.config.limits.link_ttl;
+    let request = ChangeRequest {
+        token_hash: token.hash,
+        person_id: live.person.id.clone(),
+        old_email: live.person.email.clone(),
+        new_email: new_email.clone(),
+        expires_at,
+        starts: 0,
+        // A change to a taken address can never complete; its link is never sent.
+        finished: taken_by_other.then(|| "address_taken".to_owned()),
+    };
+    let mut person = live.person.clone();
+    person.pending_email = Some(PendingEmail { change_id: id.clone(), email: new_email.clone(), expires_at });
+    let event = audit(&services, &context, "email_change.requested", &person.id, serde_json::json!({"change_id": id}));
+    let writes = vec![
+        Write::create(Item::new(change_key(&id), &request)?.expires_at(expires_at)),
+        // A newer request replaces the pending one (its link stops working).
+        Write::replace(live.person_item.next(&person)?),
+        event.write(&services.new_id())?,
+    ];
+    store.transact(writes).await?;
+    event.log();
+    let message = if taken_by_other {
+        messages::email_change_address_taken(new_email.as_str(), person.locale)
+    } else {
+        let link = services.portal_link(&format!("/account/email/verify?token={}", token.token));
+        messages::email_change_link(new_email.as_str(), &link, services.config.limits.link_ttl / 60, person.locale)
+    };
+    services.mailer.send(&message).await?;
+    // The old address may be unreachable (the reason for the change): never blocking.
+    send_notice(&services, &messages::email_change_requested(person.email.as_str(), &messages::email_hint(new_email.as_str()), person.locale), "email change requested").await;
+    Ok(json(StatusCode::ACCEPTED, &ChangeRequested { status: "confirmation_sent", pending_email: new_email.to_string(), expires_at }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    token: String,
+}
+
+#[derive(Serialize)]
+struct FactorRequired {
+    status: &'static str,
+    challenge_token: String,
+    #[serde(flatten)]
+    factor: FactorView,
+}
+
+/// Follows the link, signed in as the person who asked: the second factor is asked.
+async fn verify_link(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
+    let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
+    let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
+    let now = services.now();
+    let live = Live::load(&services, &claims).await?;
+    let item = services.store.get(&change_key(presented.id)).await?.ok_or_else(invalid)?;
+    let mut request: ChangeRequest = item.decode()?;
+    // Another person's link, signed in or not, is not a link for this one.
+    if !presented.matches(&request.token_hash) || request.person_id != live.person.id {
+        return Err(invalid());
+    }
+    if now >= request.expires_at {
+        return Err(Error::new(ErrorCode::LinkExpired).field("token"));
+    }
+    let current = live.person.pending_email.as_ref().is_some_and(|p| p.change_id == presented.id);
+    if request.finished.is_some() || !current || request.starts >= LINK_STARTS {
+        return Err(Error::new(ErrorCode::LinkUsed).field("token"));
+    }
+    request.starts += 1;
+    let purpose = Purpose::EmailChange { change_id: presented.id.to_owned(), session_id: claims.sid.clone() };
+    let Begun { token, challenge, view } = challenge::begin(&services, &live.person, purpose, Vec::new(), vec![Write::replace(item.next(&request)?)]).await?;
+    let status = if challenge.factor.is_passed() { "ready_to_confirm" } else { "second_factor_required" };
+    Ok(json(StatusCode::OK, &FactorRequired { status, challenge_token: token, factor: view }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    challenge_token: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    backup_code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EmailChanged {
+    status: &'static str,
+    email: String,
+}
+
+/// The second factor; then the login email changes, in one transaction: the guard moves
+/// from the old address to the new one, the person's email changes, the request and the
+/// step are used up. Five wrong codes end the change.
+async fn confirm_change(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
+    let answer = match (&body.code, &body.backup_code) {
+        (None, None) => None,
+        _ => Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?),
+    };
+    let (_, begun) = challenge::load(&services, &body.challenge_token, Some("email_change")).await?;
+    let Purpose::EmailChange { change_id, session_id } = begun.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
+    if session_id != claims.sid || begun.person_id != claims.sub {
+        return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
+    }
+    let store = services.store.as_ref();
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let mut passed = match challenge::answer(&services, &context, &body.challenge_token, "email_change", answer).await {
+            Ok(passed) => passed,
+            Err(e) if e.code == ErrorCode::CodeAttemptsExceeded => {
+                end_change(&services, &context, &change_id).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        if answer.is_some() && !passed.fresh {
+            return Err(Error::new(ErrorCode::Conflict));
+        }
+        let now = services.now();
+        let request_item = store.get(&change_key(&change_id)).await?.ok_or_else(|| Error::new(ErrorCode::LinkExpired))?;
+        let mut request: ChangeRequest = request_item.decode()?;
+        let current = passed.person.pending_email.as_ref().is_some_and(|p| p.change_id == change_id);
+        if request.finished.is_some() || !current {
+            return Err(Error::new(ErrorCode::LinkUsed));
+        }
+        if now >= request.expires_at {
+            return Err(Error::new(ErrorCode::LinkExpired));
+        }
+        if store.get(&account::email_guard_key(&request.new_email)).await?.is_some() {
+            // Taken since the request (a sign-up, another change): the mailbox holder asking
+            // may be told.
+            return Err(Error::new(ErrorCode::AccountExists));
+        }
+        let old = passed.person.email.clone();
+        passed.person.email = request.new_email.clone();
+        passed.person.pending_email = None;
+        passed.challenge.completed = Some("email_changed".into());
+        request.finished = Some("email_changed".into());
+        let event = audit(&services, &context, "email_change.completed", &passed.person.id, serde_json::json!({"change_id": change_id, "amr": passed.challenge.amr}));
+        let writes = vec![
+            Write::replace(passed.item.next(&passed.challenge)?),
+            Write::replace(passed.person_item.next(&passed.person)?),
+            Write::Delete { key: account::email_guard_key(&old), condition: Condition::None },
+            Write::create(Item::new(account::email_guard_key(&request.new_email), &account::EmailGuard { person_id: passed.person.id.clone() })?),
+            Write::replace(request_item.next(&request)?),
+            event.write(&services.new_id())?,
+        ];
+        let then = (old, passed.person.clone());
+        if let Some((old, person)) = challenge::try_commit(&services, Commit { writes, event: Some(event), then }).await? {
+            let new = person.email.as_str();
+            for to in [new, old.as_str()] {
+                send_notice(&services, &messages::email_changed(to, old.as_str(), new, person.locale), "email changed").await;
+            }
+            return Ok(json(StatusCode::OK, &EmailChanged { status: "email_changed", email: new.to_owned() }));
+        }
+    }
+    Err(challenge::contention())
+}
+
+/// Ends a change after too many wrong codes: the request is finished and no longer pending.
+async fn end_change(services: &Services, context: &RequestContext, change_id: &str) -> Result<()> {
+    let store = services.store.as_ref();
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let Some(item) = store.get(&change_key(change_id)).await? else { return Ok(()) };
+        let mut request: ChangeRequest = item.decode()?;
+        if request.finished.is_some() {
+            return Ok(());
+        }
+        let person_item = store.get(&account::person_key(&request.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?;
+        let mut person: Person = person_item.decode()?;
+        request.finished = Some("too_many_codes".into());
+        let mut writes = vec![Write::replace(item.next(&request)?)];
+        if person.pending_email.as_ref().is_some_and(|p| p.change_id == change_id) {
+            person.pending_email = None;
+            writes.push(Write::replace(person_item.next(&person)?));
+        }
+        let event = audit(services, context, "email_change.ended_too_many_codes", &person.id, serde_json::json!({"change_id": change_id}));
+        writes.push(event.write(&services.new_id())?);
+        if challenge::try_commit(services, Commit { writes, event: Some(event), then: () }).await?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(challenge::contention())
+}
+
+// ---------------------------------------------------------------------------------------
+// The second-factor phone and its SMS/voice choice.
+
+/// A phone change waiting for its code (`PERSON#<id>` / `PHONECHANGE`, expires).
+#[derive(Serialize, Deserialize)]
+struct PhoneChange {
+    session_id: String,
+    phone: Sealed,
+    hint: String,
+    channel: PhoneChannel,
+    code: CodeChallenge,
+}
+
+fn phone_change_key(person_id: &str) -> Key {
+    Key::new(format!("PERSON#{person_id}"), "PHONECHANGE")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneBody {
+    phone: String,
+    channel: PhoneChannel,
+}
+
+#[derive(Serialize)]
+struct PhoneCodeSent {
+    status: &'static str,
+    phone_hint: String,
+    channel: PhoneChannel,
+    code_expires_at: i64,
+}
+
+/// A new second-factor phone, or another channel for the same one (needs a re-authentication
+/// within five minutes): a code goes to the new number by the chosen channel.
+async fn request_phone_change(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<PhoneBody>) -> Result<Response> {
+    let phone = PhoneNumber::parse(&body.phone).map_err(|e| e.field("phone"))?;
+    let now = services.now();
+    let live = Live::load(&services, &claims).await?;
+    live.require_recent_authentication(now)?;
+    if let Some(current) = &live.person.phone {
+        let current_number = account::open_person_phone(services.keys.as_ref(), &live.person.id, &current.phone).await?;
+        if current_number == phone && current.channel == body.channel {
+            return Err(Error::new(ErrorCode::NoChange).field("phone"));
+        }
+    }
+    let sealed = services.keys.seal(phone.as_str().as_bytes(), &account::person_phone_context(&live.person.id)).await?;
+    let id = services.new_id();
+    let (code_challenge, code) = CodeChallenge::issue("phone_change", &id, body.channel, now, &services.config.limits, services.random.as_ref());
+    let change = PhoneChange { session_id: claims.sid.clone(), phone: sealed, hint: phone.hint(), channel: body.channel, code: code_challenge };
+    otp::limit_destination(&services, &phone).await?;
+    // A newer request replaces a pending one.
+    let item = Item::new(phone_change_key(&live.person.id), &change)?.expires_at(now + PHONE_CHANGE_TTL);
+    services.store.write(Write::Put { item, condition: Condition::None }).await?;
+    otp::deliver(&services, &phone, body.channel, &code, live.person.locale).await?;
+    Ok(json(StatusCode::OK, &PhoneCodeSent { status: "code_sent", phone_hint: change.hint, channel: body.channel, code_expires_at: change.code.expires_at }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneConfirmBody {
+    code: String,
+}
+
+#[derive(Serialize)]
+struct PhoneChanged {
+    status: &'static str,
+    phone_hint: String,
+    channel: PhoneChannel,
+}
+
+/// The code received on the new number: it becomes the second factor. Five wrong codes end
+/// the change; each is stored before it is answered.
+async fn confirm_phone_change(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<PhoneConfirmBody>) -> Result<Response> {
+    let limits = &services.config.limits;
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let live = Live::load(&services, &claims).await?;
+        let now = services.now();
+        let item = services.store.get(&phone_change_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+        let mut change: PhoneChange = item.decode()?;
+        if change.session_id != claims.sid {
+            return Err(Error::new(ErrorCode::Conflict));
+        }
+        let check = change.code.check(&body.code, now, limits);
+        let (writes, event, outcome) = if check == CodeCheck::Valid {
+            let mut person = live.person.clone();
+            person.phone = Some(PhoneFactor { phone: change.phone.clone(), hint: change.hint.clone(), channel: change.channel });
+            let mut session = live.session.clone();
+            session.reauthenticated_at = None;
+            let event = audit(&services, &context, "credential.phone_changed", &person.id, serde_json::json!({"channel": change.channel}));
+            let writes = vec![
+                Write::replace(live.person_item.next(&person)?),
+                Write::replace(live.session_item.next(&session)?),
+                Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) },
+                event.write(&services.new_id())?,
+            ];
+            (writes, Some(event), Ok(person))
+        } else {
+            let error = check.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid));
+            let write = if check == CodeCheck::Exhausted {
+                Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) }
+            } else {
+                Write::replace(item.next(&change)?)
+            };
+            (vec![write], None, Err(error))
+        };
+        match challenge::try_commit(&services, Commit { writes, event, then: outcome }).await? {
+            None => continue,
+            Some(Err(error)) => return Err(error),
+            Some(Ok(person)) => {
+                let notice = messages::credential_changed(person.email.as_str(), CredentialChange::PhoneChanged, &messages::utc(now), &services.portal_link("/password/forgot"), person.locale);
+                send_notice(&services, &notice, "phone changed").await;
+                return Ok(json(StatusCode::OK, &PhoneChanged { status: "phone_changed", phone_hint: change.hint, channel: change.channel }));
+            }
+        }
+    }
+    Err(challenge::contention())
+}
+
+// ---------------------------------------------------------------------------------------
+// The alternate email.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlternateBody {
+    email: String,
+}
+
+#[derive(Serialize)]
+struct AlternateRequested {
+    status: &'static str,
+    alternate_email: String,
+    expires_at: i64,
+}
+
+/// Sets an alternate address (replacing any); a link to it verifies it.
+async fn add_alternate(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<AlternateBody>) -> Result<Response> {
+    let email = EmailAddress::parse(&body.email).map_err(|e| e.field("email"))?;
+    let now = services.now();
+    let live = Live::load(&services, &claims).await?;
+    if email == live.person.email || live.person.alternate_email.as_ref().is_some_and(|a| a.email == email && a.verified) {
+        return Err(Error::new(ErrorCode::NoChange).field("email"));
+    }
+    throttle::enforce(services.store.as_ref(), "alternate-email", &live.person.id, 3600, CHANGES_PER_HOUR, now).await?;
+    let id = services.new_id();
+    let token = email_link::issue(&id, services.random.as_ref());
+    let expires_at = now + services.config.limits.link_ttl;
+    let mut person = live.person.clone();
+    person.alternate_email = Some(AlternateEmail { email: email.clone(), verified: false, token_id: Some(id), token_hash: Some(token.hash), expires_at });
+    let event = audit(&services, &context, "alternate_email.requested", &person.id, serde_json::json!({}));
+    services.store.transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?]).await?;
+    event.log();
+    let link = services.portal_link(&format!("/account/alternate-email/verify?token={}", token.token));
+    services.mailer.send(&messages::alternate_email_link(email.as_str(), &link, services.config.limits.link_ttl / 60, person.locale)).await?;
+    Ok(json(StatusCode::ACCEPTED, &AlternateRequested { status: "confirmation_sent", alternate_email: email.to_string(), expires_at }))
+}
+
+#[derive(Serialize)]
+struct AlternateVerified {
+    status: &'static str,
+    alternate_email: String,
+}
+
+/// Follows the alternate address's link, signed in as its person.
+async fn verify_alternate(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
+    let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
+    let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
+    let live = Live::load(&services, &claims).await?;
+    let mut person = live.person.clone();
+    let alternate = person.alternate_email.as_mut().ok_or_else(invalid)?;
+    let hash = alternate.token_hash.clone().filter(|_| alternate.token_id.as_deref() == Some(presented.id));
+    if !hash.is_some_and(|h| presented.matches(&h)) {
+        return Err(if alternate.verified { Error::new(ErrorCode::LinkUsed).field("token") } else { invalid() });
+    }
+    if services.now() >= alternate.expires_at {
+        return Err(Error::new(ErrorCode::LinkExpired).field("token"));
+    }
+    alternate.verified = true;
+    alternate.token_id = None;
+    alternate.token_hash = None;
+    let address = alternate.email.to_string();
+    let event = audit(&services, &context, "alternate_email.verified", &person.id, serde_json::json!({}));
+    services.store.transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?]).await?;
+    event.log();
+    let notice = messages::credential_changed(person.email.as_str(), CredentialChange::AlternateEmailAdded, &messages::utc(services.now()), &services.portal_link("/password/forgot"), person.locale);
+    send_notice(&services, &notice, "alternate email added").await;
+    Ok(json(StatusCode::OK, &AlternateVerified { status: "alternate_email_verified", alternate_email: address }))
+}
+
+/// Removes the alternate address.
+async fn remove_alternate(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated) -> Result<Response> {
+    let live = Live::load(&services, &claims).await?;
+    let mut person = live.person.clone();
+    let Some(removed) = person.alternate_email.take() else { return Err(Error::new(ErrorCode::NotFound)) };
+    let event = audit(&services, &context, "alternate_email.removed", &person.id, serde_json::json!({}));
+    services.store.transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?]).await?;
+    event.log();
+    if removed.verified {
+        let notice = messages::credential_changed(person.email.as_str(), CredentialChange::AlternateEmailRemoved, &messages::utc(services.now()), &services.portal_link("/password/forgot"), person.locale);
+        send_notice(&services, &notice, "alternate email removed").await;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

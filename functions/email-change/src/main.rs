@@ -1,0 +1,6 @@
+//! The email-change function in Lambda.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    signet_shared::lambda::run("email-change", signet_email_change::routes).await
+}
