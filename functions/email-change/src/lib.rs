@@ -117,7 +117,7 @@ async fn show(State(services): State<Services>, Authenticated(claims): Authentic
 // ---------------------------------------------------------------------------------------
 // A new login email.
 
-/// A change request (`EMAILCHANGE#<id>`, expires with its link).
+/// A change request (`EMAILCHANGE#<id>`; removed a day after its link expires).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ChangeRequest {
     token_hash: String,
@@ -179,7 +179,8 @@ async fn request_change(State(services): State<Services>, context: RequestContex
     person.pending_email = Some(PendingEmail { change_id: id.clone(), email: new_email.clone(), expires_at });
     let event = audit(&services, &context, "email_change.requested", &person.id, serde_json::json!({"change_id": id}));
     let writes = vec![
-        Write::create(Item::new(change_key(&id), &request)?.expires_at(expires_at)),
+        // Kept a day past its link, so that a late click is told "expired", not "invalid".
+        Write::create(Item::new(change_key(&id), &request)?.expires_at(expires_at + 86400)),
         // A newer request replaces the pending one (its link stops working).
         Write::replace(live.person_item.next(&person)?),
         event.write(&services.new_id())?,
