@@ -119,6 +119,40 @@ export const FUNCTIONS: FunctionSpec[] = [
       allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
     ],
   },
+  {
+    name: 'EmailChange',
+    crate: 'email-change',
+    description: 'Signet - change of login email, second-factor phone and alternate email',
+    routes: [
+      'GET /account/email',
+      'POST /account/email',
+      'POST /account/email/verify',
+      'POST /account/email/confirm',
+      'POST /account/phone',
+      'POST /account/phone/confirm',
+      'POST /account/alternate-email',
+      'POST /account/alternate-email/verify',
+      'DELETE /account/alternate-email',
+    ],
+    statements: ({ table, key }) => [
+      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
+      allow(
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+        [table.tableArn, `${table.tableArn}/index/*`],
+      ),
+      // SMS codes: SNS Publish to a phone number has no resource ARN to scope to (no topic),
+      // so IAM requires Resource "*".
+      allow(['sns:Publish'], ['*']),
+      // Voice codes: authorised on the origination identity (phone number or pool) and the
+      // configuration set / opt-out list it uses, all in this account and region.
+      allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
+      // Confirmation links, change notices: mail from verified identities of this account
+      // and region only.
+      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
+      // Envelope encryption with the Signet key only (phone numbers, TOTP seeds, token keys).
+      allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
+    ],
+  },
 ];
 
 /** Same defaults as the Globals section of template.yaml. */

@@ -92,6 +92,12 @@ impl FromRequestParts<Services> for Authenticated {
                 token
             }
         };
+        // A token that is not even an ES256 JWT with a key id is refused before the key ring
+        // is loaded: garbage costs no store or key-service call.
+        let plausible = jsonwebtoken::decode_header(&token).is_ok_and(|h| h.alg == jsonwebtoken::Algorithm::ES256 && h.kid.is_some());
+        if !plausible {
+            return Err(Error::new(ErrorCode::TokenInvalid));
+        }
         let ring = services.tokens.ring(services).await?;
         let settings = &services.config.tokens;
         ring.verify(&token, &settings.issuer, &settings.audience, services.now()).map(Authenticated)
