@@ -65,6 +65,13 @@ async fn a_bearer_token_authenticates_and_names_the_space(w: World) {
 }
 
 async fn a_missing_expired_or_foreign_token_is_refused(w: World) {
+    // Garbage is refused before the key ring is read (not cached yet here): no call at all.
+    w.faults.calls.take();
+    for garbage in ["Bearer not.a.token", "Bearer eyJhbGciOiJub25lIn0.e30.", "Bearer "] {
+        let (status, _, _) = call(&w, Method::GET, &[("authorization", garbage)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{garbage}");
+    }
+    assert_eq!(w.faults.calls.take(), (0, 0, 0, 0));
     let (status, headers, body) = call(&w, Method::GET, &[]).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")));
     assert_eq!(headers["www-authenticate"], "Bearer error=\"invalid_token\"");
