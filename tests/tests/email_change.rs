@@ -20,6 +20,7 @@ scenarios!(
     two_people_racing_for_one_new_address_one_wins,
     the_second_factor_phone_changes_after_a_code_to_the_new_number,
     an_alternate_email_is_added_verified_and_removed,
+    email_change_steps_cost_the_fewest_calls,
 );
 
 async fn call(w: &World, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
@@ -288,4 +289,26 @@ async fn an_alternate_email_is_added_verified_and_removed(w: World) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
     assert!(shown.get("alternate_email").is_none());
+}
+
+async fn email_change_steps_cost_the_fewest_calls(w: World) {
+    let (_, phone, access) = member(&w, "counted.mover", "sms").await;
+    let new = w.email("counted.new");
+    let calls = w.faults.calls.clone();
+    calls.take();
+    let token = ask(&w, &access, &new).await;
+    // Session and person (live), the person's change window, the new address's guard; the
+    // window and one transaction (request, person, audit); the link and the notice.
+    assert_eq!(calls.take(), (4, 2, 0, 2), "request");
+    let step = open_link(&w, &access, &token).await;
+    // Session, person, request, the phone's window; the window and one transaction (request,
+    // step); the phone opened; the code.
+    assert_eq!(calls.take(), (4, 2, 1, 1), "link");
+    let code = w.last_to(&phone).await.code();
+    calls.take();
+    assert_eq!(confirm(&w, &access, &step, &code).await.0, StatusCode::OK);
+    // The step (its session binding, then its state), the person's partition, the request,
+    // the new address's guard; one transaction (step, person, both guards, request, audit);
+    // the confirmation to both addresses.
+    assert_eq!(calls.take(), (5, 1, 0, 2), "confirm");
 }
