@@ -95,12 +95,20 @@ pub struct Begun {
 /// Begins a step for a person: stores it (with `writes`, in one transaction) and sends the
 /// phone code when the person's factor is a phone. The per-person cap on wrong answers is
 /// checked first (one read).
-pub async fn begin(services: &Services, person: &Person, purpose: Purpose, amr: Vec<String>, mut writes: Vec<Write>) -> Result<Begun> {
+pub async fn begin(services: &Services, person: &Person, purpose: Purpose, amr: Vec<String>, writes: Vec<Write>) -> Result<Begun> {
+    begin_as(services, person, &services.new_id(), purpose, amr, writes, 0).await
+}
+
+/// Like [`begin`], with the step's id chosen by the caller (who may name it in its own
+/// writes) and the wrong answers of an earlier step it replaces carried over, so that
+/// starting again never buys more tries.
+pub async fn begin_as(services: &Services, person: &Person, id: &str, purpose: Purpose, amr: Vec<String>, mut writes: Vec<Write>, carried_failures: u32) -> Result<Begun> {
     let now = services.now();
     factor::ensure_person_may_try(person, now)?;
-    let id = services.new_id();
+    let id = id.to_owned();
     let token = email_link::issue(&id, services.random.as_ref());
-    let (factor, code) = FactorChallenge::start(purpose.name(), &id, person, now, &services.config.limits, services.random.as_ref());
+    let (mut factor, code) = FactorChallenge::start(purpose.name(), &id, person, now, &services.config.limits, services.random.as_ref());
+    factor.carry_failures(carried_failures);
     let challenge = Challenge { id: id.clone(), token_hash: token.hash, person_id: person.id.clone(), epoch: person.session_epoch, purpose, factor, amr, completed: None };
     let phone = match &code {
         Some(_) => Some(factor::open_phone(services, person).await?),
@@ -115,6 +123,17 @@ pub async fn begin(services: &Services, person: &Person, purpose: Purpose, amr: 
     }
     let view = FactorView::of(&challenge.factor, person, &services.config.limits);
     Ok(Begun { token: token.token, challenge, view })
+}
+
+/// A step by its id (not by its token: for the journey that owns it), if it still exists.
+pub async fn by_id(services: &Services, id: &str) -> Result<Option<(Item, Challenge)>> {
+    match services.store.get(&key(id)).await? {
+        Some(item) => {
+            let challenge = item.decode()?;
+            Ok(Some((item, challenge)))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Loads the step named by a token, if it serves `purpose_kind`, is not used up, and the

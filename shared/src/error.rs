@@ -159,6 +159,10 @@ error_codes! {
     ReauthenticationRequired = ("reauthentication_required", FORBIDDEN,
         "Pour votre sécurité, confirmez votre identité (mot de passe et second facteur) avant cette modification.",
         "For your security, confirm your identity (password and second factor) before this change."),
+    /// 403: the step needs a second factor and the account has none yet.
+    SecondFactorMissing = ("second_factor_missing", FORBIDDEN,
+        "Ajoutez d'abord un second facteur (téléphone ou application d'authentification) à votre compte.",
+        "First add a second factor (phone or authenticator app) to your account."),
     /// 401: the current password given to confirm an identity is wrong.
     PasswordIncorrect = ("password_incorrect", UNAUTHORIZED,
         "Le mot de passe est incorrect.",

@@ -134,6 +134,19 @@ impl FactorChallenge {
         }
     }
 
+    /// Wrong answers so far, of every kind.
+    pub fn failures(&self) -> u32 {
+        self.failed_attempts + self.code.as_ref().map_or(0, |c| c.failed_attempts)
+    }
+
+    /// Counts wrong answers given to an earlier step this one replaces.
+    pub fn carry_failures(&mut self, n: u32) {
+        match &mut self.code {
+            Some(code) => code.failed_attempts += n,
+            None => self.failed_attempts += n,
+        }
+    }
+
     /// Whether the step's second factor is proven.
     pub fn is_passed(&self) -> bool {
         self.passed.is_some()

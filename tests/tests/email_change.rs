@@ -21,6 +21,9 @@ scenarios!(
     the_second_factor_phone_changes_after_a_code_to_the_new_number,
     an_alternate_email_is_added_verified_and_removed,
     email_change_steps_cost_the_fewest_calls,
+    opening_the_link_again_does_not_buy_more_tries,
+    a_revoked_session_cannot_finish_the_change,
+    an_account_without_a_second_factor_cannot_change_its_email,
 );
 
 async fn call(w: &World, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
@@ -57,6 +60,13 @@ async fn ask(w: &World, access: &str, new_email: &str) -> String {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["pending_email"], new_email);
     w.last_to(new_email).await.link_token()
+}
+
+async fn reauth(w: &World, access: &str, phone: &str) {
+    let (_, started) = call(w, Method::POST, "/reauth", access, json!({"password": PASSWORD})).await;
+    let code = w.last_to(phone).await.code();
+    let (status, body) = call(w, Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn open_link(w: &World, access: &str, token: &str) -> Value {
@@ -211,10 +221,11 @@ async fn racing_changes_leave_one_pending_and_one_winner(w: World) {
     let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
     let pending = shown["pending_email"].as_str().unwrap().to_owned();
     let other = if pending == a { &b } else { &a };
-    // The replaced request's link (if it went out) no longer works.
+    // The other request's link (sent before its request was stored) no longer works: it was
+    // replaced (410), or its request lost the race and was never stored (401).
     if let Some(stale) = w.sent_to(other).await.first() {
         let (status, _) = call(&w, Method::POST, "/account/email/verify", &access, json!({"token": stale.link_token()})).await;
-        assert_eq!(status, StatusCode::GONE);
+        assert!(status == StatusCode::GONE || status == StatusCode::UNAUTHORIZED, "{status}");
     }
     // The pending one completes once, even confirmed twice at the same time.
     let step = open_link(&w, &access, &w.last_to(&pending).await.link_token()).await;
@@ -246,9 +257,7 @@ async fn the_second_factor_phone_changes_after_a_code_to_the_new_number(w: World
     let new_phone = w.phone();
     let (status, body) = call(&w, Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("reauthentication_required")));
-    let (_, started) = call(&w, Method::POST, "/reauth", &access, json!({"password": PASSWORD})).await;
-    let code = w.last_to(&phone).await.code();
-    call(&w, Method::POST, "/reauth/code", &access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    reauth(&w, &access, &phone).await;
     let (status, body) = call(&w, Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let sent = w.last_to(&new_phone).await;
@@ -271,8 +280,11 @@ async fn the_second_factor_phone_changes_after_a_code_to_the_new_number(w: World
 }
 
 async fn an_alternate_email_is_added_verified_and_removed(w: World) {
-    let (email, _, access) = member(&w, "with.alternate", "sms").await;
+    let (email, phone, access) = member(&w, "with.alternate", "sms").await;
     let alternate = w.email("alternate.box");
+    let (status, body) = call(&w, Method::POST, "/account/alternate-email", &access, json!({"email": alternate})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("reauthentication_required")));
+    reauth(&w, &access, &phone).await;
     let (status, body) = call(&w, Method::POST, "/account/alternate-email", &access, json!({"email": alternate})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let token = w.last_to(&alternate).await.link_token();
@@ -307,8 +319,53 @@ async fn email_change_steps_cost_the_fewest_calls(w: World) {
     let code = w.last_to(&phone).await.code();
     calls.take();
     assert_eq!(confirm(&w, &access, &step, &code).await.0, StatusCode::OK);
-    // The step (its session binding, then its state), the person's partition, the request,
+    // Session and person (live), the step (its session binding, then its state), the
+    // person's partition, the request,
     // the new address's guard; one transaction (step, person, both guards, request, audit);
     // the confirmation to both addresses.
-    assert_eq!(calls.take(), (5, 1, 0, 2), "confirm");
+    assert_eq!(calls.take(), (7, 1, 0, 2), "confirm");
+}
+
+async fn opening_the_link_again_does_not_buy_more_tries(w: World) {
+    let (_, phone, access) = member(&w, "reopener", "sms").await;
+    let token = ask(&w, &access, &w.email("reopener.new")).await;
+    let first = open_link(&w, &access, &token).await;
+    let code = w.last_to(&phone).await.code();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..4 {
+        assert_eq!(confirm(&w, &access, &first, wrong).await.1["code"], "code_invalid");
+    }
+    w.clock.advance(31);
+    let second = open_link(&w, &access, &token).await;
+    // The first step is superseded; the second starts with the four wrong codes.
+    assert_eq!(confirm(&w, &access, &first, &code).await.0, StatusCode::UNAUTHORIZED);
+    let (status, body) = confirm(&w, &access, &second, wrong).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("code_attempts_exceeded")), "{body}");
+    let (status, _) = call(&w, Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
+    assert_eq!(status, StatusCode::GONE);
+}
+
+async fn a_revoked_session_cannot_finish_the_change(w: World) {
+    let (_, phone, access) = member(&w, "signed.out", "sms").await;
+    let token = ask(&w, &access, &w.email("signed.out.new")).await;
+    let step = open_link(&w, &access, &token).await;
+    let code = w.last_to(&phone).await.code();
+    let (status, _) = call(&w, Method::POST, "/logout", &access, Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = confirm(&w, &access, &step, &code).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")));
+}
+
+async fn an_account_without_a_second_factor_cannot_change_its_email(w: World) {
+    use signet_shared::account::{self, CustomerSpace, Person, SpaceKind};
+    use signet_shared::email::EmailAddress;
+    let email = EmailAddress::parse(&w.email("factorless")).unwrap();
+    let hash = signet_shared::password::hash(PASSWORD.into(), w.services.config.argon2).await.unwrap();
+    let person = Person::new(w.services.new_id(), email.clone(), "Test".into(), "Subscriber".into(), signet_shared::Locale::En, hash, None, w.services.now());
+    let space = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0 };
+    w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
+    let (_, signed_in) = w.post("/login", json!({"email": email.as_str(), "password": PASSWORD})).await;
+    let access = signed_in["access_token"].as_str().unwrap();
+    let (status, body) = call(&w, Method::POST, "/account/email", access, json!({"new_email": w.email("factorless.new")})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("second_factor_missing")));
 }

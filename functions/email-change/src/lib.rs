@@ -21,7 +21,7 @@ use signet_shared::auth::Authenticated;
 use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use signet_shared::email::EmailAddress;
 use signet_shared::email_link;
-use signet_shared::factor::{Answer, FactorView};
+use signet_shared::factor::{self, Answer, FactorView};
 use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::messages::{self, CredentialChange};
 use signet_shared::otp::{self, CodeChallenge, CodeCheck};
@@ -127,6 +127,9 @@ struct ChangeRequest {
     expires_at: i64,
     /// Second-factor steps begun from the link.
     starts: u32,
+    /// The current step (a new one replaces it and inherits its wrong answers).
+    #[serde(default)]
+    step_id: Option<String>,
     /// Set once the email changed, or the change ended (too many wrong codes).
     finished: Option<String>,
 }
@@ -159,6 +162,10 @@ async fn request_change(State(services): State<Services>, context: RequestContex
     if new_email == live.person.email {
         return Err(Error::new(ErrorCode::NoChange).field("new_email"));
     }
+    // The link alone never moves a login: without a second factor there is nothing to ask.
+    if live.person.phone.is_none() && live.person.confirmed_totp().is_none() {
+        return Err(Error::new(ErrorCode::SecondFactorMissing));
+    }
     throttle::enforce(store, "email-change", &live.person.id, 3600, CHANGES_PER_HOUR, now).await?;
     let owner = store.get(&account::email_guard_key(&new_email)).await?;
     let taken_by_other = owner.map(|g| g.decode::<account::EmailGuard>()).transpose()?.is_some_and(|g| g.person_id != live.person.id);
@@ -172,6 +179,7 @@ async fn request_change(State(services): State<Services>, context: RequestContex
         new_email: new_email.clone(),
         expires_at,
         starts: 0,
+        step_id: None,
         // A change to a taken address can never complete; its link is never sent.
         finished: taken_by_other.then(|| "address_taken".to_owned()),
     };
@@ -185,15 +193,17 @@ async fn request_change(State(services): State<Services>, context: RequestContex
         Write::replace(live.person_item.next(&person)?),
         event.write(&services.new_id())?,
     ];
-    store.transact(writes).await?;
-    event.log();
     let message = if taken_by_other {
         messages::email_change_address_taken(new_email.as_str(), person.locale)
     } else {
         let link = services.portal_link(&format!("/account/email/verify?token={}", token.token));
         messages::email_change_link(new_email.as_str(), &link, services.config.limits.link_ttl / 60, person.locale)
     };
+    // The link goes out first: a failed email changes nothing (the pending change and its
+    // link stay as they were), and a link whose request was not stored leads nowhere.
     services.mailer.send(&message).await?;
+    store.transact(writes).await?;
+    event.log();
     // The old address may be unreachable (the reason for the change): never blocking.
     send_notice(&services, &messages::email_change_requested(person.email.as_str(), &messages::email_hint(new_email.as_str()), person.locale), "email change requested").await;
     Ok(json(StatusCode::ACCEPTED, &ChangeRequested { status: "confirmation_sent", pending_email: new_email.to_string(), expires_at }))
@@ -232,11 +242,33 @@ async fn verify_link(State(services): State<Services>, Authenticated(claims): Au
     if request.finished.is_some() || !current || request.starts >= LINK_STARTS {
         return Err(Error::new(ErrorCode::LinkUsed).field("token"));
     }
+    // A new step replaces the previous one and inherits its wrong answers: opening the link
+    // again never buys more tries.
+    let mut writes = Vec::new();
+    let mut carried = 0;
+    if let Some((previous_item, mut previous)) = match &request.step_id {
+        Some(id) => challenge::by_id(&services, id).await?,
+        None => None,
+    } {
+        carried = previous.factor.failures();
+        if carried >= services.config.limits.code_max_attempts {
+            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+        }
+        if previous.completed.is_none() {
+            previous.completed = Some("superseded".into());
+            writes.push(Write::replace(previous_item.next(&previous)?));
+        }
+    }
+    let step_id = services.new_id();
     request.starts += 1;
+    request.step_id = Some(step_id.clone());
+    writes.push(Write::replace(item.next(&request)?));
     let purpose = Purpose::EmailChange { change_id: presented.id.to_owned(), session_id: claims.sid.clone() };
-    let Begun { token, challenge, view } = challenge::begin(&services, &live.person, purpose, Vec::new(), vec![Write::replace(item.next(&request)?)]).await?;
-    let status = if challenge.factor.is_passed() { "ready_to_confirm" } else { "second_factor_required" };
-    Ok(json(StatusCode::OK, &FactorRequired { status, challenge_token: token, factor: view }))
+    let Begun { token, challenge, view } = challenge::begin_as(&services, &live.person, &step_id, purpose, Vec::new(), writes, carried).await?;
+    if challenge.factor.is_passed() {
+        return Err(Error::new(ErrorCode::SecondFactorMissing));
+    }
+    Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", challenge_token: token, factor: view }))
 }
 
 #[derive(Deserialize)]
@@ -259,10 +291,9 @@ struct EmailChanged {
 /// from the old address to the new one, the person's email changes, the request and the
 /// step are used up. Five wrong codes end the change.
 async fn confirm_change(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
-    let answer = match (&body.code, &body.backup_code) {
-        (None, None) => None,
-        _ => Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?),
-    };
+    let answer = Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?);
+    // A revoked session cannot finish the change, even with its token still unexpired.
+    Live::load(&services, &claims).await?;
     let (_, begun) = challenge::load(&services, &body.challenge_token, Some("email_change")).await?;
     let Purpose::EmailChange { change_id, session_id } = begun.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
     if session_id != claims.sid || begun.person_id != claims.sub {
@@ -285,7 +316,7 @@ async fn confirm_change(State(services): State<Services>, context: RequestContex
         let request_item = store.get(&change_key(&change_id)).await?.ok_or_else(|| Error::new(ErrorCode::LinkExpired))?;
         let mut request: ChangeRequest = request_item.decode()?;
         let current = passed.person.pending_email.as_ref().is_some_and(|p| p.change_id == change_id);
-        if request.finished.is_some() || !current {
+        if request.finished.is_some() || !current || request.step_id.as_deref() != Some(passed.challenge.id.as_str()) {
             return Err(Error::new(ErrorCode::LinkUsed));
         }
         if now >= request.expires_at {
@@ -393,9 +424,21 @@ async fn request_phone_change(State(services): State<Services>, Authenticated(cl
             return Err(Error::new(ErrorCode::NoChange).field("phone"));
         }
     }
+    if live.person.factor_failures.in_window(now) >= factor::WRONG_ANSWERS_PER_PERSON_PER_HOUR {
+        return Err(Error::new(ErrorCode::TooManyRequests).retry_after(3600));
+    }
+    // A newer request replaces a pending one and inherits its wrong codes.
+    let carried = match services.store.get(&phone_change_key(&live.person.id)).await? {
+        Some(item) => item.decode::<PhoneChange>()?.code.failed_attempts,
+        None => 0,
+    };
+    if carried >= services.config.limits.code_max_attempts {
+        return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+    }
     let sealed = services.keys.seal(phone.as_str().as_bytes(), &account::person_phone_context(&live.person.id)).await?;
     let id = services.new_id();
-    let (code_challenge, code) = CodeChallenge::issue("phone_change", &id, body.channel, now, &services.config.limits, services.random.as_ref());
+    let (mut code_challenge, code) = CodeChallenge::issue("phone_change", &id, body.channel, now, &services.config.limits, services.random.as_ref());
+    code_challenge.failed_attempts = carried;
     let change = PhoneChange { session_id: claims.sid.clone(), phone: sealed, hint: phone.hint(), channel: body.channel, code: code_challenge };
     otp::limit_destination(&services, &phone).await?;
     // A newer request replaces a pending one.
@@ -430,6 +473,9 @@ async fn confirm_phone_change(State(services): State<Services>, context: Request
         if change.session_id != claims.sid {
             return Err(Error::new(ErrorCode::Conflict));
         }
+        if live.person.factor_failures.in_window(now) >= factor::WRONG_ANSWERS_PER_PERSON_PER_HOUR {
+            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+        }
         let check = change.code.check(&body.code, now, limits);
         let (writes, event, outcome) = if check == CodeCheck::Valid {
             let mut person = live.person.clone();
@@ -446,12 +492,15 @@ async fn confirm_phone_change(State(services): State<Services>, context: Request
             (writes, Some(event), Ok(person))
         } else {
             let error = check.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid));
-            let write = if check == CodeCheck::Exhausted {
-                Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) }
-            } else {
-                Write::replace(item.next(&change)?)
-            };
-            (vec![write], None, Err(error))
+            // Exhausted, the change stays (with its count) until it expires: asking again
+            // cannot reset it.
+            let mut writes = vec![Write::replace(item.next(&change)?)];
+            if matches!(check, CodeCheck::Wrong { .. } | CodeCheck::Exhausted) {
+                let mut person = live.person.clone();
+                person.factor_failures.record(now);
+                writes.push(Write::replace(live.person_item.next(&person)?));
+            }
+            (writes, None, Err(error))
         };
         match challenge::try_commit(&services, Commit { writes, event, then: outcome }).await? {
             None => continue,
@@ -487,6 +536,8 @@ async fn add_alternate(State(services): State<Services>, context: RequestContext
     let email = EmailAddress::parse(&body.email).map_err(|e| e.field("email"))?;
     let now = services.now();
     let live = Live::load(&services, &claims).await?;
+    // The alternate address can receive signature recovery: setting it is a credential change.
+    live.require_recent_authentication(now)?;
     if email == live.person.email || live.person.alternate_email.as_ref().is_some_and(|a| a.email == email && a.verified) {
         return Err(Error::new(ErrorCode::NoChange).field("email"));
     }
