@@ -482,7 +482,7 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) {
 
 /// Reads what moto recorded as sent (SES messages and SNS text messages).
 async fn moto_sent(moto: &str) -> Vec<Sent> {
-    let data = http_get(&format!("{moto}/moto-api/data.json")).await;
+    let data = http_get(&format!("{moto}/signet/sent")).await;
     let data: Value = serde_json::from_str(&data).expect("moto data.json");
     let mut out = Vec::new();
     for m in data["ses"]["Message"].as_array().cloned().unwrap_or_default() {
