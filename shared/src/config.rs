@@ -13,6 +13,9 @@ pub struct Config {
     pub table: String,
     /// KMS key id or ARN for envelope encryption (`SIGNET_KMS_KEY_ID`).
     pub kms_key_id: String,
+    /// KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY) of the certificate authority
+    /// (`SIGNET_CA_KMS_KEY_ID`).
+    pub ca_kms_key_id: String,
     /// Sender address of emails (`SIGNET_MAIL_FROM`).
     pub mail_from: String,
     /// Origination phone number or pool for voice calls (`SIGNET_VOICE_ORIGINATION`).
@@ -142,6 +145,7 @@ impl Config {
         Ok(Config {
             table: get("SIGNET_TABLE").unwrap_or_else(|| "signet".into()),
             kms_key_id: get("SIGNET_KMS_KEY_ID").unwrap_or_else(|| "alias/signet".into()),
+            ca_kms_key_id: get("SIGNET_CA_KMS_KEY_ID").unwrap_or_else(|| "alias/signet-ca".into()),
             mail_from,
             voice_origination: get("SIGNET_VOICE_ORIGINATION"),
             aws_endpoint_url: get("SIGNET_AWS_ENDPOINT_URL").map(|_| url("SIGNET_AWS_ENDPOINT_URL", "")).transpose()?,

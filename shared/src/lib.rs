@@ -10,6 +10,7 @@ pub mod account;
 pub mod adapters;
 pub mod audit;
 pub mod auth;
+pub mod ca;
 pub mod challenge;
 pub mod config;
 pub mod crypto;
@@ -33,6 +34,7 @@ pub mod telemetry;
 pub mod throttle;
 pub mod tokens;
 pub mod totp;
+pub mod x509;
 
 #[cfg(feature = "lambda")]
 pub mod lambda;

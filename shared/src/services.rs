@@ -24,6 +24,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Randomness.
     pub random: Arc<dyn Random>,
+    /// The certificate authority's signer.
+    pub ca: Arc<dyn crate::ca::CaSigner>,
     /// The access-token key ring, cached for this instance.
     pub tokens: Arc<crate::auth::TokenKeys>,
 }

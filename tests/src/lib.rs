@@ -293,11 +293,20 @@ impl World {
         let _ = ses.create_email_identity().email_identity("example.com").send().await;
         let key = aws_sdk_kms::Client::new(&sdk).create_key().send().await.expect("moto KMS create_key");
         let key_id = key.key_metadata().unwrap().key_id().to_owned();
+        let ca_key = aws_sdk_kms::Client::new(&sdk)
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+            .send()
+            .await
+            .expect("moto KMS create_key (CA)");
+        let ca_key_id = ca_key.key_metadata().unwrap().key_id().to_owned();
         let voice = Arc::new(Mutex::new(Vec::new()));
         let voice_url = start_voice_recorder(voice.clone()).await;
         let config = test_config(&[
             ("SIGNET_TABLE", &table),
             ("SIGNET_KMS_KEY_ID", &key_id),
+            ("SIGNET_CA_KMS_KEY_ID", &ca_key_id),
             ("SIGNET_MAIL_FROM", "no-reply@example.com"),
             ("SIGNET_VOICE_ORIGINATION", "+14155550199"),
             ("SIGNET_VOICE_ENDPOINT_URL", &voice_url),

@@ -63,7 +63,7 @@ pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock
         None => aws_sdk_pinpointsmsvoicev2::config::Builder::from(sdk).build(),
     };
     let random: Arc<dyn Random> = Arc::new(OsRandom);
-    let (dynamodb, ses, sns, kms) = (sdk.clone(), sdk.clone(), sdk.clone(), sdk.clone());
+    let (dynamodb, ses, sns, kms, ca_kms) = (sdk.clone(), sdk.clone(), sdk.clone(), sdk.clone(), sdk.clone());
     Services {
         store: Arc::new(DynamoStore {
             client: LazyClient::new(move || aws_sdk_dynamodb::Client::new(&dynamodb)),
@@ -81,10 +81,55 @@ pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock
             key_id: config.kms_key_id.clone(),
             random: random.clone(),
         }),
+        ca: Arc::new(KmsCaSigner {
+            client: LazyClient::new(move || aws_sdk_kms::Client::new(&ca_kms)),
+            key_id: config.ca_kms_key_id.clone(),
+            spki: tokio::sync::OnceCell::new(),
+        }),
         config: Arc::new(config),
         clock,
         random,
         tokens: Arc::default(),
+    }
+}
+
+/// The certificate authority's key in KMS (ECC_NIST_P256, SIGN_VERIFY): `Sign` with the raw
+/// message (KMS hashes it with SHA-256), `GetPublicKey` once per instance.
+pub struct KmsCaSigner {
+    client: LazyClient<aws_sdk_kms::Client>,
+    key_id: String,
+    spki: tokio::sync::OnceCell<Vec<u8>>,
+}
+
+#[async_trait]
+impl crate::ca::CaSigner for KmsCaSigner {
+    fn key_id(&self) -> String {
+        self.key_id.clone()
+    }
+
+    async fn public_key(&self) -> Result<Vec<u8>, KeyError> {
+        self.spki
+            .get_or_try_init(|| async {
+                let out = self.client.get().get_public_key().key_id(&self.key_id).send().await.map_err(|e| KeyError(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+                out.public_key.map(|b| b.into_inner()).ok_or_else(|| KeyError("no public key".into()))
+            })
+            .await
+            .cloned()
+    }
+
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let out = self
+            .client
+            .get()
+            .sign()
+            .key_id(&self.key_id)
+            .message(aws_sdk_kms::primitives::Blob::new(message.to_vec()))
+            .message_type(aws_sdk_kms::types::MessageType::Raw)
+            .signing_algorithm(aws_sdk_kms::types::SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await
+            .map_err(|e| KeyError(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+        out.signature.map(|b| b.into_inner()).ok_or_else(|| KeyError("no signature".into()))
     }
 }
 

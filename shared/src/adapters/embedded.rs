@@ -467,6 +467,7 @@ pub fn open_with_clock(config: Config, data_dir: &Path, clock: Arc<dyn Clock>) -
     let db = open_database(&data_dir.join("signet.redb"))?;
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let keys = LocalKeys::open_or_create(&data_dir.join("signet.key"), random.clone())?;
+    let ca = local_ca(&data_dir.join("signet-ca.key"))?;
     let store = EmbeddedStore::new(db.clone(), clock.clone());
     let outbox = Outbox::new(db, clock.clone());
     let services = Services {
@@ -476,11 +477,30 @@ pub fn open_with_clock(config: Config, data_dir: &Path, clock: Arc<dyn Clock>) -
         sms: Arc::new(outbox.clone()),
         voice: Arc::new(outbox.clone()),
         keys: Arc::new(keys),
+        ca: Arc::new(ca),
         clock,
         random,
         tokens: Arc::default(),
     };
     Ok(Embedded { services, outbox, store })
+}
+
+/// The local certificate authority key (PKCS#8 P-256, base64url), created 0600 on first run
+/// in place of the KMS signing key.
+fn local_ca(path: &Path) -> Result<crate::ca::LocalCaSigner, String> {
+    let pkcs8 = match std::fs::read_to_string(path) {
+        Ok(text) => {
+            check_private(path)?;
+            crypto::b64url_decode(text.trim()).ok_or_else(|| format!("{} is not a Signet CA key file", path.display()))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (pkcs8, _) = crate::ca::new_signing_key().map_err(|e| format!("CA key: {e}"))?;
+            write_private_file(path, crypto::b64url(&pkcs8).as_bytes()).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            pkcs8
+        }
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    crate::ca::LocalCaSigner::from_pkcs8(&pkcs8)
 }
 
 /// The default data directory of the local server.
