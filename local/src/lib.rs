@@ -21,7 +21,7 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// Every function's routes, without fallbacks (the caller finishes the router once).
 pub fn api_routes(services: Services) -> Router {
-    Router::new().merge(signet_signup::routes(services.clone())).merge(signet_login::routes(services.clone())).merge(signet_email_change::routes(services))
+    Router::new().merge(signet_signup::routes(services.clone())).merge(signet_login::routes(services.clone())).merge(signet_email_change::routes(services.clone())).merge(signet_recovery::routes(services.clone())).merge(signet_activation::routes(services))
 }
 
 /// The whole local application: the API, the developer pages, the OpenAPI document.

@@ -148,36 +148,56 @@ pub struct Issued {
     pub not_after: i64,
 }
 
-/// Issues a signing certificate for `spki`, valid from now to `not_after`, and records its
-/// status as good (its serial's record is created only if absent: serials never repeat).
+/// Issues a signing certificate for `spki` with a fresh serial (see [`issue_with_serial`]).
 pub async fn issue(services: &Services, subject: &Subject<'_>, spki: &[u8], not_after: i64) -> Result<Issued> {
+    for _ in 0..4 {
+        if let Some(issued) = issue_with_serial(services, subject, spki, not_after, &new_serial(services)).await? {
+            return Ok(issued);
+        }
+    }
+    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+}
+
+/// A fresh serial for [`issue_with_serial`].
+pub fn new_serial(services: &Services) -> Vec<u8> {
+    serial(services)
+}
+
+/// Issues a signing certificate for `spki`, valid from now to `not_after`, with `serial`,
+/// and records its status as good. The record is created only if absent, so a serial is
+/// recorded once: a retry of the same issuance (same serial, same subject reference) gets
+/// that certificate again; a serial of another subject gets `None`.
+pub async fn issue_with_serial(services: &Services, subject: &Subject<'_>, spki: &[u8], not_after: i64, serial: &[u8]) -> Result<Option<Issued>> {
     let authority = authority(services).await?;
     let issuer_spki = crypto::b64url_decode(&authority.spki).ok_or_else(|| Error::internal("authority key"))?;
     let now = services.now();
     let subject_name = x509::name(&[(x509::COMMON_NAME, subject.common_name)]);
-    for _ in 0..4 {
-        let serial = serial(services);
-        let tbs = x509::tbs_certificate(&ToBeSigned {
-            serial: &serial,
-            issuer: &authority_name(),
-            subject: &subject_name,
-            not_before: now - 60,
-            not_after,
-            spki,
-            issuer_spki: &issuer_spki,
-            profile: Profile::Signing,
-            email: Some(subject.email),
-        });
-        let signature = services.ca.sign(&tbs).await.map_err(unavailable)?;
-        let serial_hex = crypto::hex(&serial);
-        let record = CertificateRecord { serial: serial_hex.clone(), status: CertificateStatus::Good, subject_ref: subject.reference.to_owned(), not_after, revoked_at: None };
-        match services.store.write(Write::create(Item::new(certificate_key(&serial_hex), &record)?)).await {
-            Ok(()) => return Ok(Issued { serial: serial_hex, certificate: crypto::b64url(&x509::certificate(&tbs, &signature)), not_after }),
-            Err(StoreError::ConditionFailed(_)) => continue,
-            Err(e) => return Err(e.into()),
+    let tbs = x509::tbs_certificate(&ToBeSigned {
+        serial,
+        issuer: &authority_name(),
+        subject: &subject_name,
+        not_before: now - 60,
+        not_after,
+        spki,
+        issuer_spki: &issuer_spki,
+        profile: Profile::Signing,
+        email: Some(subject.email),
+    });
+    let signature = services.ca.sign(&tbs).await.map_err(unavailable)?;
+    let serial_hex = crypto::hex(serial);
+    let record = CertificateRecord { serial: serial_hex.clone(), status: CertificateStatus::Good, subject_ref: subject.reference.to_owned(), not_after, revoked_at: None };
+    match services.store.write(Write::create(Item::new(certificate_key(&serial_hex), &record)?)).await {
+        Ok(()) => Ok(Some(Issued { serial: serial_hex, certificate: crypto::b64url(&x509::certificate(&tbs, &signature)), not_after })),
+        Err(StoreError::ConditionFailed(_)) => {
+            // The same issuance retried (the same serial for the same subject): the one
+            // recorded certificate, signed again. Another subject's serial: `None`.
+            let existing = status(services, &serial_hex).await?;
+            Ok(existing
+                .filter(|r| r.subject_ref == subject.reference)
+                .map(|r| Issued { serial: serial_hex, certificate: crypto::b64url(&x509::certificate(&tbs, &signature)), not_after: r.not_after }))
         }
+        Err(e) => Err(e.into()),
     }
-    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
 /// Marks a certificate revoked (idempotent).

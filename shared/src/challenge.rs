@@ -36,6 +36,11 @@ pub enum Purpose {
         /// When the link expires: the reset must end by then.
         link_expires_at: i64,
     },
+    /// A signature activation, after its reference was given.
+    Activation {
+        /// The recovery's reference.
+        reference: String,
+    },
     /// A new login email, after the link sent to it was opened.
     EmailChange {
         /// The change request.
@@ -53,6 +58,7 @@ impl Purpose {
             Purpose::Reauth { .. } => "reauth",
             Purpose::PasswordReset { .. } => "password_reset",
             Purpose::EmailChange { .. } => "email_change",
+            Purpose::Activation { .. } => "activation",
         }
     }
 }

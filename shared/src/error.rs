@@ -159,6 +159,14 @@ error_codes! {
     ReauthenticationRequired = ("reauthentication_required", FORBIDDEN,
         "Pour votre sécurité, confirmez votre identité (mot de passe et second facteur) avant cette modification.",
         "For your security, confirm your identity (password and second factor) before this change."),
+    /// 404: no such reference number (or not this person's).
+    ReferenceInvalid = ("reference_invalid", NOT_FOUND,
+        "Ce numéro de référence est introuvable. Vérifiez-le dans le courriel reçu.",
+        "This reference number cannot be found. Check it in the email you received."),
+    /// 410: the reference number expired or was replaced by a newer request.
+    ReferenceExpired = ("reference_expired", GONE,
+        "Ce numéro de référence n'est plus valable. Faites une nouvelle demande de récupération.",
+        "This reference number is no longer valid. Ask for a new recovery."),
     /// 403: the step needs a second factor and the account has none yet.
     SecondFactorMissing = ("second_factor_missing", FORBIDDEN,
         "Ajoutez d'abord un second facteur (téléphone ou application d'authentification) à votre compte.",

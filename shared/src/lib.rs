@@ -30,6 +30,7 @@ pub mod ports;
 pub mod services;
 pub mod sessions;
 pub mod store;
+pub mod subscription;
 pub mod telemetry;
 pub mod throttle;
 pub mod tokens;

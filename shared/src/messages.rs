@@ -183,6 +183,24 @@ pub fn alternate_email_link(to: &str, link: &str, valid_minutes: i64, locale: Lo
     email(to, locale, ("Confirmez votre adresse courriel secondaire", "Confirm your alternate email address"), body)
 }
 
+/// The reference number of a signature recovery, with the activation link.
+pub fn recovery_reference(to: &str, reference: &str, link: &str, valid_days: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre demande de récupération de signature est enregistrée.\n\nVotre numéro de référence : {reference}\n\nActiver ma signature : {link}\n\nConnectez-vous, puis indiquez ce numéro et le code qui sera envoyé à votre téléphone. Ce numéro est valable {valid_days} jours ; une nouvelle demande le remplace."),
+        Locale::En => format!("Hello,\n\nYour signature recovery request is recorded.\n\nYour reference number: {reference}\n\nActivate my signature: {link}\n\nSign in, then enter this number and the code that will be sent to your phone. This number is valid for {valid_days} days; a new request replaces it."),
+    };
+    email(to, locale, ("Votre numéro de référence pour activer votre signature", "Your reference number to activate your signature"), body)
+}
+
+/// Confirms that a signature works again.
+pub fn signature_activated(to: &str, serial: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre signature a été activée : elle est de nouveau fonctionnelle. Numéro de série du nouveau certificat : {serial}.\n\nSi vous n'êtes pas à l'origine de cette activation, contactez notre équipe de soutien sans attendre."),
+        Locale::En => format!("Hello,\n\nYour signature was activated: it works again. Serial number of the new certificate: {serial}.\n\nIf you did not activate it, contact our support team now."),
+    };
+    email(to, locale, ("Votre signature est activée", "Your signature is activated"), body)
+}
+
 /// An address shown without giving it away whole (`n•••@example.org`).
 pub fn email_hint(address: &str) -> String {
     match address.split_once('@') {

@@ -1,0 +1,257 @@
+//! Signature activation (seed 002, and the first activation of a new subscription): signed
+//! in, the person gives the reference number and the code sent to their second-factor phone
+//! (or their authenticator app's code). Then, in this order and safe to retry at every step:
+//! a new P-256 key pair, its private key sealed under KMS (context naming the subscription);
+//! a certificate issued for it by the certificate authority; the previous certificate
+//! revoked; the subscription functional again; a confirmation email; the success message.
+//!
+//! Every step is a conditional write on the recovery record, so a retry after a KMS or mail
+//! failure resumes where it stopped, and racing activations end with one certificate (its
+//! serial is chosen with the key and recorded once).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use signet_shared::account::Person;
+use signet_shared::audit::AuditEvent;
+use signet_shared::auth::Authenticated;
+use signet_shared::ca::{self, Subject};
+use signet_shared::challenge::{self, Begun, Commit, Purpose};
+use signet_shared::factor::{Answer, FactorView};
+use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::sessions::Live;
+use signet_shared::store::{Item, StoreError, Write};
+use signet_shared::subscription::{self, ActivationState, CurrentCertificate, Recovery, Subscription, SubscriptionStatus};
+use signet_shared::{crypto, messages, Error, ErrorCode, Result, Services};
+
+/// Every route of this function (method, path).
+pub const ROUTES: &[(&str, &str)] = &[("POST", "/activation/start"), ("POST", "/activation")];
+
+/// The routes of the activation function.
+pub fn routes(services: Services) -> Router {
+    Router::new().route("/activation/start", post(start)).route("/activation", post(activate)).with_state(services)
+}
+
+/// How long an issued certificate is valid at most (the subscription's term bounds it).
+const CERTIFICATE_LIFETIME: i64 = 3 * 365 * 86400;
+
+fn invalid() -> Error {
+    Error::new(ErrorCode::ReferenceInvalid).field("reference")
+}
+
+/// The person's live recovery of `reference` (as typed: spaces, dashes, case forgiven).
+async fn recovery_of(services: &Services, person: &Person, typed: &str) -> Result<(Item, Recovery)> {
+    let reference = subscription::normalize_reference(typed).ok_or_else(invalid)?;
+    let item = services.store.get(&subscription::recovery_key(&reference)).await?.ok_or_else(invalid)?;
+    let recovery: Recovery = item.decode()?;
+    // Another person's reference is not one for this person.
+    if recovery.person_id != person.id {
+        return Err(invalid());
+    }
+    Ok((item, recovery))
+}
+
+fn usable(recovery: &Recovery, now: i64) -> Result<()> {
+    let pending = matches!(recovery.activation, ActivationState::Pending);
+    if recovery.superseded || (pending && now >= recovery.expires_at) {
+        return Err(Error::new(ErrorCode::ReferenceExpired).field("reference"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartBody {
+    reference: String,
+}
+
+#[derive(Serialize)]
+struct FactorRequired {
+    status: &'static str,
+    challenge_token: String,
+    #[serde(flatten)]
+    factor: FactorView,
+}
+
+/// The activation form's first step: the code is sent (or the app's code is expected). A
+/// new start replaces the previous step and inherits its wrong codes.
+async fn start(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
+    let live = Live::load(&services, &claims).await?;
+    let (item, mut recovery) = recovery_of(&services, &live.person, &body.reference).await?;
+    usable(&recovery, services.now())?;
+    if matches!(recovery.activation, ActivationState::Done { .. }) && recovery.confirmation_sent {
+        return Err(Error::new(ErrorCode::Conflict).field("reference"));
+    }
+    let mut writes = Vec::new();
+    let mut carried = 0;
+    if let Some((previous_item, mut previous)) = match &recovery.step_id {
+        Some(id) => challenge::by_id(&services, id).await?,
+        None => None,
+    } {
+        carried = previous.factor.failures();
+        if carried >= services.config.limits.code_max_attempts {
+            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+        }
+        if previous.completed.is_none() {
+            previous.completed = Some("superseded".into());
+            writes.push(Write::replace(previous_item.next(&previous)?));
+        }
+    }
+    let step_id = services.new_id();
+    recovery.step_id = Some(step_id.clone());
+    writes.push(Write::replace(item.next(&recovery)?));
+    let purpose = Purpose::Activation { reference: recovery.reference.clone() };
+    let Begun { token, challenge, view } = challenge::begin_as(&services, &live.person, &step_id, purpose, Vec::new(), writes, carried).await?;
+    if challenge.factor.is_passed() {
+        return Err(Error::new(ErrorCode::SecondFactorMissing));
+    }
+    Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", challenge_token: token, factor: view }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivateBody {
+    challenge_token: String,
+    reference: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    backup_code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Activated {
+    status: &'static str,
+    subscription_id: String,
+    certificate_serial: String,
+    message: &'static str,
+}
+
+/// The activation form: the reference and the code. A retry (same token) after a failure
+/// resumes the activation without asking the code again.
+async fn activate(
+    State(services): State<Services>,
+    context: RequestContext,
+    RequestLocale(locale): RequestLocale,
+    Authenticated(claims): Authenticated,
+    ApiJson(body): ApiJson<ActivateBody>,
+) -> Result<Response> {
+    let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
+    let live = Live::load(&services, &claims).await?;
+    let (_, recovery) = recovery_of(&services, &live.person, &body.reference).await?;
+    let (_, step) = challenge::load(&services, &body.challenge_token, Some("activation")).await?;
+    if step.purpose != (Purpose::Activation { reference: recovery.reference.clone() }) || step.person_id != live.person.id || recovery.step_id.as_deref() != Some(step.id.as_str()) {
+        return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
+    }
+    usable(&recovery, services.now())?;
+    // The second factor, committed once; a retry finds it passed.
+    let mut passed_now = false;
+    for _ in 0..challenge::COMMIT_ROUNDS {
+        let passed = challenge::answer(&services, &context, &body.challenge_token, "activation", Some(answer)).await?;
+        if !passed.fresh {
+            passed_now = true;
+            break;
+        }
+        if challenge::try_commit(&services, Commit { writes: passed.writes()?, event: None, then: () }).await?.is_some() {
+            passed_now = true;
+            break;
+        }
+    }
+    if !passed_now {
+        return Err(challenge::contention());
+    }
+    let (subscription_id, serial) = run(&services, &context, &live.person, &recovery.reference).await?;
+    Ok(json(
+        StatusCode::OK,
+        &Activated {
+            status: "activated",
+            subscription_id,
+            certificate_serial: serial,
+            message: locale.pick("Votre signature a été activée avec succès.", "Your signature was activated successfully."),
+        },
+    ))
+}
+
+/// Advances the activation to its end; each step is a conditional write, a lost race
+/// re-reads the record and goes on from the state the winner left.
+async fn run(services: &Services, context: &RequestContext, person: &Person, reference: &str) -> Result<(String, String)> {
+    let store = services.store.as_ref();
+    for _ in 0..64 {
+        let item = store.get(&subscription::recovery_key(reference)).await?.ok_or_else(invalid)?;
+        let mut recovery: Recovery = item.decode()?;
+        let sub_item = store.get(&subscription::subscription_key(&recovery.subscription_id)).await?.ok_or_else(invalid)?;
+        let mut sub: Subscription = sub_item.decode()?;
+        let written = match recovery.activation.clone() {
+            ActivationState::Pending => {
+                let (pkcs8, spki) = ca::new_signing_key()?;
+                let private_key = services.keys.seal(&pkcs8, &subscription::key_context(&sub.id)).await?;
+                let serial = crypto::hex(&ca::new_serial(services));
+                recovery.activation = ActivationState::KeyReady { private_key, spki: crypto::b64url(&spki), serial };
+                store.write(Write::replace(item.next(&recovery)?)).await
+            }
+            ActivationState::KeyReady { private_key, spki, serial } => {
+                let spki = crypto::b64url_decode(&spki).ok_or_else(|| Error::internal("stored public key"))?;
+                let serial_bytes = hex_bytes(&serial)?;
+                let not_after = sub.term_end.min(services.now() + CERTIFICATE_LIFETIME);
+                let name = format!("{} {}", person.first_name, person.last_name);
+                let subject = Subject { common_name: &name, email: person.email.as_str(), reference: &sub.id };
+                let issued = ca::issue_with_serial(services, &subject, &spki, not_after, &serial_bytes).await?.ok_or_else(|| Error::internal("serial of another subject"))?;
+                recovery.activation = ActivationState::Issued { private_key, serial: issued.serial, certificate: issued.certificate, not_after: issued.not_after };
+                store.write(Write::replace(item.next(&recovery)?)).await
+            }
+            ActivationState::Issued { private_key, serial, certificate, not_after } => {
+                if let Some(previous) = sub.certificate.as_ref().filter(|c| c.serial != serial) {
+                    ca::revoke(services, &previous.serial).await?;
+                }
+                sub.certificate = Some(CurrentCertificate { serial: serial.clone(), not_after, certificate, private_key });
+                sub.status = SubscriptionStatus::Functional;
+                if sub.recovery.as_deref() == Some(reference) {
+                    sub.recovery = None;
+                }
+                recovery.activation = ActivationState::Done { serial: serial.clone() };
+                let event = AuditEvent::new(services.now(), context, "activation.completed", Some(&person.id), format!("subscription:{}", sub.id), serde_json::json!({"serial": serial}));
+                let writes = vec![Write::replace(item.next(&recovery)?), Write::replace(sub_item.next(&sub)?), event.write(&services.new_id())?];
+                let result = store.transact(writes).await;
+                if result.is_ok() {
+                    event.log();
+                }
+                result
+            }
+            ActivationState::Done { serial } => {
+                if recovery.confirmation_sent {
+                    return Ok((sub.id, serial));
+                }
+                // Claimed before it is sent: racing activations send it once; a failed send
+                // gives the claim back so that a retry sends it.
+                recovery.confirmation_sent = true;
+                let claimed = item.next(&recovery)?;
+                match store.write(Write::replace(claimed.clone())).await {
+                    Ok(()) => {}
+                    Err(StoreError::ConditionFailed(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                if let Err(e) = services.mailer.send(&messages::signature_activated(person.email.as_str(), &serial, person.locale)).await {
+                    recovery.confirmation_sent = false;
+                    let _ = store.write(Write::replace(claimed.next(&recovery)?)).await;
+                    return Err(e.into());
+                }
+                return Ok((sub.id, serial));
+            }
+        };
+        match written {
+            Ok(()) | Err(StoreError::ConditionFailed(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(challenge::contention())
+}
+
+fn hex_bytes(hex: &str) -> Result<Vec<u8>> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(|| Error::internal("stored serial")))
+        .collect()
+}

@@ -1,0 +1,6 @@
+//! The recovery function in Lambda.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    signet_shared::lambda::run("recovery", signet_recovery::routes).await
+}

@@ -1,0 +1,297 @@
+//! Signature recovery and activation (seeds 000 step 4 and 002), end to end, on both back
+//! ends: the reference and the code read from the outbox, a new key sealed under KMS, a
+//! certificate that `openssl verify` accepts, the previous one revoked.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use signet_shared::account::{self, Person};
+use signet_shared::ca::{self, Subject};
+use signet_shared::email::EmailAddress;
+use signet_shared::store::{Item, Write};
+use signet_shared::subscription::{self, CurrentCertificate, Product, Subscription, SubscriptionStatus};
+use signet_shared::{crypto, x509};
+use signet_tests::{scenarios, World};
+use std::process::Command;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+scenarios!(
+    the_seed_002_recovery_and_activation_end_to_end,
+    spaces_and_dashes_pasted_around_the_reference_and_code_are_forgiven,
+    a_voice_call_code_activates_too,
+    a_reference_of_another_person_is_unknown,
+    an_expired_reference_fails,
+    five_wrong_codes_end_the_activation,
+    a_retry_after_a_kms_or_mail_failure_completes_with_one_certificate,
+    twenty_racing_activations_issue_one_certificate,
+    two_signatures_are_recovered_independently,
+);
+
+struct Holder {
+    email: String,
+    phone: String,
+    access: String,
+    person: Person,
+}
+
+async fn call(w: &World, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
+    let auth = format!("Bearer {access}");
+    let mut headers = vec![("authorization", auth.as_str())];
+    let bytes = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
+    if !bytes.is_empty() {
+        headers.push(("content-type", "application/json"));
+    }
+    let (status, _, body) = w.send(method, path, &headers, bytes).await;
+    (status, body)
+}
+
+async fn holder(w: &World, name: &str, channel: &str) -> Holder {
+    let email = w.email(name);
+    let phone = w.sign_up(&email, PASSWORD, channel).await;
+    let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
+    let code = w.last_to(&phone).await.code();
+    let (status, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let person: Person = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+    Holder { email, phone, access: signed_in["access_token"].as_str().unwrap().to_owned(), person }
+}
+
+/// A cloud signature that "needs to be updated", with a certificate already issued.
+async fn signature(w: &World, h: &Holder, space_id: &str) -> (String, String) {
+    let id = w.services.new_id();
+    let now = w.services.now();
+    let (pkcs8, spki) = ca::new_signing_key().unwrap();
+    let old = ca::issue(&w.services, &Subject { common_name: "Test Subscriber", email: &h.email, reference: &id }, &spki, now + 30 * 86400).await.unwrap();
+    let sealed = w.services.keys.seal(&pkcs8, &subscription::key_context(&id)).await.unwrap();
+    let sub = Subscription {
+        id: id.clone(),
+        space_id: space_id.to_owned(),
+        holder_id: h.person.id.clone(),
+        product: Product::CloudSignature,
+        status: SubscriptionStatus::NeedsUpdate,
+        term_start: now - 300 * 86400,
+        term_end: now + 700 * 86400,
+        certificate: Some(CurrentCertificate { serial: old.serial.clone(), not_after: old.not_after, certificate: old.certificate, private_key: sealed }),
+        recovery: None,
+    };
+    let item = Item::new(subscription::subscription_key(&id), &sub).unwrap().gsi1(subscription::space_index(space_id, &id));
+    w.services.store.write(Write::create(item)).await.unwrap();
+    (id, old.serial)
+}
+
+async fn space_of(w: &World, h: &Holder) -> String {
+    let ring = w.services.tokens.ring(&w.services).await.unwrap();
+    ring.verify(&h.access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap().space
+}
+
+/// Asks for the recovery; returns the reference as the email shows it.
+async fn recover(w: &World, h: &Holder, subscription_id: &str) -> String {
+    let (status, body) = call(w, Method::POST, &format!("/subscriptions/{subscription_id}/recovery"), &h.access, json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mail = w.last_to(&h.email).await;
+    assert!(mail.body.contains("/activation?reference="), "{}", mail.body);
+    let line = mail.body.lines().find(|l| l.contains("reference number:")).expect("a reference in the email");
+    line.rsplit(' ').next().unwrap().trim().to_owned()
+}
+
+async fn start(w: &World, h: &Holder, reference: &str) -> Value {
+    let (status, body) = call(w, Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+async fn activate(w: &World, h: &Holder, step: &Value, reference: &str, code: &str) -> (StatusCode, Value) {
+    call(w, Method::POST, "/activation", &h.access, json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code})).await
+}
+
+fn openssl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl").args(args).output().expect("openssl is installed");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
+    let h = holder(&w, "seed002", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, old_serial) = signature(&w, &h, &space).await;
+    let (status, list) = call(&w, Method::GET, "/subscriptions", &h.access, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["subscriptions"][0]["status"], "needs_update");
+    assert_eq!(list["subscriptions"][0]["certificate_serial"], old_serial);
+    let reference = recover(&w, &h, &id).await;
+    assert_eq!(reference.len(), 12, "{reference}");
+    let step = start(&w, &h, &reference).await;
+    assert_eq!(step["method"], "sms");
+    let code = w.last_to(&h.phone).await.code();
+    let (status, body) = activate(&w, &h, &step, &reference, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "activated");
+    let serial = body["certificate_serial"].as_str().unwrap().to_owned();
+    assert_ne!(serial, old_serial);
+    // Functional again; the old certificate revoked, the new one good; the holder told.
+    let (_, list) = call(&w, Method::GET, "/subscriptions", &h.access, Value::Null).await;
+    assert_eq!((list["subscriptions"][0]["status"].as_str(), list["subscriptions"][0]["certificate_serial"].as_str()), (Some("functional"), Some(serial.as_str())));
+    let (_, _, old) = w.send(Method::GET, &format!("/certificates/{old_serial}/status"), &[], vec![]).await;
+    assert_eq!(old["status"], "revoked");
+    let (_, _, new) = w.send(Method::GET, &format!("/certificates/{serial}/status"), &[], vec![]).await;
+    assert_eq!(new["status"], "good");
+    let (_, _, unknown) = w.send(Method::GET, "/certificates/00ab/status", &[], vec![]).await;
+    assert_eq!(unknown["status"], "unknown");
+    assert!(w.last_to(&h.email).await.subject.contains("Your signature is activated"));
+    // The certificate verifies against the authority, and its key is the sealed private key.
+    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let current = sub.certificate.unwrap();
+    let pkcs8 = w.services.keys.open(&current.private_key, &subscription::key_context(&id)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    std::fs::write(path("ca.pem"), x509::pem("CERTIFICATE", &ca::authority(&w.services).await.unwrap().der())).unwrap();
+    std::fs::write(path("leaf.pem"), x509::pem("CERTIFICATE", &crypto::b64url_decode(&current.certificate).unwrap())).unwrap();
+    std::fs::write(path("key.pem"), x509::pem("PRIVATE KEY", &pkcs8)).unwrap();
+    let (ok, out) = openssl(&["verify", "-CAfile", &path("ca.pem"), &path("leaf.pem")]);
+    assert!(ok, "{out}");
+    let (_, from_cert) = openssl(&["x509", "-in", &path("leaf.pem"), "-noout", "-pubkey"]);
+    let (_, from_key) = openssl(&["pkey", "-in", &path("key.pem"), "-pubout"]);
+    assert_eq!(from_cert, from_key);
+    // A used reference does not start again.
+    let (status, _) = call(&w, Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}
+
+async fn spaces_and_dashes_pasted_around_the_reference_and_code_are_forgiven(w: World) {
+    let h = holder(&w, "paster", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let pasted = format!("  {} ", reference.to_lowercase().replace('-', " - "));
+    let step = start(&w, &h, &pasted).await;
+    let code = w.last_to(&h.phone).await.code();
+    let (status, body) = activate(&w, &h, &step, &format!("\t{pasted}\n"), &format!(" {}-{} ", &code[..3], &code[3..])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn a_voice_call_code_activates_too(w: World) {
+    let h = holder(&w, "voice.activator", "voice").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    assert_eq!(step["method"], "voice");
+    let call_script = w.last_to(&h.phone).await;
+    let (status, body) = activate(&w, &h, &step, &reference, &call_script.code()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn a_reference_of_another_person_is_unknown(w: World) {
+    let owner = holder(&w, "reference.owner", "sms").await;
+    let other = holder(&w, "reference.other", "sms").await;
+    let space = space_of(&w, &owner).await;
+    let (id, _) = signature(&w, &owner, &space).await;
+    let reference = recover(&w, &owner, &id).await;
+    let (status, body) = call(&w, Method::POST, "/activation/start", &other.access, json!({"reference": reference})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("reference_invalid")));
+    // Nor can another person ask for the recovery of this signature.
+    let (status, _) = call(&w, Method::POST, &format!("/subscriptions/{id}/recovery"), &other.access, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn an_expired_reference_fails(w: World) {
+    let h = holder(&w, "late.activator", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    w.clock.advance(31 * 86400);
+    let (_, started) = w.post("/login", json!({"email": h.email, "password": PASSWORD})).await;
+    let code = w.last_to(&h.phone).await.code();
+    let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    let access = signed_in["access_token"].as_str().unwrap();
+    let (status, body) = call(&w, Method::POST, "/activation/start", access, json!({"reference": reference})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("reference_expired")), "{body}");
+}
+
+async fn five_wrong_codes_end_the_activation(w: World) {
+    let h = holder(&w, "wrong.activator", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    let code = w.last_to(&h.phone).await.code();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..4 {
+        assert_eq!(activate(&w, &h, &step, &reference, wrong).await.1["code"], "code_invalid");
+    }
+    let (status, body) = activate(&w, &h, &step, &reference, wrong).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("code_attempts_exceeded")));
+    assert_eq!(activate(&w, &h, &step, &reference, &code).await.0, StatusCode::GONE);
+    // Starting again does not buy tries.
+    w.clock.advance(31);
+    let (status, _) = call(&w, Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
+    assert_eq!(status, StatusCode::GONE);
+}
+
+async fn a_retry_after_a_kms_or_mail_failure_completes_with_one_certificate(w: World) {
+    use std::sync::atomic::Ordering;
+    let h = holder(&w, "unlucky.activator", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, old_serial) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    let code = w.last_to(&h.phone).await.code();
+    // KMS fails when the new key is sealed: nothing changes, the retry goes on.
+    w.faults.keys.store(1, Ordering::SeqCst);
+    let (status, body) = activate(&w, &h, &step, &reference, &code).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!(sub.certificate.unwrap().serial, old_serial, "nothing changed");
+    // The mail fails at the very end: the certificate is there, the retry only sends the email.
+    w.faults.mail.store(1, Ordering::SeqCst);
+    let (status, body) = activate(&w, &h, &step, &reference, &code).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let issued = sub.certificate.unwrap().serial;
+    assert_ne!(issued, old_serial);
+    let (status, body) = activate(&w, &h, &step, &reference, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["certificate_serial"], issued, "no second certificate");
+    let confirmations = w.sent_to(&h.email).await.iter().filter(|m| m.subject.contains("Your signature is activated")).count();
+    assert_eq!(confirmations, 1);
+}
+
+async fn twenty_racing_activations_issue_one_certificate(w: World) {
+    let h = holder(&w, "racing.activator", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    let code = w.last_to(&h.phone).await.code();
+    let body = json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code});
+    let answers = w.post_concurrently_as("/activation", Some(&h.access), vec![body; 20]).await;
+    let serials: std::collections::BTreeSet<String> = answers.iter().filter(|(s, _)| *s == StatusCode::OK).map(|(_, b)| b["certificate_serial"].as_str().unwrap().to_owned()).collect();
+    assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::CONFLICT || *s == StatusCode::SERVICE_UNAVAILABLE), "{answers:?}");
+    assert_eq!(serials.len(), 1, "one certificate: {serials:?}");
+    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!(Some(&sub.certificate.unwrap().serial), serials.iter().next());
+    let confirmations = w.sent_to(&h.email).await.iter().filter(|m| m.subject.contains("Your signature is activated")).count();
+    assert_eq!(confirmations, 1);
+}
+
+async fn two_signatures_are_recovered_independently(w: World) {
+    let h = holder(&w, "two.signatures", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (first, _) = signature(&w, &h, &space).await;
+    let (second, _) = signature(&w, &h, &space).await;
+    let reference_1 = recover(&w, &h, &first).await;
+    let reference_2 = recover(&w, &h, &second).await;
+    assert_ne!(reference_1, reference_2);
+    let mut serials = Vec::new();
+    for reference in [&reference_2, &reference_1] {
+        w.clock.advance(31);
+        let step = start(&w, &h, reference).await;
+        let code = w.last_to(&h.phone).await.code();
+        let (status, body) = activate(&w, &h, &step, reference, &code).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serials.push(body["certificate_serial"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(serials[0], serials[1]);
+    let (_, list) = call(&w, Method::GET, "/subscriptions", &h.access, Value::Null).await;
+    assert!(list["subscriptions"].as_array().unwrap().iter().all(|s| s["status"] == "functional"), "{list}");
+}
