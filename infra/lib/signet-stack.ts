@@ -17,6 +17,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 export interface SharedResources {
   readonly table: dynamodb.ITable;
   readonly key: kms.IKey;
+  readonly caKey: kms.IKey;
 }
 
 /**
@@ -153,6 +154,52 @@ export const FUNCTIONS: FunctionSpec[] = [
       allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
     ],
   },
+  {
+    name: 'Recovery',
+    crate: 'recovery',
+    description: 'Signet - my subscriptions, signature recovery, certificate status',
+    routes: [
+      'GET /subscriptions',
+      'POST /subscriptions/{id}/recovery',
+      'GET /certificates/{serial}/status',
+    ],
+    statements: ({ table, key }) => [
+      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
+      allow(
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+        [table.tableArn, `${table.tableArn}/index/*`],
+      ),
+      // Reference numbers and confirmations: mail from verified identities of this account and region only.
+      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
+      // The access-token keys (sealed under the Signet key) and nothing else.
+      allow(['kms:Decrypt'], [key.keyArn]),
+    ],
+  },
+  {
+    name: 'Activation',
+    crate: 'activation',
+    description: 'Signet - signature activation (new key under KMS, certificate signed by the CA key)',
+    routes: [
+      'POST /activation/start',
+      'POST /activation',
+    ],
+    statements: ({ table, key, caKey }) => [
+      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
+      allow(
+        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+        [table.tableArn, `${table.tableArn}/index/*`],
+      ),
+      // Reference numbers and confirmations: mail from verified identities of this account and region only.
+      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
+      // Codes to the second-factor phone: SMS (no resource to scope to) and voice.
+      allow(['sns:Publish'], ['*']),
+      allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
+      // New private keys sealed, phone numbers and token keys opened: the Signet key only.
+      allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
+      // Certificates signed by the authority's key; only this function may.
+      allow(['kms:Sign', 'kms:GetPublicKey'], [caKey.keyArn]),
+    ],
+  },
 ];
 
 /** Same defaults as the Globals section of template.yaml. */
@@ -257,6 +304,16 @@ export class SignetStack extends cdk.Stack {
     logicalId(key, 'Key');
     const alias = new kms.Alias(this, 'KeyAlias', { aliasName: 'alias/signet', targetKey: key });
     logicalId(alias, 'KeyAlias');
+    // The certificate authority's key: P-256, its private half never leaves KMS.
+    const caKey = new kms.Key(this, 'CaKey', {
+      description: 'Signet - certificate authority signing key',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      removalPolicy: cdk.RemovalPolicy.RETAIN,
+    });
+    logicalId(caKey, 'CaKey');
+    const caAlias = new kms.Alias(this, 'CaKeyAlias', { aliasName: 'alias/signet-ca', targetKey: caKey });
+    logicalId(caAlias, 'CaKeyAlias');
 
     // ------------------------------------------------------------ API
     const accessLogs = logGroup('ApiAccessLogGroup');
@@ -286,6 +343,7 @@ export class SignetStack extends cdk.Stack {
     const environment: Record<string, string> = {
       SIGNET_TABLE: table.tableName,
       SIGNET_KMS_KEY_ID: key.keyArn,
+      SIGNET_CA_KMS_KEY_ID: caKey.keyArn,
       SIGNET_MAIL_FROM: mailFrom.valueAsString,
       SIGNET_PORTAL_URL: portalUrl.valueAsString,
       SIGNET_VOICE_ORIGINATION: voiceOrigination.valueAsString,
@@ -309,7 +367,7 @@ export class SignetStack extends cdk.Stack {
       });
       logicalId(fn, `${spec.name}Function`);
       cdk.Tags.of(fn).add('SignetFunction', spec.crate);
-      for (const statement of spec.statements({ table, key })) fn.addToRolePolicy(statement);
+      for (const statement of spec.statements({ table, key, caKey })) fn.addToRolePolicy(statement);
 
       // Named after the function, as the log group Lambda would create on first invocation.
       logGroup(`${spec.name}LogGroup`, `/aws/lambda/${fn.functionName}`);
