@@ -2,6 +2,7 @@
 //! existing account, so that every sign-up path can be tried at once. Loading twice
 //! changes nothing.
 
+use signet_shared::subscription::{self, Product, Subscription, SubscriptionStatus};
 use signet_shared::account::{self, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind, SubscriberRecord};
 use signet_shared::email::EmailAddress;
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
@@ -13,7 +14,8 @@ pub const DEMO_PASSWORD: &str = "demo portal password 2026";
 
 /// What the demo data set holds, for the start-up banner.
 pub const SUMMARY: &str = "demo data: subscriber records subscriber@example.com (fr) and legacy.subscriber@example.org (en) \
-    prefill a sign-up; member@example.com already has an account, with a personal space and an organisation's";
+    prefill a sign-up; member@example.com already has an account, with a personal space and an organisation's, \
+    and a cloud signature that needs to be updated (GET /subscriptions, then recover and activate it)";
 
 /// Loads the demo data set.
 pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
@@ -66,6 +68,21 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
     let mut writes = account::individual_account_writes(&person, &space)?;
     writes.push(Write::create(Item::new(account::space_key(&organisation.id), &organisation)?));
     writes.push(account::membership_write(&membership)?);
+    // A cloud signature that "needs to be updated", in the member's own space: the recovery
+    // and activation journeys (seed 002) start from it.
+    let now = services.now();
+    let signature = Subscription {
+        id: services.new_id(),
+        space_id: space.id.clone(),
+        holder_id: person.id.clone(),
+        product: Product::CloudSignature,
+        status: SubscriptionStatus::NeedsUpdate,
+        term_start: now - 300 * 86400,
+        term_end: now + 730 * 86400,
+        certificate: None,
+        recovery: None,
+    };
+    writes.push(Write::create(Item::new(subscription::subscription_key(&signature.id), &signature)?.gsi1(subscription::space_index(&space.id, &signature.id))));
     ignore_existing(services.store.transact(writes).await)
 }
 

@@ -19,6 +19,7 @@ scenarios!(
     the_seed_002_recovery_and_activation_end_to_end,
     spaces_and_dashes_pasted_around_the_reference_and_code_are_forgiven,
     a_voice_call_code_activates_too,
+    an_authenticator_app_code_activates_too,
     a_reference_of_another_person_is_unknown,
     an_expired_reference_fails,
     five_wrong_codes_end_the_activation,
@@ -294,4 +295,25 @@ async fn two_signatures_are_recovered_independently(w: World) {
     assert_ne!(serials[0], serials[1]);
     let (_, list) = call(&w, Method::GET, "/subscriptions", &h.access, Value::Null).await;
     assert!(list["subscriptions"].as_array().unwrap().iter().all(|s| s["status"] == "functional"), "{list}");
+}
+
+async fn an_authenticator_app_code_activates_too(w: World) {
+    let h = holder(&w, "app.activator", "sms").await;
+    let (_, started) = call(&w, Method::POST, "/reauth", &h.access, json!({"password": PASSWORD})).await;
+    let code = w.last_to(&h.phone).await.code();
+    call(&w, Method::POST, "/reauth/code", &h.access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, enrolment) = call(&w, Method::POST, "/account/totp", &h.access, Value::Null).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let app = totp_rs::Totp::from_url(enrolment["otpauth_uri"].as_str().unwrap()).unwrap();
+    let now = || w.services.now() as u64;
+    let (status, _) = call(&w, Method::POST, "/account/totp/confirm", &h.access, json!({"code": app.generate(now()).to_string()})).await;
+    assert_eq!(status, StatusCode::OK);
+    w.clock.advance(30);
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    assert_eq!(step["method"], "totp");
+    let (status, body) = activate(&w, &h, &step, &reference, &app.generate(now()).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
