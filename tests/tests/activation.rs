@@ -26,6 +26,8 @@ scenarios!(
     a_retry_after_a_kms_or_mail_failure_completes_with_one_certificate,
     twenty_racing_activations_issue_one_certificate,
     two_signatures_are_recovered_independently,
+    a_new_recovery_replaces_the_pending_one,
+    a_new_subscription_is_activated_the_same_way,
 );
 
 struct Holder {
@@ -316,4 +318,43 @@ async fn an_authenticator_app_code_activates_too(w: World) {
     assert_eq!(step["method"], "totp");
     let (status, body) = activate(&w, &h, &step, &reference, &app.generate(now()).to_string()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn a_new_recovery_replaces_the_pending_one(w: World) {
+    let h = holder(&w, "twice.asked", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let first = recover(&w, &h, &id).await;
+    let second = recover(&w, &h, &id).await;
+    let (status, body) = call(&w, Method::POST, "/activation/start", &h.access, json!({"reference": first})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("reference_expired")));
+    start(&w, &h, &second).await;
+}
+
+async fn a_new_subscription_is_activated_the_same_way(w: World) {
+    let h = holder(&w, "first.activation", "sms").await;
+    let space = space_of(&w, &h).await;
+    let id = w.services.new_id();
+    let now = w.services.now();
+    let sub = Subscription {
+        id: id.clone(),
+        space_id: space.clone(),
+        holder_id: h.person.id.clone(),
+        product: Product::CloudSignature,
+        status: SubscriptionStatus::PendingActivation,
+        term_start: now,
+        term_end: now + 365 * 86400,
+        certificate: None,
+        recovery: None,
+    };
+    w.services.store.write(Write::create(Item::new(subscription::subscription_key(&id), &sub).unwrap().gsi1(subscription::space_index(&space, &id)))).await.unwrap();
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    let code = w.last_to(&h.phone).await.code();
+    let (status, body) = activate(&w, &h, &step, &reference, &code).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!(sub.status, SubscriptionStatus::Functional);
+    // The certificate ends with the term.
+    assert_eq!(sub.certificate.unwrap().not_after, now + 365 * 86400);
 }
