@@ -131,6 +131,39 @@ pub async fn begin_as(services: &Services, person: &Person, id: &str, purpose: P
     Ok(Begun { token: token.token, challenge, view })
 }
 
+/// A new step that replaces an earlier one of the same journey (a link opened again, an
+/// activation started again): its id (for the journey's own writes), the wrong answers it
+/// inherits, and the write that marks the earlier step superseded. Too many wrong answers
+/// already: `code_attempts_exceeded`, starting again never buys more tries.
+pub struct Replacement {
+    /// The new step's id.
+    pub id: String,
+    /// Wrong answers carried over.
+    pub carried: u32,
+    /// Writes for the caller's transaction (the earlier step, superseded).
+    pub writes: Vec<Write>,
+}
+
+/// Prepares a step replacing `previous` (see [`Replacement`]); then [`begin_as`] with it.
+pub async fn replacing(services: &Services, previous: Option<&str>) -> Result<Replacement> {
+    let mut replacement = Replacement { id: services.new_id(), carried: 0, writes: Vec::new() };
+    let Some((item, mut step)) = (match previous {
+        Some(id) => by_id(services, id).await?,
+        None => None,
+    }) else {
+        return Ok(replacement);
+    };
+    replacement.carried = step.factor.failures();
+    if replacement.carried >= services.config.limits.code_max_attempts {
+        return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+    }
+    if step.completed.is_none() {
+        step.completed = Some("superseded".into());
+        replacement.writes.push(Write::replace(item.next(&step)?));
+    }
+    Ok(replacement)
+}
+
 /// A step by its id (not by its token: for the journey that owns it), if it still exists.
 pub async fn by_id(services: &Services, id: &str) -> Result<Option<(Item, Challenge)>> {
     match services.store.get(&key(id)).await? {

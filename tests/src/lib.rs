@@ -368,6 +368,19 @@ impl World {
         (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
+    /// Sends a request with `Authorization: Bearer <access>` and a JSON body (none when
+    /// `body` is null); returns status and body.
+    pub async fn call(&self, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
+        let auth = format!("Bearer {access}");
+        let mut headers = vec![("authorization", auth.as_str())];
+        let bytes = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
+        if !bytes.is_empty() {
+            headers.push(("content-type", "application/json"));
+        }
+        let (status, _, body) = self.send(method, path, &headers, bytes).await;
+        (status, body)
+    }
+
     /// POSTs a JSON value; returns status and body.
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let (status, _, body) = self.send(Method::POST, path, &[("content-type", "application/json")], body.to_string().into_bytes()).await;

@@ -37,17 +37,6 @@ struct Holder {
     person: Person,
 }
 
-async fn call(w: &World, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
-    let auth = format!("Bearer {access}");
-    let mut headers = vec![("authorization", auth.as_str())];
-    let bytes = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
-    if !bytes.is_empty() {
-        headers.push(("content-type", "application/json"));
-    }
-    let (status, _, body) = w.send(method, path, &headers, bytes).await;
-    (status, body)
-}
-
 async fn holder(w: &World, name: &str, channel: &str) -> Holder {
     let email = w.email(name);
     let phone = w.sign_up(&email, PASSWORD, channel).await;
@@ -90,7 +79,7 @@ async fn space_of(w: &World, h: &Holder) -> String {
 
 /// Asks for the recovery; returns the reference as the email shows it.
 async fn recover(w: &World, h: &Holder, subscription_id: &str) -> String {
-    let (status, body) = call(w, Method::POST, &format!("/subscriptions/{subscription_id}/recovery"), &h.access, json!({})).await;
+    let (status, body) = w.call(Method::POST, &format!("/subscriptions/{subscription_id}/recovery"), &h.access, json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let mail = w.last_to(&h.email).await;
     assert!(mail.body.contains("/activation?reference="), "{}", mail.body);
@@ -99,13 +88,13 @@ async fn recover(w: &World, h: &Holder, subscription_id: &str) -> String {
 }
 
 async fn start(w: &World, h: &Holder, reference: &str) -> Value {
-    let (status, body) = call(w, Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
+    let (status, body) = w.call(Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
 async fn activate(w: &World, h: &Holder, step: &Value, reference: &str, code: &str) -> (StatusCode, Value) {
-    call(w, Method::POST, "/activation", &h.access, json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code})).await
+    w.call(Method::POST, "/activation", &h.access, json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code})).await
 }
 
 fn openssl(args: &[&str]) -> (bool, String) {
@@ -117,7 +106,7 @@ async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
     let h = holder(&w, "seed002", "sms").await;
     let space = space_of(&w, &h).await;
     let (id, old_serial) = signature(&w, &h, &space).await;
-    let (status, list) = call(&w, Method::GET, "/subscriptions", &h.access, Value::Null).await;
+    let (status, list) = w.call(Method::GET, "/subscriptions", &h.access, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["subscriptions"][0]["status"], "needs_update");
     assert_eq!(list["subscriptions"][0]["certificate_serial"], old_serial);
@@ -132,7 +121,7 @@ async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
     let serial = body["certificate_serial"].as_str().unwrap().to_owned();
     assert_ne!(serial, old_serial);
     // Functional again; the old certificate revoked, the new one good; the holder told.
-    let (_, list) = call(&w, Method::GET, "/subscriptions", &h.access, Value::Null).await;
+    let (_, list) = w.call(Method::GET, "/subscriptions", &h.access, Value::Null).await;
     assert_eq!((list["subscriptions"][0]["status"].as_str(), list["subscriptions"][0]["certificate_serial"].as_str()), (Some("functional"), Some(serial.as_str())));
     let (_, _, old) = w.send(Method::GET, &format!("/certificates/{old_serial}/status"), &[], vec![]).await;
     assert_eq!(old["status"], "revoked");
@@ -156,7 +145,7 @@ async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
     let (_, from_key) = openssl(&["pkey", "-in", &path("key.pem"), "-pubout"]);
     assert_eq!(from_cert, from_key);
     // A used reference does not start again.
-    let (status, _) = call(&w, Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
+    let (status, _) = w.call(Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
 
@@ -190,10 +179,10 @@ async fn a_reference_of_another_person_is_unknown(w: World) {
     let space = space_of(&w, &owner).await;
     let (id, _) = signature(&w, &owner, &space).await;
     let reference = recover(&w, &owner, &id).await;
-    let (status, body) = call(&w, Method::POST, "/activation/start", &other.access, json!({"reference": reference})).await;
+    let (status, body) = w.call(Method::POST, "/activation/start", &other.access, json!({"reference": reference})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("reference_invalid")));
     // Nor can another person ask for the recovery of this signature.
-    let (status, _) = call(&w, Method::POST, &format!("/subscriptions/{id}/recovery"), &other.access, json!({})).await;
+    let (status, _) = w.call(Method::POST, &format!("/subscriptions/{id}/recovery"), &other.access, json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -207,7 +196,7 @@ async fn an_expired_reference_fails(w: World) {
     let code = w.last_to(&h.phone).await.code();
     let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
     let access = signed_in["access_token"].as_str().unwrap();
-    let (status, body) = call(&w, Method::POST, "/activation/start", access, json!({"reference": reference})).await;
+    let (status, body) = w.call(Method::POST, "/activation/start", access, json!({"reference": reference})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("reference_expired")), "{body}");
 }
 
@@ -227,7 +216,7 @@ async fn five_wrong_codes_end_the_activation(w: World) {
     assert_eq!(activate(&w, &h, &step, &reference, &code).await.0, StatusCode::GONE);
     // Starting again does not buy tries.
     w.clock.advance(31);
-    let (status, _) = call(&w, Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
+    let (status, _) = w.call(Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
     assert_eq!(status, StatusCode::GONE);
 }
 
@@ -295,20 +284,20 @@ async fn two_signatures_are_recovered_independently(w: World) {
         serials.push(body["certificate_serial"].as_str().unwrap().to_owned());
     }
     assert_ne!(serials[0], serials[1]);
-    let (_, list) = call(&w, Method::GET, "/subscriptions", &h.access, Value::Null).await;
+    let (_, list) = w.call(Method::GET, "/subscriptions", &h.access, Value::Null).await;
     assert!(list["subscriptions"].as_array().unwrap().iter().all(|s| s["status"] == "functional"), "{list}");
 }
 
 async fn an_authenticator_app_code_activates_too(w: World) {
     let h = holder(&w, "app.activator", "sms").await;
-    let (_, started) = call(&w, Method::POST, "/reauth", &h.access, json!({"password": PASSWORD})).await;
+    let (_, started) = w.call(Method::POST, "/reauth", &h.access, json!({"password": PASSWORD})).await;
     let code = w.last_to(&h.phone).await.code();
-    call(&w, Method::POST, "/reauth/code", &h.access, json!({"challenge_token": started["login_token"], "code": code})).await;
-    let (status, enrolment) = call(&w, Method::POST, "/account/totp", &h.access, Value::Null).await;
+    w.call(Method::POST, "/reauth/code", &h.access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, enrolment) = w.call(Method::POST, "/account/totp", &h.access, Value::Null).await;
     assert_eq!(status, StatusCode::CREATED);
     let app = totp_rs::Totp::from_url(enrolment["otpauth_uri"].as_str().unwrap()).unwrap();
     let now = || w.services.now() as u64;
-    let (status, _) = call(&w, Method::POST, "/account/totp/confirm", &h.access, json!({"code": app.generate(now()).to_string()})).await;
+    let (status, _) = w.call(Method::POST, "/account/totp/confirm", &h.access, json!({"code": app.generate(now()).to_string()})).await;
     assert_eq!(status, StatusCode::OK);
     w.clock.advance(30);
     let space = space_of(&w, &h).await;
@@ -326,7 +315,7 @@ async fn a_new_recovery_replaces_the_pending_one(w: World) {
     let (id, _) = signature(&w, &h, &space).await;
     let first = recover(&w, &h, &id).await;
     let second = recover(&w, &h, &id).await;
-    let (status, body) = call(&w, Method::POST, "/activation/start", &h.access, json!({"reference": first})).await;
+    let (status, body) = w.call(Method::POST, "/activation/start", &h.access, json!({"reference": first})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("reference_expired")));
     start(&w, &h, &second).await;
 }

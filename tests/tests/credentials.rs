@@ -33,17 +33,6 @@ scenarios!(
     concurrent_guesses_are_counted_and_never_answered_with_a_conflict,
 );
 
-async fn call(w: &World, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
-    let auth = format!("Bearer {access}");
-    let mut headers = vec![("authorization", auth.as_str())];
-    let bytes = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
-    if !bytes.is_empty() {
-        headers.push(("content-type", "application/json"));
-    }
-    let (status, _, body) = w.send(method, path, &headers, bytes).await;
-    (status, body)
-}
-
 async fn sign_in_sms(w: &World, email: &str, phone: &str, password: &str) -> Value {
     let (status, started) = w.post("/login", json!({"email": email, "password": password})).await;
     assert_eq!(status, StatusCode::OK, "{started}");
@@ -60,11 +49,11 @@ fn access(signed_in: &Value) -> String {
 
 /// Password and SMS code again, within the session.
 async fn reauth(w: &World, access: &str, phone: &str) {
-    let (status, started) = call(w, Method::POST, "/reauth", access, json!({"password": PASSWORD})).await;
+    let (status, started) = w.call(Method::POST, "/reauth", access, json!({"password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{started}");
     assert_eq!(started["status"], "second_factor_required");
     let code = w.last_to(phone).await.code();
-    let (status, body) = call(w, Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, body) = w.call(Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "reauthenticated");
 }
@@ -72,13 +61,13 @@ async fn reauth(w: &World, access: &str, phone: &str) {
 /// Enrols an authenticator app; returns it and the backup codes.
 async fn enrol(w: &World, access: &str, phone: &str) -> (Totp, Vec<String>) {
     reauth(w, access, phone).await;
-    let (status, enrolment) = call(w, Method::POST, "/account/totp", access, Value::Null).await;
+    let (status, enrolment) = w.call(Method::POST, "/account/totp", access, Value::Null).await;
     assert_eq!(status, StatusCode::CREATED, "{enrolment}");
     assert!(enrolment["qr_svg"].as_str().unwrap().contains("<svg"));
     let app = Totp::from_url(enrolment["otpauth_uri"].as_str().unwrap()).unwrap();
     let codes: Vec<String> = enrolment["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
     assert_eq!(codes.len(), 10);
-    let (status, body) = call(w, Method::POST, "/account/totp/confirm", access, json!({"code": now_code(w, &app)})).await;
+    let (status, body) = w.call(Method::POST, "/account/totp/confirm", access, json!({"code": now_code(w, &app)})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "totp_enabled");
     (app, codes)
@@ -266,24 +255,24 @@ async fn credential_changes_need_a_fresh_reauthentication(w: World) {
     let a = access(&sign_in_sms(&w, &email, &phone, PASSWORD).await);
     let b = access(&sign_in_sms(&w, &email, &phone, PASSWORD).await);
     for (method, path, body) in [(Method::POST, "/account/password", json!({"new_password": NEW_PASSWORD})), (Method::POST, "/account/totp", Value::Null), (Method::DELETE, "/account/totp", Value::Null)] {
-        let (status, body) = call(&w, method, path, &a, body).await;
+        let (status, body) = w.call(method, path, &a, body).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("reauthentication_required")), "{path}");
     }
     // A wrong password does not start the second factor.
-    let (status, body) = call(&w, Method::POST, "/reauth", &a, json!({"password": "wrong horse battery staple"})).await;
+    let (status, body) = w.call(Method::POST, "/reauth", &a, json!({"password": "wrong horse battery staple"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("password_incorrect")));
     // A step begun in session A cannot be finished by session B.
-    let (_, started) = call(&w, Method::POST, "/reauth", &a, json!({"password": PASSWORD})).await;
+    let (_, started) = w.call(Method::POST, "/reauth", &a, json!({"password": PASSWORD})).await;
     let code = w.last_to(&phone).await.code();
-    let (status, _) = call(&w, Method::POST, "/reauth/code", &b, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, _) = w.call(Method::POST, "/reauth/code", &b, json!({"challenge_token": started["login_token"], "code": code})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(&w, Method::POST, "/reauth/code", &a, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, _) = w.call(Method::POST, "/reauth/code", &a, json!({"challenge_token": started["login_token"], "code": code})).await;
     assert_eq!(status, StatusCode::OK);
     // B is still not re-authenticated; A is, for five minutes.
-    let (status, _) = call(&w, Method::POST, "/account/totp", &b, Value::Null).await;
+    let (status, _) = w.call(Method::POST, "/account/totp", &b, Value::Null).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     w.clock.advance(301);
-    let (status, _) = call(&w, Method::POST, "/account/totp", &a, Value::Null).await;
+    let (status, _) = w.call(Method::POST, "/account/totp", &a, Value::Null).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a re-authentication lasts five minutes");
 }
 
@@ -293,17 +282,17 @@ async fn a_password_change_ends_the_other_sessions(w: World) {
     let here = sign_in_sms(&w, &email, &phone, PASSWORD).await;
     let elsewhere = sign_in_sms(&w, &email, &phone, PASSWORD).await;
     reauth(&w, &access(&here), &phone).await;
-    let (status, changed) = call(&w, Method::POST, "/account/password", &access(&here), json!({"new_password": NEW_PASSWORD})).await;
+    let (status, changed) = w.call(Method::POST, "/account/password", &access(&here), json!({"new_password": NEW_PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["other_sessions_ended"], 1);
     // The other session can no longer refresh, nor make a sensitive call.
     let (status, _) = w.post("/token/refresh", json!({"refresh_token": elsewhere["refresh_token"]})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(&w, Method::POST, "/reauth", &access(&elsewhere), json!({"password": NEW_PASSWORD})).await;
+    let (status, _) = w.call(Method::POST, "/reauth", &access(&elsewhere), json!({"password": NEW_PASSWORD})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // This session goes on, with the new token; its refresh token still works.
     let new_access = changed["access_token"].as_str().unwrap();
-    let (status, sessions) = call(&w, Method::GET, "/sessions", new_access, Value::Null).await;
+    let (status, sessions) = w.call(Method::GET, "/sessions", new_access, Value::Null).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(sessions["sessions"].as_array().unwrap().len(), 1, "{sessions}");
     let (status, _) = w.post("/token/refresh", json!({"refresh_token": here["refresh_token"]})).await;

@@ -26,17 +26,6 @@ scenarios!(
     an_account_without_a_second_factor_cannot_change_its_email,
 );
 
-async fn call(w: &World, method: Method, path: &str, access: &str, body: Value) -> (StatusCode, Value) {
-    let auth = format!("Bearer {access}");
-    let mut headers = vec![("authorization", auth.as_str())];
-    let bytes = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
-    if !bytes.is_empty() {
-        headers.push(("content-type", "application/json"));
-    }
-    let (status, _, body) = w.send(method, path, &headers, bytes).await;
-    (status, body)
-}
-
 /// Signs up and signs in; returns (access token, phone).
 async fn member(w: &World, name: &str, channel: &str) -> (String, String, String) {
     let email = w.email(name);
@@ -56,27 +45,27 @@ async fn sign_in(w: &World, email: &str, phone: &str, password: &str) -> String 
 
 /// Asks for the change; returns the link's token (read from the new mailbox).
 async fn ask(w: &World, access: &str, new_email: &str) -> String {
-    let (status, body) = call(w, Method::POST, "/account/email", access, json!({"new_email": new_email})).await;
+    let (status, body) = w.call(Method::POST, "/account/email", access, json!({"new_email": new_email})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["pending_email"], new_email);
     w.last_to(new_email).await.link_token()
 }
 
 async fn reauth(w: &World, access: &str, phone: &str) {
-    let (_, started) = call(w, Method::POST, "/reauth", access, json!({"password": PASSWORD})).await;
+    let (_, started) = w.call(Method::POST, "/reauth", access, json!({"password": PASSWORD})).await;
     let code = w.last_to(phone).await.code();
-    let (status, body) = call(w, Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, body) = w.call(Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn open_link(w: &World, access: &str, token: &str) -> Value {
-    let (status, body) = call(w, Method::POST, "/account/email/verify", access, json!({"token": token})).await;
+    let (status, body) = w.call(Method::POST, "/account/email/verify", access, json!({"token": token})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
 async fn confirm(w: &World, access: &str, step: &Value, code: &str) -> (StatusCode, Value) {
-    call(w, Method::POST, "/account/email/confirm", access, json!({"challenge_token": step["challenge_token"], "code": code})).await
+    w.call(Method::POST, "/account/email/confirm", access, json!({"challenge_token": step["challenge_token"], "code": code})).await
 }
 
 fn mails(sent: &[Sent]) -> Vec<String> {
@@ -89,7 +78,7 @@ async fn the_seed_000_email_change_end_to_end(w: World) {
     let new = w.email("new.employer");
     let token = ask(&w, &access, &new).await;
     // Until confirmed, the old address stays the login; the new one shows as pending.
-    let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
+    let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
     assert_eq!((shown["email"].as_str(), shown["pending_email"].as_str()), (Some(old.as_str()), Some(new.as_str())));
     let step = open_link(&w, &access, &token).await;
     assert_eq!(step["method"], "sms");
@@ -108,7 +97,7 @@ async fn the_seed_000_email_change_end_to_end(w: World) {
     let to_new = mails(&w.sent_to(&new).await);
     assert_eq!(to_old, ["Email address change requested", "Your email address was changed"], "old: {to_old:?}");
     assert_eq!(to_new, ["Confirm your new email address", "Your email address was changed"], "new: {to_new:?}");
-    let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
+    let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
     assert_eq!(shown["email"], new);
     assert!(shown.get("pending_email").is_none());
 }
@@ -128,14 +117,14 @@ async fn an_email_change_confirmed_by_voice_call(w: World) {
 async fn an_email_change_confirmed_by_the_authenticator_app(w: World) {
     let (_, phone, access) = member(&w, "app.mover", "sms").await;
     // Enrol an app: re-authenticate, enrol, confirm.
-    let (_, started) = call(&w, Method::POST, "/reauth", &access, json!({"password": PASSWORD})).await;
+    let (_, started) = w.call(Method::POST, "/reauth", &access, json!({"password": PASSWORD})).await;
     let code = w.last_to(&phone).await.code();
-    call(&w, Method::POST, "/reauth/code", &access, json!({"challenge_token": started["login_token"], "code": code})).await;
-    let (status, enrolment) = call(&w, Method::POST, "/account/totp", &access, Value::Null).await;
+    w.call(Method::POST, "/reauth/code", &access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, enrolment) = w.call(Method::POST, "/account/totp", &access, Value::Null).await;
     assert_eq!(status, StatusCode::CREATED);
     let app = Totp::from_url(enrolment["otpauth_uri"].as_str().unwrap()).unwrap();
     let now = || w.services.now() as u64;
-    call(&w, Method::POST, "/account/totp/confirm", &access, json!({"code": app.generate(now()).to_string()})).await;
+    w.call(Method::POST, "/account/totp/confirm", &access, json!({"code": app.generate(now()).to_string()})).await;
     w.clock.advance(30);
     let new = w.email("app.new");
     let token = ask(&w, &access, &new).await;
@@ -149,7 +138,7 @@ async fn a_link_opened_by_another_signed_in_person_fails(w: World) {
     let (_, _, access) = member(&w, "link.owner", "sms").await;
     let (_, _, other) = member(&w, "link.thief", "sms").await;
     let token = ask(&w, &access, &w.email("link.owner.new")).await;
-    let (status, body) = call(&w, Method::POST, "/account/email/verify", &other, json!({"token": token})).await;
+    let (status, body) = w.call(Method::POST, "/account/email/verify", &other, json!({"token": token})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("link_invalid")));
     // Without signing in, neither.
     let (status, _) = w.post("/account/email/verify", json!({"token": token})).await;
@@ -164,14 +153,14 @@ async fn an_expired_or_reused_link_fails(w: World) {
     w.clock.advance(3601);
     // Access tokens last ten minutes: signed in again, an hour later.
     let access = sign_in(&w, &w.email("slow.mover"), &phone, PASSWORD).await;
-    let (status, body) = call(&w, Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
+    let (status, body) = w.call(Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("link_expired")), "{body}");
     let new = w.email("slow.new2");
     let token = ask(&w, &access, &new).await;
     let step = open_link(&w, &access, &token).await;
     let code = w.last_to(&phone).await.code();
     assert_eq!(confirm(&w, &access, &step, &code).await.0, StatusCode::OK);
-    let (status, body) = call(&w, Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
+    let (status, body) = w.call(Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("link_used")), "{body}");
 }
 
@@ -188,9 +177,9 @@ async fn five_wrong_codes_end_the_change(w: World) {
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("code_attempts_exceeded")));
     assert_eq!(confirm(&w, &access, &step, &code).await.0, StatusCode::GONE, "the right code no longer works");
     // The change is over: the link no longer starts a step, nothing is pending.
-    let (status, _) = call(&w, Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
+    let (status, _) = w.call(Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
     assert_eq!(status, StatusCode::GONE);
-    let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
+    let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
     assert_eq!(shown["email"], old);
     assert!(shown.get("pending_email").is_none(), "{shown}");
 }
@@ -200,9 +189,9 @@ async fn a_change_to_another_person_s_address_answers_alike(w: World) {
     let (taken, _, _) = member(&w, "holder", "sms").await;
     let free = w.email("free.address");
     let holder_before = w.sent_to(&taken).await.len();
-    let (status_taken, body_taken) = call(&w, Method::POST, "/account/email", &access, json!({"new_email": taken})).await;
+    let (status_taken, body_taken) = w.call(Method::POST, "/account/email", &access, json!({"new_email": taken})).await;
     w.clock.advance(1);
-    let (status_free, body_free) = call(&w, Method::POST, "/account/email", &access, json!({"new_email": free})).await;
+    let (status_free, body_free) = w.call(Method::POST, "/account/email", &access, json!({"new_email": free})).await;
     assert_eq!(status_taken, status_free);
     let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&body_taken), keys(&body_free), "the same answer");
@@ -218,13 +207,13 @@ async fn racing_changes_leave_one_pending_and_one_winner(w: World) {
     let answers = w.post_concurrently_as("/account/email", Some(&access), vec![json!({"new_email": a}), json!({"new_email": b})]).await;
     assert!(answers.iter().all(|(s, _)| *s == StatusCode::ACCEPTED || *s == StatusCode::CONFLICT), "{answers:?}");
     assert!(answers.iter().any(|(s, _)| *s == StatusCode::ACCEPTED));
-    let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
+    let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
     let pending = shown["pending_email"].as_str().unwrap().to_owned();
     let other = if pending == a { &b } else { &a };
     // The other request's link (sent before its request was stored) no longer works: it was
     // replaced (410), or its request lost the race and was never stored (401).
     if let Some(stale) = w.sent_to(other).await.first() {
-        let (status, _) = call(&w, Method::POST, "/account/email/verify", &access, json!({"token": stale.link_token()})).await;
+        let (status, _) = w.call(Method::POST, "/account/email/verify", &access, json!({"token": stale.link_token()})).await;
         assert!(status == StatusCode::GONE || status == StatusCode::UNAUTHORIZED, "{status}");
     }
     // The pending one completes once, even confirmed twice at the same time.
@@ -233,7 +222,7 @@ async fn racing_changes_leave_one_pending_and_one_winner(w: World) {
     let body = json!({"challenge_token": step["challenge_token"], "code": code});
     let answers = w.post_concurrently_as("/account/email/confirm", Some(&access), vec![body.clone(), body]).await;
     assert_eq!(answers.iter().filter(|(s, _)| *s == StatusCode::OK).count(), 1, "{answers:?}");
-    let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
+    let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
     assert_eq!(shown["email"], pending);
 }
 
@@ -255,18 +244,18 @@ async fn two_people_racing_for_one_new_address_one_wins(w: World) {
 async fn the_second_factor_phone_changes_after_a_code_to_the_new_number(w: World) {
     let (email, phone, access) = member(&w, "phone.mover", "sms").await;
     let new_phone = w.phone();
-    let (status, body) = call(&w, Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
+    let (status, body) = w.call(Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("reauthentication_required")));
     reauth(&w, &access, &phone).await;
-    let (status, body) = call(&w, Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
+    let (status, body) = w.call(Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let sent = w.last_to(&new_phone).await;
     assert_eq!(sent.channel, "voice");
-    let (status, body) = call(&w, Method::POST, "/account/phone/confirm", &access, json!({"code": "000000"})).await;
+    let (status, body) = w.call(Method::POST, "/account/phone/confirm", &access, json!({"code": "000000"})).await;
     if sent.code() != "000000" {
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("code_invalid")));
     }
-    let (status, body) = call(&w, Method::POST, "/account/phone/confirm", &access, json!({"code": sent.code()})).await;
+    let (status, body) = w.call(Method::POST, "/account/phone/confirm", &access, json!({"code": sent.code()})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["channel"], "voice");
     assert!(w.last_to(&email).await.subject.contains("second factor was changed"));
@@ -282,24 +271,24 @@ async fn the_second_factor_phone_changes_after_a_code_to_the_new_number(w: World
 async fn an_alternate_email_is_added_verified_and_removed(w: World) {
     let (email, phone, access) = member(&w, "with.alternate", "sms").await;
     let alternate = w.email("alternate.box");
-    let (status, body) = call(&w, Method::POST, "/account/alternate-email", &access, json!({"email": alternate})).await;
+    let (status, body) = w.call(Method::POST, "/account/alternate-email", &access, json!({"email": alternate})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("reauthentication_required")));
     reauth(&w, &access, &phone).await;
-    let (status, body) = call(&w, Method::POST, "/account/alternate-email", &access, json!({"email": alternate})).await;
+    let (status, body) = w.call(Method::POST, "/account/alternate-email", &access, json!({"email": alternate})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let token = w.last_to(&alternate).await.link_token();
-    let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
+    let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
     assert_eq!((shown["alternate_email"].as_str(), shown["alternate_email_verified"].as_bool()), (Some(alternate.as_str()), Some(false)));
-    let (status, body) = call(&w, Method::POST, "/account/alternate-email/verify", &access, json!({"token": token})).await;
+    let (status, body) = w.call(Method::POST, "/account/alternate-email/verify", &access, json!({"token": token})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = call(&w, Method::POST, "/account/alternate-email/verify", &access, json!({"token": token})).await;
+    let (status, _) = w.call(Method::POST, "/account/alternate-email/verify", &access, json!({"token": token})).await;
     assert_eq!(status, StatusCode::GONE, "single use");
-    let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
+    let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
     assert_eq!(shown["alternate_email_verified"], true);
     assert!(w.last_to(&email).await.subject.contains("Alternate email address added"));
-    let (status, _) = call(&w, Method::DELETE, "/account/alternate-email", &access, Value::Null).await;
+    let (status, _) = w.call(Method::DELETE, "/account/alternate-email", &access, Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, shown) = call(&w, Method::GET, "/account/email", &access, Value::Null).await;
+    let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
     assert!(shown.get("alternate_email").is_none());
 }
 
@@ -341,7 +330,7 @@ async fn opening_the_link_again_does_not_buy_more_tries(w: World) {
     assert_eq!(confirm(&w, &access, &first, &code).await.0, StatusCode::UNAUTHORIZED);
     let (status, body) = confirm(&w, &access, &second, wrong).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("code_attempts_exceeded")), "{body}");
-    let (status, _) = call(&w, Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
+    let (status, _) = w.call(Method::POST, "/account/email/verify", &access, json!({"token": token})).await;
     assert_eq!(status, StatusCode::GONE);
 }
 
@@ -350,7 +339,7 @@ async fn a_revoked_session_cannot_finish_the_change(w: World) {
     let token = ask(&w, &access, &w.email("signed.out.new")).await;
     let step = open_link(&w, &access, &token).await;
     let code = w.last_to(&phone).await.code();
-    let (status, _) = call(&w, Method::POST, "/logout", &access, Value::Null).await;
+    let (status, _) = w.call(Method::POST, "/logout", &access, Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = confirm(&w, &access, &step, &code).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")));
@@ -366,6 +355,6 @@ async fn an_account_without_a_second_factor_cannot_change_its_email(w: World) {
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
     let (_, signed_in) = w.post("/login", json!({"email": email.as_str(), "password": PASSWORD})).await;
     let access = signed_in["access_token"].as_str().unwrap();
-    let (status, body) = call(&w, Method::POST, "/account/email", access, json!({"new_email": w.email("factorless.new")})).await;
+    let (status, body) = w.call(Method::POST, "/account/email", access, json!({"new_email": w.email("factorless.new")})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("second_factor_missing")));
 }

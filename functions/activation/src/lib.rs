@@ -85,26 +85,12 @@ async fn start(State(services): State<Services>, Authenticated(claims): Authenti
     if matches!(recovery.activation, ActivationState::Done { .. }) && recovery.confirmation_sent {
         return Err(Error::new(ErrorCode::Conflict).field("reference"));
     }
-    let mut writes = Vec::new();
-    let mut carried = 0;
-    if let Some((previous_item, mut previous)) = match &recovery.step_id {
-        Some(id) => challenge::by_id(&services, id).await?,
-        None => None,
-    } {
-        carried = previous.factor.failures();
-        if carried >= services.config.limits.code_max_attempts {
-            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
-        }
-        if previous.completed.is_none() {
-            previous.completed = Some("superseded".into());
-            writes.push(Write::replace(previous_item.next(&previous)?));
-        }
-    }
-    let step_id = services.new_id();
-    recovery.step_id = Some(step_id.clone());
+    let replacement = challenge::replacing(&services, recovery.step_id.as_deref()).await?;
+    recovery.step_id = Some(replacement.id.clone());
+    let mut writes = replacement.writes;
     writes.push(Write::replace(item.next(&recovery)?));
     let purpose = Purpose::Activation { reference: recovery.reference.clone() };
-    let Begun { token, challenge, view } = challenge::begin_as(&services, &live.person, &step_id, purpose, Vec::new(), writes, carried).await?;
+    let Begun { token, challenge, view } = challenge::begin_as(&services, &live.person, &replacement.id, purpose, Vec::new(), writes, replacement.carried).await?;
     if challenge.factor.is_passed() {
         return Err(Error::new(ErrorCode::SecondFactorMissing));
     }

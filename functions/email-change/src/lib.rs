@@ -244,27 +244,13 @@ async fn verify_link(State(services): State<Services>, Authenticated(claims): Au
     }
     // A new step replaces the previous one and inherits its wrong answers: opening the link
     // again never buys more tries.
-    let mut writes = Vec::new();
-    let mut carried = 0;
-    if let Some((previous_item, mut previous)) = match &request.step_id {
-        Some(id) => challenge::by_id(&services, id).await?,
-        None => None,
-    } {
-        carried = previous.factor.failures();
-        if carried >= services.config.limits.code_max_attempts {
-            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
-        }
-        if previous.completed.is_none() {
-            previous.completed = Some("superseded".into());
-            writes.push(Write::replace(previous_item.next(&previous)?));
-        }
-    }
-    let step_id = services.new_id();
+    let replacement = challenge::replacing(&services, request.step_id.as_deref()).await?;
     request.starts += 1;
-    request.step_id = Some(step_id.clone());
+    request.step_id = Some(replacement.id.clone());
+    let mut writes = replacement.writes;
     writes.push(Write::replace(item.next(&request)?));
     let purpose = Purpose::EmailChange { change_id: presented.id.to_owned(), session_id: claims.sid.clone() };
-    let Begun { token, challenge, view } = challenge::begin_as(&services, &live.person, &step_id, purpose, Vec::new(), writes, carried).await?;
+    let Begun { token, challenge, view } = challenge::begin_as(&services, &live.person, &replacement.id, purpose, Vec::new(), writes, replacement.carried).await?;
     if challenge.factor.is_passed() {
         return Err(Error::new(ErrorCode::SecondFactorMissing));
     }
