@@ -43,6 +43,24 @@ export interface FunctionSpec {
 const allow = (actions: string[], resources: string[]) =>
   new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions, resources });
 
+/** Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks. */
+const tableAccess = (table: dynamodb.ITable) =>
+  allow(
+    ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+    [table.tableArn, `${table.tableArn}/index/*`],
+  );
+/** Mail from verified identities of this account and region only. */
+const sendMail = () => allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]);
+/**
+ * Codes to phones: SNS Publish to a phone number has no resource ARN to scope to (no topic), so
+ * IAM requires "*"; voice calls are authorised on the origination identity and the
+ * configuration set / opt-out list it uses, all in this account and region.
+ */
+const sendCodes = () => [
+  allow(['sns:Publish'], ['*']),
+  allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
+];
+
 /** The functions. To add one: add an entry (and the matching block in template.yaml). */
 export const FUNCTIONS: FunctionSpec[] = [
   {
@@ -57,19 +75,9 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /signup/confirm',
     ],
     statements: ({ table, key }) => [
-      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
-      allow(
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-        [table.tableArn, `${table.tableArn}/index/*`],
-      ),
-      // Mail from verified identities of this account and region only.
-      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
-      // SMS codes: SNS Publish to a phone number has no resource ARN to scope to (no topic),
-      // so IAM requires Resource "*".
-      allow(['sns:Publish'], ['*']),
-      // Voice codes: authorised on the origination identity (phone number or pool) and the
-      // configuration set / opt-out list it uses, all in this account and region.
-      allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
+      tableAccess(table),
+      sendMail(),
+      ...sendCodes(),
       // Envelope encryption with the Signet key only.
       allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
     ],
@@ -102,20 +110,9 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /identifier/forgot',
     ],
     statements: ({ table, key }) => [
-      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
-      allow(
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-        [table.tableArn, `${table.tableArn}/index/*`],
-      ),
-      // SMS codes: SNS Publish to a phone number has no resource ARN to scope to (no topic),
-      // so IAM requires Resource "*".
-      allow(['sns:Publish'], ['*']),
-      // Voice codes: authorised on the origination identity (phone number or pool) and the
-      // configuration set / opt-out list it uses, all in this account and region.
-      allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
-      // Password-reset links, identifiers and credential-change notices: mail from verified
-      // identities of this account and region only.
-      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
+      tableAccess(table),
+      ...sendCodes(),
+      sendMail(),
       // Envelope encryption with the Signet key only (phone numbers, TOTP seeds, token keys).
       allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
     ],
@@ -136,20 +133,9 @@ export const FUNCTIONS: FunctionSpec[] = [
       'DELETE /account/alternate-email',
     ],
     statements: ({ table, key }) => [
-      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
-      allow(
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-        [table.tableArn, `${table.tableArn}/index/*`],
-      ),
-      // SMS codes: SNS Publish to a phone number has no resource ARN to scope to (no topic),
-      // so IAM requires Resource "*".
-      allow(['sns:Publish'], ['*']),
-      // Voice codes: authorised on the origination identity (phone number or pool) and the
-      // configuration set / opt-out list it uses, all in this account and region.
-      allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
-      // Confirmation links, change notices: mail from verified identities of this account
-      // and region only.
-      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
+      tableAccess(table),
+      ...sendCodes(),
+      sendMail(),
       // Envelope encryption with the Signet key only (phone numbers, TOTP seeds, token keys).
       allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
     ],
@@ -164,13 +150,8 @@ export const FUNCTIONS: FunctionSpec[] = [
       'GET /certificates/{serial}/status',
     ],
     statements: ({ table, key }) => [
-      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
-      allow(
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-        [table.tableArn, `${table.tableArn}/index/*`],
-      ),
-      // Reference numbers and confirmations: mail from verified identities of this account and region only.
-      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
+      tableAccess(table),
+      sendMail(),
       // The access-token keys (sealed under the Signet key) and nothing else.
       allow(['kms:Decrypt'], [key.keyArn]),
     ],
@@ -184,16 +165,9 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /activation',
     ],
     statements: ({ table, key, caKey }) => [
-      // Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks.
-      allow(
-        ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
-        [table.tableArn, `${table.tableArn}/index/*`],
-      ),
-      // Reference numbers and confirmations: mail from verified identities of this account and region only.
-      allow(['ses:SendEmail'], [cdk.Fn.sub('arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*')]),
-      // Codes to the second-factor phone: SMS (no resource to scope to) and voice.
-      allow(['sns:Publish'], ['*']),
-      allow(['sms-voice:SendVoiceMessage'], [cdk.Fn.sub('arn:${AWS::Partition}:sms-voice:${AWS::Region}:${AWS::AccountId}:*')]),
+      tableAccess(table),
+      sendMail(),
+      ...sendCodes(),
       // New private keys sealed, phone numbers and token keys opened: the Signet key only.
       allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
       // Certificates signed by the authority's key; only this function may.
