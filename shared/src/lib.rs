@@ -10,6 +10,7 @@ pub mod account;
 pub mod adapters;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod ca;
 pub mod challenge;
 pub mod config;
