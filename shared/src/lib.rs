@@ -21,6 +21,7 @@ pub mod error;
 pub mod factor;
 pub mod http;
 pub mod http_client;
+pub mod invoice;
 pub mod locale;
 pub mod messages;
 pub mod oidc;
