@@ -27,6 +27,7 @@ pub mod messages;
 pub mod oidc;
 pub mod otp;
 pub mod password;
+pub mod payment;
 pub mod phone;
 pub mod ports;
 pub mod services;
