@@ -164,6 +164,30 @@ pub async fn replacing(services: &Services, previous: Option<&str>) -> Result<Re
     Ok(replacement)
 }
 
+/// What a journey answers when its step asks for the second factor.
+#[derive(Debug, Serialize)]
+pub struct FactorAsked {
+    /// `second_factor_required`.
+    pub status: &'static str,
+    /// The step's token, for the next call.
+    pub challenge_token: String,
+    /// How to prove it.
+    #[serde(flatten)]
+    pub factor: FactorView,
+}
+
+/// Begins the step prepared by [`replacing`] (with the journey's own `writes`), for a
+/// journey that needs a second factor: an account without one is refused.
+pub async fn begin_replacement(services: &Services, person: &Person, replacement: Replacement, purpose: Purpose, writes: Vec<Write>) -> Result<FactorAsked> {
+    let mut all = replacement.writes;
+    all.extend(writes);
+    let Begun { token, challenge, view } = begin_as(services, person, &replacement.id, purpose, Vec::new(), all, replacement.carried).await?;
+    if challenge.factor.is_passed() {
+        return Err(Error::new(ErrorCode::SecondFactorMissing));
+    }
+    Ok(FactorAsked { status: "second_factor_required", challenge_token: token, factor: view })
+}
+
 /// A step by its id (not by its token: for the journey that owns it), if it still exists.
 pub async fn by_id(services: &Services, id: &str) -> Result<Option<(Item, Challenge)>> {
     match services.store.get(&key(id)).await? {

@@ -19,8 +19,8 @@ use signet_shared::account::Person;
 use signet_shared::audit::AuditEvent;
 use signet_shared::auth::Authenticated;
 use signet_shared::ca::{self, Subject};
-use signet_shared::challenge::{self, Begun, Commit, Purpose};
-use signet_shared::factor::{Answer, FactorView};
+use signet_shared::challenge::{self, Commit, Purpose};
+use signet_shared::factor::Answer;
 use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
 use signet_shared::sessions::Live;
 use signet_shared::store::{Item, StoreError, Write};
@@ -68,14 +68,6 @@ struct StartBody {
     reference: String,
 }
 
-#[derive(Serialize)]
-struct FactorRequired {
-    status: &'static str,
-    challenge_token: String,
-    #[serde(flatten)]
-    factor: FactorView,
-}
-
 /// The activation form's first step: the code is sent (or the app's code is expected). A
 /// new start replaces the previous step and inherits its wrong codes.
 async fn start(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
@@ -87,14 +79,10 @@ async fn start(State(services): State<Services>, Authenticated(claims): Authenti
     }
     let replacement = challenge::replacing(&services, recovery.step_id.as_deref()).await?;
     recovery.step_id = Some(replacement.id.clone());
-    let mut writes = replacement.writes;
-    writes.push(Write::replace(item.next(&recovery)?));
+    let writes = vec![Write::replace(item.next(&recovery)?)];
     let purpose = Purpose::Activation { reference: recovery.reference.clone() };
-    let Begun { token, challenge, view } = challenge::begin_as(&services, &live.person, &replacement.id, purpose, Vec::new(), writes, replacement.carried).await?;
-    if challenge.factor.is_passed() {
-        return Err(Error::new(ErrorCode::SecondFactorMissing));
-    }
-    Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", challenge_token: token, factor: view }))
+    let asked = challenge::begin_replacement(&services, &live.person, replacement, purpose, writes).await?;
+    Ok(json(StatusCode::OK, &asked))
 }
 
 #[derive(Deserialize)]

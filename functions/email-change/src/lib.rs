@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use signet_shared::account::{self, AlternateEmail, PendingEmail, Person, PhoneFactor};
 use signet_shared::audit::AuditEvent;
 use signet_shared::auth::Authenticated;
-use signet_shared::challenge::{self, Begun, Commit, Purpose};
+use signet_shared::challenge::{self, Commit, Purpose};
 use signet_shared::email::EmailAddress;
 use signet_shared::email_link;
-use signet_shared::factor::{self, Answer, FactorView};
+use signet_shared::factor::{self, Answer};
 use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::messages::{self, CredentialChange};
 use signet_shared::otp::{self, CodeChallenge, CodeCheck};
@@ -215,14 +215,6 @@ struct LinkBody {
     token: String,
 }
 
-#[derive(Serialize)]
-struct FactorRequired {
-    status: &'static str,
-    challenge_token: String,
-    #[serde(flatten)]
-    factor: FactorView,
-}
-
 /// Follows the link, signed in as the person who asked: the second factor is asked.
 async fn verify_link(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
@@ -247,14 +239,10 @@ async fn verify_link(State(services): State<Services>, Authenticated(claims): Au
     let replacement = challenge::replacing(&services, request.step_id.as_deref()).await?;
     request.starts += 1;
     request.step_id = Some(replacement.id.clone());
-    let mut writes = replacement.writes;
-    writes.push(Write::replace(item.next(&request)?));
+    let writes = vec![Write::replace(item.next(&request)?)];
     let purpose = Purpose::EmailChange { change_id: presented.id.to_owned(), session_id: claims.sid.clone() };
-    let Begun { token, challenge, view } = challenge::begin_as(&services, &live.person, &replacement.id, purpose, Vec::new(), writes, replacement.carried).await?;
-    if challenge.factor.is_passed() {
-        return Err(Error::new(ErrorCode::SecondFactorMissing));
-    }
-    Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", challenge_token: token, factor: view }))
+    let asked = challenge::begin_replacement(&services, &live.person, replacement, purpose, writes).await?;
+    Ok(json(StatusCode::OK, &asked))
 }
 
 #[derive(Deserialize)]
