@@ -48,7 +48,15 @@ pub async fn issue_numbered(services: &Services, series: &str, mut issue: impl F
         writes.extend(issue(&number)?);
         match store.transact(writes).await {
             Ok(()) => return Ok(number),
-            Err(StoreError::ConditionFailed(_)) => continue,
+            Err(StoreError::ConditionFailed(_)) => {
+                // Another issuance took the number: try the next. If the counter did not move,
+                // the caller's own writes failed their condition: no number is used, and
+                // trying again would fail again.
+                let now = store.get(&key).await?;
+                if now.as_ref().map(|i| i.version) == current.as_ref().map(|i| i.version) {
+                    return Err(Error::new(ErrorCode::Conflict));
+                }
+            }
             Err(e) => return Err(e.into()),
         }
     }
