@@ -28,6 +28,7 @@ scenarios!(
     two_signatures_are_recovered_independently,
     a_new_recovery_replaces_the_pending_one,
     a_new_subscription_is_activated_the_same_way,
+    recovery_and_activation_steps_are_counted,
 );
 
 struct Holder {
@@ -346,4 +347,31 @@ async fn a_new_subscription_is_activated_the_same_way(w: World) {
     assert_eq!(sub.status, SubscriptionStatus::Functional);
     // The certificate ends with the term.
     assert_eq!(sub.certificate.unwrap().not_after, now + 365 * 86400);
+}
+
+async fn recovery_and_activation_steps_are_counted(w: World) {
+    let h = holder(&w, "counted.activator", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let calls = w.faults.calls.clone();
+    calls.take();
+    let reference = recover(&w, &h, &id).await;
+    // Session and person (live), the subscription; one transaction (recovery, subscription,
+    // audit); the email.
+    assert_eq!(calls.take(), (3, 1, 0, 1), "recovery");
+    let step = start(&w, &h, &reference).await;
+    // Session, person, recovery, the phone's window; the window and one transaction (step,
+    // recovery); the phone opened; the code.
+    assert_eq!(calls.take(), (4, 2, 1, 1), "start");
+    let code = w.last_to(&h.phone).await.code();
+    calls.take();
+    let (status, _) = activate(&w, &h, &step, &reference, &code).await;
+    assert_eq!(status, StatusCode::OK);
+    // Session, person, recovery, the step, then the step and the person's partition; the
+    // records once more to begin, the authority, the previous certificate's status. Writes:
+    // the step passed, key ready, the certificate's record, issued, the previous one revoked,
+    // one transaction (recovery, subscription, audit), the confirmation claimed. The new key
+    // sealed (the certificate signed by the authority's key is one more KMS call, `Sign`);
+    // the confirmation email.
+    assert_eq!(calls.take(), (10, 7, 1, 1), "activation");
 }

@@ -153,10 +153,19 @@ async fn activate(
 /// re-reads the record and goes on from the state the winner left.
 async fn run(services: &Services, context: &RequestContext, person: &Person, reference: &str) -> Result<(String, String)> {
     let store = services.store.as_ref();
+    // The records as this call last wrote them: read again only after a lost race.
+    let mut known: Option<(Item, Item)> = None;
     for _ in 0..64 {
-        let item = store.get(&subscription::recovery_key(reference)).await?.ok_or_else(invalid)?;
+        let (item, sub_item) = match known.take() {
+            Some(pair) => pair,
+            None => {
+                let item = store.get(&subscription::recovery_key(reference)).await?.ok_or_else(invalid)?;
+                let subscription_id = item.decode::<Recovery>()?.subscription_id;
+                let sub_item = store.get(&subscription::subscription_key(&subscription_id)).await?.ok_or_else(invalid)?;
+                (item, sub_item)
+            }
+        };
         let mut recovery: Recovery = item.decode()?;
-        let sub_item = store.get(&subscription::subscription_key(&recovery.subscription_id)).await?.ok_or_else(invalid)?;
         let mut sub: Subscription = sub_item.decode()?;
         let written = match recovery.activation.clone() {
             ActivationState::Pending => {
@@ -164,7 +173,12 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
                 let private_key = services.keys.seal(&pkcs8, &subscription::key_context(&sub.id)).await?;
                 let serial = crypto::hex(&ca::new_serial(services));
                 recovery.activation = ActivationState::KeyReady { private_key, spki: crypto::b64url(&spki), serial };
-                store.write(Write::replace(item.next(&recovery)?)).await
+                let next = item.next(&recovery)?;
+                let result = store.write(Write::replace(next.clone())).await;
+                if result.is_ok() {
+                    known = Some((next, sub_item));
+                }
+                result
             }
             ActivationState::KeyReady { private_key, spki, serial } => {
                 let spki = crypto::b64url_decode(&spki).ok_or_else(|| Error::internal("stored public key"))?;
@@ -174,7 +188,12 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
                 let subject = Subject { common_name: &name, email: person.email.as_str(), reference: &sub.id };
                 let issued = ca::issue_with_serial(services, &subject, &spki, not_after, &serial_bytes).await?.ok_or_else(|| Error::internal("serial of another subject"))?;
                 recovery.activation = ActivationState::Issued { private_key, serial: issued.serial, certificate: issued.certificate, not_after: issued.not_after };
-                store.write(Write::replace(item.next(&recovery)?)).await
+                let next = item.next(&recovery)?;
+                let result = store.write(Write::replace(next.clone())).await;
+                if result.is_ok() {
+                    known = Some((next, sub_item));
+                }
+                result
             }
             ActivationState::Issued { private_key, serial, certificate, not_after } => {
                 if let Some(previous) = sub.certificate.as_ref().filter(|c| c.serial != serial) {
@@ -187,10 +206,12 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
                 }
                 recovery.activation = ActivationState::Done { serial: serial.clone() };
                 let event = AuditEvent::new(services.now(), context, "activation.completed", Some(&person.id), format!("subscription:{}", sub.id), serde_json::json!({"serial": serial}));
-                let writes = vec![Write::replace(item.next(&recovery)?), Write::replace(sub_item.next(&sub)?), event.write(&services.new_id())?];
+                let (next, sub_next) = (item.next(&recovery)?, sub_item.next(&sub)?);
+                let writes = vec![Write::replace(next.clone()), Write::replace(sub_next.clone()), event.write(&services.new_id())?];
                 let result = store.transact(writes).await;
                 if result.is_ok() {
                     event.log();
+                    known = Some((next, sub_next));
                 }
                 result
             }
