@@ -82,7 +82,7 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         certificate: None,
         recovery: None,
     };
-    writes.push(Write::create(Item::new(subscription::subscription_key(&signature.id), &signature)?.gsi1(subscription::space_index(&space.id, &signature.id))));
+    writes.extend(subscription::creation_writes(&signature)?);
     ignore_existing(services.store.transact(writes).await)
 }
 

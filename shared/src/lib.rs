@@ -30,6 +30,7 @@ pub mod password;
 pub mod payment;
 pub mod phone;
 pub mod ports;
+pub mod reminders;
 pub mod services;
 pub mod sessions;
 pub mod store;

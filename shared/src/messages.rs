@@ -201,6 +201,15 @@ pub fn signature_activated(to: &str, serial: &str, locale: Locale) -> Email {
     email(to, locale, ("Votre signature est activée", "Your signature is activated"), body)
 }
 
+/// A renewal reminder, some days before a subscription's term ends.
+pub fn renewal_reminder(to: &str, product: &str, days: i64, ends: &str, link: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre abonnement « {product} » prend fin dans {days} jour(s), le {ends} (UTC).\n\nRenouvelez-le pour continuer à signer sans interruption : {link}"),
+        Locale::En => format!("Hello,\n\nYour subscription \"{product}\" ends in {days} day(s), on {ends} (UTC).\n\nRenew it to keep signing without interruption: {link}"),
+    };
+    email(to, locale, ("Votre abonnement arrive à échéance", "Your subscription is ending soon"), body)
+}
+
 /// An address shown without giving it away whole (`n•••@example.org`).
 pub fn email_hint(address: &str) -> String {
     match address.split_once('@') {

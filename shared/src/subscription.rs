@@ -88,6 +88,25 @@ pub fn space_index(space_id: &str, id: &str) -> Key {
     Key::new(format!("SPACE#{space_id}"), format!("SUB#{id}"))
 }
 
+/// The index item that finds the subscriptions ending on a day (`EXPIRY#<YYYY-MM-DD>`).
+pub fn expiry_index_key(term_end: i64, id: &str) -> Key {
+    Key::new(format!("EXPIRY#{}", &crate::messages::utc(term_end)[..10]), format!("SUB#{id}"))
+}
+
+/// The writes that create a subscription: the item (indexed under its space) and its entry
+/// in the index of the day its term ends (renewal reminders read it).
+pub fn creation_writes(sub: &Subscription) -> Result<Vec<crate::store::Write>, crate::store::StoreError> {
+    use crate::store::{Item, Write};
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        subscription_id: &'a str,
+    }
+    Ok(vec![
+        Write::create(Item::new(subscription_key(&sub.id), sub)?.gsi1(space_index(&sub.space_id, &sub.id))),
+        Write::create(Item::new(expiry_index_key(sub.term_end, &sub.id), &Entry { subscription_id: &sub.id })?.expires_at(sub.term_end + 86400)),
+    ])
+}
+
 /// The encryption context of a subscription's private key.
 pub fn key_context(subscription_id: &str) -> crate::ports::EncryptionContext {
     crate::ports::EncryptionContext::from([("purpose".to_owned(), "signing-key".to_owned()), ("subscription".to_owned(), subscription_id.to_owned())])
