@@ -58,3 +58,8 @@ impl AuditEvent {
         );
     }
 }
+
+/// An event about a person (subject `person:<id>`, actor the person), at the services' now.
+pub fn person_event(services: &crate::Services, context: &crate::http::RequestContext, action: &str, person_id: &str, detail: serde_json::Value) -> AuditEvent {
+    AuditEvent::new(services.now(), context, action, Some(person_id), format!("person:{person_id}"), detail)
+}

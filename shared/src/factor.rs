@@ -197,7 +197,7 @@ impl FactorChallenge {
             return failed(Error::new(ErrorCode::Conflict));
         }
         let failed_before = self.failed_attempts + self.code.as_ref().map_or(0, |c| c.failed_attempts);
-        if failed_before >= limits.code_max_attempts || person.factor_failures.in_window(now) >= WRONG_ANSWERS_PER_PERSON_PER_HOUR {
+        if failed_before >= limits.code_max_attempts || person_exhausted(person, now) {
             return failed(Error::new(ErrorCode::CodeAttemptsExceeded));
         }
         let passed = match (answer, self.method) {
@@ -234,7 +234,7 @@ impl FactorChallenge {
         }
         let failed = self.failed_attempts + self.code.as_ref().map_or(0, |c| c.failed_attempts);
         person.factor_failures.record(now);
-        let person_limited = person.factor_failures.in_window(now) >= WRONG_ANSWERS_PER_PERSON_PER_HOUR;
+        let person_limited = person_exhausted(person, now);
         let error = if failed >= limits.code_max_attempts || person_limited {
             self.failed_attempts = limits.code_max_attempts;
             Error::new(ErrorCode::CodeAttemptsExceeded)
@@ -250,9 +250,14 @@ impl FactorChallenge {
     }
 }
 
+/// Whether the person used up their wrong second-factor answers for the hour.
+pub fn person_exhausted(person: &Person, now: i64) -> bool {
+    person.factor_failures.in_window(now) >= WRONG_ANSWERS_PER_PERSON_PER_HOUR
+}
+
 /// Refuses a new step when the person used up their wrong answers for the hour.
 pub fn ensure_person_may_try(person: &Person, now: i64) -> Result<()> {
-    if person.factor_failures.in_window(now) >= WRONG_ANSWERS_PER_PERSON_PER_HOUR {
+    if person_exhausted(person, now) {
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after((person.factor_failures.window_start + 3600 - now).max(1) as u64));
     }
     Ok(())

@@ -53,8 +53,7 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance: i64
         return Err(SignatureError::Malformed);
     }
     let matched = candidates.iter().any(|hex| {
-        let bytes: Option<Vec<u8>> = (0..hex.len()).step_by(2).map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect();
-        bytes.is_some_and(|b| mac(secret, &t_text, body).verify_slice(&b).is_ok())
+        crate::crypto::unhex(hex).is_some_and(|b| mac(secret, &t_text, body).verify_slice(&b).is_ok())
     });
     if !matched {
         return Err(SignatureError::Mismatch);

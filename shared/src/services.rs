@@ -45,4 +45,17 @@ impl Services {
     pub fn portal_link(&self, path_and_query: &str) -> String {
         format!("{}{}", self.config.portal_url, path_and_query)
     }
+
+    /// Sends a notice whose failure must not fail a step already stored: logged instead.
+    pub async fn send_notice(&self, email: &crate::ports::Email, what: &str) {
+        if let Err(e) = self.mailer.send(email).await {
+            tracing::warn!(error = %e, notice = what, "notice not sent");
+        }
+    }
+
+    /// Tells the account's owner that a credential changed (a notice: see [`Self::send_notice`]).
+    pub async fn notify_credential_change(&self, person: &crate::account::Person, change: crate::messages::CredentialChange) {
+        let email = crate::messages::credential_changed(person.email.as_str(), change, &crate::messages::utc(self.now()), &self.portal_link("/password/forgot"), person.locale);
+        self.send_notice(&email, "credential changed").await;
+    }
 }

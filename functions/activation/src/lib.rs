@@ -182,7 +182,7 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
             }
             ActivationState::KeyReady { private_key, spki, serial } => {
                 let spki = crypto::b64url_decode(&spki).ok_or_else(|| Error::internal("stored public key"))?;
-                let serial_bytes = hex_bytes(&serial)?;
+                let serial_bytes = crypto::unhex(&serial).ok_or_else(|| Error::internal("stored serial"))?;
                 let not_after = sub.term_end.min(services.now() + CERTIFICATE_LIFETIME);
                 let name = format!("{} {}", person.first_name, person.last_name);
                 let subject = Subject { common_name: &name, email: person.email.as_str(), reference: &sub.id };
@@ -242,11 +242,4 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
         }
     }
     Err(challenge::contention())
-}
-
-fn hex_bytes(hex: &str) -> Result<Vec<u8>> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()).ok_or_else(|| Error::internal("stored serial")))
-        .collect()
 }

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::account::{self, AlternateEmail, PendingEmail, Person, PhoneFactor};
-use signet_shared::audit::AuditEvent;
+use signet_shared::audit::person_event as audit;
 use signet_shared::auth::Authenticated;
 use signet_shared::challenge::{self, Commit, Purpose};
 use signet_shared::email::EmailAddress;
@@ -63,17 +63,6 @@ const CHANGES_PER_HOUR: u32 = 5;
 const LINK_STARTS: u32 = 3;
 /// How long a phone change waits for its code.
 const PHONE_CHANGE_TTL: i64 = 900;
-
-fn audit(services: &Services, context: &RequestContext, action: &str, person_id: &str, detail: serde_json::Value) -> AuditEvent {
-    AuditEvent::new(services.now(), context, action, Some(person_id), format!("person:{person_id}"), detail)
-}
-
-/// Sends a notice whose failure must not fail a step already stored (logged instead).
-async fn send_notice(services: &Services, email: &signet_shared::ports::Email, what: &str) {
-    if let Err(e) = services.mailer.send(email).await {
-        tracing::warn!(error = %e, notice = what, "notice not sent");
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // The addresses.
@@ -205,7 +194,7 @@ async fn request_change(State(services): State<Services>, context: RequestContex
     store.transact(writes).await?;
     event.log();
     // The old address may be unreachable (the reason for the change): never blocking.
-    send_notice(&services, &messages::email_change_requested(person.email.as_str(), &messages::email_hint(new_email.as_str()), person.locale), "email change requested").await;
+    services.send_notice(&messages::email_change_requested(person.email.as_str(), &messages::email_hint(new_email.as_str()), person.locale), "email change requested").await;
     Ok(json(StatusCode::ACCEPTED, &ChangeRequested { status: "confirmation_sent", pending_email: new_email.to_string(), expires_at }))
 }
 
@@ -319,7 +308,7 @@ async fn confirm_change(State(services): State<Services>, context: RequestContex
         if let Some((old, person)) = challenge::try_commit(&services, Commit { writes, event: Some(event), then }).await? {
             let new = person.email.as_str();
             for to in [new, old.as_str()] {
-                send_notice(&services, &messages::email_changed(to, old.as_str(), new, person.locale), "email changed").await;
+                services.send_notice(&messages::email_changed(to, old.as_str(), new, person.locale), "email changed").await;
             }
             return Ok(json(StatusCode::OK, &EmailChanged { status: "email_changed", email: new.to_owned() }));
         }
@@ -398,7 +387,7 @@ async fn request_phone_change(State(services): State<Services>, Authenticated(cl
             return Err(Error::new(ErrorCode::NoChange).field("phone"));
         }
     }
-    if live.person.factor_failures.in_window(now) >= factor::WRONG_ANSWERS_PER_PERSON_PER_HOUR {
+    if factor::person_exhausted(&live.person, now) {
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after(3600));
     }
     // A newer request replaces a pending one and inherits its wrong codes.
@@ -447,7 +436,7 @@ async fn confirm_phone_change(State(services): State<Services>, context: Request
         if change.session_id != claims.sid {
             return Err(Error::new(ErrorCode::Conflict));
         }
-        if live.person.factor_failures.in_window(now) >= factor::WRONG_ANSWERS_PER_PERSON_PER_HOUR {
+        if factor::person_exhausted(&live.person, now) {
             return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
         }
         let check = change.code.check(&body.code, now, limits);
@@ -480,8 +469,7 @@ async fn confirm_phone_change(State(services): State<Services>, context: Request
             None => continue,
             Some(Err(error)) => return Err(error),
             Some(Ok(person)) => {
-                let notice = messages::credential_changed(person.email.as_str(), CredentialChange::PhoneChanged, &messages::utc(now), &services.portal_link("/password/forgot"), person.locale);
-                send_notice(&services, &notice, "phone changed").await;
+                services.notify_credential_change(&person, CredentialChange::PhoneChanged).await;
                 return Ok(json(StatusCode::OK, &PhoneChanged { status: "phone_changed", phone_hint: change.hint, channel: change.channel }));
             }
         }
@@ -556,8 +544,7 @@ async fn verify_alternate(State(services): State<Services>, context: RequestCont
     let event = audit(&services, &context, "alternate_email.verified", &person.id, serde_json::json!({}));
     services.store.transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?]).await?;
     event.log();
-    let notice = messages::credential_changed(person.email.as_str(), CredentialChange::AlternateEmailAdded, &messages::utc(services.now()), &services.portal_link("/password/forgot"), person.locale);
-    send_notice(&services, &notice, "alternate email added").await;
+    services.notify_credential_change(&person, CredentialChange::AlternateEmailAdded).await;
     Ok(json(StatusCode::OK, &AlternateVerified { status: "alternate_email_verified", alternate_email: address }))
 }
 
@@ -570,8 +557,7 @@ async fn remove_alternate(State(services): State<Services>, context: RequestCont
     services.store.transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?]).await?;
     event.log();
     if removed.verified {
-        let notice = messages::credential_changed(person.email.as_str(), CredentialChange::AlternateEmailRemoved, &messages::utc(services.now()), &services.portal_link("/password/forgot"), person.locale);
-        send_notice(&services, &notice, "alternate email removed").await;
+        services.notify_credential_change(&person, CredentialChange::AlternateEmailRemoved).await;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -9,25 +9,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use signet_shared::account::Person;
 use signet_shared::auth::Authenticated;
 use signet_shared::factor::{self, Answer};
 use signet_shared::http::{json, ApiJson, RequestContext};
-use signet_shared::messages::{self, CredentialChange};
+use signet_shared::messages::CredentialChange;
 use signet_shared::password::{self, Verified};
 use signet_shared::sessions::{self, Live, Session};
 use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::totp::{self, TotpCheck, TotpFactor};
 use signet_shared::{Error, ErrorCode, Result, Services};
-
-/// Sends the "a credential changed" email. The change is already stored: a failed email is
-/// logged, not turned into a failure of the change.
-pub(crate) async fn notify(services: &Services, person: &Person, change: CredentialChange) {
-    let email = messages::credential_changed(person.email.as_str(), change, &messages::utc(services.now()), &services.portal_link("/password/forgot"), person.locale);
-    if let Err(e) = services.mailer.send(&email).await {
-        tracing::warn!(person = %person.id, error = %e, change = ?change, "credential-change notice not sent");
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Re-authentication.
@@ -179,7 +169,7 @@ pub(crate) async fn change_password(State(services): State<Services>, context: R
         tracing::warn!(error = %e, "sessions not all marked revoked after a password change (their epoch ended them)");
         0
     });
-    notify(&services, &person, CredentialChange::PasswordChanged).await;
+    services.notify_credential_change(&person, CredentialChange::PasswordChanged).await;
     let access_token = access_token(&services, &session, now).await?;
     Ok(json(
         StatusCode::OK,
@@ -252,7 +242,7 @@ pub(crate) async fn confirm_totp(State(services): State<Services>, context: Requ
         if pending.session_id != claims.sid {
             return Err(Error::new(ErrorCode::Conflict));
         }
-        if live.person.factor_failures.in_window(now) >= factor::WRONG_ANSWERS_PER_PERSON_PER_HOUR {
+        if factor::person_exhausted(&live.person, now) {
             return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
         }
         let mut person = live.person.clone();
@@ -269,7 +259,7 @@ pub(crate) async fn confirm_totp(State(services): State<Services>, context: Requ
             TotpCheck::Wrong | TotpCheck::Replayed => {
                 pending.failed_attempts += 1;
                 person.factor_failures.record(now);
-                let ended = pending.failed_attempts >= limits.code_max_attempts || person.factor_failures.in_window(now) >= factor::WRONG_ANSWERS_PER_PERSON_PER_HOUR;
+                let ended = pending.failed_attempts >= limits.code_max_attempts || factor::person_exhausted(&person, now);
                 let (pending_write, error) = if ended {
                     (pending_delete, Error::new(ErrorCode::CodeAttemptsExceeded))
                 } else {
@@ -283,7 +273,7 @@ pub(crate) async fn confirm_totp(State(services): State<Services>, context: Requ
             None => continue,
             Some(Err(error)) => return Err(error),
             Some(Ok(remaining)) => {
-                notify(&services, &person, CredentialChange::TotpEnabled).await;
+                services.notify_credential_change(&person, CredentialChange::TotpEnabled).await;
                 return Ok(json(StatusCode::OK, &TotpEnabled { status: "totp_enabled", backup_codes_remaining: remaining }));
             }
         }
@@ -310,6 +300,6 @@ pub(crate) async fn remove_totp(State(services): State<Services>, context: Reque
     let writes = vec![Write::replace(live.person_item.next(&person)?), Write::replace(live.session_item.next(&session)?), event.write(&services.new_id())?];
     services.store.transact(writes).await?;
     event.log();
-    notify(&services, &person, CredentialChange::TotpDisabled).await;
+    services.notify_credential_change(&person, CredentialChange::TotpDisabled).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -14,8 +14,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Serialize;
 use signet_shared::account::{self, Membership, SpaceKind};
-use signet_shared::audit::AuditEvent;
-use signet_shared::http::RequestContext;
+use signet_shared::audit::person_event as audit;
 use signet_shared::sessions;
 use signet_shared::tokens::AccessClaims;
 use signet_shared::{Result, Services};
@@ -69,10 +68,6 @@ pub fn routes(services: Services) -> Router {
         .route("/password/reset", post(recovery::reset_password))
         .route("/identifier/forgot", post(recovery::forgot_identifier))
         .with_state(services)
-}
-
-fn audit(services: &Services, context: &RequestContext, action: &str, person_id: &str, detail: serde_json::Value) -> AuditEvent {
-    AuditEvent::new(services.now(), context, action, Some(person_id), format!("person:{person_id}"), detail)
 }
 
 /// A customer space as the client sees it.

@@ -3,7 +3,6 @@
 //! addresses with and without an account: the address itself is told which.
 
 use signet_shared::challenge::{self, Begun, Commit, Purpose};
-use crate::credentials::notify;
 use crate::audit;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -185,7 +184,7 @@ pub(crate) async fn reset_password(State(services): State<Services>, context: Re
     if let Err(e) = sessions::revoke_all_except(&services, &person.id, None, "password_reset").await {
         tracing::warn!(error = %e, "sessions not all marked revoked after a reset (their epoch ended them)");
     }
-    notify(&services, &person, CredentialChange::PasswordReset).await;
+    services.notify_credential_change(&person, CredentialChange::PasswordReset).await;
     Ok(json(StatusCode::OK, &ResetDone { status: "password_reset" }))
 }
 
