@@ -55,9 +55,9 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
     let phone = PhoneFactor { phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?, hint: phone.hint(), channel: PhoneChannel::Sms };
     let hash = password::hash(DEMO_PASSWORD.into(), services.config.argon2).await?;
     let person = Person::new(person_id, email, "Demo".into(), "Member".into(), Locale::En, hash, Some(phone), services.now());
-    let space = CustomerSpace { id: services.new_id(), kind: SpaceKind::Individual, name: "Demo Member".into(), created_at: services.now() };
+    let space = CustomerSpace { id: services.new_id(), kind: SpaceKind::Individual, name: "Demo Member".into(), created_at: services.now(), billing: None };
     // The member also belongs to an organisation's space: a login then offers the choice.
-    let organisation = CustomerSpace { id: services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: services.now() };
+    let organisation = CustomerSpace { id: services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: services.now(), billing: None };
     let membership = Membership {
         person_id: person.id.clone(),
         space_id: organisation.id.clone(),

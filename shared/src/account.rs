@@ -201,6 +201,31 @@ pub struct CustomerSpace {
     pub name: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// Billing details: the address that sets the taxes, and for an organisation whether
+    /// it may be invoiced and who receives its invoices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<BillingProfile>,
+}
+
+/// A space's billing details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingProfile {
+    /// Name on invoices (the organisation's legal name, or the person's).
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country.
+    pub country: String,
+    /// Region (a Canadian province: `QC`, `ON`…), when the country has regional taxes.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// EU VAT number, for a business.
+    #[serde(default)]
+    pub vat_number: Option<String>,
+    /// Whether the organisation may be invoiced (pay on terms) by its members.
+    #[serde(default)]
+    pub invoicing_enabled: bool,
+    /// Who receives the organisation's invoices.
+    #[serde(default)]
+    pub billing_contact: Option<EmailAddress>,
 }
 
 /// A role in a space.

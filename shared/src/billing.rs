@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 pub type Cents = i64;
 
 /// A name in French and English.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Names {
     /// French.
     pub fr: String,
@@ -68,12 +68,28 @@ pub struct Catalogue {
     pub seller_country: String,
     /// The reverse-charge mention.
     pub reverse_charge_mention: Names,
+    /// Who sells, as invoices print it.
+    pub seller: Seller,
+    /// The currency a buyer's country pays in (`*` for every other country).
+    pub currencies: BTreeMap<String, String>,
+}
+
+/// The seller printed on invoices.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seller {
+    /// Name.
+    pub name: String,
+    /// Address lines.
+    pub address: Vec<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCatalogue {
     version: u32,
+    seller: Seller,
+    currencies: BTreeMap<String, String>,
     products: Vec<RawProduct>,
     taxes: BTreeMap<String, Vec<RawTax>>,
     reverse_charge: RawReverseCharge,
@@ -182,7 +198,15 @@ impl Catalogue {
             }
             taxes.insert(place, parsed);
         }
-        Ok(Catalogue { products, taxes, seller_country: raw.reverse_charge.seller_country, reverse_charge_mention: raw.reverse_charge.mention })
+        if !raw.currencies.contains_key("*") {
+            return Err("catalogue: currencies needs a \"*\" entry for the other countries".into());
+        }
+        for (country, currency) in &raw.currencies {
+            if !products.values().all(|p| p.prices.contains_key(currency)) {
+                return Err(format!("catalogue: {country} pays in {currency}, which some product has no price in"));
+            }
+        }
+        Ok(Catalogue { products, taxes, seller_country: raw.reverse_charge.seller_country, reverse_charge_mention: raw.reverse_charge.mention, seller: raw.seller, currencies: raw.currencies })
     }
 
     /// The shipped catalogue (parsed once; a start-up error if it is bad).
@@ -241,6 +265,16 @@ pub struct Taxes {
 }
 
 impl Catalogue {
+    /// The currency a buyer in `country` pays in.
+    pub fn currency_for(&self, country: &str) -> &str {
+        self.currencies.get(country).or_else(|| self.currencies.get("*")).map(String::as_str).unwrap_or("EUR")
+    }
+
+    /// The names of a tax code of a jurisdiction's list (for printing).
+    pub fn tax_names(&self, code: &str) -> Names {
+        self.taxes.values().flatten().find(|t| t.code == code).map(|t| t.name.clone()).unwrap_or_else(|| Names { fr: code.to_owned(), en: code.to_owned() })
+    }
+
     /// The taxes on `subtotal` for `buyer`, each rounded half-up to the cent on the pre-tax
     /// amount.
     pub fn taxes(&self, buyer: &Buyer, subtotal: Cents) -> Taxes {
@@ -333,7 +367,8 @@ mod tests {
             (SHIPPED.replacen("\"100.00\"", "\"100,00\"", 1), "CLOUD-SIG-1Y has a price"),
             (SHIPPED.replacen("\"9.975\"", "\"nine\"", 1), "tax QST of CA-QC"),
             (SHIPPED.replacen("\"term_months\": 12", "\"term_months\": 0", 1), "term of 0 months"),
-            (SHIPPED.replacen("\"CAD\"", "\"cad\"", 1), "not an ISO 4217 code"),
+            (SHIPPED.replacen("\"CAD\": \"100.00\"", "\"cad\": \"100.00\"", 1), "not an ISO 4217 code"),
+            (SHIPPED.replacen("\"*\": \"EUR\"", "\"*\": \"USD\"", 1), "pays in USD"),
         ];
         for (text, expected) in cases {
             let e = Catalogue::parse(&text).unwrap_err();

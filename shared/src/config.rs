@@ -35,6 +35,47 @@ pub struct Config {
     pub tokens: TokenSettings,
     /// Sign in with Google, when configured (`SIGNET_GOOGLE_CLIENT_ID`).
     pub google: Option<OidcSettings>,
+    /// Payments and the terms of sale.
+    pub payments: PaymentSettings,
+}
+
+/// A secret from the environment: never printed, not even by `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// Payments and the terms of sale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSettings {
+    /// Stripe, when configured (`SIGNET_STRIPE_SECRET_KEY`); otherwise the local hosted
+    /// payment page of the embedded back end.
+    pub stripe: Option<StripeSettings>,
+    /// The webhook signing secret (`SIGNET_PAYMENT_WEBHOOK_SECRET`, Stripe's `whsec_…`). The
+    /// local server makes one per start when unset; a Lambda without it refuses every webhook.
+    pub webhook_secret: Option<Secret>,
+    /// Where the local hosted payment page is served (`SIGNET_PAYMENT_PAGE_URL`, default the
+    /// portal URL).
+    pub page_url: String,
+    /// The version of the terms of sale a buyer must accept (`SIGNET_TERMS_VERSION`).
+    pub terms_version: String,
+    /// Where the terms of sale are published (`SIGNET_TERMS_URL`).
+    pub terms_url: String,
+    /// Days an organisation has to pay its invoice (`SIGNET_INVOICE_PAYMENT_DAYS`, default 30).
+    pub invoice_payment_days: i64,
+}
+
+/// The Stripe adapter's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeSettings {
+    /// The secret API key (`SIGNET_STRIPE_SECRET_KEY`).
+    pub secret_key: Secret,
+    /// The API's base URL (`SIGNET_STRIPE_API_URL`, default `https://api.stripe.com`).
+    pub api_url: String,
 }
 
 /// An OpenID Connect identity provider.
@@ -142,6 +183,17 @@ impl Config {
         }
         let portal_url = url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?;
         let issuer = url("SIGNET_TOKEN_ISSUER", &portal_url)?;
+        let payments = PaymentSettings {
+            stripe: match get("SIGNET_STRIPE_SECRET_KEY") {
+                None => None,
+                Some(key) => Some(StripeSettings { secret_key: Secret(key), api_url: url("SIGNET_STRIPE_API_URL", "https://api.stripe.com")? }),
+            },
+            webhook_secret: get("SIGNET_PAYMENT_WEBHOOK_SECRET").map(Secret),
+            page_url: url("SIGNET_PAYMENT_PAGE_URL", &portal_url)?,
+            terms_version: get("SIGNET_TERMS_VERSION").unwrap_or_else(|| "2026-01".into()),
+            terms_url: url("SIGNET_TERMS_URL", &format!("{portal_url}/terms-of-sale"))?,
+            invoice_payment_days: number(get("SIGNET_INVOICE_PAYMENT_DAYS"), "SIGNET_INVOICE_PAYMENT_DAYS", 30, 0, 120)?,
+        };
         Ok(Config {
             table: get("SIGNET_TABLE").unwrap_or_else(|| "signet".into()),
             kms_key_id: get("SIGNET_KMS_KEY_ID").unwrap_or_else(|| "alias/signet".into()),
@@ -176,6 +228,7 @@ impl Config {
                     jwks_url: url("SIGNET_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs")?,
                 }),
             },
+            payments,
             argon2: Argon2Params {
                 m_kib: number(get("SIGNET_ARGON2_M_KIB"), "SIGNET_ARGON2_M_KIB", 19456, 19456, 1 << 21)?,
                 t: number(get("SIGNET_ARGON2_T"), "SIGNET_ARGON2_T", 2, 2, 20)?,
@@ -215,6 +268,8 @@ mod tests {
         assert_eq!(e.var, "SIGNET_CODE_MAX_ATTEMPTS");
         let e = Config::from_vars(&vars(&[("SIGNET_ARGON2_M_KIB", "1024")])).unwrap_err();
         assert_eq!(e.var, "SIGNET_ARGON2_M_KIB");
+        let c = Config::from_vars(&vars(&[("SIGNET_STRIPE_SECRET_KEY", "sk_test_s3cr3t"), ("SIGNET_PAYMENT_WEBHOOK_SECRET", "whsec_s3cr3t")])).unwrap();
+        assert!(!format!("{c:?}").contains("s3cr3t"), "secrets are not printed");
         let e = Config::from_vars(&vars(&[("SIGNET_PORTAL_URL", "portal.example.com")])).unwrap_err();
         assert_eq!(e.var, "SIGNET_PORTAL_URL");
     }

@@ -183,6 +183,31 @@ error_codes! {
     OriginRefused = ("origin_refused", FORBIDDEN,
         "Cette demande ne provient pas du portail et a été refusée.",
         "This request does not come from the portal and was refused."),
+    /// 422: the terms of sale were not accepted, or an older version of them was.
+    TermsNotAccepted = ("terms_not_accepted", UNPROCESSABLE_ENTITY,
+        "Vous devez accepter les modalités d'achat en vigueur pour soumettre votre commande.",
+        "You must accept the current terms of sale to submit your order."),
+    /// 403: this payment mode is not open to this person (not a member of the organisation,
+    /// or the organisation is not enabled for invoicing).
+    PaymentModeUnavailable = ("payment_mode_unavailable", FORBIDDEN,
+        "Ce mode de paiement n'est pas offert pour votre compte.",
+        "This payment mode is not available to your account."),
+    /// 422: a billing address (country, and province in Canada) is needed for the taxes.
+    BillingAddressRequired = ("billing_address_required", UNPROCESSABLE_ENTITY,
+        "Indiquez votre adresse de facturation (pays et, au Canada, province) pour calculer les taxes.",
+        "Enter your billing address (country and, in Canada, province) so that taxes can be computed."),
+    /// 409: the renewal was abandoned or its payment session expired; start a new one.
+    RenewalClosed = ("renewal_closed", CONFLICT,
+        "Ce renouvellement a été abandonné ou a expiré. Recommencez votre renouvellement.",
+        "This renewal was abandoned or has expired. Start your renewal again."),
+    /// 400: a payment webhook whose signature does not verify (or is too old).
+    WebhookSignatureInvalid = ("webhook_signature_invalid", BAD_REQUEST,
+        "La signature de la notification de paiement n'est pas valide.",
+        "The payment notification's signature is not valid."),
+    /// 422: a payment notification that does not match the order (amount or currency).
+    PaymentMismatch = ("payment_mismatch", UNPROCESSABLE_ENTITY,
+        "Le paiement reçu ne correspond pas à la commande.",
+        "The payment received does not match the order."),
     /// 409: an account already exists for this email address.
     AccountExists = ("account_exists", CONFLICT,
         "Un compte existe déjà pour cette adresse courriel. Connectez-vous ou réinitialisez votre mot de passe.",

@@ -1,9 +1,9 @@
-//! A minimal HTTPS GET for the few documents Signet fetches itself (an identity provider's
-//! public keys). The client is built on first use (the trust store is read then, not at
+//! A minimal HTTPS client for the few calls Signet makes itself (an identity provider's
+//! public keys, the payment provider's API). The client is built on first use (the trust store is read then, not at
 //! every cold start); plain HTTP is allowed only to the loopback address, for tests.
 
 use crate::{Error, Result};
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -12,8 +12,8 @@ use std::time::Duration;
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
-fn client() -> Result<&'static Client<Https, Empty<bytes::Bytes>>> {
-    static CLIENT: OnceLock<Client<Https, Empty<bytes::Bytes>>> = OnceLock::new();
+fn client() -> Result<&'static Client<Https, Full<bytes::Bytes>>> {
+    static CLIENT: OnceLock<Client<Https, Full<bytes::Bytes>>> = OnceLock::new();
     if let Some(client) = CLIENT.get() {
         return Ok(client);
     }
@@ -42,24 +42,37 @@ fn allowed(uri: &http::Uri) -> bool {
 /// Fetches `url` (HTTPS, or HTTP to 127.0.0.1) and returns its body, at most `max_bytes`.
 /// Any failure is a retryable `service_unavailable`.
 pub async fn get(url: &str, max_bytes: usize) -> Result<bytes::Bytes> {
+    let (status, body) = send(http::Method::GET, url, &[], bytes::Bytes::new(), max_bytes).await?;
+    if !status.is_success() {
+        return Err(Error::unavailable(format!("fetch of {url}: status {status}")));
+    }
+    Ok(body)
+}
+
+/// Sends a request (HTTPS, or HTTP to 127.0.0.1) and returns its status and body, at most
+/// `max_bytes`. A failure to get an answer is a retryable `service_unavailable`; the
+/// caller judges the status. Header values are never logged (they may carry a key).
+pub async fn send(method: http::Method, url: &str, headers: &[(&str, &str)], body: bytes::Bytes, max_bytes: usize) -> Result<(http::StatusCode, bytes::Bytes)> {
     let uri: http::Uri = url.parse().map_err(Error::internal)?;
     if !allowed(&uri) {
-        return Err(Error::internal("fetch of a URL that is neither HTTPS nor loopback"));
+        return Err(Error::internal("a call to a URL that is neither HTTPS nor loopback"));
     }
-    let request = client()?.get(uri);
-    let response = tokio::time::timeout(Duration::from_secs(5), request)
+    let mut request = http::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(body)).map_err(Error::internal)?;
+    let response = tokio::time::timeout(Duration::from_secs(10), client()?.request(request))
         .await
-        .map_err(|_| Error::unavailable(format!("fetch of {url} timed out")))?
-        .map_err(|e| Error::unavailable(format!("fetch of {url}: {e}")))?;
-    if !response.status().is_success() {
-        return Err(Error::unavailable(format!("fetch of {url}: status {}", response.status())));
-    }
+        .map_err(|_| Error::unavailable(format!("call to {url} timed out")))?
+        .map_err(|e| Error::unavailable(format!("call to {url}: {e}")))?;
+    let status = response.status();
     let body = Limited::new(response.into_body(), max_bytes);
-    let collected = tokio::time::timeout(Duration::from_secs(5), body.collect())
+    let collected = tokio::time::timeout(Duration::from_secs(10), body.collect())
         .await
-        .map_err(|_| Error::unavailable(format!("fetch of {url} timed out")))?
-        .map_err(|e| Error::unavailable(format!("fetch of {url}: {e}")))?;
-    Ok(collected.to_bytes())
+        .map_err(|_| Error::unavailable(format!("call to {url} timed out")))?
+        .map_err(|e| Error::unavailable(format!("call to {url}: {e}")))?;
+    Ok((status, collected.to_bytes()))
 }
 
 #[cfg(test)]

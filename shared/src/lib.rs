@@ -31,6 +31,7 @@ pub mod payment;
 pub mod phone;
 pub mod ports;
 pub mod reminders;
+pub mod renewal;
 pub mod services;
 pub mod sessions;
 pub mod store;

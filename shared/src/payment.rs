@@ -1,9 +1,24 @@
-//! The payment provider's webhook signature (Stripe's scheme, used by the Stripe adapter and
-//! by the embedded back end's own payment page alike): the `Stripe-Signature` header carries
-//! `t=<unix seconds>` and one or more `v1=<hex HMAC-SHA256 of "<t>.<body>">` under the
-//! endpoint's signing secret. A signature is accepted when one `v1` matches (constant time)
-//! and `t` is within the tolerance of now (replays of an old delivery are refused).
+//! Card payments: the payment-provider port, its adapters, and the provider's webhook
+//! signature.
+//!
+//! The payment page is the provider's, never Signet's: a renewal hands the buyer over to a
+//! hosted checkout (Stripe Checkout; on the embedded back end, the local server's own page)
+//! and learns the outcome from the provider's signed webhook. No card number ever reaches a
+//! Signet function.
+//!
+//! The webhook signature is Stripe's scheme, used by the Stripe adapter and by the local
+//! page alike: the `Stripe-Signature` header carries `t=<unix seconds>` and one or more
+//! `v1=<hex HMAC-SHA256 of "<t>.<body>">` under the endpoint's signing secret. A signature
+//! is accepted when one `v1` matches (constant time) and `t` is within the tolerance of now
+//! (replays of an old delivery are refused).
 
+use crate::billing::Cents;
+use crate::locale::Locale;
+use crate::store::{Item, Key, Store, StoreError, Write};
+use crate::{Error, Result};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -64,6 +79,255 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance: i64
     Ok(())
 }
 
+/// What a checkout is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    /// The same key gives the same session: a retried submit never opens a second payment.
+    pub idempotency_key: String,
+    /// The renewal paid for (the session's `client_reference_id`).
+    pub renewal_id: String,
+    /// The total to pay, in cents.
+    pub amount: Cents,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// What is bought, as the payment page shows it.
+    pub description: String,
+    /// The buyer's email (the provider may send its own receipt).
+    pub customer_email: String,
+    /// The page's language.
+    pub locale: Locale,
+    /// Where the buyer returns after paying.
+    pub success_url: String,
+    /// Where the buyer returns after giving up.
+    pub cancel_url: String,
+}
+
+/// A hosted checkout session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkout {
+    /// The provider's session id (`cs_…`).
+    pub session_id: String,
+    /// The hosted payment page.
+    pub url: String,
+}
+
+/// The payment-provider port.
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// Opens (or, for the same idempotency key, finds again) a hosted checkout session.
+    async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout>;
+
+    /// The secret the provider signs its webhooks with; `None` refuses every webhook.
+    fn webhook_secret(&self) -> Option<&[u8]>;
+}
+
+/// The Stripe adapter: `POST /v1/checkout/sessions` (form-encoded, the secret key as
+/// bearer, the idempotency key as `Idempotency-Key`).
+pub struct Stripe {
+    api_url: String,
+    secret_key: String,
+    webhook_secret: Option<Vec<u8>>,
+}
+
+impl Stripe {
+    /// From the configuration.
+    pub fn new(settings: &crate::config::StripeSettings, webhook_secret: Option<&crate::config::Secret>) -> Self {
+        Stripe { api_url: settings.api_url.clone(), secret_key: settings.secret_key.0.clone(), webhook_secret: webhook_secret.map(|s| s.0.as_bytes().to_vec()) }
+    }
+
+    /// The form of a Checkout Session for `request` (Stripe's documented parameters).
+    pub fn checkout_form(request: &CheckoutRequest) -> String {
+        let fields = [
+            ("mode", "payment".to_owned()),
+            ("client_reference_id", request.renewal_id.clone()),
+            ("metadata[renewal_id]", request.renewal_id.clone()),
+            ("customer_email", request.customer_email.clone()),
+            ("locale", request.locale.pick("fr", "en").to_owned()),
+            ("success_url", request.success_url.clone()),
+            ("cancel_url", request.cancel_url.clone()),
+            ("line_items[0][quantity]", "1".to_owned()),
+            ("line_items[0][price_data][currency]", request.currency.to_ascii_lowercase()),
+            ("line_items[0][price_data][unit_amount]", request.amount.to_string()),
+            ("line_items[0][price_data][product_data][name]", request.description.clone()),
+            ("payment_method_types[0]", "card".to_owned()),
+        ];
+        fields.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect::<Vec<_>>().join("&")
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value.
+pub fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl PaymentProvider for Stripe {
+    async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout> {
+        #[derive(Deserialize)]
+        struct Session {
+            id: String,
+            url: String,
+        }
+        let url = format!("{}/v1/checkout/sessions", self.api_url);
+        let auth = format!("Bearer {}", self.secret_key);
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("idempotency-key", request.idempotency_key.as_str()),
+            ("stripe-version", "2024-06-20"),
+        ];
+        let (status, body) = crate::http_client::send(http::Method::POST, &url, &headers, Self::checkout_form(request).into(), 64 * 1024).await?;
+        if !status.is_success() {
+            // Stripe's error body names the parameter, never the key.
+            let reason = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+            return Err(Error::unavailable(format!("stripe checkout session: status {status}: {reason}")));
+        }
+        let session: Session = serde_json::from_slice(&body).map_err(|e| Error::unavailable(format!("stripe checkout session: {e}")))?;
+        Ok(Checkout { session_id: session.id, url: session.url })
+    }
+
+    fn webhook_secret(&self) -> Option<&[u8]> {
+        self.webhook_secret.as_deref()
+    }
+}
+
+/// A session of the local hosted payment page (`PAYSESSION#<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalSession {
+    /// `cs_local_…`.
+    pub id: String,
+    /// The renewal.
+    pub renewal_id: String,
+    /// Cents.
+    pub amount: Cents,
+    /// ISO 4217.
+    pub currency: String,
+    /// What is bought.
+    pub description: String,
+    /// The buyer.
+    pub customer_email: String,
+    /// Language of the page.
+    pub locale: Locale,
+    /// Return addresses.
+    pub success_url: String,
+    /// Return address after giving up.
+    pub cancel_url: String,
+    /// `open`, `paid` or `expired`.
+    pub status: String,
+    /// The payment's reference, once paid.
+    pub payment_intent: Option<String>,
+    /// Whether the webhook announcing the outcome was accepted.
+    pub delivered: bool,
+}
+
+/// Key of a local payment session.
+pub fn local_session_key(id: &str) -> Key {
+    Key::new(format!("PAYSESSION#{id}"), "SESSION")
+}
+
+/// The embedded back end's payment provider: sessions kept in the store, paid on the local
+/// server's hosted page (`<page_url>/_pay/<session>`), which then signs and delivers the
+/// webhook exactly as Stripe does.
+pub struct LocalPayments {
+    store: Arc<dyn Store>,
+    page_url: String,
+    webhook_secret: Vec<u8>,
+}
+
+/// The test card that pays on the local page.
+pub const LOCAL_CARD_PAYS: &str = "4242424242424242";
+/// The test card the local page declines.
+pub const LOCAL_CARD_DECLINED: &str = "4000000000000002";
+
+impl LocalPayments {
+    /// A local provider; `webhook_secret` is shared with the webhook endpoint.
+    pub fn new(store: Arc<dyn Store>, page_url: &str, webhook_secret: Vec<u8>) -> Self {
+        LocalPayments { store, page_url: page_url.to_owned(), webhook_secret }
+    }
+
+    /// Reads a session.
+    pub async fn session(&self, id: &str) -> Result<Option<(Item, LocalSession)>> {
+        match self.store.get(&local_session_key(id)).await? {
+            Some(item) => {
+                let session = item.decode()?;
+                Ok(Some((item, session)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a session's new state if nobody wrote it since `item`.
+    pub async fn update(&self, item: &Item, session: &LocalSession) -> Result<()> {
+        Ok(self.store.write(Write::replace(item.next(session)?)).await?)
+    }
+
+    /// The webhook delivery announcing `event_type` for `session`: (body, `Stripe-Signature`).
+    pub fn webhook(&self, event_type: &str, session: &LocalSession, now: i64) -> (Vec<u8>, String) {
+        let paid = session.status == "paid";
+        let event = serde_json::json!({
+            "id": format!("evt_{}_{}", session.id.trim_start_matches("cs_"), event_type.rsplit('.').next().unwrap_or("event")),
+            "object": "event",
+            "type": event_type,
+            "created": now,
+            "data": {"object": {
+                "id": session.id,
+                "object": "checkout.session",
+                "client_reference_id": session.renewal_id,
+                "metadata": {"renewal_id": session.renewal_id},
+                "amount_total": session.amount,
+                "currency": session.currency.to_ascii_lowercase(),
+                "payment_status": if paid { "paid" } else { "unpaid" },
+                "status": if session.status == "expired" { "expired" } else { "complete" },
+                "payment_intent": session.payment_intent,
+            }},
+        });
+        let body = serde_json::to_vec(&event).expect("a JSON value serializes");
+        let signature = sign(&self.webhook_secret, now, &body);
+        (body, signature)
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for LocalPayments {
+    async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout> {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(request.idempotency_key.as_bytes());
+        let id = format!("cs_local_{}", &crate::crypto::hex(&digest)[..32]);
+        let session = LocalSession {
+            id: id.clone(),
+            renewal_id: request.renewal_id.clone(),
+            amount: request.amount,
+            currency: request.currency.clone(),
+            description: request.description.clone(),
+            customer_email: request.customer_email.clone(),
+            locale: request.locale,
+            success_url: request.success_url.clone(),
+            cancel_url: request.cancel_url.clone(),
+            status: "open".into(),
+            payment_intent: None,
+            delivered: false,
+        };
+        // The same key finds the same session (created once).
+        match self.store.write(Write::create(Item::new(local_session_key(&id), &session)?)).await {
+            Ok(()) | Err(StoreError::ConditionFailed(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(Checkout { url: format!("{}/_pay/{id}", self.page_url), session_id: id })
+    }
+
+    fn webhook_secret(&self) -> Option<&[u8]> {
+        Some(&self.webhook_secret)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +350,26 @@ mod tests {
         for malformed in ["", "t=abc,v1=00", "v1=00", "t=1795000000"] {
             assert_eq!(verify(SECRET, malformed, body, 1_795_000_010, DEFAULT_TOLERANCE), Err(SignatureError::Malformed), "{malformed}");
         }
+    }
+
+    #[test]
+    fn the_checkout_form_is_stripe_s_parameters_encoded() {
+        let form = Stripe::checkout_form(&CheckoutRequest {
+            idempotency_key: "renewal-r1".into(),
+            renewal_id: "r1".into(),
+            amount: 11_498,
+            currency: "CAD".into(),
+            description: "Signature infonuagique – 1 an".into(),
+            customer_email: "a+b@example.com".into(),
+            locale: Locale::Fr,
+            success_url: "https://portal.example.com/renewals/r1?paid=1".into(),
+            cancel_url: "https://portal.example.com/renewals/r1".into(),
+        });
+        assert!(form.contains("line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=11498"), "{form}");
+        assert!(form.contains("line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=cad"));
+        assert!(form.contains("customer_email=a%2Bb%40example.com"));
+        assert!(form.contains("client_reference_id=r1&"));
+        assert!(form.contains("product_data%5D%5Bname%5D=Signature+infonuagique+%E2%80%93+1+an"));
     }
 
     #[test]

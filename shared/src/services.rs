@@ -28,6 +28,25 @@ pub struct Services {
     pub ca: Arc<dyn crate::ca::CaSigner>,
     /// The access-token key ring, cached for this instance.
     pub tokens: Arc<crate::auth::TokenKeys>,
+    /// The payment provider (Stripe, or the local hosted page).
+    pub payments: Arc<dyn crate::payment::PaymentProvider>,
+}
+
+/// The payment provider the configuration names: Stripe when its key is set, otherwise the
+/// local hosted page (sessions in `store`), whose webhook secret is the configured one or,
+/// when none is, a random one for this process.
+pub fn payment_provider(config: &Config, store: Arc<dyn Store>, random: &dyn Random) -> Arc<dyn crate::payment::PaymentProvider> {
+    let settings = &config.payments;
+    match &settings.stripe {
+        Some(stripe) => Arc::new(crate::payment::Stripe::new(stripe, settings.webhook_secret.as_ref())),
+        None => {
+            let secret = match &settings.webhook_secret {
+                Some(s) => s.0.as_bytes().to_vec(),
+                None => crate::crypto::hex(&crate::crypto::random_bytes::<32>(random)).into_bytes(),
+            };
+            Arc::new(crate::payment::LocalPayments::new(store, &settings.page_url, secret))
+        }
+    }
 }
 
 impl Services {

@@ -87,7 +87,7 @@ async fn a_person_without_a_second_factor_logs_in_with_the_password_alone(w: Wor
     let email = EmailAddress::parse(&w.email("no.factor")).unwrap();
     let hash = password::hash(PASSWORD.into(), w.services.config.argon2).await.unwrap();
     let person = Person::new(id.clone(), email.clone(), "Test".into(), "Subscriber".into(), Locale::En, hash, None, w.services.now());
-    let space = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0 };
+    let space = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0, billing: None };
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
     let (status, body) = w.post("/login", json!({"email": email.as_str(), "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{body}");

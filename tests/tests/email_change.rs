@@ -351,7 +351,7 @@ async fn an_account_without_a_second_factor_cannot_change_its_email(w: World) {
     let email = EmailAddress::parse(&w.email("factorless")).unwrap();
     let hash = signet_shared::password::hash(PASSWORD.into(), w.services.config.argon2).await.unwrap();
     let person = Person::new(w.services.new_id(), email.clone(), "Test".into(), "Subscriber".into(), signet_shared::Locale::En, hash, None, w.services.now());
-    let space = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0 };
+    let space = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0, billing: None };
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
     let (_, signed_in) = w.post("/login", json!({"email": email.as_str(), "password": PASSWORD})).await;
     let access = signed_in["access_token"].as_str().unwrap();

@@ -133,7 +133,7 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
     let phone = w.sign_up(&email, PASSWORD, "sms").await;
     // The person also belongs to an organisation's space.
     let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
-    let org = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: 0 };
+    let org = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: 0, billing: None };
     let membership = Membership { person_id: guard.person_id.clone(), space_id: org.id.clone(), roles: vec![Role::BillingContact], space_name: org.name.clone(), space_kind: org.kind };
     w.services
         .store
@@ -163,7 +163,7 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
 /// Adds an organisation's space to the person of `email`; returns its id.
 async fn join_organisation(w: &World, email: &str) -> String {
     let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(email).unwrap())).await.unwrap().unwrap().decode().unwrap();
-    let org = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: 0 };
+    let org = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: 0, billing: None };
     let membership = Membership { person_id: guard.person_id.clone(), space_id: org.id.clone(), roles: vec![Role::Agent], space_name: org.name.clone(), space_kind: org.kind };
     w.services.store.transact(vec![Write::create(Item::new(account::space_key(&org.id), &org).unwrap()), account::membership_write(&membership).unwrap()]).await.unwrap();
     org.id

@@ -26,7 +26,7 @@ async fn person(w: &World, name: &str) -> Person {
     let email = EmailAddress::parse(&w.email(name)).unwrap();
     let phone = PhoneFactor { phone, hint: "+1 ••• ••00".into(), channel: PhoneChannel::Sms };
     let person = Person::new(id.clone(), email, "Test".into(), "Subscriber".into(), Locale::En, "$argon2id$v=19$m=19456,t=2,p=1$unused".into(), Some(phone), w.services.now());
-    let space = CustomerSpace { id: format!("space-{id}"), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0 };
+    let space = CustomerSpace { id: format!("space-{id}"), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0, billing: None };
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
     person
 }

@@ -498,6 +498,7 @@ async fn confirm(State(services): State<Services>, context: RequestContext, ApiJ
         kind: SpaceKind::Individual,
         name: format!("{} {}", person.first_name, person.last_name),
         created_at: now,
+        billing: None,
     };
     request.status = SignupStatus::Completed;
     request.space_id = Some(space.id.clone());

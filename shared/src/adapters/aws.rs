@@ -64,12 +64,14 @@ pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock
     };
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let (dynamodb, ses, sns, kms, ca_kms) = (sdk.clone(), sdk.clone(), sdk.clone(), sdk.clone(), sdk.clone());
+    let store: Arc<dyn crate::store::Store> = Arc::new(DynamoStore {
+        client: LazyClient::new(move || aws_sdk_dynamodb::Client::new(&dynamodb)),
+        table: config.table.clone(),
+        clock: clock.clone(),
+    });
     Services {
-        store: Arc::new(DynamoStore {
-            client: LazyClient::new(move || aws_sdk_dynamodb::Client::new(&dynamodb)),
-            table: config.table.clone(),
-            clock: clock.clone(),
-        }),
+        payments: crate::services::payment_provider(&config, store.clone(), random.as_ref()),
+        store,
         mailer: Arc::new(SesMailer { client: LazyClient::new(move || aws_sdk_sesv2::Client::new(&ses)), from: config.mail_from.clone() }),
         sms: Arc::new(SnsSms { client: LazyClient::new(move || aws_sdk_sns::Client::new(&sns)) }),
         voice: Arc::new(SmsVoiceCalls {

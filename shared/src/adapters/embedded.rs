@@ -470,8 +470,10 @@ pub fn open_with_clock(config: Config, data_dir: &Path, clock: Arc<dyn Clock>) -
     let ca = local_ca(&data_dir.join("signet-ca.key"))?;
     let store = EmbeddedStore::new(db.clone(), clock.clone());
     let outbox = Outbox::new(db, clock.clone());
+    let payments = crate::services::payment_provider(&config, Arc::new(store.clone()), random.as_ref());
     let services = Services {
         config: Arc::new(config),
+        payments,
         store: Arc::new(store.clone()),
         mailer: Arc::new(outbox.clone()),
         sms: Arc::new(outbox.clone()),

@@ -1,0 +1,442 @@
+//! Renewals (seed 000, step 3): a draft invoice for one subscription, paid by card through
+//! the payment provider or billed to an organisation, then fulfilled exactly once.
+//!
+//! A renewal (`RENEWAL#<id>`) moves draft → awaiting payment (card) → paid, or draft →
+//! invoiced (organisation); or to abandoned when its payment session expires. Fulfilment is
+//! one transaction: the renewal's state (conditional on the version read), the invoice with
+//! the next number of its series, the subscription's new term (conditional too), its entry
+//! in the expiry index and the audit event. A second webhook, a late one, or one racing a
+//! retried submit finds the renewal fulfilled and changes nothing; a declined or abandoned
+//! payment never reaches fulfilment, so it never uses an invoice number.
+
+use crate::account::{self, Person, Role};
+use crate::audit::AuditEvent;
+use crate::billing::{Cents, Names};
+use crate::http::RequestContext;
+use crate::locale::Locale;
+use crate::payment::Checkout;
+use crate::store::{Condition, Item, Key, Write};
+use crate::subscription::{self, Subscription, SubscriptionStatus};
+use crate::{invoice, messages, Error, ErrorCode, Result, Services};
+use serde::{Deserialize, Serialize};
+
+/// How a renewal is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMode {
+    /// By card, on the payment provider's hosted page.
+    Card,
+    /// Invoiced to an organisation, payable on terms.
+    Organisation,
+}
+
+/// Who buys: the person (card) or the organisation (invoice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Buyer {
+    /// The space that pays (the subscription's, or the organisation's).
+    pub space_id: String,
+    /// Name on the invoice.
+    pub name: String,
+    /// Where receipts and invoices are emailed.
+    pub email: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// Province or region.
+    pub region: Option<String>,
+    /// EU VAT number.
+    pub vat_number: Option<String>,
+}
+
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// The product's code.
+    pub code: String,
+    /// What it is.
+    pub description: Names,
+    /// How many.
+    pub quantity: u32,
+    /// Price of one, in cents.
+    pub unit_price: Cents,
+    /// quantity × unit price.
+    pub amount: Cents,
+}
+
+/// One tax of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxAmount {
+    /// `GST`, `QST`, `VAT`…
+    pub code: String,
+    /// Its names.
+    pub name: Names,
+    /// Its rate, as written (`9.975`).
+    pub rate: String,
+    /// On what.
+    pub base: Cents,
+    /// How much.
+    pub amount: Cents,
+}
+
+/// The amounts of a sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amounts {
+    /// The lines.
+    pub lines: Vec<Line>,
+    /// The taxes (none under reverse charge).
+    pub taxes: Vec<TaxAmount>,
+    /// Before taxes.
+    pub subtotal: Cents,
+    /// With taxes.
+    pub total: Cents,
+    /// ISO 4217.
+    pub currency: String,
+    /// The reverse-charge mention, when it applies.
+    pub reverse_charge_mention: Option<Names>,
+}
+
+/// The acceptance of the terms of sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermsAcceptance {
+    /// The version accepted.
+    pub version: String,
+    /// When.
+    pub accepted_at: i64,
+    /// From where.
+    pub source_ip: String,
+}
+
+/// Where a renewal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenewalState {
+    /// Drafted; the terms are not accepted yet.
+    Draft,
+    /// Submitted by card; the provider's webhook is awaited.
+    AwaitingPayment,
+    /// Paid by card; the term is extended and the invoice issued.
+    Paid,
+    /// Invoiced to the organisation; the term is extended.
+    Invoiced,
+    /// The payment session expired or was cancelled.
+    Abandoned,
+}
+
+/// A renewal (`RENEWAL#<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Renewal {
+    /// Random id (also the payment's idempotency key).
+    pub id: String,
+    /// The subscription renewed.
+    pub subscription_id: String,
+    /// Who renews (the holder).
+    pub person_id: String,
+    /// The product bought.
+    pub product_code: String,
+    /// Months it adds.
+    pub term_months: u32,
+    /// Card or organisation.
+    pub mode: PaymentMode,
+    /// Who pays.
+    pub buyer: Buyer,
+    /// The draft invoice's amounts.
+    pub amounts: Amounts,
+    /// The buyer's language.
+    pub locale: Locale,
+    /// When drafted.
+    pub created_at: i64,
+    /// Where it stands.
+    pub state: RenewalState,
+    /// The terms accepted at submission.
+    pub terms: Option<TermsAcceptance>,
+    /// The hosted checkout (card).
+    pub checkout: Option<Checkout>,
+    /// The invoice, once issued.
+    pub invoice_number: Option<String>,
+    /// The subscription's term end after this renewal.
+    pub new_term_end: Option<i64>,
+    /// Whether the receipt (and the organisation's invoice notice) went out.
+    pub notices_sent: bool,
+}
+
+/// Key of a renewal.
+pub fn renewal_key(id: &str) -> Key {
+    Key::new(format!("RENEWAL#{id}"), "RENEWAL")
+}
+
+/// How an invoice is settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Settlement {
+    /// Paid by card.
+    Paid {
+        /// When.
+        paid_at: i64,
+        /// The provider's reference of the payment.
+        reference: String,
+    },
+    /// Payable by the organisation.
+    Due {
+        /// By when.
+        due_at: i64,
+    },
+}
+
+/// An issued invoice (`INVOICE#<number>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// `2026-000042`.
+    pub number: String,
+    /// When issued.
+    pub issued_at: i64,
+    /// The seller.
+    pub seller: crate::billing::Seller,
+    /// The buyer.
+    pub buyer: Buyer,
+    /// Who ordered it.
+    pub ordered_by: String,
+    /// The renewal.
+    pub renewal_id: String,
+    /// The subscription renewed.
+    pub subscription_id: String,
+    /// The term it now runs until.
+    pub term_end: i64,
+    /// Lines, taxes, totals.
+    pub amounts: Amounts,
+    /// Card or organisation.
+    pub mode: PaymentMode,
+    /// Paid or due.
+    pub settlement: Settlement,
+    /// The terms of sale accepted.
+    pub terms: TermsAcceptance,
+    /// The language it is printed in.
+    pub locale: Locale,
+}
+
+/// Key of an invoice.
+pub fn invoice_key(number: &str) -> Key {
+    Key::new(format!("INVOICE#{number}"), "INVOICE")
+}
+
+/// Reads a renewal.
+pub async fn load(services: &Services, id: &str) -> Result<Option<(Item, Renewal)>> {
+    match services.store.get(&renewal_key(id)).await? {
+        Some(item) => {
+            let renewal = item.decode()?;
+            Ok(Some((item, renewal)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Reads an invoice.
+pub async fn load_invoice(services: &Services, number: &str) -> Result<Option<Invoice>> {
+    Ok(services.store.get(&invoice_key(number)).await?.map(|i| i.decode()).transpose()?)
+}
+
+/// The new term of a subscription renewed for `months` at `now`: from its end when it has
+/// not lapsed, from now when it has.
+pub fn extended_term(sub: &Subscription, months: u32, now: i64) -> (i64, i64) {
+    let from = sub.term_end.max(now);
+    let start = if sub.term_end < now { now } else { sub.term_start };
+    (start, messages::add_months(from, i64::from(months)))
+}
+
+/// How a fulfilment is settled.
+pub enum Payment {
+    /// The provider confirmed a card payment.
+    Card {
+        /// Its reference.
+        reference: String,
+    },
+    /// The organisation is invoiced; the terms are accepted in the same transaction.
+    Organisation {
+        /// The terms accepted now.
+        terms: TermsAcceptance,
+    },
+}
+
+/// Extends the subscription and issues the invoice, exactly once: returns the renewal as
+/// it now stands (already fulfilled ones are returned as they are).
+pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &str, payment: &Payment) -> Result<(Item, Renewal)> {
+    let store = services.store.as_ref();
+    for _ in 0..32 {
+        let (item, renewal) = load(services, renewal_id).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
+        if matches!(renewal.state, RenewalState::Paid | RenewalState::Invoiced) {
+            return Ok((item, renewal));
+        }
+        let sub_item = store.get(&subscription::subscription_key(&renewal.subscription_id)).await?.ok_or_else(|| Error::internal("renewal of a missing subscription"))?;
+        let mut sub: Subscription = sub_item.decode()?;
+        let now = services.now();
+        let (term_start, term_end) = extended_term(&sub, renewal.term_months, now);
+        sub.term_start = term_start;
+        sub.term_end = term_end;
+        // The certificate ends with the old term: the signature needs an update (seed 000,
+        // step 4: recover it after paying).
+        if sub.status == SubscriptionStatus::Functional && sub.certificate.as_ref().is_some_and(|c| c.not_after < term_end) {
+            sub.status = SubscriptionStatus::NeedsUpdate;
+        }
+        let (state, settlement, terms) = match payment {
+            Payment::Card { reference } => {
+                let terms = renewal.terms.clone().ok_or_else(|| Error::internal("a paid renewal without accepted terms"))?;
+                (RenewalState::Paid, Settlement::Paid { paid_at: now, reference: reference.clone() }, terms)
+            }
+            Payment::Organisation { terms } => {
+                let due_at = now + services.config.payments.invoice_payment_days * 86400;
+                (RenewalState::Invoiced, Settlement::Due { due_at }, terms.clone())
+            }
+        };
+        let catalogue = crate::billing::Catalogue::shipped().map_err(Error::internal)?;
+        let series = invoice::series_of(now);
+        let mut done = renewal.clone();
+        let result = invoice::issue_numbered(services, &series, |number| {
+            done.state = state;
+            done.terms = Some(terms.clone());
+            done.invoice_number = Some(number.to_owned());
+            done.new_term_end = Some(term_end);
+            let invoice = Invoice {
+                number: number.to_owned(),
+                issued_at: now,
+                seller: catalogue.seller.clone(),
+                buyer: renewal.buyer.clone(),
+                ordered_by: renewal.person_id.clone(),
+                renewal_id: renewal.id.clone(),
+                subscription_id: renewal.subscription_id.clone(),
+                term_end,
+                amounts: renewal.amounts.clone(),
+                mode: renewal.mode,
+                settlement: settlement.clone(),
+                terms: terms.clone(),
+                locale: renewal.locale,
+            };
+            let mut renewal_item = item.next(&done)?;
+            renewal_item.expires_at = None;
+            let event = AuditEvent::new(
+                now,
+                context,
+                match renewal.mode {
+                    PaymentMode::Card => "renewal.paid",
+                    PaymentMode::Organisation => "renewal.invoiced",
+                },
+                Some(&renewal.person_id),
+                format!("subscription:{}", renewal.subscription_id),
+                serde_json::json!({"renewal": renewal.id, "invoice": number, "total": renewal.amounts.total, "currency": renewal.amounts.currency, "term_end": term_end, "terms_version": terms.version}),
+            );
+            let mut writes = vec![
+                Write::replace(renewal_item),
+                Write::create(Item::new(invoice_key(number), &invoice)?),
+                Write::replace(sub_item.next(&sub)?),
+            ];
+            let mut index = subscription::creation_writes(&sub)?.swap_remove(1);
+            if let Write::Put { condition, .. } = &mut index {
+                *condition = Condition::None;
+            }
+            writes.push(index);
+            writes.push(event.write(&services.new_id())?);
+            Ok(writes)
+        })
+        .await;
+        match result {
+            Ok(number) => {
+                tracing::info!(renewal = %renewal.id, invoice = %number, "renewal fulfilled");
+                let fresh = store.get(&renewal_key(renewal_id)).await?.ok_or_else(|| Error::internal("renewal vanished"))?;
+                let decoded = fresh.decode()?;
+                return Ok((fresh, decoded));
+            }
+            // The renewal or the subscription moved (a racing delivery, another renewal of
+            // the same subscription): read them again.
+            Err(e) if e.code == ErrorCode::Conflict => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+}
+
+/// Sends the receipt (card), or the invoice notice to the organisation's billing contact
+/// and the confirmation to the person (organisation), once: the renewal is marked first; a
+/// failed send gives the mark back, so a retry (the submit again, or the provider's next
+/// delivery of the webhook) sends it.
+pub async fn send_notices(services: &Services, item: Item, renewal: Renewal) -> Result<()> {
+    if renewal.notices_sent {
+        return Ok(());
+    }
+    let Some(number) = renewal.invoice_number.clone() else { return Ok(()) };
+    let store = services.store.as_ref();
+    let mut claimed = renewal.clone();
+    claimed.notices_sent = true;
+    let claimed_item = item.next(&claimed)?;
+    match store.write(Write::replace(claimed_item.clone())).await {
+        Ok(()) => {}
+        // Someone else claimed (or moved) it: theirs to send.
+        Err(crate::store::StoreError::ConditionFailed(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    let person: Option<Person> = store.get(&account::person_key(&renewal.person_id)).await?.map(|i| i.decode()).transpose()?;
+    let term_end = renewal.new_term_end.unwrap_or_default();
+    let total = format!("{} {}", crate::billing::format_amount(renewal.amounts.total), renewal.amounts.currency);
+    let mut emails = Vec::new();
+    let link = services.portal_link(&format!("/invoices/{number}"));
+    match renewal.mode {
+        PaymentMode::Card => {
+            emails.push(messages::renewal_receipt(&renewal.buyer.email, &number, &total, &messages::utc(term_end)[..10], &link, renewal.locale));
+        }
+        PaymentMode::Organisation => {
+            emails.push(messages::organisation_invoice(&renewal.buyer.email, &renewal.buyer.name, &number, &total, &link, renewal.locale));
+            if let Some(person) = &person {
+                emails.push(messages::renewal_invoiced(person.email.as_str(), &renewal.buyer.name, &number, &messages::utc(term_end)[..10], person.locale));
+            }
+        }
+    }
+    for email in &emails {
+        if let Err(e) = services.mailer.send(email).await {
+            tracing::warn!(renewal = %renewal.id, error = %e, "renewal notice not sent; a retry sends it");
+            // Give the mark back (only if nothing else moved the renewal since).
+            let _ = store.write(Write::replace(claimed_item.next(&renewal)?)).await;
+            return Err(Error::new(ErrorCode::DeliveryFailed).retry_after(5));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the signed-in person may read an invoice: the person who ordered it, or an
+/// administrator or billing contact of the space it is issued to, acting for that space.
+pub async fn may_read(services: &Services, person_id: &str, space_id: &str, invoice: &Invoice) -> Result<bool> {
+    if invoice.ordered_by == person_id {
+        return Ok(true);
+    }
+    if invoice.buyer.space_id != space_id {
+        return Ok(false);
+    }
+    let Some(item) = services.store.get(&account::membership_key(person_id, space_id)).await? else { return Ok(false) };
+    let membership: account::Membership = item.decode()?;
+    Ok(membership.roles.iter().any(|r| matches!(r, Role::Administrator | Role::BillingContact)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscription::Product;
+
+    fn sub(term_start: i64, term_end: i64) -> Subscription {
+        Subscription {
+            id: "s".into(),
+            space_id: "sp".into(),
+            holder_id: "p".into(),
+            product: Product::CloudSignature,
+            status: SubscriptionStatus::Functional,
+            term_start,
+            term_end,
+            certificate: None,
+            recovery: None,
+        }
+    }
+
+    #[test]
+    fn a_term_extends_from_its_end_or_from_now_once_lapsed() {
+        let day = 86400;
+        let now = messages::days_from_civil(2026, 11, 22) * day;
+        let end = messages::days_from_civil(2026, 12, 10) * day;
+        assert_eq!(extended_term(&sub(now - 300 * day, end), 12, now), (now - 300 * day, messages::days_from_civil(2027, 12, 10) * day));
+        let lapsed = messages::days_from_civil(2026, 10, 1) * day;
+        assert_eq!(extended_term(&sub(lapsed - 365 * day, lapsed), 12, now), (now, messages::days_from_civil(2027, 11, 22) * day));
+    }
+}
