@@ -3,6 +3,7 @@
 //! The `/_dev` routes exist only here; no Lambda serves them.
 
 pub mod demo;
+pub mod payment_page;
 
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -21,7 +22,7 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// Every function's routes, without fallbacks (the caller finishes the router once).
 pub fn api_routes(services: Services) -> Router {
-    Router::new().merge(signet_signup::routes(services.clone())).merge(signet_login::routes(services.clone())).merge(signet_email_change::routes(services.clone())).merge(signet_recovery::routes(services.clone())).merge(signet_activation::routes(services))
+    Router::new().merge(signet_signup::routes(services.clone())).merge(signet_login::routes(services.clone())).merge(signet_email_change::routes(services.clone())).merge(signet_recovery::routes(services.clone())).merge(signet_activation::routes(services.clone())).merge(signet_renewal::routes(services))
 }
 
 /// The whole local application: the API, the developer pages, the OpenAPI document.
@@ -32,7 +33,9 @@ pub fn app(services: Services, outbox: Outbox) -> Router {
         .route("/_dev/outbox.json", get(outbox_json))
         .route("/openapi.json", get(openapi))
         .with_state(outbox);
-    signet_shared::http::finish(api_routes(services).merge(dev), "local", metrics).layer(axum::middleware::from_fn(request_context))
+    // The hosted payment page delivers its webhook to the API as the provider would.
+    let pay = payment_page::routes(services.clone(), signet_shared::http::finish(api_routes(services.clone()), "local", false));
+    signet_shared::http::finish(api_routes(services).merge(dev).merge(pay), "local", metrics).layer(axum::middleware::from_fn(request_context))
 }
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
@@ -61,7 +64,7 @@ async fn outbox_json(State(outbox): State<Outbox>, Query(q): Query<Limit>) -> Re
     }
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -63,12 +63,26 @@ async fn run() -> Result<(), String> {
             }
         }
     });
+    // Renewal reminders, as the daily schedule runs them in AWS (hourly here: a reminder is
+    // claimed once, so extra runs send nothing twice).
+    let reminders = backend.services.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match signet_shared::reminders::run(&reminders, reminders.now()).await {
+                Ok(sent) => tracing::info!(sent, "renewal reminders run"),
+                Err(e) => tracing::warn!(error = %e, "renewal reminders run failed"),
+            }
+        }
+    });
     let app = signet_local::app(backend.services, backend.outbox);
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     eprintln!("Signet local portal on {portal}  (data in {})", args.data_dir.display());
     eprintln!("  outbox:  {portal}/_dev/outbox   (JSON: {portal}/_dev/outbox.json)");
     eprintln!("  OpenAPI: {portal}/openapi.json");
+    eprintln!("  payments: the local hosted page (test card 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined)");
     if args.demo {
         eprintln!("  {}; its password: {}", signet_local::demo::SUMMARY, signet_local::demo::DEMO_PASSWORD);
     }

@@ -24,6 +24,39 @@ pub async fn run(function: &'static str, routes: fn(Services) -> Router) -> Resu
     lambda_http::run(app(function, routes(services), metrics)).await
 }
 
+/// Runs a scheduled job (an EventBridge event, whatever its content) on the AWS adapters:
+/// each invocation runs `job` once and answers how many things it did. A failure fails the
+/// invocation, so that it is retried and counted by Lambda's error metric.
+pub async fn run_scheduled<F, Fut>(function: &'static str, job: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Services) -> Fut,
+    Fut: std::future::Future<Output = crate::Result<usize>>,
+{
+    use lambda_http::lambda_runtime::{service_fn, LambdaEvent};
+    crate::telemetry::init_logs();
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "bad configuration");
+        e
+    })?;
+    let sdk = crate::adapters::aws::sdk_config(&config).await;
+    let services = crate::adapters::aws::services(config, &sdk);
+    let job = &job;
+    let services = &services;
+    lambda_http::lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        match job(services.clone()).await {
+            Ok(done) => {
+                tracing::info!(function, done, "scheduled run finished");
+                Ok(serde_json::json!({ "done": done }))
+            }
+            Err(e) => {
+                tracing::error!(function, error = %e, "scheduled run failed");
+                Err(lambda_http::Error::from(e.to_string()))
+            }
+        }
+    }))
+    .await
+}
+
 /// A function's routes as Lambda serves them: finished (fallbacks, problems, metrics) and
 /// with the request context taken from the API Gateway event.
 pub fn app(function: &'static str, routes: Router, metrics: bool) -> Router {

@@ -119,6 +119,11 @@ pub trait PaymentProvider: Send + Sync {
 
     /// The secret the provider signs its webhooks with; `None` refuses every webhook.
     fn webhook_secret(&self) -> Option<&[u8]>;
+
+    /// The local hosted page's provider, when this is it (the local server serves its page).
+    fn as_local(&self) -> Option<&LocalPayments> {
+        None
+    }
 }
 
 /// The Stripe adapter: `POST /v1/checkout/sessions` (form-encoded, the secret key as
@@ -325,6 +330,10 @@ impl PaymentProvider for LocalPayments {
 
     fn webhook_secret(&self) -> Option<&[u8]> {
         Some(&self.webhook_secret)
+    }
+
+    fn as_local(&self) -> Option<&LocalPayments> {
+        Some(self)
     }
 }
 

@@ -9,7 +9,7 @@ use tower::ServiceExt;
 
 /// Every function: its crate directory and its routes.
 fn functions() -> Vec<(&'static str, &'static [(&'static str, &'static str)])> {
-    vec![("signup", signet_signup::ROUTES), ("login", signet_login::ROUTES), ("email-change", signet_email_change::ROUTES), ("recovery", signet_recovery::ROUTES), ("activation", signet_activation::ROUTES)]
+    vec![("signup", signet_signup::ROUTES), ("login", signet_login::ROUTES), ("email-change", signet_email_change::ROUTES), ("recovery", signet_recovery::ROUTES), ("activation", signet_activation::ROUTES), ("renewal", signet_renewal::ROUTES)]
 }
 
 fn repo_file(path: &str) -> String {

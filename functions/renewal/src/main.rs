@@ -1,0 +1,6 @@
+//! The renewal function in Lambda.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    signet_shared::lambda::run("renewal", signet_renewal::routes).await
+}
