@@ -255,14 +255,29 @@ pub enum Payment {
     },
 }
 
+/// A renewal after [`fulfil`].
+pub struct Fulfilled {
+    /// Its item as stored.
+    pub item: Item,
+    /// The renewal.
+    pub renewal: Renewal,
+    /// Whether this call fulfilled it (and so claimed its notices, to send now).
+    pub now: bool,
+}
+
 /// Extends the subscription and issues the invoice, exactly once: returns the renewal as
-/// it now stands (already fulfilled ones are returned as they are).
-pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &str, payment: &Payment) -> Result<(Item, Renewal)> {
+/// it now stands (already fulfilled ones are returned as they are). `read` is the renewal
+/// when the caller has just read it (it is read again only after a lost race). The notices
+/// are claimed in the same transaction: the caller sends them ([`send_notices`]).
+pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &str, mut read: Option<(Item, Renewal)>, payment: &Payment) -> Result<Fulfilled> {
     let store = services.store.as_ref();
     for _ in 0..32 {
-        let (item, renewal) = load(services, renewal_id).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
+        let (item, renewal) = match read.take() {
+            Some(found) => found,
+            None => load(services, renewal_id).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?,
+        };
         if matches!(renewal.state, RenewalState::Paid | RenewalState::Invoiced) {
-            return Ok((item, renewal));
+            return Ok(Fulfilled { item, renewal, now: false });
         }
         let sub_item = store.get(&subscription::subscription_key(&renewal.subscription_id)).await?.ok_or_else(|| Error::internal("renewal of a missing subscription"))?;
         let mut sub: Subscription = sub_item.decode()?;
@@ -287,12 +302,14 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
         };
         let catalogue = crate::billing::Catalogue::shipped().map_err(Error::internal)?;
         let series = invoice::series_of(now);
-        let mut done = renewal.clone();
+        let mut written = None;
         let result = invoice::issue_numbered(services, &series, |number| {
+            let mut done = renewal.clone();
             done.state = state;
             done.terms = Some(terms.clone());
             done.invoice_number = Some(number.to_owned());
             done.new_term_end = Some(term_end);
+            done.notices_sent = true;
             let invoice = Invoice {
                 number: number.to_owned(),
                 issued_at: now,
@@ -322,7 +339,7 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
                 serde_json::json!({"renewal": renewal.id, "invoice": number, "total": renewal.amounts.total, "currency": renewal.amounts.currency, "term_end": term_end, "terms_version": terms.version}),
             );
             let mut writes = vec![
-                Write::replace(renewal_item),
+                Write::replace(renewal_item.clone()),
                 Write::create(Item::new(invoice_key(number), &invoice)?),
                 Write::replace(sub_item.next(&sub)?),
             ];
@@ -332,15 +349,15 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
             }
             writes.push(index);
             writes.push(event.write(&services.new_id())?);
+            written = Some((renewal_item, done));
             Ok(writes)
         })
         .await;
         match result {
             Ok(number) => {
                 tracing::info!(renewal = %renewal.id, invoice = %number, "renewal fulfilled");
-                let fresh = store.get(&renewal_key(renewal_id)).await?.ok_or_else(|| Error::internal("renewal vanished"))?;
-                let decoded = fresh.decode()?;
-                return Ok((fresh, decoded));
+                let (item, renewal) = written.ok_or_else(|| Error::internal("fulfilment wrote nothing"))?;
+                return Ok(Fulfilled { item, renewal, now: true });
             }
             // The renewal or the subscription moved (a racing delivery, another renewal of
             // the same subscription): read them again.
@@ -352,25 +369,30 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
 }
 
 /// Sends the receipt (card), or the invoice notice to the organisation's billing contact
-/// and the confirmation to the person (organisation), once: the renewal is marked first; a
-/// failed send gives the mark back, so a retry (the submit again, or the provider's next
-/// delivery of the webhook) sends it.
-pub async fn send_notices(services: &Services, item: Item, renewal: Renewal) -> Result<()> {
-    if renewal.notices_sent {
-        return Ok(());
-    }
+/// and the confirmation to the person (organisation), once. The fulfilment claimed them
+/// (`claimed`), or they are claimed here when an earlier send failed; a failed send gives
+/// the claim back, so a retry (the submit again, or the provider's next delivery of the
+/// webhook) sends them. `person` is the person who renewed, when the caller has read them.
+pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Person>) -> Result<()> {
+    let Fulfilled { item, renewal, now: claimed } = f;
     let Some(number) = renewal.invoice_number.clone() else { return Ok(()) };
     let store = services.store.as_ref();
-    let mut claimed = renewal.clone();
-    claimed.notices_sent = true;
-    let claimed_item = item.next(&claimed)?;
-    match store.write(Write::replace(claimed_item.clone())).await {
-        Ok(()) => {}
-        // Someone else claimed (or moved) it: theirs to send.
-        Err(crate::store::StoreError::ConditionFailed(_)) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    }
-    let person: Option<Person> = store.get(&account::person_key(&renewal.person_id)).await?.map(|i| i.decode()).transpose()?;
+    let claimed_item = if claimed {
+        item
+    } else {
+        if renewal.notices_sent {
+            return Ok(());
+        }
+        let mut mark = renewal.clone();
+        mark.notices_sent = true;
+        let claimed_item = item.next(&mark)?;
+        match store.write(Write::replace(claimed_item.clone())).await {
+            Ok(()) => claimed_item,
+            // Someone else claimed (or moved) it: theirs to send.
+            Err(crate::store::StoreError::ConditionFailed(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    };
     let term_end = renewal.new_term_end.unwrap_or_default();
     let total = format!("{} {}", crate::billing::format_amount(renewal.amounts.total), renewal.amounts.currency);
     let mut emails = Vec::new();
@@ -381,7 +403,15 @@ pub async fn send_notices(services: &Services, item: Item, renewal: Renewal) -> 
         }
         PaymentMode::Organisation => {
             emails.push(messages::organisation_invoice(&renewal.buyer.email, &renewal.buyer.name, &number, &total, &link, renewal.locale));
-            if let Some(person) = &person {
+            let read;
+            let person = match person {
+                Some(p) => Some(p),
+                None => {
+                    read = store.get(&account::person_key(&renewal.person_id)).await?.map(|i| i.decode::<Person>()).transpose()?;
+                    read.as_ref()
+                }
+            };
+            if let Some(person) = person {
                 emails.push(messages::renewal_invoiced(person.email.as_str(), &renewal.buyer.name, &number, &messages::utc(term_end)[..10], person.locale));
             }
         }
@@ -389,8 +419,10 @@ pub async fn send_notices(services: &Services, item: Item, renewal: Renewal) -> 
     for email in &emails {
         if let Err(e) = services.mailer.send(email).await {
             tracing::warn!(renewal = %renewal.id, error = %e, "renewal notice not sent; a retry sends it");
-            // Give the mark back (only if nothing else moved the renewal since).
-            let _ = store.write(Write::replace(claimed_item.next(&renewal)?)).await;
+            // Give the claim back (only if nothing else moved the renewal since).
+            let mut unmarked = renewal.clone();
+            unmarked.notices_sent = false;
+            let _ = store.write(Write::replace(claimed_item.next(&unmarked)?)).await;
             return Err(Error::new(ErrorCode::DeliveryFailed).retry_after(5));
         }
     }

@@ -229,11 +229,15 @@ fn unique_tag() -> String {
     format!("t{}x{}", SEQUENCE.fetch_add(1, Ordering::SeqCst), nanos % 100_000)
 }
 
+/// The payment webhook's signing secret in the scenarios (they sign deliveries with it).
+pub const WEBHOOK_SECRET: &str = "whsec_scenarios_only";
+
 /// Test configuration: real defaults, except the cheapest argon2id cost the policy allows.
 pub fn test_config(extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     vars.entry("SIGNET_PORTAL_URL".into()).or_insert_with(|| "https://portal.example.com".into());
     vars.entry("SIGNET_METRICS".into()).or_insert_with(|| "false".into());
+    vars.entry("SIGNET_PAYMENT_WEBHOOK_SECRET".into()).or_insert_with(|| WEBHOOK_SECRET.into());
     vars.entry("SIGNET_GOOGLE_CLIENT_ID".into()).or_insert_with(|| google::CLIENT_ID.into());
     vars.entry("SIGNET_GOOGLE_ISSUER".into()).or_insert_with(|| google::ISSUER.into());
     vars.entry("SIGNET_GOOGLE_JWKS_URL".into()).or_insert_with(|| google::issuer().jwks_url.clone());
@@ -459,6 +463,18 @@ impl World {
             }
         };
         all.into_iter().filter(|m| m.to.replace(' ', "").to_lowercase() == normal).collect()
+    }
+
+    /// Submits the local hosted payment page of `checkout_url` with a card number (or
+    /// `cancel`), as a buyer's browser does; returns the page's status and its redirect.
+    pub async fn pay(&self, checkout_url: &str, card: &str) -> (StatusCode, Option<String>) {
+        let path = checkout_url.strip_prefix(&self.services.config.payments.page_url).expect("a local payment page URL");
+        let form = if card == "cancel" { "action=cancel".to_owned() } else { format!("action=pay&card_number={}&expiry=12%2F30&cvc=123", card.replace(' ', "+")) };
+        let page = signet_local::payment_page::routes(self.services.clone(), self.app.clone());
+        let request = Request::post(path).header("content-type", "application/x-www-form-urlencoded").body(Body::from(form)).unwrap();
+        let response = page.oneshot(request).await.unwrap();
+        let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        (response.status(), location)
     }
 
     /// The last message sent to `to`; panics when there is none.

@@ -19,7 +19,7 @@ use signet_shared::billing::{self, Catalogue, Names};
 use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
 use signet_shared::locale::Locale;
 use signet_shared::payment::{self, CheckoutRequest};
-use signet_shared::renewal::{self, Amounts, Buyer, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount, TermsAcceptance};
+use signet_shared::renewal::{self, Amounts, Fulfilled, Buyer, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount, TermsAcceptance};
 use signet_shared::sessions::Live;
 use signet_shared::store::{Item, StoreError, Write};
 use signet_shared::subscription::{self, Subscription};
@@ -433,6 +433,26 @@ async fn my_renewal(services: &Services, person_id: &str, id: &str) -> Result<(I
     }
 }
 
+/// Opens the hosted checkout of a card renewal (the same one again for the same renewal).
+async fn open_checkout(services: &Services, r: &Renewal) -> Result<payment::Checkout> {
+    let catalogue = catalogue()?;
+    let description = catalogue.products.get(&r.product_code).map(|p| p.name.pick(r.locale).to_owned()).unwrap_or_else(|| r.product_code.clone());
+    services
+        .payments
+        .create_checkout(&CheckoutRequest {
+            idempotency_key: format!("renewal-{}", r.id),
+            renewal_id: r.id.clone(),
+            amount: r.amounts.total,
+            currency: r.amounts.currency.clone(),
+            description,
+            customer_email: r.buyer.email.clone(),
+            locale: r.locale,
+            success_url: services.portal_link(&format!("/renewals/{}?paid=1", r.id)),
+            cancel_url: services.portal_link(&format!("/renewals/{}", r.id)),
+        })
+        .await
+}
+
 /// Where a renewal stands (a return from the payment page reads it).
 async fn show(State(services): State<Services>, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
     let (_, r) = my_renewal(&services, &claims.sub, &id).await?;
@@ -467,8 +487,9 @@ async fn submit(
         let terms = TermsAcceptance { version: current_version.clone(), accepted_at: services.now(), source_ip: context.source_ip.clone() };
         match (r.state, r.mode) {
             (RenewalState::Paid | RenewalState::Invoiced, _) => {
-                renewal::send_notices(&services, item, r.clone()).await?;
-                return Ok(json(StatusCode::OK, &view(&services, &r)));
+                let answer = json(StatusCode::OK, &view(&services, &r));
+                renewal::send_notices(&services, Fulfilled { item, renewal: r, now: false }, Some(&live.person)).await?;
+                return Ok(answer);
             }
             (RenewalState::Abandoned, _) => return Err(Error::new(ErrorCode::RenewalClosed)),
             (RenewalState::Draft, PaymentMode::Organisation) => {
@@ -478,51 +499,38 @@ async fn submit(
                 if !still_member || !org.and_then(|o| o.billing).is_some_and(|b| b.invoicing_enabled) {
                     return Err(Error::new(ErrorCode::PaymentModeUnavailable).field("organisation_id"));
                 }
-                let (item, done) = renewal::fulfil(&services, &context, &r.id, &Payment::Organisation { terms }).await?;
-                renewal::send_notices(&services, item, done.clone()).await?;
-                return Ok(json(StatusCode::CREATED, &view(&services, &done)));
+                let id = r.id.clone();
+                let done = renewal::fulfil(&services, &context, &id, Some((item, r)), &Payment::Organisation { terms }).await?;
+                let answer = json(if done.now { StatusCode::CREATED } else { StatusCode::OK }, &view(&services, &done.renewal));
+                renewal::send_notices(&services, done, Some(&live.person)).await?;
+                return Ok(answer);
             }
-            (RenewalState::Draft, PaymentMode::Card) => {
+            (RenewalState::Draft, PaymentMode::Card) | (RenewalState::AwaitingPayment, PaymentMode::Card) if r.checkout.is_none() => {
+                // The session first (keyed by the renewal: a retry finds the same one), then
+                // the renewal with the terms and the session in one write: a failure of the
+                // provider leaves the draft as it was.
+                let checkout = open_checkout(&services, &r).await?;
+                let submitted_now = r.state == RenewalState::Draft;
+                if submitted_now {
+                    r.terms = Some(terms);
+                }
                 r.state = RenewalState::AwaitingPayment;
-                r.terms = Some(terms);
+                r.checkout = Some(checkout);
                 let mut next = item.next(&r)?;
                 next.expires_at = None;
-                let event = AuditEvent::new(services.now(), &context, "renewal.submitted", Some(&live.person.id), format!("subscription:{}", r.subscription_id), serde_json::json!({"renewal": r.id, "terms_version": current_version, "total": r.amounts.total, "currency": r.amounts.currency}));
-                match store.transact(vec![Write::replace(next), event.write(&services.new_id())?]).await {
-                    Ok(()) => continue,
-                    Err(StoreError::ConditionFailed(_)) => continue,
-                    Err(e) => return Err(e.into()),
+                let mut writes = vec![Write::replace(next)];
+                if submitted_now {
+                    let event = AuditEvent::new(services.now(), &context, "renewal.submitted", Some(&live.person.id), format!("subscription:{}", r.subscription_id), serde_json::json!({"renewal": r.id, "terms_version": current_version, "total": r.amounts.total, "currency": r.amounts.currency}));
+                    writes.push(event.write(&services.new_id())?);
                 }
-            }
-            (RenewalState::AwaitingPayment, _) => {
-                if r.checkout.is_some() {
-                    return Ok(json(StatusCode::OK, &view(&services, &r)));
-                }
-                let catalogue = catalogue()?;
-                let description = catalogue.products.get(&r.product_code).map(|p| p.name.pick(r.locale).to_owned()).unwrap_or_else(|| r.product_code.clone());
-                // The renewal's id keys the session: a retry finds the same one.
-                let checkout = services
-                    .payments
-                    .create_checkout(&CheckoutRequest {
-                        idempotency_key: format!("renewal-{}", r.id),
-                        renewal_id: r.id.clone(),
-                        amount: r.amounts.total,
-                        currency: r.amounts.currency.clone(),
-                        description,
-                        customer_email: r.buyer.email.clone(),
-                        locale: r.locale,
-                        success_url: services.portal_link(&format!("/renewals/{}?paid=1", r.id)),
-                        cancel_url: services.portal_link(&format!("/renewals/{}", r.id)),
-                    })
-                    .await?;
-                r.checkout = Some(checkout);
-                match store.write(Write::replace(item.next(&r)?)).await {
+                match store.transact(writes).await {
                     Ok(()) => return Ok(json(StatusCode::OK, &view(&services, &r))),
                     // A racing submit or the webhook moved it: read it again.
                     Err(StoreError::ConditionFailed(_)) => continue,
                     Err(e) => return Err(e.into()),
                 }
             }
+            (RenewalState::AwaitingPayment | RenewalState::Draft, _) => return Ok(json(StatusCode::OK, &view(&services, &r))),
         }
     }
     Err(Error::new(ErrorCode::Conflict))
@@ -584,7 +592,7 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
             if session.payment_status.as_deref() != Some("paid") {
                 return ignored("not_paid_yet");
             }
-            let (_, r) = renewal::load(&services, &renewal_id).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
+            let (item, r) = renewal::load(&services, &renewal_id).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
             let same_session = r.checkout.as_ref().is_none_or(|c| c.session_id == session.id);
             let same_amount = session.amount_total == Some(r.amounts.total) && session.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&r.amounts.currency));
             if r.mode != PaymentMode::Card || !same_session || !same_amount {
@@ -592,9 +600,9 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
                 return Err(Error::new(ErrorCode::PaymentMismatch));
             }
             let reference = session.payment_intent.unwrap_or(session.id);
-            let (item, done) = renewal::fulfil(&services, &context, &renewal_id, &Payment::Card { reference }).await?;
+            let done = renewal::fulfil(&services, &context, &renewal_id, Some((item, r)), &Payment::Card { reference }).await?;
             // A failed receipt answers 503: the provider delivers again and the receipt goes.
-            renewal::send_notices(&services, item, done).await?;
+            renewal::send_notices(&services, done, None).await?;
             Ok(json(StatusCode::OK, &Received { received: true, outcome: Some("fulfilled") }))
         }
         "checkout.session.expired" | "checkout.session.async_payment_failed" => {

@@ -1,0 +1,527 @@
+//! Renewal and billing (seed 000, step 3) end to end, on both back ends: by card through the
+//! local hosted payment page (its signed webhook), a declined card, "bill my organisation",
+//! the terms of sale, the webhook delivered twice, late, racing and badly signed, fifty
+//! racing renewals numbered without gap, and the invoice read back from its PDF.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use signet_shared::account::{self, BillingProfile, CustomerSpace, Membership, Person, Role, SpaceKind};
+use signet_shared::email::EmailAddress;
+use signet_shared::payment::{self, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
+use signet_shared::renewal::{self, Renewal, RenewalState};
+use signet_shared::store::{Item, Key, Write};
+use signet_shared::subscription::{self, Product, Subscription, SubscriptionStatus};
+use signet_shared::{invoice, messages};
+use signet_tests::{scenarios, World, WEBHOOK_SECRET};
+use std::process::Command;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+scenarios!(
+    the_seed_000_renewal_by_card_through_the_local_payment_page,
+    a_declined_card_extends_nothing_and_uses_no_number,
+    bill_my_organisation_extends_at_once_and_emails_the_billing_contact,
+    a_person_who_is_not_a_member_cannot_bill_the_organisation,
+    the_webhook_twice_late_racing_or_badly_signed_extends_once,
+    the_terms_of_sale_must_be_accepted,
+    a_mail_failure_leaves_the_receipt_to_the_next_delivery,
+    fifty_racing_renewals_are_numbered_without_gap,
+    taxes_follow_the_buyer_s_jurisdiction,
+    bad_input_is_refused_clearly,
+    renewal_steps_are_counted,
+);
+
+struct Holder {
+    email: String,
+    access: String,
+    person: Person,
+    space: String,
+}
+
+async fn holder(w: &World, name: &str) -> Holder {
+    let email = w.email(name);
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
+    let code = w.last_to(&phone).await.code();
+    let (status, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let access = signed_in["access_token"].as_str().unwrap().to_owned();
+    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let person: Person = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+    let ring = w.services.tokens.ring(&w.services).await.unwrap();
+    let space = ring.verify(&access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap().space;
+    Holder { email, access, person, space }
+}
+
+/// A cloud signature of `h` whose term ends in `days` days.
+async fn subscription_of(w: &World, h: &Holder, days: i64) -> Subscription {
+    let now = w.services.now();
+    let sub = Subscription {
+        id: w.services.new_id(),
+        space_id: h.space.clone(),
+        holder_id: h.person.id.clone(),
+        product: Product::CloudSignature,
+        status: SubscriptionStatus::Functional,
+        term_start: now - 300 * 86400,
+        term_end: now + days * 86400,
+        certificate: None,
+        recovery: None,
+    };
+    w.services.store.transact(subscription::creation_writes(&sub).unwrap()).await.unwrap();
+    sub
+}
+
+/// An organisation, enabled for invoicing or not, with `members`.
+async fn organisation(w: &World, invoicing: bool, members: &[&Holder], country: &str, region: Option<&str>, vat: Option<&str>) -> (String, String) {
+    let contact = w.email("billing");
+    let org = CustomerSpace {
+        id: w.services.new_id(),
+        kind: SpaceKind::Organisation,
+        name: "Example Organisation".into(),
+        created_at: 0,
+        billing: Some(BillingProfile {
+            name: "Example Organisation Inc.".into(),
+            country: country.into(),
+            region: region.map(Into::into),
+            vat_number: vat.map(Into::into),
+            invoicing_enabled: invoicing,
+            billing_contact: Some(EmailAddress::parse(&contact).unwrap()),
+        }),
+    };
+    let mut writes = vec![Write::create(Item::new(account::space_key(&org.id), &org).unwrap())];
+    for m in members {
+        writes.push(account::membership_write(&Membership { person_id: m.person.id.clone(), space_id: org.id.clone(), roles: vec![Role::User], space_name: org.name.clone(), space_kind: org.kind }).unwrap());
+    }
+    w.services.store.transact(writes).await.unwrap();
+    (org.id, contact)
+}
+
+async fn draft(w: &World, h: &Holder, sub: &str, body: Value) -> Value {
+    let (status, d) = w.call(Method::POST, &format!("/subscriptions/{sub}/renewals"), &h.access, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{d}");
+    d
+}
+
+fn accept(w: &World) -> Value {
+    json!({"accept_terms": true, "terms_version": w.services.config.payments.terms_version})
+}
+
+async fn stored_renewal(w: &World, id: &str) -> Renewal {
+    renewal::load(&w.services, id).await.unwrap().unwrap().1
+}
+
+async fn stored_subscription(w: &World, id: &str) -> Subscription {
+    w.services.store.get(&subscription::subscription_key(id)).await.unwrap().unwrap().decode().unwrap()
+}
+
+async fn counter(w: &World) -> Option<u64> {
+    let item = w.services.store.get(&Key::new(format!("INVOICESERIES#{}", invoice::series_of(w.services.now())), "COUNTER")).await.unwrap()?;
+    Some(item.decode::<Value>().unwrap()["next"].as_u64().unwrap())
+}
+
+fn number(w: &World, n: u64) -> String {
+    invoice::format_number(&invoice::series_of(w.services.now()), n)
+}
+
+/// A signed delivery of a checkout event for renewal `r` (as the provider sends it).
+fn checkout_event(kind: &str, r: &Renewal, amount: i64) -> Vec<u8> {
+    let session = r.checkout.as_ref().map(|c| c.session_id.clone()).unwrap_or_default();
+    serde_json::to_vec(&json!({
+        "id": format!("evt_{}", r.id),
+        "type": kind,
+        "data": {"object": {"id": session, "object": "checkout.session", "client_reference_id": r.id, "amount_total": amount,
+                            "currency": r.amounts.currency.to_lowercase(), "payment_status": "paid", "payment_intent": format!("pi_{}", r.id)}}
+    }))
+    .unwrap()
+}
+
+async fn deliver(w: &World, body: &[u8], signature: &str) -> (StatusCode, Value) {
+    let (status, _, answer) = w.send(Method::POST, "/payments/webhook", &[("content-type", "application/json"), ("stripe-signature", signature)], body.to_vec()).await;
+    (status, answer)
+}
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("invoice.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = Command::new("pdftotext").args(["-layout"]).arg(&file).arg("-").output().expect("pdftotext (poppler-utils) is installed by scripts/test.sh");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn get_bytes(w: &World, path: &str, access: &str) -> (StatusCode, String, Vec<u8>) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(path).header("authorization", format!("Bearer {access}")).body(axum::body::Body::empty()).unwrap();
+    let response = w.app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, kind, axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap().to_vec())
+}
+
+async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
+    let h = holder(&w, "renewer").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    // My subscriptions → renew: card only (no organisation to bill), the terms to accept.
+    let (status, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    assert_eq!(options["payment_modes"], json!(["card"]));
+    assert_eq!(options["products"][0]["code"], "CLOUD-SIG-1Y");
+    assert_eq!(options["terms"]["version"], w.services.config.payments.terms_version.as_str());
+    // Payment mode → the draft invoice with Québec's taxes.
+    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}})).await;
+    assert_eq!(d["state"], "draft");
+    assert_eq!(d["invoice"]["currency"], "CAD");
+    assert_eq!(d["invoice"]["subtotal"], "100.00");
+    assert_eq!(d["invoice"]["taxes"].as_array().unwrap().iter().map(|t| (t["code"].as_str().unwrap(), t["amount"].as_str().unwrap())).collect::<Vec<_>>(), [("GST", "5.00"), ("QST", "9.98")]);
+    assert_eq!(d["invoice"]["total"], "114.98");
+    assert_eq!(d["buyer"]["email"], h.email.as_str());
+    let id = d["id"].as_str().unwrap().to_owned();
+    // Accept the terms, submit → the hosted payment page.
+    let (status, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
+    assert_eq!(submitted["state"], "awaiting_payment");
+    let checkout = submitted["checkout_url"].as_str().unwrap().to_owned();
+    assert!(checkout.contains("/_pay/cs_local_"), "{checkout}");
+    let stored = stored_renewal(&w, &id).await;
+    let terms = stored.terms.as_ref().unwrap();
+    assert_eq!((terms.version.as_str(), terms.source_ip.as_str()), (w.services.config.payments.terms_version.as_str(), "unknown"));
+    assert!((terms.accepted_at - w.services.now()).abs() < 5);
+    // Submitting again (a retry) answers the same page.
+    let (_, again) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    assert_eq!(again["checkout_url"].as_str(), Some(checkout.as_str()));
+    // Pay on the provider's page with the test card: back to the portal.
+    let (status, location) = w.pay(&checkout, "4242 4242 4242 4242").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some(format!("{}/renewals/{id}?paid=1", w.services.config.portal_url).as_str()));
+    // The subscription is extended by exactly one term; the invoice is numbered.
+    let (_, paid) = w.call(Method::GET, &format!("/renewals/{id}"), &h.access, Value::Null).await;
+    assert_eq!(paid["state"], "paid", "{paid}");
+    let n = number(&w, 1);
+    assert_eq!(paid["invoice_number"], n.as_str());
+    let renewed = stored_subscription(&w, &sub.id).await;
+    assert_eq!(renewed.term_end, messages::add_months(sub.term_end, 12));
+    assert_eq!(paid["term_end"], renewed.term_end);
+    // The receipt is emailed, in the account's language.
+    let receipt = w.last_to(&h.email).await;
+    assert!(receipt.body.contains(&n) && receipt.body.contains("114.98 CAD"), "{}", receipt.body);
+    // Invoice and receipt as JSON.
+    let (status, inv) = w.call(Method::GET, &format!("/invoices/{n}"), &h.access, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{inv}");
+    assert_eq!((inv["total"].as_str(), inv["settlement"]["status"].as_str()), (Some("114.98"), Some("paid")));
+    assert_eq!(inv["lines"][0]["code"], "CLOUD-SIG-1Y");
+    let (status, rec) = w.call(Method::GET, &format!("/invoices/{n}/receipt"), &h.access, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{rec}");
+    assert_eq!((rec["amount"].as_str(), rec["currency"].as_str()), (Some("114.98"), Some("CAD")));
+    assert!(rec["reference"].as_str().unwrap().starts_with("pi_local_"));
+    // The PDF, read back with pdftotext: its number, its line, its taxes and totals.
+    let (status, kind, pdf) = get_bytes(&w, &format!("/invoices/{n}/pdf"), &h.access).await;
+    assert_eq!((status, kind.as_str()), (StatusCode::OK, "application/pdf"));
+    let text = pdftotext(&pdf);
+    for expected in [format!("Invoice {n}"), "Cloud signature – 1 year (CLOUD-SIG-1Y)".to_owned(), "100.00 CAD".into(), "GST (5 %)".into(), "5.00 CAD".into(), "QST (9.975 %)".into(), "9.98 CAD".into(), "114.98 CAD".into()] {
+        assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
+    }
+    let (status, _, receipt_pdf) = get_bytes(&w, &format!("/invoices/{n}/receipt/pdf"), &h.access).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = pdftotext(&receipt_pdf);
+    assert!(text.contains("Transaction receipt") && text.contains(&n) && text.contains("114.98 CAD"), "{text}");
+    // Another person cannot read it.
+    let other = holder(&w, "stranger").await;
+    let (status, _) = w.call(Method::GET, &format!("/invoices/{n}"), &other.access, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = w.call(Method::GET, &format!("/renewals/{id}"), &other.access, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn a_declined_card_extends_nothing_and_uses_no_number(w: World) {
+    let h = holder(&w, "declined").await;
+    let sub = subscription_of(&w, &h, 5).await;
+    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}})).await;
+    let id = d["id"].as_str().unwrap();
+    let (_, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    let checkout = submitted["checkout_url"].as_str().unwrap();
+    let (status, location) = w.pay(checkout, LOCAL_CARD_DECLINED).await;
+    assert_eq!((status, location), (StatusCode::PAYMENT_REQUIRED, None));
+    assert_eq!(stored_renewal(&w, id).await.state, RenewalState::AwaitingPayment);
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, sub.term_end, "nothing extended");
+    assert_eq!(counter(&w).await, None, "no invoice number used");
+    // Giving up on the page: the provider's "expired" event abandons the renewal.
+    let (status, _) = w.pay(checkout, "cancel").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(stored_renewal(&w, id).await.state, RenewalState::Abandoned);
+    let (status, closed) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    assert_eq!((status, closed["code"].as_str()), (StatusCode::CONFLICT, Some("renewal_closed")));
+    assert_eq!(counter(&w).await, None);
+    // A new renewal paid afterwards gets the first number of the series.
+    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-2Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}})).await;
+    assert_eq!(d["invoice"]["total"], "209.05", "185.00 + HST 13 %");
+    let id = d["id"].as_str().unwrap();
+    let (_, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    let (status, _) = w.pay(submitted["checkout_url"].as_str().unwrap(), LOCAL_CARD_PAYS).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(stored_renewal(&w, id).await.invoice_number, Some(number(&w, 1)));
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 24));
+}
+
+async fn bill_my_organisation_extends_at_once_and_emails_the_billing_contact(w: World) {
+    let h = holder(&w, "member").await;
+    let (org, contact) = organisation(&w, true, &[&h], "CA", Some("QC"), None).await;
+    let sub = subscription_of(&w, &h, -10).await; // lapsed ten days ago
+    let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
+    assert_eq!(options["payment_modes"], json!(["card", "organisation"]));
+    assert_eq!(options["organisations"], json!([{"id": org, "name": "Example Organisation"}]));
+    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    assert_eq!(d["buyer"]["name"], "Example Organisation Inc.");
+    assert_eq!(d["invoice"]["total"], "114.98");
+    let id = d["id"].as_str().unwrap();
+    let (status, done) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    assert_eq!(status, StatusCode::CREATED, "{done}");
+    assert_eq!(done["state"], "invoiced");
+    let n = number(&w, 1);
+    assert_eq!(done["invoice_number"], n.as_str());
+    // Lapsed: the new term runs a year from now.
+    let renewed = stored_subscription(&w, &sub.id).await;
+    assert!((renewed.term_end - messages::add_months(w.services.now(), 12)).abs() < 5, "from now once lapsed");
+    // The billing contact gets the invoice, the member the confirmation.
+    let notice = w.last_to(&contact).await;
+    assert!(notice.body.contains(&n) && notice.body.contains("Example Organisation Inc.") && notice.body.contains("114.98 CAD"), "{}", notice.body);
+    assert!(w.last_to(&h.email).await.body.contains(&n));
+    let (_, inv) = w.call(Method::GET, &format!("/invoices/{n}"), &h.access, Value::Null).await;
+    assert_eq!(inv["settlement"]["status"], "due");
+    assert_eq!(inv["payment_mode"], "organisation");
+    let (status, none) = w.call(Method::GET, &format!("/invoices/{n}/receipt"), &h.access, Value::Null).await;
+    assert_eq!((status, none["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "no receipt before the organisation pays");
+    let text = pdftotext(&get_bytes(&w, &format!("/invoices/{n}/pdf"), &h.access).await.2);
+    assert!(text.contains("Payable by the organisation by") && text.contains("Example Organisation Inc."), "{text}");
+    // Submitting again changes nothing and sends nothing more.
+    let (status, again) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    assert_eq!((status, again["invoice_number"].as_str()), (StatusCode::OK, Some(n.as_str())));
+    assert_eq!(w.sent_to(&contact).await.len(), 1);
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, renewed.term_end);
+}
+
+async fn a_person_who_is_not_a_member_cannot_bill_the_organisation(w: World) {
+    let member = holder(&w, "insider").await;
+    let outsider = holder(&w, "outsider").await;
+    let (org, contact) = organisation(&w, true, &[&member], "CA", Some("QC"), None).await;
+    let (closed_org, _) = organisation(&w, false, &[&outsider], "CA", Some("QC"), None).await;
+    let sub = subscription_of(&w, &outsider, 20).await;
+    let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &outsider.access, Value::Null).await;
+    assert_eq!(options["payment_modes"], json!(["card"]), "no organisation the outsider may bill");
+    for target in [&org, &closed_org] {
+        let (status, refused) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &outsider.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": target})).await;
+        assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("payment_mode_unavailable")), "{refused}");
+    }
+    // Nor may anyone renew a subscription that is not theirs.
+    let (status, _) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &member.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(w.sent_to(&contact).await.is_empty());
+    assert_eq!(counter(&w).await, None);
+}
+
+async fn paid_by_card(w: &World, h: &Holder, sub: &Subscription) -> Renewal {
+    let d = draft(w, h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}})).await;
+    let id = d["id"].as_str().unwrap().to_owned();
+    let (status, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(w)).await;
+    assert_eq!(status, StatusCode::OK, "{submitted}");
+    stored_renewal(w, &id).await
+}
+
+async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
+    let h = holder(&w, "webhooks").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let r = paid_by_card(&w, &h, &sub).await;
+    let body = checkout_event("checkout.session.completed", &r, r.amounts.total);
+    let now = w.services.now();
+    // A bad signature, another secret, a stale one: refused, nothing changes.
+    for signature in ["t=1,v1=00".to_owned(), payment::sign(b"whsec_another", now, &body), payment::sign(WEBHOOK_SECRET.as_bytes(), now - 600, &body), String::new()] {
+        let (status, refused) = deliver(&w, &body, &signature).await;
+        assert_eq!((status, refused["code"].as_str()), (StatusCode::BAD_REQUEST, Some("webhook_signature_invalid")), "{signature}");
+    }
+    assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::AwaitingPayment);
+    // A well-signed event whose amount differs is not fulfilled.
+    let wrong = checkout_event("checkout.session.completed", &r, r.amounts.total - 1);
+    let (status, mismatch) = deliver(&w, &wrong, &payment::sign(WEBHOOK_SECRET.as_bytes(), now, &wrong)).await;
+    assert_eq!((status, mismatch["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("payment_mismatch")));
+    // Delivered five times at once, racing five retries of the submit: one extension.
+    let signature = payment::sign(WEBHOOK_SECRET.as_bytes(), now, &body);
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (app, body, signature, access, id) = (w.app.clone(), body.clone(), signature.clone(), h.access.clone(), r.id.clone());
+        let submit = accept(&w).to_string();
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let request = if i % 2 == 0 {
+                axum::http::Request::post("/payments/webhook").header("content-type", "application/json").header("stripe-signature", signature).body(axum::body::Body::from(body)).unwrap()
+            } else {
+                axum::http::Request::post(format!("/renewals/{id}/submit")).header("content-type", "application/json").header("authorization", format!("Bearer {access}")).body(axum::body::Body::from(submit)).unwrap()
+            };
+            app.oneshot(request).await.unwrap().status()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_success());
+    }
+    let done = stored_renewal(&w, &r.id).await;
+    assert_eq!((done.state, done.invoice_number.clone()), (RenewalState::Paid, Some(number(&w, 1))));
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
+    // Late: a day after, redelivered (freshly signed, as the provider does): nothing more.
+    w.clock.advance(86400);
+    let (status, answer) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12), "extended exactly once");
+    assert_eq!(counter(&w).await, Some(2), "one number used");
+    let receipts = w.sent_to(&h.email).await.into_iter().filter(|m| m.subject.contains("receipt")).count();
+    assert_eq!(receipts, 1, "one receipt");
+    // An event of another kind is acknowledged and ignored.
+    let other = serde_json::to_vec(&json!({"id": "evt_x", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})).unwrap();
+    let (status, ignored) = deliver(&w, &other, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &other)).await;
+    assert_eq!((status, ignored["outcome"].as_str()), (StatusCode::OK, Some("not_a_renewal")));
+}
+
+async fn the_terms_of_sale_must_be_accepted(w: World) {
+    let h = holder(&w, "terms").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "FR"}})).await;
+    let id = d["id"].as_str().unwrap();
+    for body in [json!({"accept_terms": false, "terms_version": w.services.config.payments.terms_version}), json!({"accept_terms": true, "terms_version": "2019-01"})] {
+        let (status, refused) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, body).await;
+        assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("terms_not_accepted")), "{refused}");
+    }
+    let (status, _) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, json!({"terms_version": "x"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "accept_terms is required");
+    let stored = stored_renewal(&w, id).await;
+    assert_eq!((stored.state, stored.terms, stored.checkout), (RenewalState::Draft, None, None), "nothing submitted");
+}
+
+async fn a_mail_failure_leaves_the_receipt_to_the_next_delivery(w: World) {
+    let h = holder(&w, "mailfail").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let r = paid_by_card(&w, &h, &sub).await;
+    let body = checkout_event("checkout.session.completed", &r, r.amounts.total);
+    let before = w.sent_to(&h.email).await.len();
+    w.faults.mail.store(1, std::sync::atomic::Ordering::SeqCst);
+    let (status, failed) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    assert_eq!((status, failed["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("delivery_failed")), "the provider will deliver again");
+    assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::Paid, "the payment is recorded");
+    assert_eq!(w.sent_to(&h.email).await.len(), before);
+    let (status, _) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(w.sent_to(&h.email).await.len(), before + 1, "the receipt, once");
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
+    assert_eq!(counter(&w).await, Some(2));
+}
+
+async fn fifty_racing_renewals_are_numbered_without_gap(w: World) {
+    let h = holder(&w, "fifty").await;
+    let (org, _) = organisation(&w, true, &[&h], "FR", None, None).await;
+    let mut ids = Vec::new();
+    for _ in 0..50 {
+        let sub = subscription_of(&w, &h, 20).await;
+        let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+        assert_eq!((d["invoice"]["currency"].as_str(), d["invoice"]["total"].as_str()), (Some("EUR"), Some("82.80")), "69.00 + VAT 20 %");
+        ids.push(d["id"].as_str().unwrap().to_owned());
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(ids.len()));
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (app, start, access, id, body) = (w.app.clone(), start.clone(), h.access.clone(), id.clone(), accept(&w).to_string());
+            tokio::spawn(async move {
+                use tower::ServiceExt;
+                let request = axum::http::Request::post(format!("/renewals/{id}/submit")).header("content-type", "application/json").header("authorization", format!("Bearer {access}")).body(axum::body::Body::from(body)).unwrap();
+                start.wait().await;
+                let response = app.oneshot(request).await.unwrap();
+                let status = response.status();
+                let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+                (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        numbers.push(body["invoice_number"].as_str().unwrap().to_owned());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=50).map(|n| number(&w, n)).collect();
+    assert_eq!(numbers, expected, "1 to 50, no gap, no duplicate");
+    assert_eq!(counter(&w).await, Some(51));
+}
+
+async fn taxes_follow_the_buyer_s_jurisdiction(w: World) {
+    let h = holder(&w, "taxes").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let cases = [
+        (json!({"country": "CA", "region": "QC"}), "CLOUD-SIG-3Y", "CAD", "259.99", vec![("GST", "13.00"), ("QST", "25.93")], "298.92", false),
+        (json!({"country": "fr"}), "CLOUD-SIG-1Y", "EUR", "69.00", vec![("VAT", "13.80")], "82.80", false),
+        (json!({"country": "DE", "vat_number": "DE 123 456 789", "name": "Example GmbH"}), "CLOUD-SIG-1Y", "EUR", "69.00", vec![], "69.00", true),
+        (json!({"country": "US", "region": "NY"}), "CLOUD-SIG-1Y", "EUR", "69.00", vec![], "69.00", false),
+    ];
+    for (billing, product, currency, subtotal, taxes, total, reverse) in cases {
+        let d = draft(&w, &h, &sub.id, json!({"product": product, "payment_mode": "card", "billing": billing})).await;
+        let inv = &d["invoice"];
+        assert_eq!((inv["currency"].as_str(), inv["subtotal"].as_str(), inv["total"].as_str()), (Some(currency), Some(subtotal), Some(total)), "{d}");
+        let got: Vec<(String, String)> = inv["taxes"].as_array().unwrap().iter().map(|t| (t["code"].as_str().unwrap().to_owned(), t["amount"].as_str().unwrap().to_owned())).collect();
+        assert_eq!(got, taxes.iter().map(|(c, a)| (c.to_string(), a.to_string())).collect::<Vec<_>>());
+        assert_eq!(inv["reverse_charge_mention"].is_string(), reverse, "{d}");
+    }
+}
+
+async fn bad_input_is_refused_clearly(w: World) {
+    let h = holder(&w, "badinput").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let path = format!("/subscriptions/{}/renewals", sub.id);
+    let cases = [
+        (json!({"product": "NOPE", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}}), "invalid_request"),
+        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "cheque"}), "invalid_request"),
+        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card"}), "billing_address_required"),
+        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA"}}), "billing_address_required"),
+        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "Canada"}}), "billing_address_required"),
+        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation"}), "invalid_request"),
+    ];
+    for (body, code) in cases {
+        let (status, refused) = w.call(Method::POST, &path, &h.access, body.clone()).await;
+        assert_eq!(refused["code"], code, "{body} → {refused}");
+        assert!(status.is_client_error());
+    }
+    let (status, _) = w.call(Method::GET, "/invoices/..%2F..", &h.access, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = w.call(Method::GET, "/renewals/unknown", &h.access, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, refused) = deliver(&w, b"not json", &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), b"not json")).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")));
+    let (status, _) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), "garbage", Value::Null).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn renewal_steps_are_counted(w: World) {
+    let h = holder(&w, "counted").await;
+    let (org, _) = organisation(&w, true, &[&h], "CA", Some("QC"), None).await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let calls = &w.faults.calls;
+    calls.take();
+    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}})).await;
+    let draft_calls = calls.take();
+    let id = d["id"].as_str().unwrap();
+    let (_, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    let submit_calls = calls.take();
+    let r = stored_renewal(&w, id).await;
+    calls.take();
+    let body = checkout_event("checkout.session.completed", &r, r.amounts.total);
+    let (status, _) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let webhook_calls = calls.take();
+    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    calls.take();
+    let (status, _) = w.call(Method::POST, &format!("/renewals/{}/submit", d["id"].as_str().unwrap()), &h.access, accept(&w)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let org_calls = calls.take();
+    assert!(submitted["checkout_url"].is_string());
+    println!("calls (reads, writes, key calls, messages): draft {draft_calls:?}, card submit {submit_calls:?}, webhook {webhook_calls:?}, organisation submit {org_calls:?}");
+    // The counts in the README; a change that adds calls shows here.
+    assert_eq!(draft_calls, (2, 1, 0, 0), "draft: subscription, person and memberships (one query); the renewal");
+    assert_eq!(submit_calls, (3, 1, 0, 0), "card submit: session and person (live), the renewal; renewal, session id, terms and audit in one transaction (plus the provider's one call)");
+    assert_eq!(webhook_calls, (3, 1, 0, 1), "webhook: renewal, subscription, invoice counter; one transaction; the receipt");
+    assert_eq!(org_calls, (7, 1, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription, counter; one transaction; two emails");
+}
