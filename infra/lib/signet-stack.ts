@@ -6,6 +6,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -18,6 +20,13 @@ export interface SharedResources {
   readonly table: dynamodb.ITable;
   readonly key: kms.IKey;
   readonly caKey: kms.IKey;
+}
+
+/** Stack parameters a function's own environment may use. */
+export interface FunctionParameters {
+  readonly stripeSecretKey: string;
+  readonly stripeWebhookSecret: string;
+  readonly termsVersion: string;
 }
 
 /**
@@ -38,6 +47,10 @@ export interface FunctionSpec {
   readonly statements: (r: SharedResources) => iam.PolicyStatement[];
   readonly memorySize?: number;
   readonly timeoutSeconds?: number;
+  /** Variables of this function only, on top of the shared ones. */
+  readonly environment?: (p: FunctionParameters) => Record<string, string>;
+  /** EventBridge schedule expressions that invoke it (a function without routes). */
+  readonly schedules?: string[];
 }
 
 const allow = (actions: string[], resources: string[]) =>
@@ -174,6 +187,43 @@ export const FUNCTIONS: FunctionSpec[] = [
       allow(['kms:Sign', 'kms:GetPublicKey'], [caKey.keyArn]),
     ],
   },
+  {
+    name: 'Renewal',
+    crate: 'renewal',
+    description: 'Signet - renewal (card or bill my organisation), payment webhook, invoices and receipts',
+    routes: [
+      'GET /subscriptions/{id}/renewal',
+      'POST /subscriptions/{id}/renewals',
+      'GET /renewals/{id}',
+      'POST /renewals/{id}/submit',
+      'POST /payments/webhook',
+      'GET /invoices/{number}',
+      'GET /invoices/{number}/pdf',
+      'GET /invoices/{number}/receipt',
+      'GET /invoices/{number}/receipt/pdf',
+    ],
+    environment: (p) => ({
+      SIGNET_STRIPE_SECRET_KEY: p.stripeSecretKey,
+      SIGNET_PAYMENT_WEBHOOK_SECRET: p.stripeWebhookSecret,
+      SIGNET_TERMS_VERSION: p.termsVersion,
+    }),
+    statements: ({ table, key }) => [
+      tableAccess(table),
+      // Receipts and invoice notices.
+      sendMail(),
+      // The access-token keys (sealed under the Signet key) and nothing else.
+      allow(['kms:Decrypt'], [key.keyArn]),
+    ],
+  },
+  {
+    name: 'Reminders',
+    crate: 'reminders',
+    description: 'Signet - renewal reminders 30, 7 and 1 days before a term ends (daily)',
+    routes: [],
+    schedules: ['cron(0 6 * * ? *)'],
+    timeoutSeconds: 300,
+    statements: ({ table }) => [tableAccess(table), sendMail()],
+  },
 ];
 
 /** Same defaults as the Globals section of template.yaml. */
@@ -228,6 +278,24 @@ export class SignetStack extends cdk.Stack {
       description:
         'OAuth client id of the portal at Google (the audience of Google ID tokens); empty disables ' +
         '"Sign in with Google".',
+    });
+    const stripeSecretKey = new cdk.CfnParameter(this, 'StripeSecretKey', {
+      type: 'String',
+      noEcho: true,
+      default: '',
+      description: 'Stripe secret API key of the renewal function (Checkout Sessions); empty refuses card payments.',
+    });
+    const stripeWebhookSecret = new cdk.CfnParameter(this, 'StripeWebhookSecret', {
+      type: 'String',
+      noEcho: true,
+      default: '',
+      description:
+        'Signing secret (whsec_...) of the Stripe webhook endpoint POST /payments/webhook; empty refuses every webhook.',
+    });
+    const termsVersion = new cdk.CfnParameter(this, 'TermsVersion', {
+      type: 'String',
+      default: '2026-01',
+      description: 'Version of the terms of sale a buyer must accept to renew.',
     });
     const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',
@@ -337,7 +405,14 @@ export class SignetStack extends cdk.Stack {
         memorySize: spec.memorySize ?? FUNCTION_DEFAULTS.memorySize,
         timeout: cdk.Duration.seconds(spec.timeoutSeconds ?? FUNCTION_DEFAULTS.timeoutSeconds),
         tracing: lambda.Tracing.ACTIVE,
-        environment,
+        environment: {
+          ...environment,
+          ...(spec.environment?.({
+            stripeSecretKey: stripeSecretKey.valueAsString,
+            stripeWebhookSecret: stripeWebhookSecret.valueAsString,
+            termsVersion: termsVersion.valueAsString,
+          }) ?? {}),
+        },
       });
       logicalId(fn, `${spec.name}Function`);
       cdk.Tags.of(fn).add('SignetFunction', spec.crate);
@@ -355,6 +430,14 @@ export class SignetStack extends cdk.Stack {
           integration,
         });
       }
+
+      (spec.schedules ?? []).forEach((expression, i) => {
+        const rule = new events.Rule(this, `${spec.name}Schedule${i}`, {
+          schedule: events.Schedule.expression(expression),
+          targets: [new eventTargets.LambdaFunction(fn)],
+        });
+        logicalId(rule, `${spec.name}Schedule${i}`);
+      });
 
       const errors = new cloudwatch.Alarm(this, `${spec.name}ErrorsAlarm`, {
         alarmDescription: `Signet ${spec.crate} function errors`,

@@ -142,8 +142,9 @@ function samModel(t) {
   for (const [id, r] of byType(t, 'AWS::Serverless::Function')) {
     const p = { ...g, ...r.Properties };
     const vars = { ...(g.Environment?.Variables ?? {}), ...(r.Properties.Environment?.Variables ?? {}) };
-    const routes = [], problems = [];
+    const routes = [], problems = [], schedules = [];
     for (const [name, e] of Object.entries(p.Events ?? {})) {
+      if (e.Type === 'Schedule') { schedules.push(e.Properties.Schedule); continue; }
       if (e.Type !== 'HttpApi') { problems.push(`event ${name} of type ${e.Type}`); continue; }
       if (refOf(e.Properties.ApiId) !== 'HttpApi') problems.push(`event ${name} not on HttpApi`);
       routes.push(`${e.Properties.Method.toUpperCase()} ${e.Properties.Path}`);
@@ -158,7 +159,7 @@ function samModel(t) {
       runtime: p.Runtime, architectures: asList(p.Architectures ?? ['x86_64']), handler: p.Handler,
       memory: p.MemorySize ?? 128, timeout: p.Timeout ?? 3, tracing: p.Tracing ?? 'PassThrough',
       env: sorted(Object.entries(vars).map(([k, v]) => `${k}=${resourceShape(v)}`)), routes: sorted(routes), iam: statementLines(statements),
-      problems,
+      schedules: sorted(schedules), problems,
     };
   }
   return m;
@@ -177,6 +178,9 @@ function cdkModel(t) {
     const integ = [...mentions(r.Properties.Target)][0];
     (routesOf[integrations[integ]] ??= []).push(r.Properties.RouteKey);
   }
+  const schedulesOf = {};
+  for (const [, r] of byType(t, 'AWS::Events::Rule'))
+    for (const target of asList(r.Properties.Targets)) (schedulesOf[refOf(target.Arn)] ??= []).push(r.Properties.ScheduleExpression);
   for (const [id, r] of byType(t, 'AWS::Lambda::Function')) {
     const p = r.Properties;
     const role = refOf(p.Role);
@@ -194,7 +198,7 @@ function cdkModel(t) {
       runtime: p.Runtime, architectures: asList(p.Architectures ?? ['x86_64']), handler: p.Handler,
       memory: p.MemorySize ?? 128, timeout: p.Timeout ?? 3, tracing: p.TracingConfig?.Mode ?? 'PassThrough',
       env: sorted(Object.entries(p.Environment?.Variables ?? {}).map(([k, v]) => `${k}=${resourceShape(v)}`)), routes: sorted(routesOf[id] ?? []), iam: statementLines(own),
-      problems,
+      schedules: sorted(schedulesOf[id] ?? []), problems,
     };
   }
   return m;
@@ -292,7 +296,7 @@ function main() {
   for (const id of fnIds) {
     const a = S.functions[id] ?? {}, b = C.functions[id] ?? {};
     const name = id.replace(/Function$/, '');
-    const fields = ['crate', 'runtime', 'architectures', 'handler', 'memory', 'timeout', 'tracing', 'env', 'routes', 'iam', 'problems']
+    const fields = ['crate', 'runtime', 'architectures', 'handler', 'memory', 'timeout', 'tracing', 'env', 'routes', 'schedules', 'iam', 'problems']
       .map((k) => [k, a[k], b[k]]);
     if (a.crate && new Set(a.crate).size !== 1) fields.push(['crate (Binary, CodeUri, tag agree)', [a.crate[0]], a.crate]);
     fields.push([`${name}LogGroup`, samLogs[`${name}LogGroup`], cdkLogs[`${name}LogGroup`]]);

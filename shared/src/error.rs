@@ -200,8 +200,8 @@ error_codes! {
     RenewalClosed = ("renewal_closed", CONFLICT,
         "Ce renouvellement a été abandonné ou a expiré. Recommencez votre renouvellement.",
         "This renewal was abandoned or has expired. Start your renewal again."),
-    /// 400: a payment webhook whose signature does not verify (or is too old).
-    WebhookSignatureInvalid = ("webhook_signature_invalid", BAD_REQUEST,
+    /// 401: a payment webhook whose signature does not verify (or is too old).
+    WebhookSignatureInvalid = ("webhook_signature_invalid", UNAUTHORIZED,
         "La signature de la notification de paiement n'est pas valide.",
         "The payment notification's signature is not valid."),
     /// 422: a payment notification that does not match the order (amount or currency).

@@ -204,6 +204,21 @@ impl PaymentProvider for Stripe {
     }
 }
 
+/// No provider configured (a deployment without `SIGNET_STRIPE_SECRET_KEY`): card payments
+/// are refused as unavailable and every webhook is refused.
+pub struct Unconfigured;
+
+#[async_trait]
+impl PaymentProvider for Unconfigured {
+    async fn create_checkout(&self, _: &CheckoutRequest) -> Result<Checkout> {
+        Err(Error::unavailable("card payments need SIGNET_STRIPE_SECRET_KEY"))
+    }
+
+    fn webhook_secret(&self) -> Option<&[u8]> {
+        None
+    }
+}
+
 /// A session of the local hosted payment page (`PAYSESSION#<id>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalSession {

@@ -32,13 +32,16 @@ pub struct Services {
     pub payments: Arc<dyn crate::payment::PaymentProvider>,
 }
 
-/// The payment provider the configuration names: Stripe when its key is set, otherwise the
+/// The payment provider the configuration names: Stripe when its key is set, otherwise
+/// (when `local_allowed`: the embedded back end, or the AWS one against an emulator) the
 /// local hosted page (sessions in `store`), whose webhook secret is the configured one or,
-/// when none is, a random one for this process.
-pub fn payment_provider(config: &Config, store: Arc<dyn Store>, random: &dyn Random) -> Arc<dyn crate::payment::PaymentProvider> {
+/// when none is, a random one for this process. A deployed function without Stripe refuses
+/// card payments (and says why in its log) rather than send buyers to a page nobody serves.
+pub fn payment_provider(config: &Config, store: Arc<dyn Store>, random: &dyn Random, local_allowed: bool) -> Arc<dyn crate::payment::PaymentProvider> {
     let settings = &config.payments;
     match &settings.stripe {
         Some(stripe) => Arc::new(crate::payment::Stripe::new(stripe, settings.webhook_secret.as_ref())),
+        None if !local_allowed => Arc::new(crate::payment::Unconfigured),
         None => {
             let secret = match &settings.webhook_secret {
                 Some(s) => s.0.as_bytes().to_vec(),

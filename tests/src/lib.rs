@@ -314,6 +314,8 @@ impl World {
             ("SIGNET_MAIL_FROM", "no-reply@example.com"),
             ("SIGNET_VOICE_ORIGINATION", "+14155550199"),
             ("SIGNET_VOICE_ENDPOINT_URL", &voice_url),
+            // An emulator: the local payment page stands in for the payment provider.
+            ("SIGNET_AWS_ENDPOINT_URL", &moto),
         ]);
         let clock = Arc::new(ManualClock::at(signet_shared::ports::SystemClock.now()));
         let faults = Arc::new(Faults::default());

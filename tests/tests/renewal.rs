@@ -335,7 +335,7 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     // A bad signature, another secret, a stale one: refused, nothing changes.
     for signature in ["t=1,v1=00".to_owned(), payment::sign(b"whsec_another", now, &body), payment::sign(WEBHOOK_SECRET.as_bytes(), now - 600, &body), String::new()] {
         let (status, refused) = deliver(&w, &body, &signature).await;
-        assert_eq!((status, refused["code"].as_str()), (StatusCode::BAD_REQUEST, Some("webhook_signature_invalid")), "{signature}");
+        assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")), "{signature}");
     }
     assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::AwaitingPayment);
     // A well-signed event whose amount differs is not fulfilled.

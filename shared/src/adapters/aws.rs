@@ -70,7 +70,7 @@ pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock
         clock: clock.clone(),
     });
     Services {
-        payments: crate::services::payment_provider(&config, store.clone(), random.as_ref()),
+        payments: crate::services::payment_provider(&config, store.clone(), random.as_ref(), config.aws_endpoint_url.is_some()),
         store,
         mailer: Arc::new(SesMailer { client: LazyClient::new(move || aws_sdk_sesv2::Client::new(&ses)), from: config.mail_from.clone() }),
         sms: Arc::new(SnsSms { client: LazyClient::new(move || aws_sdk_sns::Client::new(&sns)) }),

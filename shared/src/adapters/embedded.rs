@@ -470,7 +470,7 @@ pub fn open_with_clock(config: Config, data_dir: &Path, clock: Arc<dyn Clock>) -
     let ca = local_ca(&data_dir.join("signet-ca.key"))?;
     let store = EmbeddedStore::new(db.clone(), clock.clone());
     let outbox = Outbox::new(db, clock.clone());
-    let payments = crate::services::payment_provider(&config, Arc::new(store.clone()), random.as_ref());
+    let payments = crate::services::payment_provider(&config, Arc::new(store.clone()), random.as_ref(), true);
     let services = Services {
         config: Arc::new(config),
         payments,
