@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Signet, on a machine with only the Rust toolchain, Python 3 and Node.js:
-#   1. installs moto server and cfn-lint into .venv (first run only),
+#   1. installs moto server and cfn-lint into .venv (first run only), and pdftotext
+#      (Debian's poppler-utils) when missing,
 #   2. starts moto server on a free loopback port (stopped on exit, whatever happens),
 #   3. runs the Rust tests: unit tests and the end-to-end scenarios on both back ends
 #      (embedded, and AWS through the real aws-sdk clients against moto),
@@ -17,6 +18,14 @@ if ! "$venv/bin/python" -c 'import moto, cfnlint, schemathesis' 2>/dev/null; the
   echo "== installing test tools into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+fi
+
+# pdftotext (poppler-utils) reads invoices back from their PDF in the renewal scenarios.
+if ! command -v pdftotext >/dev/null 2>&1; then
+  echo "== installing poppler-utils (pdftotext)"
+  sudo_cmd=""
+  if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get install -y -q poppler-utils >/dev/null 2>&1 || { $sudo_cmd apt-get update -q >/dev/null && $sudo_cmd apt-get install -y -q poppler-utils >/dev/null; }
 fi
 
 mkdir -p target

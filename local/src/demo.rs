@@ -3,7 +3,7 @@
 //! changes nothing.
 
 use signet_shared::subscription::{self, Product, Subscription, SubscriptionStatus};
-use signet_shared::account::{self, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind, SubscriberRecord};
+use signet_shared::account::{self, BillingProfile, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind, SubscriberRecord};
 use signet_shared::email::EmailAddress;
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::store::{Item, StoreError, Write};
@@ -15,7 +15,8 @@ pub const DEMO_PASSWORD: &str = "demo portal password 2026";
 /// What the demo data set holds, for the start-up banner.
 pub const SUMMARY: &str = "demo data: subscriber records subscriber@example.com (fr) and legacy.subscriber@example.org (en) \
     prefill a sign-up; member@example.com already has an account, with a personal space and an organisation's, \
-    and a cloud signature that needs to be updated (GET /subscriptions, then recover and activate it)";
+    a cloud signature that needs to be updated (GET /subscriptions, then recover and activate it) and one ending in \
+    25 days to renew by card (local payment page) or by invoice to Example Organisation";
 
 /// Loads the demo data set.
 pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
@@ -55,9 +56,30 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
     let phone = PhoneFactor { phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?, hint: phone.hint(), channel: PhoneChannel::Sms };
     let hash = password::hash(DEMO_PASSWORD.into(), services.config.argon2).await?;
     let person = Person::new(person_id, email, "Demo".into(), "Member".into(), Locale::En, hash, Some(phone), services.now());
-    let space = CustomerSpace { id: services.new_id(), kind: SpaceKind::Individual, name: "Demo Member".into(), created_at: services.now(), billing: None };
-    // The member also belongs to an organisation's space: a login then offers the choice.
-    let organisation = CustomerSpace { id: services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: services.now(), billing: None };
+    let space = CustomerSpace {
+        id: services.new_id(),
+        kind: SpaceKind::Individual,
+        name: "Demo Member".into(),
+        created_at: services.now(),
+        // In Québec: a renewal's draft invoice shows GST and QST.
+        billing: Some(BillingProfile { name: "Demo Member".into(), country: "CA".into(), region: Some("QC".into()), vat_number: None, invoicing_enabled: false, billing_contact: None }),
+    };
+    // The member also belongs to an organisation's space: a login then offers the choice, and
+    // a renewal may be billed to it (enabled for invoicing; its invoices go to billing@example.org).
+    let organisation = CustomerSpace {
+        id: services.new_id(),
+        kind: SpaceKind::Organisation,
+        name: "Example Organisation".into(),
+        created_at: services.now(),
+        billing: Some(BillingProfile {
+            name: "Example Organisation Inc.".into(),
+            country: "CA".into(),
+            region: Some("ON".into()),
+            vat_number: None,
+            invoicing_enabled: true,
+            billing_contact: Some(EmailAddress::parse("billing@example.org")?),
+        }),
+    };
     let membership = Membership {
         person_id: person.id.clone(),
         space_id: organisation.id.clone(),
@@ -83,6 +105,20 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         recovery: None,
     };
     writes.extend(subscription::creation_writes(&signature)?);
+    // A cloud signature whose term ends in 25 days: the renewal journey (seed 000, step 3)
+    // starts from it, and the reminders send its 7-day and 1-day notices in time.
+    let ending = Subscription {
+        id: services.new_id(),
+        space_id: space.id.clone(),
+        holder_id: person.id.clone(),
+        product: Product::CloudSignature,
+        status: SubscriptionStatus::Functional,
+        term_start: now - 340 * 86400,
+        term_end: now + 25 * 86400,
+        certificate: None,
+        recovery: None,
+    };
+    writes.extend(subscription::creation_writes(&ending)?);
     ignore_existing(services.store.transact(writes).await)
 }
 

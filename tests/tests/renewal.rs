@@ -525,3 +525,59 @@ async fn renewal_steps_are_counted(w: World) {
     assert_eq!(webhook_calls, (3, 1, 0, 1), "webhook: renewal, subscription, invoice counter; one transaction; the receipt");
     assert_eq!(org_calls, (7, 1, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription, counter; one transaction; two emails");
 }
+
+/// The Stripe adapter on the wire, against a loopback stand-in for `api.stripe.com` that
+/// records what it receives (no Stripe account is reachable from the tests): the secret key
+/// as bearer, the idempotency key, the documented Checkout Session form; Stripe's answer
+/// read back; an error answer is a retryable failure that never echoes the key.
+#[tokio::test]
+async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
+    use signet_shared::config::{Secret, StripeSettings};
+    use signet_shared::payment::{CheckoutRequest, PaymentProvider, Stripe};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let recorder = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/checkout/sessions",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let recorder = recorder.clone();
+            async move {
+                let fail = body.contains("unit_amount%5D=0&");
+                recorder.lock().unwrap().push((headers, body));
+                if fail {
+                    return (StatusCode::BAD_REQUEST, r#"{"error":{"type":"invalid_request_error","param":"line_items[0][price_data][unit_amount]"}}"#.to_owned());
+                }
+                (StatusCode::OK, r#"{"id":"cs_test_a1","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_a1"}"#.to_owned())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let stripe = Stripe::new(&StripeSettings { secret_key: Secret("sk_test_scenario".into()), api_url: url }, Some(&Secret("whsec_x".into())));
+    let mut request = CheckoutRequest {
+        idempotency_key: "renewal-r1".into(),
+        renewal_id: "r1".into(),
+        amount: 11_498,
+        currency: "CAD".into(),
+        description: "Cloud signature – 1 year".into(),
+        customer_email: "buyer@example.com".into(),
+        locale: signet_shared::Locale::En,
+        success_url: "https://portal.example.com/renewals/r1?paid=1".into(),
+        cancel_url: "https://portal.example.com/renewals/r1".into(),
+    };
+    let checkout = stripe.create_checkout(&request).await.unwrap();
+    assert_eq!((checkout.session_id.as_str(), checkout.url.as_str()), ("cs_test_a1", "https://checkout.stripe.com/c/pay/cs_test_a1"));
+    let (headers, body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(headers["authorization"], "Bearer sk_test_scenario");
+    assert_eq!(headers["idempotency-key"], "renewal-r1");
+    assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
+    for field in ["mode=payment", "client_reference_id=r1", "line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=11498", "line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=cad", "customer_email=buyer%40example.com"] {
+        assert!(body.split('&').any(|f| f == field), "{field} not in {body}");
+    }
+    assert_eq!(stripe.webhook_secret(), Some(&b"whsec_x"[..]));
+    request.amount = 0;
+    let e = stripe.create_checkout(&request).await.unwrap_err();
+    assert_eq!(e.code, signet_shared::ErrorCode::ServiceUnavailable);
+    assert!(!format!("{e:?}").contains("sk_test_scenario"), "the key is never in an error");
+}
