@@ -362,8 +362,8 @@ mod tests {
     #[test]
     fn a_bad_catalogue_is_a_clear_error() {
         let cases: Vec<(String, &str)> = vec![
-            (r#"{"version": 2, "products": [], "taxes": {}, "reverse_charge": {"seller_country": "FR", "mention": {"fr": "a", "en": "b"}}}"#.to_owned(), "version 2"),
-            (r#"{"version": 1, "products": [], "taxes": {}, "reverse_charge": {"seller_country": "FR", "mention": {"fr": "a", "en": "b"}}}"#.to_owned(), "no product"),
+            (r#"{"version": 2, "seller": {"name": "S", "address": []}, "currencies": {"*": "EUR"}, "products": [], "taxes": {}, "reverse_charge": {"seller_country": "FR", "mention": {"fr": "a", "en": "b"}}}"#.to_owned(), "version 2"),
+            (r#"{"version": 1, "seller": {"name": "S", "address": []}, "currencies": {"*": "EUR"}, "products": [], "taxes": {}, "reverse_charge": {"seller_country": "FR", "mention": {"fr": "a", "en": "b"}}}"#.to_owned(), "no product"),
             (SHIPPED.replacen("\"100.00\"", "\"100,00\"", 1), "CLOUD-SIG-1Y has a price"),
             (SHIPPED.replacen("\"9.975\"", "\"nine\"", 1), "tax QST of CA-QC"),
             (SHIPPED.replacen("\"term_months\": 12", "\"term_months\": 0", 1), "term of 0 months"),

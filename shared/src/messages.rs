@@ -314,6 +314,7 @@ pub fn utc(timestamp: i64) -> String {
 mod tests {
     #[test]
     fn months_are_added_on_the_calendar() {
+        use super::{add_months, civil_from_days, days_from_civil};
         let at = |y, m, d| days_from_civil(y, m, d) * 86400 + 3600;
         assert_eq!(add_months(at(2026, 11, 22), 12), at(2027, 11, 22));
         assert_eq!(add_months(at(2027, 1, 31), 1), at(2027, 2, 28));

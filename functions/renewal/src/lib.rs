@@ -16,7 +16,7 @@ use signet_shared::account::{self, BillingProfile, CustomerSpace, SpaceKind};
 use signet_shared::audit::AuditEvent;
 use signet_shared::auth::Authenticated;
 use signet_shared::billing::{self, Catalogue, Names};
-use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::locale::Locale;
 use signet_shared::payment::{self, CheckoutRequest};
 use signet_shared::renewal::{self, Amounts, Fulfilled, Buyer, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount, TermsAcceptance};
@@ -144,13 +144,14 @@ impl From<&BillingProfile> for BillingView {
 /// What renewing one of my subscriptions may look like: the products, the payment modes
 /// (card, and "bill my organisation" only when there is one to bill), the billing address
 /// on file, the terms of sale to accept.
-async fn options(State(services): State<Services>, RequestLocale(locale): RequestLocale, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
+async fn options(State(services): State<Services>, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
     let sub = my_subscription(&services, &claims.sub, &claims.space, &id).await?;
     let person = account::person_with_spaces(services.store.as_ref(), &claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
     let organisations = billable_organisations(&services, &person.memberships).await?;
     let own = space(&services, &sub.space_id).await?;
     let catalogue = catalogue()?;
-    let locale = person_locale(person.person.locale, locale);
+    // The account's language (section 4 of the design).
+    let locale = person.person.locale;
     let products = catalogue
         .products
         .values()
@@ -179,11 +180,6 @@ async fn options(State(services): State<Services>, RequestLocale(locale): Reques
             terms,
         },
     ))
-}
-
-fn person_locale(account: Locale, _request: Locale) -> Locale {
-    // The account's language wins (section 4 of the design).
-    account
 }
 
 fn product_kind(sub: &Subscription) -> &'static str {
