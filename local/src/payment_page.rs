@@ -59,7 +59,7 @@ async fn session(state: &PageState, id: &str) -> Result<(signet_shared::store::I
 }
 
 fn form(s: &LocalSession, error: Option<&str>) -> String {
-    let amount = format!("{} {}", format_amount(s.amount), s.currency);
+    let amount = format!("{} {}", format_amount(s.request.amount), s.request.currency);
     format!(
         "<p>{}</p><p><strong>{}</strong></p>{}\
          <form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"pay\">\
@@ -69,7 +69,7 @@ fn form(s: &LocalSession, error: Option<&str>) -> String {
          <button type=\"submit\">Pay {}</button></form>\
          <form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"cancel\"><button type=\"submit\">Cancel</button></form>\
          <p class=\"note\">Test cards: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined.</p>",
-        escape(&s.description),
+        escape(&s.request.description),
         escape(&amount),
         error.map(|e| format!("<p role=\"alert\" style=\"color:#b00\">{}</p>", escape(e))).unwrap_or_default(),
         escape(&amount),
@@ -83,7 +83,7 @@ async fn show(State(state): State<PageState>, Path(id): Path<String>) -> Respons
     };
     match s.status.as_str() {
         "open" => page(StatusCode::OK, "Pay", &form(&s, None)),
-        "paid" => page(StatusCode::OK, "Paid", &format!("<p>This payment is done.</p><p><a href=\"{}\">Back to the portal</a></p>", escape(&s.success_url))),
+        "paid" => page(StatusCode::OK, "Paid", &format!("<p>This payment is done.</p><p><a href=\"{}\">Back to the portal</a></p>", escape(&s.request.success_url))),
         _ => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),
     }
 }
@@ -153,7 +153,7 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
                 let _ = local.update(&item, &s).await;
             }
             if s.delivered {
-                Redirect::to(&s.success_url).into_response()
+                Redirect::to(&s.request.success_url).into_response()
             } else {
                 page(StatusCode::BAD_GATEWAY, "Paid", "<p>Your payment is taken, but the portal has not acknowledged it yet. Press Pay again to notify it.</p>")
             }
@@ -164,7 +164,7 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
                 return e.into_response();
             }
             deliver(&state, "checkout.session.expired", &s).await;
-            Redirect::to(&s.cancel_url).into_response()
+            Redirect::to(&s.request.cancel_url).into_response()
         }
         _ => {
             let card: String = get("card_number").chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
@@ -187,7 +187,7 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
             if deliver(&state, "checkout.session.completed", &s).await {
                 s.delivered = true;
                 let _ = local.update(&item, &s).await;
-                Redirect::to(&s.success_url).into_response()
+                Redirect::to(&s.request.success_url).into_response()
             } else {
                 page(StatusCode::BAD_GATEWAY, "Paid", "<p>Your payment is taken, but the portal has not acknowledged it yet. Press Pay again to notify it.</p>")
             }

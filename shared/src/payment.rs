@@ -80,7 +80,7 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance: i64
 }
 
 /// What a checkout is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutRequest {
     /// The same key gives the same session: a retried submit never opens a second payment.
     pub idempotency_key: String,
@@ -224,22 +224,9 @@ impl PaymentProvider for Unconfigured {
 pub struct LocalSession {
     /// `cs_local_…`.
     pub id: String,
-    /// The renewal.
-    pub renewal_id: String,
-    /// Cents.
-    pub amount: Cents,
-    /// ISO 4217.
-    pub currency: String,
-    /// What is bought.
-    pub description: String,
-    /// The buyer.
-    pub customer_email: String,
-    /// Language of the page.
-    pub locale: Locale,
-    /// Return addresses.
-    pub success_url: String,
-    /// Return address after giving up.
-    pub cancel_url: String,
+    /// What is paid for, as the renewal asked.
+    #[serde(flatten)]
+    pub request: CheckoutRequest,
     /// `open`, `paid` or `expired`.
     pub status: String,
     /// The payment's reference, once paid.
@@ -300,10 +287,10 @@ impl LocalPayments {
             "data": {"object": {
                 "id": session.id,
                 "object": "checkout.session",
-                "client_reference_id": session.renewal_id,
-                "metadata": {"renewal_id": session.renewal_id},
-                "amount_total": session.amount,
-                "currency": session.currency.to_ascii_lowercase(),
+                "client_reference_id": session.request.renewal_id,
+                "metadata": {"renewal_id": session.request.renewal_id},
+                "amount_total": session.request.amount,
+                "currency": session.request.currency.to_ascii_lowercase(),
                 "payment_status": if paid { "paid" } else { "unpaid" },
                 "status": if session.status == "expired" { "expired" } else { "complete" },
                 "payment_intent": session.payment_intent,
@@ -321,20 +308,7 @@ impl PaymentProvider for LocalPayments {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(request.idempotency_key.as_bytes());
         let id = format!("cs_local_{}", &crate::crypto::hex(&digest)[..32]);
-        let session = LocalSession {
-            id: id.clone(),
-            renewal_id: request.renewal_id.clone(),
-            amount: request.amount,
-            currency: request.currency.clone(),
-            description: request.description.clone(),
-            customer_email: request.customer_email.clone(),
-            locale: request.locale,
-            success_url: request.success_url.clone(),
-            cancel_url: request.cancel_url.clone(),
-            status: "open".into(),
-            payment_intent: None,
-            delivered: false,
-        };
+        let session = LocalSession { id: id.clone(), request: request.clone(), status: "open".into(), payment_intent: None, delivered: false };
         // The same key finds the same session (created once).
         match self.store.write(Write::create(Item::new(local_session_key(&id), &session)?)).await {
             Ok(()) | Err(StoreError::ConditionFailed(_)) => {}
