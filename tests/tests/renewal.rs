@@ -29,6 +29,7 @@ scenarios!(
     taxes_follow_the_buyer_s_jurisdiction,
     bad_input_is_refused_clearly,
     renewal_steps_are_counted,
+    a_french_speaking_buyer_gets_a_french_invoice_and_receipt,
 );
 
 struct Holder {
@@ -524,6 +525,29 @@ async fn renewal_steps_are_counted(w: World) {
     assert_eq!(submit_calls, (3, 1, 0, 0), "card submit: session and person (live), the renewal; renewal, session id, terms and audit in one transaction (plus the provider's one call)");
     assert_eq!(webhook_calls, (3, 1, 0, 1), "webhook: renewal, subscription, invoice counter; one transaction; the receipt");
     assert_eq!(org_calls, (7, 1, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription, counter; one transaction; two emails");
+}
+
+async fn a_french_speaking_buyer_gets_a_french_invoice_and_receipt(w: World) {
+    let h = holder(&w, "francophone").await;
+    // The account's language is French (set as the profile page would).
+    let item = w.services.store.get(&account::person_key(&h.person.id)).await.unwrap().unwrap();
+    let mut person: Person = item.decode().unwrap();
+    person.locale = signet_shared::Locale::Fr;
+    w.services.store.write(Write::replace(item.next(&person).unwrap())).await.unwrap();
+    let sub = subscription_of(&w, &h, 20).await;
+    let r = paid_by_card(&w, &h, &sub).await;
+    let (status, _) = w.pay(&r.checkout.as_ref().unwrap().url, LOCAL_CARD_PAYS).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let n = number(&w, 1);
+    let receipt = w.last_to(&h.email).await;
+    assert_eq!(receipt.subject, "Reçu de transaction");
+    assert!(receipt.body.contains("Nous avons bien reçu votre paiement de 114.98 CAD"), "{}", receipt.body);
+    let text = pdftotext(&get_bytes(&w, &format!("/invoices/{n}/pdf"), &h.access).await.2);
+    for expected in [format!("Facture {n}"), "Signature infonuagique – 1 an (CLOUD-SIG-1Y)".to_owned(), "TPS (5 %)".into(), "TVQ (9,975 %)".into(), "9,98 CAD".into(), "114,98 CAD".into(), "Payée par carte le".into(), "Facturé à".into()] {
+        assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
+    }
+    let text = pdftotext(&get_bytes(&w, &format!("/invoices/{n}/receipt/pdf"), &h.access).await.2);
+    assert!(text.contains("Reçu de transaction") && text.contains("Montant payé : 114,98 CAD"), "{text}");
 }
 
 /// The Stripe adapter on the wire, against a loopback stand-in for `api.stripe.com` that
