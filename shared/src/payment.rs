@@ -22,6 +22,9 @@ use std::sync::Arc;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+/// The most `v1` signatures a header may carry.
+const MAX_SIGNATURES: usize = 8;
+
 /// The default tolerance, in seconds (Stripe's libraries use five minutes).
 pub const DEFAULT_TOLERANCE: i64 = 300;
 
@@ -64,11 +67,14 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance: i64
     }
     let t_text = timestamp.ok_or(SignatureError::Malformed)?;
     let t: i64 = t_text.parse().map_err(|_| SignatureError::Malformed)?;
-    if candidates.is_empty() {
+    // A few signatures at most (Stripe sends one per active secret): a header stuffed with
+    // candidates costs one HMAC, not one per candidate.
+    if candidates.is_empty() || candidates.len() > MAX_SIGNATURES {
         return Err(SignatureError::Malformed);
     }
+    let expected = mac(secret, &t_text, body).finalize().into_bytes();
     let matched = candidates.iter().any(|hex| {
-        crate::crypto::unhex(hex).is_some_and(|b| mac(secret, &t_text, body).verify_slice(&b).is_ok())
+        crate::crypto::unhex(hex).is_some_and(|b| b.len() == expected.len() && bool::from(subtle::ConstantTimeEq::ct_eq(b.as_slice(), expected.as_slice())))
     });
     if !matched {
         return Err(SignatureError::Mismatch);
@@ -345,6 +351,8 @@ mod tests {
         // Several v1 (during a secret rotation): one match suffices; v0 is ignored.
         let rotated = format!("{header},v1=00ff,v0=abc");
         assert_eq!(verify(SECRET, &rotated, body, 1_795_000_010, DEFAULT_TOLERANCE), Ok(()));
+        let stuffed = format!("{header}{}", ",v1=00".repeat(8));
+        assert_eq!(verify(SECRET, &stuffed, body, 1_795_000_010, DEFAULT_TOLERANCE), Err(SignatureError::Malformed), "too many candidates");
         for malformed in ["", "t=abc,v1=00", "v1=00", "t=1795000000"] {
             assert_eq!(verify(SECRET, malformed, body, 1_795_000_010, DEFAULT_TOLERANCE), Err(SignatureError::Malformed), "{malformed}");
         }
