@@ -70,6 +70,12 @@ pub fn random_id(random: &dyn Random) -> String {
     hex(&random_bytes::<16>(random))
 }
 
+/// Whether `text` has the shape of a [`random_id`] (32 lower-case hex characters): ids from
+/// paths and bodies are checked before they become store keys.
+pub fn is_random_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// The canonical form of an encryption context, used as associated data.
 pub fn context_aad(context: &EncryptionContext) -> Vec<u8> {
     let mut aad = Vec::new();

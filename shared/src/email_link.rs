@@ -36,7 +36,7 @@ pub struct PresentedToken<'a> {
 /// Splits a presented token; ids are 32 hex characters, secrets 43 base64url characters.
 pub fn parse(token: &str) -> Option<PresentedToken<'_>> {
     let (id, secret) = token.trim().split_once('.')?;
-    let id_ok = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    let id_ok = crypto::is_random_id(id);
     let secret_ok = secret.len() == 43 && crypto::b64url_decode(secret).is_some_and(|s| s.len() == 32);
     (id_ok && secret_ok).then_some(PresentedToken { id, secret })
 }

@@ -134,6 +134,18 @@ async fn respond(req: Request, next: Next, function: &'static str, metrics: bool
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let request_id = req.extensions().get::<RequestContext>().map(|c| c.request_id.clone()).unwrap_or_default();
     let mut response = next.run(req).await;
+    // An extractor's own rejection (a path that is not UTF-8, a raw body over the limit)
+    // comes as plain text: it becomes the matching problem too.
+    if response.extensions().get::<Error>().is_none() && response.status().is_client_error() && is_plain_text(&response) {
+        let code = match response.status().as_u16() {
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            _ => ErrorCode::InvalidRequest,
+        };
+        response.extensions_mut().insert(Error::new(code));
+    }
     let code = response.extensions_mut().remove::<Error>().map(|error| {
         let code = error.code;
         response = error.to_response(locale);
@@ -155,6 +167,10 @@ async fn respond(req: Request, next: Next, function: &'static str, metrics: bool
         crate::telemetry::record_outcome(function, &format!("{method} {route} {outcome}"), latency_ms);
     }
     response
+}
+
+fn is_plain_text(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"))
 }
 
 /// A JSON success response with a status.

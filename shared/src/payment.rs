@@ -126,6 +126,11 @@ pub trait PaymentProvider: Send + Sync {
     /// The secret the provider signs its webhooks with; `None` refuses every webhook.
     fn webhook_secret(&self) -> Option<&[u8]>;
 
+    /// Whether card payments can be taken (a provider is configured).
+    fn available(&self) -> bool {
+        true
+    }
+
     /// The local hosted page's provider, when this is it (the local server serves its page).
     fn as_local(&self) -> Option<&LocalPayments> {
         None
@@ -222,6 +227,10 @@ impl PaymentProvider for Unconfigured {
 
     fn webhook_secret(&self) -> Option<&[u8]> {
         None
+    }
+
+    fn available(&self) -> bool {
+        false
     }
 }
 

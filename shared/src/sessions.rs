@@ -239,6 +239,9 @@ pub async fn switch_space(services: &Services, person_id: &str, session_id: &str
 
 /// Revokes one session of a person (logout, or "revoke" in the session list).
 pub async fn revoke(services: &Services, person_id: &str, session_id: &str, reason: &str) -> Result<()> {
+    if !crate::crypto::is_random_id(session_id) {
+        return Err(Error::new(ErrorCode::NotFound));
+    }
     let item = services.store.get(&session_key(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
     let session: Session = item.decode()?;
     if session.person_id != person_id {

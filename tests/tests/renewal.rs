@@ -343,6 +343,9 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     let wrong = checkout_event("checkout.session.completed", &r, r.amounts.total - 1);
     let (status, mismatch) = deliver(&w, &wrong, &payment::sign(WEBHOOK_SECRET.as_bytes(), now, &wrong)).await;
     assert_eq!((status, mismatch["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("payment_mismatch")));
+    let recorded = w.services.store.query(&format!("AUDIT#renewal:{}", r.id), "", 10).await.unwrap();
+    assert_eq!(recorded.len(), 1, "the unmatched payment is recorded for reconciliation");
+    assert_eq!(recorded[0].decode::<Value>().unwrap()["action"], "payment.unmatched");
     // Delivered five times at once, racing five retries of the submit: one extension.
     let signature = payment::sign(WEBHOOK_SECRET.as_bytes(), now, &body);
     let mut tasks = Vec::new();
@@ -490,6 +493,15 @@ async fn bad_input_is_refused_clearly(w: World) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = w.call(Method::GET, "/renewals/unknown", &h.access, Value::Null).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Ids that cannot be ours, however long or strange, are simply not found.
+    for path in [format!("/renewals/{}", "a".repeat(3000)), format!("/subscriptions/{}/renewal", "b".repeat(3000)), "/renewals/%FF%FE".to_owned()] {
+        let (status, _, problem) = w.send(Method::GET, &path, &[("authorization", &format!("Bearer {}", h.access))], vec![]).await;
+        assert!(status == StatusCode::NOT_FOUND || status == StatusCode::UNPROCESSABLE_ENTITY, "{path}: {status}");
+        assert!(problem["code"].is_string(), "{path}: a problem+json answer, not {problem}");
+    }
+    let big = vec![b'x'; 70 * 1024];
+    let (status, _, problem) = w.send(Method::POST, "/payments/webhook", &[("content-type", "application/json"), ("stripe-signature", "t=1,v1=00")], big).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
     let (status, refused) = deliver(&w, b"not json", &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), b"not json")).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")));
     let (status, _) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), "garbage", Value::Null).await;

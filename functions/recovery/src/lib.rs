@@ -117,6 +117,9 @@ async fn recover(
     let store = services.store.as_ref();
     let now = services.now();
     let not_found = || Error::new(ErrorCode::NotFound).field("id");
+    if !signet_shared::crypto::is_random_id(&id) {
+        return Err(not_found());
+    }
     for _ in 0..16 {
         let item = store.get(&subscription::subscription_key(&id)).await?.ok_or_else(not_found)?;
         let mut sub: Subscription = item.decode()?;

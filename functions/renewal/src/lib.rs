@@ -66,6 +66,9 @@ fn catalogue() -> Result<&'static Catalogue> {
 /// for me).
 async fn my_subscription(services: &Services, person_id: &str, space_id: &str, id: &str) -> Result<Subscription> {
     let not_found = || Error::new(ErrorCode::NotFound).field("id");
+    if !signet_shared::crypto::is_random_id(id) {
+        return Err(not_found());
+    }
     let item = services.store.get(&subscription::subscription_key(id)).await?.ok_or_else(not_found)?;
     let sub: Subscription = item.decode()?;
     if sub.holder_id != person_id || sub.space_id != space_id {
@@ -163,7 +166,10 @@ async fn options(State(services): State<Services>, Authenticated(claims): Authen
             prices: p.prices.iter().map(|(c, v)| (c.clone(), billing::format_amount(*v))).collect(),
         })
         .collect();
-    let mut payment_modes = vec![PaymentMode::Card];
+    let mut payment_modes = Vec::new();
+    if services.payments.available() {
+        payment_modes.push(PaymentMode::Card);
+    }
     if !organisations.is_empty() {
         payment_modes.push(PaymentMode::Organisation);
     }
@@ -366,6 +372,9 @@ async fn draft(
             if body.organisation_id.is_some() {
                 return Err(Error::new(ErrorCode::InvalidRequest).field("organisation_id"));
             }
+            if !services.payments.available() {
+                return Err(Error::new(ErrorCode::PaymentModeUnavailable).field("payment_mode"));
+            }
             let given = body.billing.as_ref().map(checked_billing).transpose()?;
             let on_file = match &given {
                 Some(_) => None,
@@ -423,6 +432,9 @@ async fn draft(
 
 /// My renewal `id`, or not found.
 async fn my_renewal(services: &Services, person_id: &str, id: &str) -> Result<(Item, Renewal)> {
+    if !signet_shared::crypto::is_random_id(id) {
+        return Err(Error::new(ErrorCode::NotFound).field("id"));
+    }
     match renewal::load(services, id).await? {
         Some((item, r)) if r.person_id == person_id => Ok((item, r)),
         _ => Err(Error::new(ErrorCode::NotFound).field("id")),
@@ -492,7 +504,7 @@ async fn submit(
                 // The membership is checked again: it may have ended since the draft.
                 let still_member = store.get(&account::membership_key(&live.person.id, &r.buyer.space_id)).await?.is_some();
                 let org = space(&services, &r.buyer.space_id).await?;
-                if !still_member || !org.and_then(|o| o.billing).is_some_and(|b| b.invoicing_enabled) {
+                if !still_member || !org.and_then(|o| o.billing).is_some_and(|b| b.invoicing_enabled && b.billing_contact.is_some()) {
                     return Err(Error::new(ErrorCode::PaymentModeUnavailable).field("organisation_id"));
                 }
                 let id = r.id.clone();
@@ -582,17 +594,31 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
     let event: Event = serde_json::from_slice(&body).map_err(|_| Error::new(ErrorCode::InvalidRequest))?;
     let session = event.data.object;
     let ignored = |why: &'static str| Ok(json(StatusCode::OK, &Received { received: true, outcome: Some(why) }));
-    let Some(renewal_id) = session.client_reference_id.clone() else { return ignored("not_a_renewal") };
+    let Some(renewal_id) = session.client_reference_id.clone().filter(|id| signet_shared::crypto::is_random_id(id)) else { return ignored("not_a_renewal") };
     match event.kind.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
             if session.payment_status.as_deref() != Some("paid") {
                 return ignored("not_paid_yet");
             }
             let (item, r) = renewal::load(&services, &renewal_id).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
-            let same_session = r.checkout.as_ref().is_none_or(|c| c.session_id == session.id);
+            // The session this renewal handed the buyer to, in a state that awaits (or had)
+            // its payment, for the amount and currency of its invoice.
+            let same_session = r.checkout.as_ref().is_some_and(|c| c.session_id == session.id);
             let same_amount = session.amount_total == Some(r.amounts.total) && session.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&r.amounts.currency));
-            if r.mode != PaymentMode::Card || !same_session || !same_amount {
+            let awaited = matches!(r.state, RenewalState::AwaitingPayment | RenewalState::Abandoned | RenewalState::Paid);
+            if r.mode != PaymentMode::Card || !same_session || !same_amount || !awaited {
+                // Money was taken for something that does not match: recorded for
+                // reconciliation (a refund or a manual fulfilment), never fulfilled.
                 tracing::error!(renewal = %renewal_id, session = %session.id, "a paid checkout that does not match its renewal: not fulfilled");
+                let event = AuditEvent::new(
+                    services.now(),
+                    &context,
+                    "payment.unmatched",
+                    None,
+                    format!("renewal:{renewal_id}"),
+                    serde_json::json!({"session": session.id, "amount": session.amount_total, "currency": session.currency, "payment": session.payment_intent, "renewal_state": r.state, "expected_amount": r.amounts.total, "expected_currency": r.amounts.currency}),
+                );
+                services.store.write(event.write(&services.new_id())?).await?;
                 return Err(Error::new(ErrorCode::PaymentMismatch));
             }
             let reference = session.payment_intent.unwrap_or(session.id);
@@ -604,7 +630,10 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
         "checkout.session.expired" | "checkout.session.async_payment_failed" => {
             for _ in 0..8 {
                 let Some((item, mut r)) = renewal::load(&services, &renewal_id).await? else { return ignored("unknown_renewal") };
-                if !matches!(r.state, RenewalState::AwaitingPayment | RenewalState::Draft) {
+                if r.mode != PaymentMode::Card || !r.checkout.as_ref().is_some_and(|c| c.session_id == session.id) {
+                    return ignored("not_this_session");
+                }
+                if r.state != RenewalState::AwaitingPayment {
                     return ignored("already_settled");
                 }
                 r.state = RenewalState::Abandoned;
