@@ -74,6 +74,9 @@ async fn run() -> Result<(), String> {
                 Ok(sent) => tracing::info!(sent, "renewal reminders run"),
                 Err(e) => tracing::warn!(error = %e, "renewal reminders run failed"),
             }
+            if let Err(e) = signet_shared::renewal::send_pending_notices(&reminders).await {
+                tracing::warn!(error = %e, "pending renewal notices run failed");
+            }
         }
     });
     let app = signet_local::app(backend.services, backend.outbox);

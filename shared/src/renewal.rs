@@ -154,8 +154,55 @@ pub struct Renewal {
     pub invoice_number: Option<String>,
     /// The subscription's term end after this renewal.
     pub new_term_end: Option<i64>,
-    /// Whether the receipt (and the organisation's invoice notice) went out.
-    pub notices_sent: bool,
+    /// The emails that follow the fulfilment: which went out, who is sending them.
+    #[serde(default)]
+    pub notices: Notices,
+}
+
+/// An email that follows a fulfilment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// The receipt of a card payment, to the buyer.
+    Receipt,
+    /// The invoice, to the organisation's billing contact.
+    OrganisationInvoice,
+    /// The confirmation, to the member who renewed on the organisation's account.
+    MemberConfirmation,
+}
+
+/// The notices of a renewal: sent ones, and the claim of whoever is sending the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notices {
+    /// Those sent.
+    pub sent: Vec<Notice>,
+    /// When a sender claimed the rest; a claim older than [`NOTICE_LEASE`] is taken over.
+    pub claimed_at: Option<i64>,
+}
+
+/// How long a sender holds the notices before another may take them over (a function
+/// times out long before).
+pub const NOTICE_LEASE: i64 = 120;
+
+/// The notices a renewal owes.
+pub fn notices_due(mode: PaymentMode) -> &'static [Notice] {
+    match mode {
+        PaymentMode::Card => &[Notice::Receipt],
+        PaymentMode::Organisation => &[Notice::OrganisationInvoice, Notice::MemberConfirmation],
+    }
+}
+
+/// The index entry of a renewal whose notices are not all sent (`NOTICEPENDING`, one item
+/// per renewal): written with the fulfilment, deleted once they are, read by the scheduled
+/// run that takes over what a crashed sender left.
+pub fn pending_notice_key(renewal_id: &str) -> Key {
+    Key::new("NOTICEPENDING", renewal_id)
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingNotice {
+    renewal_id: String,
+    since: i64,
 }
 
 /// Key of a renewal.
@@ -309,7 +356,7 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
             done.terms = Some(terms.clone());
             done.invoice_number = Some(number.to_owned());
             done.new_term_end = Some(term_end);
-            done.notices_sent = true;
+            done.notices = Notices { sent: Vec::new(), claimed_at: Some(now) };
             let invoice = Invoice {
                 number: number.to_owned(),
                 issued_at: now,
@@ -349,6 +396,7 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
             }
             writes.push(index);
             writes.push(event.write(&services.new_id())?);
+            writes.push(Write::Put { item: Item::new(pending_notice_key(&renewal.id), &PendingNotice { renewal_id: renewal.id.clone(), since: now })?, condition: Condition::None });
             written = Some((renewal_item, done));
             Ok(writes)
         })
@@ -368,65 +416,106 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
     Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
-/// Sends the receipt (card), or the invoice notice to the organisation's billing contact
-/// and the confirmation to the person (organisation), once. The fulfilment claimed them
-/// (`claimed`), or they are claimed here when an earlier send failed; a failed send gives
-/// the claim back, so a retry (the submit again, or the provider's next delivery of the
-/// webhook) sends them. `person` is the person who renewed, when the caller has read them.
+/// Sends the notices a fulfilled renewal still owes — the receipt (card), or the invoice to
+/// the organisation's billing contact and the confirmation to the member (organisation) —
+/// each once. The fulfilment claimed them (`f.now`); otherwise they are claimed here, unless
+/// another sender holds a claim younger than [`NOTICE_LEASE`]. What was sent is recorded and
+/// the claim released together; a failed send answers `delivery_failed`, and a retry (the
+/// submit again, the provider's next delivery of the webhook, or the scheduled run of
+/// [`send_pending_notices`]) sends the rest. `person` is the member, when already read.
 pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Person>) -> Result<()> {
-    let Fulfilled { item, renewal, now: claimed } = f;
+    let Fulfilled { mut item, mut renewal, now: claimed } = f;
     let Some(number) = renewal.invoice_number.clone() else { return Ok(()) };
+    let due: Vec<Notice> = notices_due(renewal.mode).iter().copied().filter(|n| !renewal.notices.sent.contains(n)).collect();
+    if due.is_empty() {
+        return Ok(());
+    }
     let store = services.store.as_ref();
-    let claimed_item = if claimed {
-        item
-    } else {
-        if renewal.notices_sent {
+    let now = services.now();
+    if !claimed {
+        if renewal.notices.claimed_at.is_some_and(|at| now - at < NOTICE_LEASE) {
+            // Another sender is at it.
             return Ok(());
         }
-        let mut mark = renewal.clone();
-        mark.notices_sent = true;
-        let claimed_item = item.next(&mark)?;
-        match store.write(Write::replace(claimed_item.clone())).await {
-            Ok(()) => claimed_item,
+        renewal.notices.claimed_at = Some(now);
+        let next = item.next(&renewal)?;
+        match store.write(Write::replace(next.clone())).await {
+            Ok(()) => item = next,
             // Someone else claimed (or moved) it: theirs to send.
             Err(crate::store::StoreError::ConditionFailed(_)) => return Ok(()),
             Err(e) => return Err(e.into()),
         }
-    };
+    }
     let term_end = renewal.new_term_end.unwrap_or_default();
+    let ends = &messages::utc(term_end)[..10];
     let total = format!("{} {}", crate::billing::format_amount(renewal.amounts.total), renewal.amounts.currency);
-    let mut emails = Vec::new();
     let link = services.portal_link(&format!("/invoices/{number}"));
-    match renewal.mode {
-        PaymentMode::Card => {
-            emails.push(messages::renewal_receipt(&renewal.buyer.email, &number, &total, &messages::utc(term_end)[..10], &link, renewal.locale));
-        }
-        PaymentMode::Organisation => {
-            emails.push(messages::organisation_invoice(&renewal.buyer.email, &renewal.buyer.name, &number, &total, &link, renewal.locale));
-            let read;
-            let person = match person {
-                Some(p) => Some(p),
-                None => {
-                    read = store.get(&account::person_key(&renewal.person_id)).await?.map(|i| i.decode::<Person>()).transpose()?;
-                    read.as_ref()
+    let mut failure = None;
+    for notice in due.iter().copied() {
+        let email = match notice {
+            Notice::Receipt => messages::renewal_receipt(&renewal.buyer.email, &number, &total, ends, &link, renewal.locale),
+            Notice::OrganisationInvoice => messages::organisation_invoice(&renewal.buyer.email, &renewal.buyer.name, &number, &total, &link, renewal.locale),
+            Notice::MemberConfirmation => {
+                let read = match person {
+                    Some(_) => None,
+                    None => store.get(&account::person_key(&renewal.person_id)).await?.map(|i| i.decode::<Person>()).transpose()?,
+                };
+                match person.or(read.as_ref()) {
+                    Some(p) => messages::renewal_invoiced(p.email.as_str(), &renewal.buyer.name, &number, ends, p.locale),
+                    None => {
+                        // The member's account is gone: nobody to confirm to.
+                        renewal.notices.sent.push(notice);
+                        continue;
+                    }
                 }
-            };
-            if let Some(person) = person {
-                emails.push(messages::renewal_invoiced(person.email.as_str(), &renewal.buyer.name, &number, &messages::utc(term_end)[..10], person.locale));
+            }
+        };
+        match services.mailer.send(&email).await {
+            Ok(()) => renewal.notices.sent.push(notice),
+            Err(e) => {
+                tracing::warn!(renewal = %renewal.id, error = %e, "renewal notice not sent; a retry sends it");
+                failure = Some(e);
+                break;
             }
         }
     }
-    for email in &emails {
-        if let Err(e) = services.mailer.send(email).await {
-            tracing::warn!(renewal = %renewal.id, error = %e, "renewal notice not sent; a retry sends it");
-            // Give the claim back (only if nothing else moved the renewal since).
-            let mut unmarked = renewal.clone();
-            unmarked.notices_sent = false;
-            let _ = store.write(Write::replace(claimed_item.next(&unmarked)?)).await;
-            return Err(Error::new(ErrorCode::DeliveryFailed).retry_after(5));
+    // What went out, and the claim released (a retry may take over at once).
+    renewal.notices.claimed_at = None;
+    let mut writes = vec![Write::replace(item.next(&renewal)?)];
+    if failure.is_none() {
+        writes.push(Write::Delete { key: pending_notice_key(&renewal.id), condition: Condition::None });
+    }
+    if let Err(e) = store.transact(writes).await {
+        tracing::warn!(renewal = %renewal.id, error = %e, "notices sent but not recorded; the claim lapses and a retry may send them again");
+    }
+    match failure {
+        Some(_) => Err(Error::new(ErrorCode::DeliveryFailed).retry_after(5)),
+        None => Ok(()),
+    }
+}
+
+/// Takes over the notices a sender claimed and never finished (it crashed, or timed out):
+/// every pending entry older than [`NOTICE_LEASE`]. Run by the daily schedule with the
+/// reminders; returns how many renewals it completed.
+pub async fn send_pending_notices(services: &Services) -> Result<usize> {
+    let now = services.now();
+    let mut done = 0;
+    for entry in services.store.query("NOTICEPENDING", "", 1000).await? {
+        let entry: PendingNotice = entry.decode()?;
+        if now - entry.since < NOTICE_LEASE {
+            continue;
+        }
+        let Some((item, renewal)) = load(services, &entry.renewal_id).await? else { continue };
+        if notices_due(renewal.mode).iter().all(|n| renewal.notices.sent.contains(n)) {
+            // All sent; only the entry's deletion was lost.
+            services.store.write(Write::Delete { key: pending_notice_key(&renewal.id), condition: Condition::None }).await?;
+            continue;
+        }
+        if send_notices(services, Fulfilled { item, renewal, now: false }, None).await.is_ok() {
+            done += 1;
         }
     }
-    Ok(())
+    Ok(done)
 }
 
 /// Whether the signed-in person may read an invoice: the person who ordered it, or an

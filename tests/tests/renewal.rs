@@ -30,6 +30,7 @@ scenarios!(
     bad_input_is_refused_clearly,
     renewal_steps_are_counted,
     a_french_speaking_buyer_gets_a_french_invoice_and_receipt,
+    notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run,
 );
 
 struct Holder {
@@ -535,8 +536,8 @@ async fn renewal_steps_are_counted(w: World) {
     // The counts in the README; a change that adds calls shows here.
     assert_eq!(draft_calls, (2, 1, 0, 0), "draft: subscription, person and memberships (one query); the renewal");
     assert_eq!(submit_calls, (3, 1, 0, 0), "card submit: session and person (live), the renewal; renewal, session id, terms and audit in one transaction (plus the provider's one call)");
-    assert_eq!(webhook_calls, (3, 1, 0, 1), "webhook: renewal, subscription, invoice counter; one transaction; the receipt");
-    assert_eq!(org_calls, (7, 1, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription, counter; one transaction; two emails");
+    assert_eq!(webhook_calls, (3, 2, 0, 1), "webhook: renewal, subscription, invoice counter; the fulfilment's transaction, then the receipt recorded as sent");
+    assert_eq!(org_calls, (7, 2, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription, counter; the fulfilment's transaction, then the notices recorded as sent");
 }
 
 async fn a_french_speaking_buyer_gets_a_french_invoice_and_receipt(w: World) {
@@ -560,6 +561,39 @@ async fn a_french_speaking_buyer_gets_a_french_invoice_and_receipt(w: World) {
     }
     let text = pdftotext(&get_bytes(&w, &format!("/invoices/{n}/receipt/pdf"), &h.access).await.2);
     assert!(text.contains("Reçu de transaction") && text.contains("Montant payé : 114,98 CAD"), "{text}");
+}
+
+async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World) {
+    let h = holder(&w, "crashed").await;
+    let (org, contact) = organisation(&w, true, &[&h], "CA", Some("QC"), None).await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let card = paid_by_card(&w, &h, &sub).await;
+    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    let org_renewal = stored_renewal(&w, d["id"].as_str().unwrap()).await;
+    // Both fulfilled, as a webhook and a submit do, and then the process dies before any
+    // email: the fulfilment holds the claim on the notices.
+    let context = signet_shared::http::RequestContext { source_ip: "203.0.113.10".into(), request_id: "crash".into() };
+    renewal::fulfil(&w.services, &context, &card.id, None, &renewal::Payment::Card { reference: "pi_crash".into() }).await.unwrap();
+    let terms = renewal::TermsAcceptance { version: w.services.config.payments.terms_version.clone(), accepted_at: w.services.now(), source_ip: "203.0.113.10".into() };
+    renewal::fulfil(&w.services, &context, &org_renewal.id, None, &renewal::Payment::Organisation { terms }).await.unwrap();
+    let before = (w.sent_to(&h.email).await.len(), w.sent_to(&contact).await.len());
+    // Within the lease, the run leaves them to the sender that holds them.
+    assert_eq!(renewal::send_pending_notices(&w.services).await.unwrap(), 0);
+    // A redelivery of the webhook within the lease does not send twice either.
+    let body = checkout_event("checkout.session.completed", &card, card.amounts.total);
+    let (status, _) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((w.sent_to(&h.email).await.len(), w.sent_to(&contact).await.len()), before);
+    // Once the lease has lapsed, the scheduled run sends each notice, once.
+    w.clock.advance(renewal::NOTICE_LEASE + 1);
+    assert_eq!(renewal::send_pending_notices(&w.services).await.unwrap(), 2);
+    assert_eq!(w.sent_to(&h.email).await.len(), before.0 + 2, "the receipt and the member's confirmation");
+    assert_eq!(w.sent_to(&contact).await.len(), before.1 + 1, "the organisation's invoice");
+    assert_eq!(renewal::send_pending_notices(&w.services).await.unwrap(), 0, "nothing left");
+    w.clock.advance(renewal::NOTICE_LEASE + 1);
+    assert_eq!(renewal::send_pending_notices(&w.services).await.unwrap(), 0);
+    assert!(w.services.store.query("NOTICEPENDING", "", 10).await.unwrap().is_empty());
+    assert_eq!(w.sent_to(&h.email).await.len(), before.0 + 2);
 }
 
 /// The Stripe adapter on the wire, against a loopback stand-in for `api.stripe.com` that

@@ -1,8 +1,14 @@
 //! The renewal reminders in Lambda, run daily by an EventBridge schedule: the holders of
 //! subscriptions ending in 30, 7 and 1 days are emailed, once each (a second run the same
-//! day sends nothing; a failed send is retried by the next run).
+//! day sends nothing; a failed send is retried by the next run). The same run sends the
+//! receipts and invoice notices a crashed sender left behind.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    signet_shared::lambda::run_scheduled("reminders", |services| async move { signet_shared::reminders::run(&services, services.now()).await }).await
+    signet_shared::lambda::run_scheduled("reminders", |services| async move {
+        let reminders = signet_shared::reminders::run(&services, services.now()).await?;
+        let notices = signet_shared::renewal::send_pending_notices(&services).await?;
+        Ok(reminders + notices)
+    })
+    .await
 }

@@ -423,7 +423,7 @@ async fn draft(
         checkout: None,
         invoice_number: None,
         new_term_end: None,
-        notices_sent: false,
+        notices: Default::default(),
     };
     services.store.write(Write::create(Item::new(renewal::renewal_key(&renewal.id), &renewal)?.expires_at(now + DRAFT_TTL))).await?;
     tracing::info!(renewal = %renewal.id, subscription = %sub.id, source = %context.source_ip, "renewal drafted");
