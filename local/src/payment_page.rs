@@ -82,7 +82,7 @@ async fn show(State(state): State<PageState>, Path(id): Path<String>) -> Respons
         Err(r) => return r,
     };
     match s.status.as_str() {
-        "open" => page(StatusCode::OK, "Pay", &form(&s, None)),
+        "open" if state.services.now() < s.request.expires_at => page(StatusCode::OK, "Pay", &form(&s, None)),
         "paid" => page(StatusCode::OK, "Paid", &format!("<p>This payment is done.</p><p><a href=\"{}\">Back to the portal</a></p>", escape(&s.request.success_url))),
         _ => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),
     }
@@ -144,6 +144,14 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
     let local = state.services.payments.as_local().expect("checked by session()");
     let fields = fields(&body);
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+    if s.status == "open" && state.services.now() >= s.request.expires_at {
+        // Past its time, as a provider's session: expired, and the portal told so.
+        s.status = "expired".into();
+        if let Err(e) = local.update(&item, &s).await {
+            return e.into_response();
+        }
+        deliver(&state, "checkout.session.expired", &s).await;
+    }
     match (s.status.as_str(), get("action")) {
         ("expired", _) => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),
         ("paid", _) => {

@@ -200,6 +200,10 @@ error_codes! {
     RenewalClosed = ("renewal_closed", CONFLICT,
         "Ce renouvellement a été abandonné ou a expiré. Recommencez votre renouvellement.",
         "This renewal was abandoned or has expired. Start your renewal again."),
+    /// 409: another renewal of this subscription is awaiting its payment.
+    RenewalInProgress = ("renewal_in_progress", CONFLICT,
+        "Un autre renouvellement de cet abonnement attend son paiement. Terminez-le ou attendez qu'il expire.",
+        "Another renewal of this subscription is awaiting payment. Finish it or wait until it expires."),
     /// 401: a payment webhook whose signature does not verify (or is too old).
     WebhookSignatureInvalid = ("webhook_signature_invalid", UNAUTHORIZED,
         "La signature de la notification de paiement n'est pas valide.",

@@ -106,6 +106,8 @@ pub struct CheckoutRequest {
     pub success_url: String,
     /// Where the buyer returns after giving up.
     pub cancel_url: String,
+    /// When the session stops taking payment (unix seconds).
+    pub expires_at: i64,
 }
 
 /// A hosted checkout session.
@@ -166,6 +168,7 @@ impl Stripe {
             ("line_items[0][price_data][unit_amount]", request.amount.to_string()),
             ("line_items[0][price_data][product_data][name]", request.description.clone()),
             ("payment_method_types[0]", "card".to_owned()),
+            ("expires_at", request.expires_at.to_string()),
         ];
         fields.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect::<Vec<_>>().join("&")
     }
@@ -379,7 +382,9 @@ mod tests {
             locale: Locale::Fr,
             success_url: "https://portal.example.com/renewals/r1?paid=1".into(),
             cancel_url: "https://portal.example.com/renewals/r1".into(),
+            expires_at: 1_795_086_340,
         });
+        assert!(form.contains("&expires_at=1795086340"), "{form}");
         assert!(form.contains("line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=11498"), "{form}");
         assert!(form.contains("line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=cad"));
         assert!(form.contains("customer_email=a%2Bb%40example.com"));

@@ -259,6 +259,39 @@ pub struct Invoice {
     pub locale: Locale,
 }
 
+/// The lock that keeps one card checkout open per subscription (`RENEWALLOCK#<id>`): created
+/// when a card renewal is submitted, living as long as its checkout session, removed when it
+/// is paid or abandoned. Another renewal of the subscription is refused while it lives.
+pub fn lock_key(subscription_id: &str) -> Key {
+    Key::new(format!("RENEWALLOCK#{subscription_id}"), "LOCK")
+}
+
+/// The lock's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewalLock {
+    /// The renewal holding it.
+    pub renewal_id: String,
+}
+
+/// The live lock on `subscription_id`, if any, with its item.
+pub async fn live_lock(services: &Services, subscription_id: &str) -> Result<Option<(Item, RenewalLock)>> {
+    match services.store.get(&lock_key(subscription_id)).await? {
+        Some(item) => {
+            let lock = item.decode()?;
+            Ok(Some((item, lock)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The write that removes `renewal_id`'s own lock, if it holds the one read.
+pub fn release_lock(lock: Option<&(Item, RenewalLock)>, renewal_id: &str) -> Option<Write> {
+    lock.filter(|(_, l)| l.renewal_id == renewal_id).map(|(item, _)| Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) })
+}
+
+/// How long a card checkout (and the lock it holds) lives: Stripe's longest session, a day.
+pub const CHECKOUT_TTL: i64 = 86400 - 60;
+
 /// Key of an invoice.
 pub fn invoice_key(number: &str) -> Key {
     Key::new(format!("INVOICE#{number}"), "INVOICE")
@@ -327,6 +360,12 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
             return Ok(Fulfilled { item, renewal, now: false });
         }
         let sub_item = store.get(&subscription::subscription_key(&renewal.subscription_id)).await?.ok_or_else(|| Error::internal("renewal of a missing subscription"))?;
+        // A card payment releases its own lock; an organisation's invoice is refused while
+        // another renewal's checkout is open.
+        let lock = live_lock(services, &renewal.subscription_id).await?;
+        if matches!(payment, Payment::Organisation { .. }) && lock.as_ref().is_some_and(|(_, l)| l.renewal_id != renewal.id) {
+            return Err(Error::new(ErrorCode::RenewalInProgress));
+        }
         let mut sub: Subscription = sub_item.decode()?;
         let now = services.now();
         let (term_start, term_end) = extended_term(&sub, renewal.term_months, now);
@@ -397,6 +436,12 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
             writes.push(index);
             writes.push(event.write(&services.new_id())?);
             writes.push(Write::Put { item: Item::new(pending_notice_key(&renewal.id), &PendingNotice { renewal_id: renewal.id.clone(), since: now })?, condition: Condition::None });
+            match (&lock, release_lock(lock.as_ref(), &renewal.id)) {
+                (_, Some(release)) => writes.push(release),
+                // No live lock: none may appear meanwhile (a card checkout opening).
+                (None, None) => writes.push(Write::Check { key: lock_key(&renewal.subscription_id), condition: Condition::Absent }),
+                (Some(_), None) => {}
+            }
             written = Some((renewal_item, done));
             Ok(writes)
         })

@@ -30,11 +30,13 @@ scenarios!(
     bad_input_is_refused_clearly,
     renewal_steps_are_counted,
     a_french_speaking_buyer_gets_a_french_invoice_and_receipt,
+    one_open_checkout_per_subscription,
     notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run,
 );
 
 struct Holder {
     email: String,
+    phone: String,
     access: String,
     person: Person,
     space: String,
@@ -43,16 +45,28 @@ struct Holder {
 async fn holder(w: &World, name: &str) -> Holder {
     let email = w.email(name);
     let phone = w.sign_up(&email, PASSWORD, "sms").await;
-    let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
-    let code = w.last_to(&phone).await.code();
-    let (status, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
-    assert_eq!(status, StatusCode::OK, "{signed_in}");
-    let access = signed_in["access_token"].as_str().unwrap().to_owned();
+    let access = log_in(w, &email, &phone).await;
     let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
     let person: Person = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
     let ring = w.services.tokens.ring(&w.services).await.unwrap();
     let space = ring.verify(&access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap().space;
-    Holder { email, access, person, space }
+    Holder { email, phone, access, person, space }
+}
+
+/// Signs in again (the access token lives ten minutes); returns the new access token.
+async fn log_in(w: &World, email: &str, phone: &str) -> String {
+    let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
+    let code = w.last_to(phone).await.code();
+    let (status, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    if let Some(access) = signed_in["access_token"].as_str() {
+        return access.to_owned();
+    }
+    // Several spaces (a member of an organisation): the personal one, where the subscriptions are.
+    let personal = signed_in["spaces"].as_array().unwrap().iter().find(|s| s["kind"] == "individual").unwrap()["id"].clone();
+    let (status, chosen) = w.post("/login/space", json!({"login_token": signed_in["login_token"], "space_id": personal})).await;
+    assert_eq!(status, StatusCode::OK, "{chosen}");
+    chosen["access_token"].as_str().unwrap().to_owned()
 }
 
 /// A cloud signature of `h` whose term ends in `days` days.
@@ -246,6 +260,9 @@ async fn a_declined_card_extends_nothing_and_uses_no_number(w: World) {
     assert_eq!(stored_renewal(&w, id).await.state, RenewalState::AwaitingPayment);
     assert_eq!(stored_subscription(&w, &sub.id).await.term_end, sub.term_end, "nothing extended");
     assert_eq!(counter(&w).await, None, "no invoice number used");
+    // While its checkout is open, no other renewal of the subscription may start.
+    let (status, busy) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &h.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}})).await;
+    assert_eq!((status, busy["code"].as_str()), (StatusCode::CONFLICT, Some("renewal_in_progress")));
     // Giving up on the page: the provider's "expired" event abandons the renewal.
     let (status, _) = w.pay(checkout, "cancel").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -534,10 +551,34 @@ async fn renewal_steps_are_counted(w: World) {
     assert!(submitted["checkout_url"].is_string());
     println!("calls (reads, writes, key calls, messages): draft {draft_calls:?}, card submit {submit_calls:?}, webhook {webhook_calls:?}, organisation submit {org_calls:?}");
     // The counts in the README; a change that adds calls shows here.
-    assert_eq!(draft_calls, (2, 1, 0, 0), "draft: subscription, person and memberships (one query); the renewal");
-    assert_eq!(submit_calls, (3, 1, 0, 0), "card submit: session and person (live), the renewal; renewal, session id, terms and audit in one transaction (plus the provider's one call)");
-    assert_eq!(webhook_calls, (3, 2, 0, 1), "webhook: renewal, subscription, invoice counter; the fulfilment's transaction, then the receipt recorded as sent");
-    assert_eq!(org_calls, (7, 2, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription, counter; the fulfilment's transaction, then the notices recorded as sent");
+    assert_eq!(draft_calls, (3, 1, 0, 0), "draft: subscription, its renewal lock, person and memberships (one query); the renewal");
+    assert_eq!(submit_calls, (4, 1, 0, 0), "card submit: session and person (live), the renewal, the lock; renewal, session id, terms, lock and audit in one transaction (plus the provider's one call)");
+    assert_eq!(webhook_calls, (4, 2, 0, 1), "webhook: renewal, subscription, lock, invoice counter; the fulfilment's transaction, then the receipt recorded as sent");
+    assert_eq!(org_calls, (8, 2, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription, lock, counter; the fulfilment's transaction, then the notices recorded as sent");
+}
+
+async fn one_open_checkout_per_subscription(w: World) {
+    let h = holder(&w, "oneatatime").await;
+    let (org, contact) = organisation(&w, true, &[&h], "CA", Some("QC"), None).await;
+    let sub = subscription_of(&w, &h, 20).await;
+    // An organisation draft, then a card renewal submitted: the card checkout holds the
+    // subscription, and the organisation's invoice is refused (it would renew twice).
+    let by_org = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    let card = paid_by_card(&w, &h, &sub).await;
+    let (status, refused) = w.call(Method::POST, &format!("/renewals/{}/submit", by_org["id"].as_str().unwrap()), &h.access, accept(&w)).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("renewal_in_progress")), "{refused}");
+    assert!(w.sent_to(&contact).await.is_empty());
+    assert_eq!(counter(&w).await, None);
+    // The checkout expires unpaid a day later: the page refuses it, the portal is told, and
+    // the subscription is free again.
+    w.clock.advance(renewal::CHECKOUT_TTL + 1);
+    let (status, _) = w.pay(&card.checkout.as_ref().unwrap().url, LOCAL_CARD_PAYS).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(stored_renewal(&w, &card.id).await.state, RenewalState::Abandoned);
+    let access = log_in(&w, &h.email, &h.phone).await;
+    let (status, done) = w.call(Method::POST, &format!("/renewals/{}/submit", by_org["id"].as_str().unwrap()), &access, accept(&w)).await;
+    assert_eq!((status, done["state"].as_str()), (StatusCode::CREATED, Some("invoiced")), "{done}");
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12), "renewed once");
 }
 
 async fn a_french_speaking_buyer_gets_a_french_invoice_and_receipt(w: World) {
@@ -568,7 +609,8 @@ async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World
     let (org, contact) = organisation(&w, true, &[&h], "CA", Some("QC"), None).await;
     let sub = subscription_of(&w, &h, 20).await;
     let card = paid_by_card(&w, &h, &sub).await;
-    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    let other = subscription_of(&w, &h, 20).await;
+    let d = draft(&w, &h, &other.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
     let org_renewal = stored_renewal(&w, d["id"].as_str().unwrap()).await;
     // Both fulfilled, as a webhook and a submit do, and then the process dies before any
     // email: the fulfilment holds the claim on the notices.
@@ -635,6 +677,7 @@ async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
         locale: signet_shared::Locale::En,
         success_url: "https://portal.example.com/renewals/r1?paid=1".into(),
         cancel_url: "https://portal.example.com/renewals/r1".into(),
+        expires_at: 1_795_086_340,
     };
     let checkout = stripe.create_checkout(&request).await.unwrap();
     assert_eq!((checkout.session_id.as_str(), checkout.url.as_str()), ("cs_test_a1", "https://checkout.stripe.com/c/pay/cs_test_a1"));

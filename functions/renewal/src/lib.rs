@@ -364,6 +364,9 @@ async fn draft(
     ApiJson(body): ApiJson<DraftBody>,
 ) -> Result<Response> {
     let sub = my_subscription(&services, &claims.sub, &claims.space, &id).await?;
+    if renewal::live_lock(&services, &sub.id).await?.is_some() {
+        return Err(Error::new(ErrorCode::RenewalInProgress));
+    }
     let catalogue = catalogue()?;
     let product = catalogue.products.get(&body.product).filter(|p| p.kind == product_kind(&sub)).ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("product"))?;
     let person = account::person_with_spaces(services.store.as_ref(), &claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
@@ -457,6 +460,7 @@ async fn open_checkout(services: &Services, r: &Renewal) -> Result<payment::Chec
             locale: r.locale,
             success_url: services.portal_link(&format!("/renewals/{}?paid=1", r.id)),
             cancel_url: services.portal_link(&format!("/renewals/{}", r.id)),
+            expires_at: services.now() + renewal::CHECKOUT_TTL,
         })
         .await
 }
@@ -517,6 +521,11 @@ async fn submit(
                 // The session first (keyed by the renewal: a retry finds the same one), then
                 // the renewal with the terms and the session in one write: a failure of the
                 // provider leaves the draft as it was.
+                // One card checkout open per subscription: a second renewal would be paid twice.
+                let lock = renewal::live_lock(&services, &r.subscription_id).await?;
+                if lock.as_ref().is_some_and(|(_, l)| l.renewal_id != r.id) {
+                    return Err(Error::new(ErrorCode::RenewalInProgress));
+                }
                 let checkout = open_checkout(&services, &r).await?;
                 let submitted_now = r.state == RenewalState::Draft;
                 if submitted_now {
@@ -527,6 +536,10 @@ async fn submit(
                 let mut next = item.next(&r)?;
                 next.expires_at = None;
                 let mut writes = vec![Write::replace(next)];
+                if lock.is_none() {
+                    let held = renewal::RenewalLock { renewal_id: r.id.clone() };
+                    writes.push(Write::create(Item::new(renewal::lock_key(&r.subscription_id), &held)?.expires_at(services.now() + renewal::CHECKOUT_TTL + 300)));
+                }
                 if submitted_now {
                     let event = AuditEvent::new(services.now(), &context, "renewal.submitted", Some(&live.person.id), format!("subscription:{}", r.subscription_id), serde_json::json!({"renewal": r.id, "terms_version": current_version, "total": r.amounts.total, "currency": r.amounts.currency}));
                     writes.push(event.write(&services.new_id())?);
@@ -637,9 +650,12 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
                     return ignored("already_settled");
                 }
                 r.state = RenewalState::Abandoned;
+                let lock = renewal::live_lock(&services, &r.subscription_id).await?;
                 let next = item.next(&r)?.expires_at(services.now() + ABANDONED_TTL);
                 let event = AuditEvent::new(services.now(), &context, "renewal.abandoned", Some(&r.person_id), format!("subscription:{}", r.subscription_id), serde_json::json!({"renewal": r.id, "event": event.kind}));
-                match services.store.transact(vec![Write::replace(next), event.write(&services.new_id())?]).await {
+                let mut writes = vec![Write::replace(next), event.write(&services.new_id())?];
+                writes.extend(renewal::release_lock(lock.as_ref(), &r.id));
+                match services.store.transact(writes).await {
                     Ok(()) => return Ok(json(StatusCode::OK, &Received { received: true, outcome: Some("abandoned") })),
                     Err(StoreError::ConditionFailed(_)) => continue,
                     Err(e) => return Err(e.into()),
