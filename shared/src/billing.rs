@@ -82,6 +82,19 @@ pub struct Seller {
     pub name: String,
     /// Address lines.
     pub address: Vec<String>,
+    /// Tax registrations printed on invoices (GST/HST, QST, VAT numbers), as configured.
+    #[serde(default)]
+    pub registrations: Vec<Registration>,
+}
+
+/// A tax registration of the seller.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// What it is (`No TPS` / `GST No.`).
+    pub label: Names,
+    /// The number.
+    pub number: String,
 }
 
 #[derive(Deserialize)]
@@ -230,12 +243,54 @@ pub struct Buyer {
 /// The member states of the European Union (for reverse charge).
 const EU: &[&str] = &["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"];
 
-/// Whether a VAT number is well formed for its country (the two-letter prefix, then 2 to 12
-/// letters or digits). Checking it against VIES needs the network; this checks its shape.
+/// The shapes of EU VAT numbers after the country prefix: `d` a digit, `a` a letter, `x`
+/// either, other letters themselves (the Commission's VIES formats).
+const VAT_FORMATS: &[(&str, &[&str])] = &[
+    ("AT", &["Udddddddd"]),
+    ("BE", &["dddddddddd"]),
+    ("BG", &["ddddddddd", "dddddddddd"]),
+    ("CY", &["dddddddda"]),
+    ("CZ", &["dddddddd", "ddddddddd", "dddddddddd"]),
+    ("DE", &["ddddddddd"]),
+    ("DK", &["dddddddd"]),
+    ("EE", &["ddddddddd"]),
+    ("ES", &["xdddddddx"]),
+    ("FI", &["dddddddd"]),
+    ("FR", &["xxddddddddd"]),
+    ("GR", &["ddddddddd"]),
+    ("HR", &["ddddddddddd"]),
+    ("HU", &["dddddddd"]),
+    ("IE", &["ddddddda", "dddddddaa", "dxddddda"]),
+    ("IT", &["ddddddddddd"]),
+    ("LT", &["ddddddddd", "dddddddddddd"]),
+    ("LU", &["dddddddd"]),
+    ("LV", &["ddddddddddd"]),
+    ("MT", &["dddddddd"]),
+    ("NL", &["dddddddddBdd"]),
+    ("PL", &["dddddddddd"]),
+    ("PT", &["ddddddddd"]),
+    ("RO", &["dd", "ddd", "dddd", "ddddd", "dddddd", "ddddddd", "dddddddd", "ddddddddd", "dddddddddd"]),
+    ("SE", &["dddddddddddd"]),
+    ("SI", &["dddddddd"]),
+    ("SK", &["dddddddddd"]),
+];
+
+/// Whether a VAT number has its country's format (prefix, length, digits and letters where
+/// they go). Whether it is registered needs VIES, over the network: not checked here.
 pub fn vat_number_shape_ok(number: &str, country: &str) -> bool {
     let cleaned: String = number.chars().filter(|c| !c.is_whitespace() && *c != '.' && *c != '-').collect::<String>().to_ascii_uppercase();
     let prefix = if country == "GR" { "EL" } else { country };
-    cleaned.len() >= 4 && cleaned.len() <= 14 && cleaned.starts_with(prefix) && cleaned[2..].bytes().all(|b| b.is_ascii_alphanumeric())
+    let Some(rest) = cleaned.strip_prefix(prefix) else { return false };
+    let Some((_, formats)) = VAT_FORMATS.iter().find(|(c, _)| *c == country) else { return false };
+    formats.iter().any(|f| {
+        f.len() == rest.len()
+            && f.bytes().zip(rest.bytes()).all(|(p, b)| match p {
+                b'd' => b.is_ascii_digit(),
+                b'a' => b.is_ascii_uppercase(),
+                b'x' => b.is_ascii_alphanumeric(),
+                literal => b == literal,
+            })
+    })
 }
 
 /// A tax line of an invoice.
@@ -337,6 +392,9 @@ mod tests {
         assert_eq!((t.lines.len(), t.total, t.reverse_charge), (0, 6_900, true));
         let t = c.taxes(&buyer("DE", None, Some("FR123")), 6_900);
         assert!(!t.reverse_charge, "a malformed VAT number is no reverse charge");
+        for (number, country, ok) in [("DE00", "DE", false), ("DE12345678", "DE", false), ("ATU12345678", "AT", true), ("AT12345678", "AT", false), ("NL123456789B01", "NL", true), ("EL123456789", "GR", true), ("ESX1234567Z", "ES", true), ("IE1234567WA", "IE", true), ("BE0123456789", "BE", true), ("FRAB123456789", "FR", true)] {
+            assert_eq!(vat_number_shape_ok(number, country), ok, "{number}");
+        }
         let t = c.taxes(&buyer("CA", Some("ON"), None), 10_000);
         assert_eq!((t.lines[0].code.as_str(), t.total), ("HST", 11_300));
         let t = c.taxes(&buyer("CA", Some("AB"), None), 10_000);

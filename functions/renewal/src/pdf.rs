@@ -8,26 +8,56 @@ use signet_shared::locale::Locale;
 use signet_shared::messages::utc;
 use signet_shared::renewal::{Invoice, PaymentMode, Settlement};
 
-/// Text in WinAnsiEncoding (Windows-1252): Latin-1 as is, the few typographic characters
-/// it adds, `?` for the rest.
+/// What WinAnsiEncoding (Windows-1252) puts at 0x80–0x9F (0x81, 0x8D, 0x8F, 0x90 and 0x9D
+/// are unassigned).
+const WIN_ANSI_HIGH: [(char, u8); 27] = [
+    ('€', 0x80), ('‚', 0x82), ('ƒ', 0x83), ('„', 0x84), ('…', 0x85), ('†', 0x86), ('‡', 0x87), ('ˆ', 0x88), ('‰', 0x89),
+    ('Š', 0x8a), ('‹', 0x8b), ('Œ', 0x8c), ('Ž', 0x8e), ('‘', 0x91), ('’', 0x92), ('“', 0x93), ('”', 0x94), ('•', 0x95),
+    ('–', 0x96), ('—', 0x97), ('˜', 0x98), ('™', 0x99), ('š', 0x9a), ('›', 0x9b), ('œ', 0x9c), ('ž', 0x9e), ('Ÿ', 0x9f),
+];
+
+/// Text in WinAnsiEncoding: Latin-1 as is, the typographic characters Windows-1252 adds,
+/// narrow spaces as spaces, `?` for the rest (a standard font has no other glyphs).
 fn win_ansi(text: &str) -> Vec<u8> {
     text.chars()
         .map(|c| match c {
             '\u{20}'..='\u{7e}' => c as u8,
             '\u{a0}'..='\u{ff}' => c as u32 as u8,
-            '€' => 0x80,
-            '…' => 0x85,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '•' => 0x95,
-            '–' => 0x96,
-            '—' => 0x97,
-            '\u{202f}' => 0xa0,
-            _ => b'?',
+            '\u{202f}' | '\u{2009}' => 0xa0,
+            _ => WIN_ANSI_HIGH.iter().find(|(w, _)| *w == c).map_or(b'?', |(_, b)| *b),
         })
         .collect()
+}
+
+/// Characters on a full-width line of 10-point Helvetica (A4 less margins), about.
+const LINE_CHARS: usize = 90;
+
+/// `text` cut into lines of at most `width` characters, at spaces where it can.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_owned();
+        while word.chars().count() > width {
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            if !current.is_empty() {
+                lines.push(std::mem::take(&mut current));
+            }
+            lines.push(head);
+        }
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(&word);
+    }
+    if !current.is_empty() || lines.is_empty() {
+        lines.push(current);
+    }
+    lines
 }
 
 /// An amount as the language writes it (`114,98` / `114.98`).
@@ -64,9 +94,13 @@ impl Page {
         self.content.end_text();
     }
 
+    /// A full-width line, wrapped when it is too long.
     fn line(&mut self, size: f32, bold: bool, text: &str) {
-        self.text(LEFT, size, bold, text);
-        self.y -= size + 5.0;
+        let width = (LINE_CHARS as f32 * 10.0 / size) as usize;
+        for part in wrap(text, width) {
+            self.text(LEFT, size, bold, &part);
+            self.y -= size + 5.0;
+        }
     }
 
     /// A row of columns at the given x positions.
@@ -113,6 +147,9 @@ fn header(page: &mut Page, i: &Invoice, title: &str) {
     page.line(11.0, true, &i.seller.name);
     for a in &i.seller.address {
         page.line(10.0, false, a);
+    }
+    for r in &i.seller.registrations {
+        page.line(10.0, false, &format!("{} {}", pick(&r.label, l), r.number));
     }
     page.gap(10.0);
     page.line(10.0, true, l.pick("Facturé à", "Bill to"));
@@ -197,6 +234,16 @@ mod tests {
     fn french_text_is_encoded_in_win_ansi() {
         assert_eq!(super::win_ansi("Facturé – 5 €"), b"Factur\xe9 \x96 5 \x80");
         assert_eq!(super::win_ansi("日"), b"?");
+        assert_eq!(super::win_ansi("Œuvre, cœur, Ÿ, ™"), b"\x8cuvre, c\x9cur, \x9f, \x99");
+    }
+
+    #[test]
+    fn long_text_is_wrapped_at_spaces() {
+        assert_eq!(super::wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(super::wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(super::wrap("", 4), [""]);
+        let long = "Example Organisation ".repeat(10);
+        assert!(super::wrap(&long, 90).iter().all(|l| l.chars().count() <= 90));
         assert_eq!(super::money(11_498, "CAD", signet_shared::locale::Locale::Fr), "114,98 CAD");
     }
 }
