@@ -31,6 +31,7 @@ scenarios!(
     renewal_steps_are_counted,
     a_french_speaking_buyer_gets_a_french_invoice_and_receipt,
     one_open_checkout_per_subscription,
+    without_a_payment_provider_card_is_not_offered,
     notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run,
 );
 
@@ -579,6 +580,21 @@ async fn one_open_checkout_per_subscription(w: World) {
     let (status, done) = w.call(Method::POST, &format!("/renewals/{}/submit", by_org["id"].as_str().unwrap()), &access, accept(&w)).await;
     assert_eq!((status, done["state"].as_str()), (StatusCode::CREATED, Some("invoiced")), "{done}");
     assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12), "renewed once");
+}
+
+async fn without_a_payment_provider_card_is_not_offered(mut w: World) {
+    let h = holder(&w, "nocard").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    // As deployed without SIGNET_STRIPE_SECRET_KEY.
+    w.services.payments = std::sync::Arc::new(payment::Unconfigured);
+    w.app = signet_shared::http::finish(signet_local::api_routes(w.services.clone()), "test", false);
+    let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
+    assert_eq!(options["payment_modes"], json!([]));
+    let (status, refused) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &h.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "FR"}})).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("payment_mode_unavailable")));
+    let body = br#"{"type":"checkout.session.completed","data":{"object":{"id":"cs_1"}}}"#;
+    let (status, refused) = deliver(&w, body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), body)).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")), "no secret: every webhook refused");
 }
 
 async fn a_french_speaking_buyer_gets_a_french_invoice_and_receipt(w: World) {
