@@ -289,7 +289,8 @@ pub fn release_lock(lock: Option<&(Item, RenewalLock)>, renewal_id: &str) -> Opt
     lock.filter(|(_, l)| l.renewal_id == renewal_id).map(|(item, _)| Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) })
 }
 
-/// How long a card checkout (and the lock it holds) lives: Stripe's longest session, a day.
+/// How long the lock of a card checkout lives: longer than the session (which ends 22 to 23
+/// hours after it opens), shorter than a day.
 pub const CHECKOUT_TTL: i64 = 86400 - 60;
 
 /// Key of an invoice.

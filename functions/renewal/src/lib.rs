@@ -444,14 +444,20 @@ async fn my_renewal(services: &Services, person_id: &str, id: &str) -> Result<(I
     }
 }
 
-/// Opens the hosted checkout of a card renewal (the same one again for the same renewal).
+/// Opens the hosted checkout of a card renewal. The request is the same, to the byte, for
+/// a retry within the same hour (Stripe answers an idempotency key reused with other
+/// parameters with an error): the session ends on the hour, 22 to 23 hours from now, and
+/// the key names the hour. A retry in a later hour opens another session; the one before was
+/// never handed to the buyer (its renewal was not written), and a payment on it would not
+/// match the renewal's session.
 async fn open_checkout(services: &Services, r: &Renewal) -> Result<payment::Checkout> {
+    let hour = services.now().div_euclid(3600);
     let catalogue = catalogue()?;
     let description = catalogue.products.get(&r.product_code).map(|p| p.name.pick(r.locale).to_owned()).unwrap_or_else(|| r.product_code.clone());
     services
         .payments
         .create_checkout(&CheckoutRequest {
-            idempotency_key: format!("renewal-{}", r.id),
+            idempotency_key: format!("renewal-{}-{hour}", r.id),
             renewal_id: r.id.clone(),
             amount: r.amounts.total,
             currency: r.amounts.currency.clone(),
@@ -460,7 +466,7 @@ async fn open_checkout(services: &Services, r: &Renewal) -> Result<payment::Chec
             locale: r.locale,
             success_url: services.portal_link(&format!("/renewals/{}?paid=1", r.id)),
             cancel_url: services.portal_link(&format!("/renewals/{}", r.id)),
-            expires_at: services.now() + renewal::CHECKOUT_TTL,
+            expires_at: (hour + 23) * 3600,
         })
         .await
 }
