@@ -196,6 +196,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /subscriptions/{id}/renewals',
       'GET /renewals/{id}',
       'POST /renewals/{id}/submit',
+      'POST /renewals/{id}/cancel',
       'POST /payments/webhook',
       'GET /invoices/{number}',
       'GET /invoices/{number}/pdf',

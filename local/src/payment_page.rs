@@ -76,13 +76,27 @@ fn form(s: &LocalSession, error: Option<&str>) -> String {
     )
 }
 
+/// A session past its time expires, as a provider's does, and the portal is told.
+async fn expire_if_due(state: &PageState, item: &signet_shared::store::Item, s: &mut LocalSession) -> Result<(), Response> {
+    if s.status == "open" && state.services.now() >= s.request.expires_at {
+        let local = state.services.payments.as_local().expect("checked by session()");
+        s.status = "expired".into();
+        local.update(item, s).await.map_err(IntoResponse::into_response)?;
+        deliver(state, "checkout.session.expired", s).await;
+    }
+    Ok(())
+}
+
 async fn show(State(state): State<PageState>, Path(id): Path<String>) -> Response {
-    let (_, s) = match session(&state, &id).await {
+    let (item, mut s) = match session(&state, &id).await {
         Ok(found) => found,
         Err(r) => return r,
     };
+    if let Err(r) = expire_if_due(&state, &item, &mut s).await {
+        return r;
+    }
     match s.status.as_str() {
-        "open" if state.services.now() < s.request.expires_at => page(StatusCode::OK, "Pay", &form(&s, None)),
+        "open" => page(StatusCode::OK, "Pay", &form(&s, None)),
         "paid" => page(StatusCode::OK, "Paid", &format!("<p>This payment is done.</p><p><a href=\"{}\">Back to the portal</a></p>", escape(&s.request.success_url))),
         _ => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),
     }
@@ -144,13 +158,8 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
     let local = state.services.payments.as_local().expect("checked by session()");
     let fields = fields(&body);
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
-    if s.status == "open" && state.services.now() >= s.request.expires_at {
-        // Past its time, as a provider's session: expired, and the portal told so.
-        s.status = "expired".into();
-        if let Err(e) = local.update(&item, &s).await {
-            return e.into_response();
-        }
-        deliver(&state, "checkout.session.expired", &s).await;
+    if let Err(r) = expire_if_due(&state, &item, &mut s).await {
+        return r;
     }
     match (s.status.as_str(), get("action")) {
         ("expired", _) => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),

@@ -119,11 +119,23 @@ pub struct Checkout {
     pub url: String,
 }
 
+/// What became of a checkout session the buyer gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// It takes no payment any more.
+    Expired,
+    /// It was paid first: the webhook fulfils the renewal.
+    Paid,
+}
+
 /// The payment-provider port.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
     /// Opens (or, for the same idempotency key, finds again) a hosted checkout session.
     async fn create_checkout(&self, request: &CheckoutRequest) -> Result<Checkout>;
+
+    /// Ends an open session so that it takes no payment (the buyer gave up).
+    async fn expire_checkout(&self, session_id: &str) -> Result<Expiry>;
 
     /// The secret the provider signs its webhooks with; `None` refuses every webhook.
     fn webhook_secret(&self) -> Option<&[u8]>;
@@ -213,6 +225,31 @@ impl PaymentProvider for Stripe {
         Ok(Checkout { session_id: session.id, url: session.url })
     }
 
+    async fn expire_checkout(&self, session_id: &str) -> Result<Expiry> {
+        #[derive(Deserialize)]
+        struct Session {
+            status: Option<String>,
+        }
+        if !session_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(Error::internal("a checkout session id of an unexpected shape"));
+        }
+        let auth = format!("Bearer {}", self.secret_key);
+        let headers = [("authorization", auth.as_str()), ("stripe-version", "2024-06-20")];
+        let url = format!("{}/v1/checkout/sessions/{session_id}", self.api_url);
+        let (status, _) = crate::http_client::send(http::Method::POST, &format!("{url}/expire"), &headers, bytes::Bytes::new(), 64 * 1024).await?;
+        if status.is_success() {
+            return Ok(Expiry::Expired);
+        }
+        // Not open any more (Stripe refuses to expire it): paid, or expired already.
+        let (status, body) = crate::http_client::send(http::Method::GET, &url, &headers, bytes::Bytes::new(), 64 * 1024).await?;
+        let session: Option<Session> = status.is_success().then(|| serde_json::from_slice(&body).ok()).flatten();
+        match session.and_then(|s| s.status).as_deref() {
+            Some("complete") => Ok(Expiry::Paid),
+            Some("expired") => Ok(Expiry::Expired),
+            _ => Err(Error::unavailable(format!("stripe checkout session expiry: status {status}"))),
+        }
+    }
+
     fn webhook_secret(&self) -> Option<&[u8]> {
         self.webhook_secret.as_deref()
     }
@@ -225,6 +262,10 @@ pub struct Unconfigured;
 #[async_trait]
 impl PaymentProvider for Unconfigured {
     async fn create_checkout(&self, _: &CheckoutRequest) -> Result<Checkout> {
+        Err(Error::unavailable("card payments need SIGNET_STRIPE_SECRET_KEY"))
+    }
+
+    async fn expire_checkout(&self, _: &str) -> Result<Expiry> {
         Err(Error::unavailable("card payments need SIGNET_STRIPE_SECRET_KEY"))
     }
 
@@ -333,6 +374,26 @@ impl PaymentProvider for LocalPayments {
             Err(e) => return Err(e.into()),
         }
         Ok(Checkout { url: format!("{}/_pay/{id}", self.page_url), session_id: id })
+    }
+
+    async fn expire_checkout(&self, session_id: &str) -> Result<Expiry> {
+        for _ in 0..8 {
+            let Some((item, mut session)) = self.session(session_id).await? else { return Err(Error::new(crate::ErrorCode::NotFound)) };
+            match session.status.as_str() {
+                "paid" => return Ok(Expiry::Paid),
+                "expired" => return Ok(Expiry::Expired),
+                _ => {
+                    session.status = "expired".into();
+                    match self.update(&item, &session).await {
+                        Ok(()) => return Ok(Expiry::Expired),
+                        // Paid or expired meanwhile: read it again.
+                        Err(e) if e.code == crate::ErrorCode::Conflict => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Err(Error::new(crate::ErrorCode::Conflict))
     }
 
     fn webhook_secret(&self) -> Option<&[u8]> {

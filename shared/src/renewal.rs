@@ -130,6 +130,10 @@ pub struct Renewal {
     pub subscription_id: String,
     /// Who renews (the holder).
     pub person_id: String,
+    /// The subscription's term end when drafted: a renewal drafted before another one
+    /// extended the term is stale (it would renew twice).
+    #[serde(default)]
+    pub base_term_end: i64,
     /// The product bought.
     pub product_code: String,
     /// Months it adds.
@@ -180,9 +184,9 @@ pub struct Notices {
     pub claimed_at: Option<i64>,
 }
 
-/// How long a sender holds the notices before another may take them over (a function
-/// times out long before).
-pub const NOTICE_LEASE: i64 = 120;
+/// How long a sender holds the notices before another may take them over: longer than any
+/// function that sends them may run (the renewal function's 10 s, the scheduled run's 300 s).
+pub const NOTICE_LEASE: i64 = 600;
 
 /// The notices a renewal owes.
 pub fn notices_due(mode: PaymentMode) -> &'static [Notice] {
@@ -259,11 +263,33 @@ pub struct Invoice {
     pub locale: Locale,
 }
 
-/// The lock that keeps one card checkout open per subscription (`RENEWALLOCK#<id>`): created
-/// when a card renewal is submitted, living as long as its checkout session, removed when it
-/// is paid or abandoned. Another renewal of the subscription is refused while it lives.
+/// The lock that keeps one card checkout open per subscription: created when a card renewal
+/// is submitted, living as long as its checkout session, removed when it is paid or
+/// abandoned. Another renewal of the subscription is refused while it lives. It sits in the
+/// subscription's partition, so both are read in one query.
 pub fn lock_key(subscription_id: &str) -> Key {
-    Key::new(format!("RENEWALLOCK#{subscription_id}"), "LOCK")
+    Key::new(format!("SUB#{subscription_id}"), "RENEWALLOCK")
+}
+
+/// A subscription and the live lock on it, read together (one query of its partition).
+pub struct SubscriptionAndLock {
+    /// The subscription's item and the subscription.
+    pub subscription: Option<(Item, Subscription)>,
+    /// The lock, if one lives.
+    pub lock: Option<(Item, RenewalLock)>,
+}
+
+/// Reads a subscription and its lock in one query.
+pub async fn subscription_and_lock(services: &Services, subscription_id: &str) -> Result<SubscriptionAndLock> {
+    let mut found = SubscriptionAndLock { subscription: None, lock: None };
+    for item in services.store.query(&format!("SUB#{subscription_id}"), "", 10).await? {
+        match item.key.sk.as_str() {
+            "SUBSCRIPTION" => found.subscription = Some((item.clone(), item.decode()?)),
+            "RENEWALLOCK" => found.lock = Some((item.clone(), item.decode()?)),
+            _ => {}
+        }
+    }
+    Ok(found)
 }
 
 /// The lock's body.
@@ -290,7 +316,7 @@ pub fn release_lock(lock: Option<&(Item, RenewalLock)>, renewal_id: &str) -> Opt
 }
 
 /// How long the lock of a card checkout lives: longer than the session (which ends 22 to 23
-/// hours after it opens), shorter than a day.
+/// hours after it opens); about a day.
 pub const CHECKOUT_TTL: i64 = 86400 - 60;
 
 /// Key of an invoice.
@@ -351,7 +377,6 @@ pub struct Fulfilled {
 /// when the caller has just read it (it is read again only after a lost race). The notices
 /// are claimed in the same transaction: the caller sends them ([`send_notices`]).
 pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &str, mut read: Option<(Item, Renewal)>, payment: &Payment) -> Result<Fulfilled> {
-    let store = services.store.as_ref();
     for _ in 0..32 {
         let (item, renewal) = match read.take() {
             Some(found) => found,
@@ -360,14 +385,19 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
         if matches!(renewal.state, RenewalState::Paid | RenewalState::Invoiced) {
             return Ok(Fulfilled { item, renewal, now: false });
         }
-        let sub_item = store.get(&subscription::subscription_key(&renewal.subscription_id)).await?.ok_or_else(|| Error::internal("renewal of a missing subscription"))?;
+        let SubscriptionAndLock { subscription, lock } = subscription_and_lock(services, &renewal.subscription_id).await?;
+        let (sub_item, mut sub) = subscription.ok_or_else(|| Error::internal("renewal of a missing subscription"))?;
         // A card payment releases its own lock; an organisation's invoice is refused while
         // another renewal's checkout is open.
-        let lock = live_lock(services, &renewal.subscription_id).await?;
-        if matches!(payment, Payment::Organisation { .. }) && lock.as_ref().is_some_and(|(_, l)| l.renewal_id != renewal.id) {
-            return Err(Error::new(ErrorCode::RenewalInProgress));
+        if matches!(payment, Payment::Organisation { .. }) {
+            if lock.as_ref().is_some_and(|(_, l)| l.renewal_id != renewal.id) {
+                return Err(Error::new(ErrorCode::RenewalInProgress));
+            }
+            // Another renewal extended the term since this one was drafted.
+            if renewal.base_term_end != 0 && renewal.base_term_end != sub.term_end {
+                return Err(Error::new(ErrorCode::RenewalClosed));
+            }
         }
-        let mut sub: Subscription = sub_item.decode()?;
         let now = services.now();
         let (term_start, term_end) = extended_term(&sub, renewal.term_months, now);
         sub.term_start = term_start;
@@ -547,18 +577,30 @@ pub async fn send_pending_notices(services: &Services) -> Result<usize> {
     let now = services.now();
     let mut done = 0;
     for entry in services.store.query("NOTICEPENDING", "", 1000).await? {
-        let entry: PendingNotice = entry.decode()?;
-        if now - entry.since < NOTICE_LEASE {
-            continue;
+        // One bad entry never stops the others.
+        let key = entry.key.clone();
+        let result: Result<bool> = async {
+            let entry: PendingNotice = entry.decode()?;
+            if now - entry.since < NOTICE_LEASE {
+                return Ok(false);
+            }
+            let Some((item, renewal)) = load(services, &entry.renewal_id).await? else {
+                services.store.write(Write::Delete { key: key.clone(), condition: Condition::None }).await?;
+                return Ok(false);
+            };
+            if notices_due(renewal.mode).iter().all(|n| renewal.notices.sent.contains(n)) {
+                // All sent; only the entry's deletion was lost.
+                services.store.write(Write::Delete { key: key.clone(), condition: Condition::None }).await?;
+                return Ok(false);
+            }
+            send_notices(services, Fulfilled { item, renewal, now: false }, None).await?;
+            Ok(true)
         }
-        let Some((item, renewal)) = load(services, &entry.renewal_id).await? else { continue };
-        if notices_due(renewal.mode).iter().all(|n| renewal.notices.sent.contains(n)) {
-            // All sent; only the entry's deletion was lost.
-            services.store.write(Write::Delete { key: pending_notice_key(&renewal.id), condition: Condition::None }).await?;
-            continue;
-        }
-        if send_notices(services, Fulfilled { item, renewal, now: false }, None).await.is_ok() {
-            done += 1;
+        .await;
+        match result {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(entry = %key.sk, error = %e, "pending renewal notices not sent; the next run tries again"),
         }
     }
     Ok(done)

@@ -32,6 +32,7 @@ scenarios!(
     a_french_speaking_buyer_gets_a_french_invoice_and_receipt,
     one_open_checkout_per_subscription,
     without_a_payment_provider_card_is_not_offered,
+    giving_up_a_checkout_frees_the_subscription_at_once,
     notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run,
 );
 
@@ -552,10 +553,10 @@ async fn renewal_steps_are_counted(w: World) {
     assert!(submitted["checkout_url"].is_string());
     println!("calls (reads, writes, key calls, messages): draft {draft_calls:?}, card submit {submit_calls:?}, webhook {webhook_calls:?}, organisation submit {org_calls:?}");
     // The counts in the README; a change that adds calls shows here.
-    assert_eq!(draft_calls, (3, 1, 0, 0), "draft: subscription, its renewal lock, person and memberships (one query); the renewal");
-    assert_eq!(submit_calls, (4, 1, 0, 0), "card submit: session and person (live), the renewal, the lock; renewal, session id, terms, lock and audit in one transaction (plus the provider's one call)");
-    assert_eq!(webhook_calls, (4, 2, 0, 1), "webhook: renewal, subscription, lock, invoice counter; the fulfilment's transaction, then the receipt recorded as sent");
-    assert_eq!(org_calls, (8, 2, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription, lock, counter; the fulfilment's transaction, then the notices recorded as sent");
+    assert_eq!(draft_calls, (2, 1, 0, 0), "draft: subscription and its renewal lock (one query), person and memberships (one query); the renewal");
+    assert_eq!(submit_calls, (4, 1, 0, 0), "card submit: session and person (live), the renewal, subscription and lock (one query); renewal, session id, terms, lock and audit in one transaction (plus the provider's one call)");
+    assert_eq!(webhook_calls, (3, 2, 0, 1), "webhook: renewal, subscription and lock (one query), invoice counter; the fulfilment's transaction, then the receipt recorded as sent");
+    assert_eq!(org_calls, (7, 2, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription and lock (one query), counter; the fulfilment's transaction, then the notices recorded as sent");
 }
 
 async fn one_open_checkout_per_subscription(w: World) {
@@ -595,6 +596,36 @@ async fn without_a_payment_provider_card_is_not_offered(mut w: World) {
     let body = br#"{"type":"checkout.session.completed","data":{"object":{"id":"cs_1"}}}"#;
     let (status, refused) = deliver(&w, body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), body)).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")), "no secret: every webhook refused");
+}
+
+async fn giving_up_a_checkout_frees_the_subscription_at_once(w: World) {
+    let h = holder(&w, "changedmind").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let r = paid_by_card(&w, &h, &sub).await;
+    let (status, cancelled) = w.call(Method::POST, &format!("/renewals/{}/cancel", r.id), &h.access, Value::Null).await;
+    assert_eq!((status, cancelled["state"].as_str()), (StatusCode::OK, Some("abandoned")), "{cancelled}");
+    // The provider's session takes no payment any more.
+    let (status, _) = w.pay(&r.checkout.as_ref().unwrap().url, LOCAL_CARD_PAYS).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, sub.term_end);
+    // Cancelling again says the same; a new renewal may start at once and be paid.
+    let (status, _) = w.call(Method::POST, &format!("/renewals/{}/cancel", r.id), &h.access, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = paid_by_card(&w, &h, &sub).await;
+    let (status, _) = w.pay(&again.checkout.as_ref().unwrap().url, LOCAL_CARD_PAYS).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // A paid renewal is not cancelled.
+    let (status, refused) = w.call(Method::POST, &format!("/renewals/{}/cancel", again.id), &h.access, Value::Null).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
+    assert_eq!(counter(&w).await, Some(2), "one number, for the paid one");
+    // A renewal drafted before another one extended the term is stale.
+    let stale = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}})).await;
+    let other = paid_by_card(&w, &h, &sub).await;
+    let (status, _) = w.pay(&other.checkout.as_ref().unwrap().url, LOCAL_CARD_PAYS).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, closed) = w.call(Method::POST, &format!("/renewals/{}/submit", stale["id"].as_str().unwrap()), &h.access, accept(&w)).await;
+    assert_eq!((status, closed["code"].as_str()), (StatusCode::CONFLICT, Some("renewal_closed")));
 }
 
 async fn a_french_speaking_buyer_gets_a_french_invoice_and_receipt(w: World) {
@@ -665,7 +696,11 @@ async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
     use std::sync::{Arc, Mutex};
     let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
     let recorder = seen.clone();
-    let app = axum::Router::new().route(
+    let app = axum::Router::new()
+        .route("/v1/checkout/sessions/cs_test_a1/expire", axum::routing::post(|| async { (StatusCode::OK, r#"{"id":"cs_test_a1","status":"expired"}"#) }))
+        .route("/v1/checkout/sessions/cs_test_paid/expire", axum::routing::post(|| async { (StatusCode::BAD_REQUEST, r#"{"error":{"type":"invalid_request_error"}}"#) }))
+        .route("/v1/checkout/sessions/cs_test_paid", axum::routing::get(|| async { (StatusCode::OK, r#"{"id":"cs_test_paid","status":"complete"}"#) }))
+        .route(
         "/v1/checkout/sessions",
         axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
             let recorder = recorder.clone();
@@ -705,6 +740,8 @@ async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
         assert!(body.split('&').any(|f| f == field), "{field} not in {body}");
     }
     assert_eq!(stripe.webhook_secret(), Some(&b"whsec_x"[..]));
+    assert_eq!(stripe.expire_checkout("cs_test_a1").await.unwrap(), payment::Expiry::Expired);
+    assert_eq!(stripe.expire_checkout("cs_test_paid").await.unwrap(), payment::Expiry::Paid, "paid first: not undone");
     request.amount = 0;
     let e = stripe.create_checkout(&request).await.unwrap_err();
     assert_eq!(e.code, signet_shared::ErrorCode::ServiceUnavailable);

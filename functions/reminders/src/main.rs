@@ -6,9 +6,10 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     signet_shared::lambda::run_scheduled("reminders", |services| async move {
-        let reminders = signet_shared::reminders::run(&services, services.now()).await?;
-        let notices = signet_shared::renewal::send_pending_notices(&services).await?;
-        Ok(reminders + notices)
+        // Both jobs run, whatever the other's outcome; a failure of either fails the run.
+        let reminders = signet_shared::reminders::run(&services, services.now()).await;
+        let notices = signet_shared::renewal::send_pending_notices(&services).await;
+        Ok(reminders? + notices?)
     })
     .await
 }

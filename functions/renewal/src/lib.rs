@@ -31,6 +31,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/subscriptions/{id}/renewals"),
     ("GET", "/renewals/{id}"),
     ("POST", "/renewals/{id}/submit"),
+    ("POST", "/renewals/{id}/cancel"),
     ("POST", "/payments/webhook"),
     ("GET", "/invoices/{number}"),
     ("GET", "/invoices/{number}/pdf"),
@@ -45,6 +46,7 @@ pub fn routes(services: Services) -> Router {
         .route("/subscriptions/{id}/renewals", post(draft))
         .route("/renewals/{id}", get(show))
         .route("/renewals/{id}/submit", post(submit))
+        .route("/renewals/{id}/cancel", post(cancel))
         .route("/payments/webhook", post(webhook))
         .route("/invoices/{number}", get(invoice_json))
         .route("/invoices/{number}/pdf", get(invoice_pdf))
@@ -63,18 +65,18 @@ fn catalogue() -> Result<&'static Catalogue> {
 }
 
 /// The subscription `id`, if I hold it in the space I act for (otherwise it does not exist
-/// for me).
-async fn my_subscription(services: &Services, person_id: &str, space_id: &str, id: &str) -> Result<Subscription> {
+/// for me), and whether a renewal's checkout holds it (read together).
+async fn my_subscription(services: &Services, person_id: &str, space_id: &str, id: &str) -> Result<(Subscription, bool)> {
     let not_found = || Error::new(ErrorCode::NotFound).field("id");
     if !signet_shared::crypto::is_random_id(id) {
         return Err(not_found());
     }
-    let item = services.store.get(&subscription::subscription_key(id)).await?.ok_or_else(not_found)?;
-    let sub: Subscription = item.decode()?;
+    let found = renewal::subscription_and_lock(services, id).await?;
+    let (_, sub) = found.subscription.ok_or_else(not_found)?;
     if sub.holder_id != person_id || sub.space_id != space_id {
         return Err(not_found());
     }
-    Ok(sub)
+    Ok((sub, found.lock.is_some()))
 }
 
 async fn space(services: &Services, id: &str) -> Result<Option<CustomerSpace>> {
@@ -148,7 +150,7 @@ impl From<&BillingProfile> for BillingView {
 /// (card, and "bill my organisation" only when there is one to bill), the billing address
 /// on file, the terms of sale to accept.
 async fn options(State(services): State<Services>, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
-    let sub = my_subscription(&services, &claims.sub, &claims.space, &id).await?;
+    let (sub, _) = my_subscription(&services, &claims.sub, &claims.space, &id).await?;
     let person = account::person_with_spaces(services.store.as_ref(), &claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
     let organisations = billable_organisations(&services, &person.memberships).await?;
     let own = space(&services, &sub.space_id).await?;
@@ -363,8 +365,8 @@ async fn draft(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DraftBody>,
 ) -> Result<Response> {
-    let sub = my_subscription(&services, &claims.sub, &claims.space, &id).await?;
-    if renewal::live_lock(&services, &sub.id).await?.is_some() {
+    let (sub, locked) = my_subscription(&services, &claims.sub, &claims.space, &id).await?;
+    if locked {
         return Err(Error::new(ErrorCode::RenewalInProgress));
     }
     let catalogue = catalogue()?;
@@ -414,6 +416,7 @@ async fn draft(
         id: services.new_id(),
         subscription_id: sub.id.clone(),
         person_id: claims.sub.clone(),
+        base_term_end: sub.term_end,
         product_code: product.code.clone(),
         term_months: product.term_months,
         mode: body.payment_mode,
@@ -528,9 +531,13 @@ async fn submit(
                 // the renewal with the terms and the session in one write: a failure of the
                 // provider leaves the draft as it was.
                 // One card checkout open per subscription: a second renewal would be paid twice.
-                let lock = renewal::live_lock(&services, &r.subscription_id).await?;
+                let renewal::SubscriptionAndLock { subscription, lock } = renewal::subscription_and_lock(&services, &r.subscription_id).await?;
                 if lock.as_ref().is_some_and(|(_, l)| l.renewal_id != r.id) {
                     return Err(Error::new(ErrorCode::RenewalInProgress));
+                }
+                // Nor one drafted before another renewal extended the term.
+                if r.base_term_end != 0 && subscription.is_none_or(|(_, s)| s.term_end != r.base_term_end) {
+                    return Err(Error::new(ErrorCode::RenewalClosed));
                 }
                 let checkout = open_checkout(&services, &r).await?;
                 let submitted_now = r.state == RenewalState::Draft;
@@ -558,6 +565,37 @@ async fn submit(
                 }
             }
             (RenewalState::AwaitingPayment | RenewalState::Draft, _) => return Ok(json(StatusCode::OK, &view(&services, &r))),
+        }
+    }
+    Err(Error::new(ErrorCode::Conflict))
+}
+
+/// Gives up a renewal not yet paid: its checkout session is ended at the provider (so it
+/// takes no payment), the renewal abandoned and the subscription free for another renewal at
+/// once. A session paid first is not undone: the answer says so and the webhook fulfils it.
+async fn cancel(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
+    for _ in 0..8 {
+        let (item, mut r) = my_renewal(&services, &claims.sub, &id).await?;
+        match r.state {
+            RenewalState::Abandoned => return Ok(json(StatusCode::OK, &view(&services, &r))),
+            RenewalState::Paid | RenewalState::Invoiced => return Err(Error::new(ErrorCode::Conflict).detail("the renewal is already paid or invoiced")),
+            RenewalState::Draft | RenewalState::AwaitingPayment => {}
+        }
+        if let Some(checkout) = &r.checkout {
+            if services.payments.expire_checkout(&checkout.session_id).await? == payment::Expiry::Paid {
+                return Err(Error::new(ErrorCode::Conflict).detail("the payment went through first; the renewal completes"));
+            }
+        }
+        let lock = renewal::live_lock(&services, &r.subscription_id).await?;
+        r.state = RenewalState::Abandoned;
+        let next = item.next(&r)?.expires_at(services.now() + ABANDONED_TTL);
+        let event = AuditEvent::new(services.now(), &context, "renewal.cancelled", Some(&claims.sub), format!("subscription:{}", r.subscription_id), serde_json::json!({"renewal": r.id}));
+        let mut writes = vec![Write::replace(next), event.write(&services.new_id())?];
+        writes.extend(renewal::release_lock(lock.as_ref(), &r.id));
+        match services.store.transact(writes).await {
+            Ok(()) => return Ok(json(StatusCode::OK, &view(&services, &r))),
+            Err(StoreError::ConditionFailed(_)) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
     Err(Error::new(ErrorCode::Conflict))
@@ -619,7 +657,13 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
             if session.payment_status.as_deref() != Some("paid") {
                 return ignored("not_paid_yet");
             }
-            let (item, r) = renewal::load(&services, &renewal_id).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
+            let Some((item, r)) = renewal::load(&services, &renewal_id).await? else {
+                // Paid for a renewal that does not exist (any more): recorded for reconciliation.
+                tracing::error!(renewal = %renewal_id, session = %session.id, "a paid checkout for an unknown renewal");
+                let event = AuditEvent::new(services.now(), &context, "payment.unmatched", None, format!("renewal:{renewal_id}"), serde_json::json!({"session": session.id, "amount": session.amount_total, "currency": session.currency, "payment": session.payment_intent, "renewal_state": "unknown"}));
+                services.store.write(event.write(&services.new_id())?).await?;
+                return Err(Error::new(ErrorCode::NotFound));
+            };
             // The session this renewal handed the buyer to, in a state that awaits (or had)
             // its payment, for the amount and currency of its invoice.
             let same_session = r.checkout.as_ref().is_some_and(|c| c.session_id == session.id);
