@@ -575,7 +575,7 @@ async fn submit(
 /// once. A session paid first is not undone: the answer says so and the webhook fulfils it.
 async fn cancel(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
     for _ in 0..8 {
-        let (item, mut r) = my_renewal(&services, &claims.sub, &id).await?;
+        let (item, r) = my_renewal(&services, &claims.sub, &id).await?;
         match r.state {
             RenewalState::Abandoned => return Ok(json(StatusCode::OK, &view(&services, &r))),
             RenewalState::Paid | RenewalState::Invoiced => return Err(Error::new(ErrorCode::Conflict).detail("the renewal is already paid or invoiced")),
@@ -586,19 +586,29 @@ async fn cancel(State(services): State<Services>, context: RequestContext, Authe
                 return Err(Error::new(ErrorCode::Conflict).detail("the payment went through first; the renewal completes"));
             }
         }
-        let lock = renewal::live_lock(&services, &r.subscription_id).await?;
-        r.state = RenewalState::Abandoned;
-        let next = item.next(&r)?.expires_at(services.now() + ABANDONED_TTL);
-        let event = AuditEvent::new(services.now(), &context, "renewal.cancelled", Some(&claims.sub), format!("subscription:{}", r.subscription_id), serde_json::json!({"renewal": r.id}));
-        let mut writes = vec![Write::replace(next), event.write(&services.new_id())?];
-        writes.extend(renewal::release_lock(lock.as_ref(), &r.id));
-        match services.store.transact(writes).await {
-            Ok(()) => return Ok(json(StatusCode::OK, &view(&services, &r))),
-            Err(StoreError::ConditionFailed(_)) => continue,
-            Err(e) => return Err(e.into()),
+        let detail = serde_json::json!({"renewal": r.id});
+        if let Some(r) = abandon(&services, &context, &item, r, "renewal.cancelled", detail).await? {
+            return Ok(json(StatusCode::OK, &view(&services, &r)));
         }
     }
     Err(Error::new(ErrorCode::Conflict))
+}
+
+/// Abandons the renewal read as `item`: kept 90 days (a late payment still finds it), its
+/// lock released and the change audited, in one transaction. `None` when the renewal moved
+/// since it was read.
+async fn abandon(services: &Services, context: &RequestContext, item: &Item, mut r: Renewal, action: &str, detail: serde_json::Value) -> Result<Option<Renewal>> {
+    let lock = renewal::live_lock(services, &r.subscription_id).await?;
+    r.state = RenewalState::Abandoned;
+    let next = item.next(&r)?.expires_at(services.now() + ABANDONED_TTL);
+    let event = AuditEvent::new(services.now(), context, action, Some(&r.person_id), format!("subscription:{}", r.subscription_id), detail);
+    let mut writes = vec![Write::replace(next), event.write(&services.new_id())?];
+    writes.extend(renewal::release_lock(lock.as_ref(), &r.id));
+    match services.store.transact(writes).await {
+        Ok(()) => Ok(Some(r)),
+        Err(StoreError::ConditionFailed(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -635,6 +645,13 @@ struct Received {
     outcome: Option<&'static str>,
 }
 
+/// Records a payment that fulfils nothing (for a refund or a manual fulfilment).
+async fn record_unmatched(services: &Services, context: &RequestContext, renewal_id: &str, session: &CheckoutObject, renewal_state: serde_json::Value, expected: serde_json::Value) -> Result<()> {
+    let detail = serde_json::json!({"session": session.id, "amount": session.amount_total, "currency": session.currency, "payment": session.payment_intent, "renewal_state": renewal_state, "expected": expected});
+    let event = AuditEvent::new(services.now(), context, "payment.unmatched", None, format!("renewal:{renewal_id}"), detail);
+    Ok(services.store.write(event.write(&services.new_id())?).await?)
+}
+
 /// The payment provider's webhook: signature first (`Stripe-Signature`, five minutes of
 /// tolerance), then a paid checkout fulfils its renewal — once, however many times and in
 /// whatever order it is delivered — and an expired one abandons it.
@@ -660,8 +677,7 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
             let Some((item, r)) = renewal::load(&services, &renewal_id).await? else {
                 // Paid for a renewal that does not exist (any more): recorded for reconciliation.
                 tracing::error!(renewal = %renewal_id, session = %session.id, "a paid checkout for an unknown renewal");
-                let event = AuditEvent::new(services.now(), &context, "payment.unmatched", None, format!("renewal:{renewal_id}"), serde_json::json!({"session": session.id, "amount": session.amount_total, "currency": session.currency, "payment": session.payment_intent, "renewal_state": "unknown"}));
-                services.store.write(event.write(&services.new_id())?).await?;
+                record_unmatched(&services, &context, &renewal_id, &session, serde_json::json!("unknown"), serde_json::Value::Null).await?;
                 return Err(Error::new(ErrorCode::NotFound));
             };
             // The session this renewal handed the buyer to, in a state that awaits (or had)
@@ -673,15 +689,8 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
                 // Money was taken for something that does not match: recorded for
                 // reconciliation (a refund or a manual fulfilment), never fulfilled.
                 tracing::error!(renewal = %renewal_id, session = %session.id, "a paid checkout that does not match its renewal: not fulfilled");
-                let event = AuditEvent::new(
-                    services.now(),
-                    &context,
-                    "payment.unmatched",
-                    None,
-                    format!("renewal:{renewal_id}"),
-                    serde_json::json!({"session": session.id, "amount": session.amount_total, "currency": session.currency, "payment": session.payment_intent, "renewal_state": r.state, "expected_amount": r.amounts.total, "expected_currency": r.amounts.currency}),
-                );
-                services.store.write(event.write(&services.new_id())?).await?;
+                let expected = serde_json::json!({"amount": r.amounts.total, "currency": r.amounts.currency});
+                record_unmatched(&services, &context, &renewal_id, &session, serde_json::json!(r.state), expected).await?;
                 return Err(Error::new(ErrorCode::PaymentMismatch));
             }
             let reference = session.payment_intent.unwrap_or(session.id);
@@ -692,23 +701,16 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
         }
         "checkout.session.expired" | "checkout.session.async_payment_failed" => {
             for _ in 0..8 {
-                let Some((item, mut r)) = renewal::load(&services, &renewal_id).await? else { return ignored("unknown_renewal") };
+                let Some((item, r)) = renewal::load(&services, &renewal_id).await? else { return ignored("unknown_renewal") };
                 if r.mode != PaymentMode::Card || !r.checkout.as_ref().is_some_and(|c| c.session_id == session.id) {
                     return ignored("not_this_session");
                 }
                 if r.state != RenewalState::AwaitingPayment {
                     return ignored("already_settled");
                 }
-                r.state = RenewalState::Abandoned;
-                let lock = renewal::live_lock(&services, &r.subscription_id).await?;
-                let next = item.next(&r)?.expires_at(services.now() + ABANDONED_TTL);
-                let event = AuditEvent::new(services.now(), &context, "renewal.abandoned", Some(&r.person_id), format!("subscription:{}", r.subscription_id), serde_json::json!({"renewal": r.id, "event": event.kind}));
-                let mut writes = vec![Write::replace(next), event.write(&services.new_id())?];
-                writes.extend(renewal::release_lock(lock.as_ref(), &r.id));
-                match services.store.transact(writes).await {
-                    Ok(()) => return Ok(json(StatusCode::OK, &Received { received: true, outcome: Some("abandoned") })),
-                    Err(StoreError::ConditionFailed(_)) => continue,
-                    Err(e) => return Err(e.into()),
+                let detail = serde_json::json!({"renewal": r.id, "event": event.kind});
+                if abandon(&services, &context, &item, r, "renewal.abandoned", detail).await?.is_some() {
+                    return Ok(json(StatusCode::OK, &Received { received: true, outcome: Some("abandoned") }));
                 }
             }
             Err(Error::new(ErrorCode::Conflict))
