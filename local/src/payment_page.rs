@@ -15,6 +15,7 @@ use axum::Router;
 use signet_shared::billing::format_amount;
 use signet_shared::http::RequestContext;
 use signet_shared::payment::{LocalSession, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
+use crate::escape;
 use signet_shared::Services;
 use tower::ServiceExt;
 
@@ -28,10 +29,6 @@ struct PageState {
 /// The page's routes. `api` is the finished API router the webhook is delivered to.
 pub fn routes(services: Services, api: Router) -> Router {
     Router::new().route("/_pay/{session}", get(show).post(pay)).with_state(PageState { services, api })
-}
-
-fn escape(text: &str) -> String {
-    crate::escape(text)
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {

@@ -303,6 +303,11 @@ pub fn add_months(timestamp: i64, months: i64) -> i64 {
     days_from_civil(y, m, day.min(last)) * 86400 + timestamp.rem_euclid(86400)
 }
 
+/// The UTC day of a unix time, `YYYY-MM-DD`.
+pub fn utc_day(timestamp: i64) -> String {
+    utc(timestamp)[..10].to_owned()
+}
+
 /// A unix time as `YYYY-MM-DD HH:MM` (UTC), for messages.
 pub fn utc(timestamp: i64) -> String {
     let seconds = timestamp.rem_euclid(86400);

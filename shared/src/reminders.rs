@@ -32,13 +32,13 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
     let store = services.store.as_ref();
     let mut sent = 0;
     for days in DAYS_BEFORE {
-        let day = &messages::utc(now + days * 86400)[..10];
+        let day = &messages::utc_day(now + days * 86400);
         for entry in store.query(&format!("EXPIRY#{day}"), "SUB#", 1000).await? {
             let entry: Entry = entry.decode()?;
             let Some(item) = store.get(&subscription::subscription_key(&entry.subscription_id)).await? else { continue };
             let sub: Subscription = item.decode()?;
             // The term moved (renewed) since the entry was written: not this day's.
-            if &messages::utc(sub.term_end)[..10] != day {
+            if &messages::utc_day(sub.term_end) != day {
                 continue;
             }
             let Some(person) = store.get(&account::person_key(&sub.holder_id)).await? else { continue };
@@ -54,7 +54,7 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
                 person.email.as_str(),
                 person.locale.pick(fr, en),
                 days,
-                &messages::utc(sub.term_end)[..10],
+                &messages::utc_day(sub.term_end),
                 &services.portal_link(&format!("/subscriptions/{}/renew", sub.id)),
                 person.locale,
             );

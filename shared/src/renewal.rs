@@ -523,7 +523,7 @@ pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Per
         }
     }
     let term_end = renewal.new_term_end.unwrap_or_default();
-    let ends = &messages::utc(term_end)[..10];
+    let ends = &messages::utc_day(term_end);
     let total = format!("{} {}", crate::billing::format_amount(renewal.amounts.total), renewal.amounts.currency);
     let link = services.portal_link(&format!("/invoices/{number}"));
     let mut failure = None;

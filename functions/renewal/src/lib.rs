@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use signet_shared::account::{self, BillingProfile, CustomerSpace, SpaceKind};
 use signet_shared::audit::AuditEvent;
 use signet_shared::auth::Authenticated;
-use signet_shared::billing::{self, Catalogue, Names};
+use signet_shared::billing::{self, Catalogue};
 use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::locale::Locale;
 use signet_shared::payment::{self, CheckoutRequest};
@@ -823,9 +823,4 @@ async fn receipt_pdf(State(services): State<Services>, Authenticated(claims): Au
     let i = readable_invoice(&services, &claims, &number).await?;
     let (paid_at, reference) = receipt_of(&i)?;
     Ok(pdf_response(pdf::receipt(&i, paid_at, reference), &format!("receipt-{}.pdf", i.number)))
-}
-
-/// Names in the buyer's language (for the PDF module).
-pub(crate) fn pick(names: &Names, locale: Locale) -> &str {
-    names.pick(locale)
 }

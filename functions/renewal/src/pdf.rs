@@ -1,11 +1,10 @@
 //! Invoices and receipts as PDF (pdf-writer): one A4 page in Helvetica, a standard font
 //! every reader has (nothing embedded), with WinAnsi encoding for French text.
 
-use crate::pick;
 use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
 use signet_shared::billing::format_amount;
 use signet_shared::locale::Locale;
-use signet_shared::messages::utc;
+use signet_shared::messages::{utc, utc_day as date};
 use signet_shared::renewal::{Invoice, PaymentMode, Settlement};
 
 /// What WinAnsiEncoding (Windows-1252) puts at 0x80–0x9F (0x81, 0x8D, 0x8F, 0x90 and 0x9D
@@ -67,10 +66,6 @@ fn money(cents: i64, currency: &str, locale: Locale) -> String {
         Locale::Fr => format!("{} {currency}", text.replace('.', ",")),
         Locale::En => format!("{text} {currency}"),
     }
-}
-
-fn date(unix: i64) -> String {
-    utc(unix)[..10].to_owned()
 }
 
 /// A page being written: lines of text top to bottom.
@@ -149,7 +144,7 @@ fn header(page: &mut Page, i: &Invoice, title: &str) {
         page.line(10.0, false, a);
     }
     for r in &i.seller.registrations {
-        page.line(10.0, false, &format!("{} {}", pick(&r.label, l), r.number));
+        page.line(10.0, false, &format!("{} {}", r.label.pick(l), r.number));
     }
     page.gap(10.0);
     page.line(10.0, true, l.pick("Facturé à", "Bill to"));
@@ -181,18 +176,18 @@ pub fn invoice(i: &Invoice) -> Vec<u8> {
     page.rule();
     for line in &a.lines {
         let (qty, unit, amount) = (line.quantity.to_string(), money(line.unit_price, &a.currency, l), money(line.amount, &a.currency, l));
-        page.row(10.0, false, &[(columns[0], &format!("{} ({})", pick(&line.description, l), line.code)), (columns[1], &qty), (columns[2], &unit), (columns[3], &amount)]);
+        page.row(10.0, false, &[(columns[0], &format!("{} ({})", line.description.pick(l), line.code)), (columns[1], &qty), (columns[2], &unit), (columns[3], &amount)]);
     }
     page.rule();
     page.row(10.0, false, &[(columns[2], l.pick("Sous-total", "Subtotal")), (columns[3], &money(a.subtotal, &a.currency, l))]);
     for t in &a.taxes {
-        let label = format!("{} ({} %)", pick(&t.name, l), t.rate.replace('.', l.pick(",", ".")));
+        let label = format!("{} ({} %)", t.name.pick(l), t.rate.replace('.', l.pick(",", ".")));
         page.row(10.0, false, &[(columns[2], &label), (columns[3], &money(t.amount, &a.currency, l))]);
     }
     page.row(11.0, true, &[(columns[2], "Total"), (columns[3], &money(a.total, &a.currency, l))]);
     page.gap(8.0);
     if let Some(mention) = &a.reverse_charge_mention {
-        page.line(9.0, false, pick(mention, l));
+        page.line(9.0, false, mention.pick(l));
     }
     page.gap(8.0);
     match &i.settlement {
@@ -221,7 +216,7 @@ pub fn receipt(i: &Invoice, paid_at: i64, reference: &str) -> Vec<u8> {
     page.line(10.0, false, &format!("{} {}", l.pick("Payé le :", "Paid on:"), utc(paid_at)));
     page.line(10.0, false, &format!("{} {reference}", l.pick("Référence du paiement :", "Payment reference:")));
     for line in &a.lines {
-        page.line(10.0, false, &format!("{} ({})", pick(&line.description, l), line.code));
+        page.line(10.0, false, &format!("{} ({})", line.description.pick(l), line.code));
     }
     page.line(12.0, true, &format!("{} {}", l.pick("Montant payé :", "Amount paid:"), money(a.total, &a.currency, l)));
     page.line(10.0, false, &format!("{} {}", l.pick("Abonnement renouvelé jusqu'au :", "Subscription renewed until:"), date(i.term_end)));
