@@ -56,10 +56,10 @@ export interface FunctionSpec {
 const allow = (actions: string[], resources: string[]) =>
   new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions, resources });
 
-/** Item reads/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks. */
+/** Item reads (one or a batch)/writes; Put, Delete and ConditionCheck are also what TransactWriteItems checks. */
 const tableAccess = (table: dynamodb.ITable) =>
   allow(
-    ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+    ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
     [table.tableArn, `${table.tableArn}/index/*`],
   );
 /** Mail from verified identities of this account and region only. */

@@ -3,6 +3,7 @@
 //! SameSite cookie, and then a state-changing request must carry an `Origin` equal to the
 //! portal's (a cross-site form cannot).
 
+use crate::sessions::Live;
 use crate::tokens::{self, AccessClaims, KeyRing};
 use crate::{Error, ErrorCode, Result, Services};
 use axum::extract::FromRequestParts;
@@ -45,9 +46,13 @@ impl TokenKeys {
     }
 }
 
-/// A request with a valid access token: the person, the space it acts for, how they signed in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authenticated(pub AccessClaims);
+/// A request with a valid access token of a live session: the claims (the person, the
+/// space it acts for, how they signed in) and the session and person as read for this
+/// request. A token whose session ended (logout, revocation, a password change, its
+/// absolute lifetime) is refused on every route, though its signature stays valid until
+/// it expires: one batch read per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authenticated(pub AccessClaims, pub Live);
 
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -100,7 +105,9 @@ impl FromRequestParts<Services> for Authenticated {
         }
         let ring = services.tokens.ring(services).await?;
         let settings = &services.config.tokens;
-        ring.verify(&token, &settings.issuer, &settings.audience, services.now()).map(Authenticated)
+        let claims = ring.verify(&token, &settings.issuer, &settings.audience, services.now())?;
+        let live = Live::load(services, &claims).await?;
+        Ok(Authenticated(claims, live))
     }
 }
 

@@ -98,6 +98,12 @@ pub struct TokenSettings {
     pub audience: String,
     /// Access-token lifetime in seconds (`SIGNET_ACCESS_TOKEN_TTL`, default 600, at most 3600).
     pub access_ttl: i64,
+    /// How long a session may go unused before it ends; each refresh starts it again
+    /// (`SIGNET_SESSION_IDLE_TTL`, default 30 days).
+    pub session_idle_ttl: i64,
+    /// How long a session lives at most, however often it is refreshed: then a new login
+    /// is needed (`SIGNET_SESSION_MAX_LIFETIME`, default 90 days).
+    pub session_max_lifetime: i64,
 }
 
 /// Lifetimes and limits (seconds and counts).
@@ -219,6 +225,8 @@ impl Config {
                 issuer,
                 audience: get("SIGNET_TOKEN_AUDIENCE").unwrap_or_else(|| "signet-api".into()),
                 access_ttl: number(get("SIGNET_ACCESS_TOKEN_TTL"), "SIGNET_ACCESS_TOKEN_TTL", 600, 60, 3600)?,
+                session_idle_ttl: number(get("SIGNET_SESSION_IDLE_TTL"), "SIGNET_SESSION_IDLE_TTL", 30 * 86400, 600, 365 * 86400)?,
+                session_max_lifetime: number(get("SIGNET_SESSION_MAX_LIFETIME"), "SIGNET_SESSION_MAX_LIFETIME", 90 * 86400, 600, 365 * 86400)?,
             },
             google: match get("SIGNET_GOOGLE_CLIENT_ID") {
                 None => None,

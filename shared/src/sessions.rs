@@ -4,8 +4,9 @@
 //! the person's session epoch: a password change bumps the epoch and ends every session.
 
 use crate::account::{self, Person};
+use crate::config::TokenSettings;
 use crate::email_link;
-use crate::store::{Item, Key, StoreError, Write};
+use crate::store::{Condition, Item, Key, StoreError, Write};
 use crate::{Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
 
@@ -52,10 +53,25 @@ pub struct Session {
 /// How long a re-authentication allows credential changes.
 pub const REAUTHENTICATION_SECONDS: i64 = 300;
 
+impl Session {
+    /// When the session ends however often it is refreshed (its absolute lifetime).
+    pub fn ends_at(&self, settings: &TokenSettings) -> i64 {
+        self.created_at + settings.session_max_lifetime
+    }
+
+    /// The expiry of the session's item when used at `now`: the idle lifetime from now,
+    /// never past the absolute end.
+    fn expiry(&self, settings: &TokenSettings, now: i64) -> i64 {
+        (now + settings.session_idle_ttl).min(self.ends_at(settings))
+    }
+}
+
 /// The session and the person behind an access token, both live: the session is not
-/// revoked and the person's password did not change since (two reads, made together).
-/// Sensitive steps use this on top of the token's signature, which alone stays valid until
-/// it expires.
+/// revoked nor past its absolute lifetime, and the person's session epoch (bumped by a
+/// password change) is the session's and the token's. Read together in one call; every
+/// authenticated request loads it (see [`crate::auth::Authenticated`]), so a token of an
+/// ended session is refused at once, not when it expires.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Live {
     /// The session's item.
     pub session_item: Item,
@@ -68,16 +84,18 @@ pub struct Live {
 }
 
 impl Live {
-    /// Loads the live session of an access token.
+    /// Loads the live session of an access token (one batch read of the session and the
+    /// person); `token_invalid` when it ended.
     pub async fn load(services: &Services, claims: &crate::tokens::AccessClaims) -> Result<Live> {
         let invalid = || Error::new(ErrorCode::TokenInvalid);
-        let session_key = session_key(&claims.sid);
-        let person_key = account::person_key(&claims.sub);
-        let (session_item, person_item) = tokio::try_join!(services.store.get(&session_key), services.store.get(&person_key))?;
-        let (session_item, person_item) = (session_item.ok_or_else(invalid)?, person_item.ok_or_else(invalid)?);
+        let keys = [session_key(&claims.sid), account::person_key(&claims.sub)];
+        let mut found = services.store.get_many(&keys).await?.into_iter();
+        let (session_item, person_item) = (found.next().flatten().ok_or_else(invalid)?, found.next().flatten().ok_or_else(invalid)?);
         let session: Session = session_item.decode()?;
         let person: Person = person_item.decode()?;
-        if session.person_id != claims.sub || session.revoked.is_some() || session.epoch != person.session_epoch || claims.epoch != person.session_epoch {
+        let epoch = person.session_epoch;
+        let ended = services.now() >= session.ends_at(&services.config.tokens);
+        if session.person_id != claims.sub || session.revoked.is_some() || session.epoch != epoch || claims.epoch != epoch || ended {
             return Err(invalid());
         }
         Ok(Live { session_item, session, person_item, person })
@@ -119,16 +137,16 @@ pub struct Prepared {
     pub write: Write,
 }
 
-/// Opens a session for a person who just signed in. `lifetime` is how long an unused
-/// session lives (each refresh extends it).
-pub async fn open(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str, lifetime: i64) -> Result<Issued> {
-    let prepared = prepare(services, person_id, space_id, amr, epoch, device, lifetime)?;
+/// Opens a session for a person who just signed in. It lives the configured idle lifetime
+/// from each refresh, and never past its absolute lifetime.
+pub async fn open(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str) -> Result<Issued> {
+    let prepared = prepare(services, person_id, space_id, amr, epoch, device)?;
     services.store.write(prepared.write).await?;
     Ok(prepared.issued)
 }
 
 /// Prepares a session without writing it (see [`Prepared`]).
-pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str, lifetime: i64) -> Result<Prepared> {
+pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str) -> Result<Prepared> {
     let now = services.now();
     let id = services.new_id();
     let token = email_link::issue(&id, services.random.as_ref());
@@ -147,23 +165,25 @@ pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<St
         revoked: None,
         reauthenticated_at: None,
     };
-    let item = Item::new(session_key(&id), &session)?.expires_at(now + lifetime).gsi1(person_index(person_id, now, &id));
+    let expiry = session.expiry(&services.config.tokens, now);
+    let item = Item::new(session_key(&id), &session)?.expires_at(expiry).gsi1(person_index(person_id, now, &id));
     Ok(Prepared { issued: Issued { session, refresh_token: token.token }, write: Write::create(item) })
 }
 
-/// Exchanges a refresh token for the next one (two reads: the session and the person, whose
-/// session epoch tells whether the password changed since the sign-in; one write).
-/// Errors: `token_invalid` (unknown, expired, revoked, forged, replayed — a replay also
-/// revokes the family — or the password changed) or `conflict` (a replay within the grace
-/// period of a rotation, or a concurrent refresh with the same token).
-pub async fn refresh(services: &Services, refresh_token: &str, lifetime: i64) -> Result<Issued> {
+/// Exchanges a refresh token for the next one (two reads: the session, then its person,
+/// whose session epoch tells whether the password changed since the sign-in; one write). Errors: `token_invalid` (unknown, expired — idle too long or past its absolute
+/// lifetime —, revoked, forged, replayed — a replay also revokes the family — or the
+/// password changed) or `conflict` (a replay within the grace period of a rotation, or a
+/// concurrent refresh with the same token).
+pub async fn refresh(services: &Services, refresh_token: &str) -> Result<Issued> {
     let invalid = || Error::new(ErrorCode::TokenInvalid);
     let presented = email_link::parse(refresh_token).ok_or_else(invalid)?;
     let store = services.store.as_ref();
     let item = store.get(&session_key(presented.id)).await?.ok_or_else(invalid)?;
     let mut session: Session = item.decode()?;
     let now = services.now();
-    if session.revoked.is_some() {
+    let settings = &services.config.tokens;
+    if session.revoked.is_some() || now >= session.ends_at(settings) {
         return Err(invalid());
     }
     let person: Option<Person> = store.get(&account::person_key(&session.person_id)).await?.map(|i| i.decode()).transpose()?;
@@ -187,7 +207,7 @@ pub async fn refresh(services: &Services, refresh_token: &str, lifetime: i64) ->
     session.previous_hashes.truncate(REMEMBERED_GENERATIONS);
     session.generation += 1;
     session.last_used_at = now;
-    let updated = item.next(&session)?.expires_at(now + lifetime);
+    let updated = item.next(&session)?.expires_at(session.expiry(settings, now));
     match store.write(Write::replace(updated)).await {
         Ok(()) => Ok(Issued { session, refresh_token: next.token }),
         // A concurrent refresh with the same token won: this one is the duplicate.
@@ -196,16 +216,22 @@ pub async fn refresh(services: &Services, refresh_token: &str, lifetime: i64) ->
     }
 }
 
-/// Marks a session revoked; a concurrent refresh cannot undo it (a lost race is retried on
-/// the fresh session).
+/// Marks a session revoked and takes it out of its person's index, which so lists only
+/// sessions not revoked; a concurrent refresh cannot undo it (a lost race is retried on the
+/// fresh session).
 async fn revoke_item(services: &Services, item: &Item, mut session: Session, reason: &str) -> Result<()> {
     let mut item = item.clone();
     for _ in 0..10 {
-        if session.revoked.is_some() {
+        let already = session.revoked.is_some();
+        if already && item.gsi1.is_none() {
             return Ok(());
         }
-        session.revoked = Some(reason.to_owned());
-        match services.store.write(Write::replace(item.next(&session)?)).await {
+        if !already {
+            session.revoked = Some(reason.to_owned());
+        }
+        let mut next = item.next(&session)?;
+        next.gsi1 = None;
+        match services.store.write(Write::replace(next)).await {
             Ok(()) => return Ok(()),
             Err(StoreError::ConditionFailed(_)) => match services.store.get(&item.key).await? {
                 Some(fresh) => {
@@ -220,17 +246,15 @@ async fn revoke_item(services: &Services, item: &Item, mut session: Session, rea
     Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
-/// Moves a live session of a person to another of their spaces (the caller checked the
-/// membership); later refreshes act for that space.
-pub async fn switch_space(services: &Services, person_id: &str, session_id: &str, space_id: &str) -> Result<Session> {
-    let invalid = || Error::new(ErrorCode::TokenInvalid);
-    let item = services.store.get(&session_key(session_id)).await?.ok_or_else(invalid)?;
-    let mut session: Session = item.decode()?;
-    if session.person_id != person_id || session.revoked.is_some() {
-        return Err(invalid());
-    }
+/// Moves the live session of a request to another of its person's spaces (the caller
+/// checked the membership); later refreshes act for that space. The write is conditional
+/// on the session and the person as the request read them: a session revoked, or a
+/// password changed, in between mints nothing.
+pub async fn switch_space(services: &Services, live: &Live, space_id: &str) -> Result<Session> {
+    let mut session = live.session.clone();
     session.space_id = space_id.to_owned();
-    match services.store.write(Write::replace(item.next(&session)?)).await {
+    let writes = vec![Write::replace(live.session_item.next(&session)?), Write::Check { key: live.person_item.key.clone(), condition: Condition::Version(live.person_item.version) }];
+    match services.store.transact(writes).await {
         Ok(()) => Ok(session),
         Err(StoreError::ConditionFailed(_)) => Err(Error::new(ErrorCode::Conflict)),
         Err(e) => Err(e.into()),
@@ -250,9 +274,17 @@ pub async fn revoke(services: &Services, person_id: &str, session_id: &str, reas
     revoke_item(services, &item, session, reason).await
 }
 
-/// A person's live sessions, oldest first.
+/// How many sessions one read of a person's index lists.
+const PAGE: usize = 200;
+
+fn index_pk(person_id: &str) -> String {
+    format!("PERSON#{person_id}")
+}
+
+/// A person's sessions not revoked, oldest first (the first 200; every one is ended by a
+/// password change whatever their number, see [`revoke_all_except`]).
 pub async fn list(services: &Services, person_id: &str) -> Result<Vec<Session>> {
-    let items = services.store.query_gsi1(&format!("PERSON#{person_id}"), "SESSION#", 200).await?;
+    let items = services.store.query_gsi1(&index_pk(person_id), "SESSION#", PAGE).await?;
     let mut sessions = Vec::new();
     for item in items {
         let session: Session = item.decode()?;
@@ -263,15 +295,32 @@ pub async fn list(services: &Services, person_id: &str) -> Result<Vec<Session>> 
     Ok(sessions)
 }
 
-/// Revokes every session of a person but `keep` (after a password change, or "sign out
-/// everywhere else"). Returns how many were revoked.
+/// Revokes every session of a person but `keep`, however many they opened (after a
+/// password change, or "sign out everywhere else"). Returns how many were revoked.
+///
+/// A revoked session leaves its person's index, so the index is read again until it
+/// holds nothing else: each round of 200 makes progress. (Ending them is the session
+/// epoch's job when the password changes; this marks them, so that they leave the list.)
 pub async fn revoke_all_except(services: &Services, person_id: &str, keep: Option<&str>, reason: &str) -> Result<usize> {
     let mut revoked = 0;
-    for session in list(services, person_id).await? {
-        if Some(session.id.as_str()) != keep {
-            revoke(services, person_id, &session.id, reason).await?;
-            revoked += 1;
+    // An index entry may outlive its removal a moment (DynamoDB's indexes are eventually
+    // consistent): one seen already is not revoked twice, nor counted.
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let items = services.store.query_gsi1(&index_pk(person_id), "SESSION#", PAGE).await?;
+        let mut progressed = false;
+        for item in items {
+            let session: Session = item.decode()?;
+            if Some(session.id.as_str()) == keep || !seen.insert(session.id.clone()) {
+                continue;
+            }
+            progressed = true;
+            let live = session.revoked.is_none();
+            revoke_item(services, &item, session, reason).await?;
+            revoked += usize::from(live);
+        }
+        if !progressed {
+            return Ok(revoked);
         }
     }
-    Ok(revoked)
 }

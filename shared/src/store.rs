@@ -174,6 +174,10 @@ pub trait Store: Send + Sync {
     /// Reads one item; expired items read as absent.
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
 
+    /// Reads up to 100 items in one call (DynamoDB's BatchGetItem, strongly consistent),
+    /// answered in the order of `keys`; expired items read as absent.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
+
     /// Applies one conditional write.
     async fn write(&self, write: Write) -> Result<(), StoreError>;
 

@@ -92,7 +92,7 @@ pub struct Faults {
 /// Calls made to the store and to the other AWS-backed ports, to count what each step costs.
 #[derive(Default, Debug)]
 pub struct Calls {
-    /// Store reads (GetItem, Query).
+    /// Store reads (GetItem, BatchGetItem, Query), one per call.
     pub store_reads: AtomicUsize,
     /// Store writes (PutItem, DeleteItem, TransactWriteItems), one per call.
     pub store_writes: AtomicUsize,
@@ -120,6 +120,10 @@ impl Store for CountingStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.1.store_reads.fetch_add(1, Ordering::SeqCst);
         self.0.get(key).await
+    }
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.1.store_reads.fetch_add(1, Ordering::SeqCst);
+        self.0.get_many(keys).await
     }
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         self.1.store_writes.fetch_add(1, Ordering::SeqCst);
@@ -442,6 +446,50 @@ impl World {
         let (status, body) = self.post("/signup/confirm", serde_json::json!({"signup_token": token, "code": code})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         phone
+    }
+
+    /// Signs in with the password and the SMS or voice code sent to `phone` (a person with
+    /// one space); returns the signed-in answer (`access_token`, `refresh_token`,
+    /// `session_id`, `device_token`…).
+    pub async fn sign_in(&self, email: &str, phone: &str, password: &str) -> Value {
+        let (status, started) = self.post("/login", serde_json::json!({"email": email, "password": password, "device": "test device"})).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        assert_eq!(started["status"], "second_factor_required", "{started}");
+        let code = self.last_to(phone).await.code();
+        let (status, body) = self.post("/login/code", serde_json::json!({"login_token": started["login_token"], "code": code})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "signed_in", "{body}");
+        body
+    }
+
+    /// The password and the code again, within the session of `access`.
+    pub async fn reauthenticate(&self, access: &str, phone: &str, password: &str) {
+        let (status, started) = self.call(Method::POST, "/reauth", access, serde_json::json!({"password": password})).await;
+        assert_eq!(status, StatusCode::OK, "{started}");
+        let code = self.last_to(phone).await.code();
+        let (status, body) = self.call(Method::POST, "/reauth/code", access, serde_json::json!({"challenge_token": started["login_token"], "code": code})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// A person with a personal space, written straight to the store (no sign-up, no
+    /// password hashing): for scenarios about what comes after. Their phone is +1 514 555 0100.
+    pub async fn person(&self, name: &str) -> signet_shared::account::Person {
+        use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind};
+        let id = self.services.new_id();
+        let phone = self.services.keys.seal(b"+15145550100", &account::person_phone_context(&id)).await.unwrap();
+        let email = signet_shared::email::EmailAddress::parse(&self.email(name)).unwrap();
+        let phone = PhoneFactor { phone, hint: "+1 ••• ••00".into(), channel: signet_shared::phone::PhoneChannel::Sms };
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$unused".to_owned();
+        let person = Person::new(id.clone(), email, "Test".into(), "Subscriber".into(), signet_shared::Locale::En, hash, Some(phone), self.services.now());
+        let space = CustomerSpace { id: format!("space-{id}"), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0, billing: None };
+        self.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
+        person
+    }
+
+    /// Opens a session of `person` in their personal space (see [`World::person`]).
+    pub async fn open_session(&self, person: &signet_shared::account::Person, device: &str) -> signet_shared::sessions::Issued {
+        let space = format!("space-{}", person.id);
+        signet_shared::sessions::open(&self.services, &person.id, &space, vec!["pwd".into(), "sms".into()], person.session_epoch, device).await.unwrap()
     }
 
     /// Everything sent so far to `to`, oldest first.

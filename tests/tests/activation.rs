@@ -356,22 +356,22 @@ async fn recovery_and_activation_steps_are_counted(w: World) {
     let calls = w.faults.calls.clone();
     calls.take();
     let reference = recover(&w, &h, &id).await;
-    // Session and person (live), the subscription; one transaction (recovery, subscription,
-    // audit); the email.
-    assert_eq!(calls.take(), (3, 1, 0, 1), "recovery");
+    // Session and person (live, one batch), the subscription; one transaction (recovery,
+    // subscription, audit); the email.
+    assert_eq!(calls.take(), (2, 1, 0, 1), "recovery");
     let step = start(&w, &h, &reference).await;
-    // Session, person, recovery, the phone's window; the window and one transaction (step,
-    // recovery); the phone opened; the code.
-    assert_eq!(calls.take(), (4, 2, 1, 1), "start");
+    // Session and person (one batch), recovery, the phone's window; the window and one
+    // transaction (step, recovery); the phone opened; the code.
+    assert_eq!(calls.take(), (3, 2, 1, 1), "start");
     let code = w.last_to(&h.phone).await.code();
     calls.take();
     let (status, _) = activate(&w, &h, &step, &reference, &code).await;
     assert_eq!(status, StatusCode::OK);
-    // Session, person, recovery, the step, then the step and the person's partition; the
+    // Session and person (one batch), recovery, the step, then the step and the person's partition; the
     // records once more to begin, the authority, the previous certificate's status. Writes:
     // the step passed, key ready, the certificate's record, issued, the previous one revoked,
     // one transaction (recovery, subscription, audit), the confirmation claimed. The new key
     // sealed (the certificate signed by the authority's key is one more KMS call, `Sign`);
     // the confirmation email.
-    assert_eq!(calls.take(), (10, 7, 1, 1), "activation");
+    assert_eq!(calls.take(), (9, 7, 1, 1), "activation");
 }

@@ -298,21 +298,21 @@ async fn email_change_steps_cost_the_fewest_calls(w: World) {
     let calls = w.faults.calls.clone();
     calls.take();
     let token = ask(&w, &access, &new).await;
-    // Session and person (live), the person's change window, the new address's guard; the
-    // window and one transaction (request, person, audit); the link and the notice.
-    assert_eq!(calls.take(), (4, 2, 0, 2), "request");
+    // Session and person (live, one batch), the person's change window, the new address's
+    // guard; the window and one transaction (request, person, audit); the link and the notice.
+    assert_eq!(calls.take(), (3, 2, 0, 2), "request");
     let step = open_link(&w, &access, &token).await;
-    // Session, person, request, the phone's window; the window and one transaction (request,
-    // step); the phone opened; the code.
-    assert_eq!(calls.take(), (4, 2, 1, 1), "link");
+    // Session and person (one batch), request, the phone's window; the window and one
+    // transaction (request, step); the phone opened; the code.
+    assert_eq!(calls.take(), (3, 2, 1, 1), "link");
     let code = w.last_to(&phone).await.code();
     calls.take();
     assert_eq!(confirm(&w, &access, &step, &code).await.0, StatusCode::OK);
-    // Session and person (live), the step (its session binding, then its state), the
+    // Session and person (live, one batch), the step (its session binding, then its state), the
     // person's partition, the request,
     // the new address's guard; one transaction (step, person, both guards, request, audit);
     // the confirmation to both addresses.
-    assert_eq!(calls.take(), (7, 1, 0, 2), "confirm");
+    assert_eq!(calls.take(), (6, 1, 0, 2), "confirm");
 }
 
 async fn opening_the_link_again_does_not_buy_more_tries(w: World) {

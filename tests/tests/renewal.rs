@@ -553,10 +553,10 @@ async fn renewal_steps_are_counted(w: World) {
     assert!(submitted["checkout_url"].is_string());
     println!("calls (reads, writes, key calls, messages): draft {draft_calls:?}, card submit {submit_calls:?}, webhook {webhook_calls:?}, organisation submit {org_calls:?}");
     // The counts in the README; a change that adds calls shows here.
-    assert_eq!(draft_calls, (2, 1, 0, 0), "draft: subscription and its renewal lock (one query), person and memberships (one query); the renewal");
-    assert_eq!(submit_calls, (4, 1, 0, 0), "card submit: session and person (live), the renewal, subscription and lock (one query); renewal, session id, terms, lock and audit in one transaction (plus the provider's one call)");
+    assert_eq!(draft_calls, (3, 1, 0, 0), "draft: session and person (live, one batch), subscription and its renewal lock (one query), person and memberships (one query); the renewal");
+    assert_eq!(submit_calls, (3, 1, 0, 0), "card submit: session and person (live, one batch), the renewal, subscription and lock (one query); renewal, session id, terms, lock and audit in one transaction (plus the provider's one call)");
     assert_eq!(webhook_calls, (3, 2, 0, 1), "webhook: renewal, subscription and lock (one query), invoice counter; the fulfilment's transaction, then the receipt recorded as sent");
-    assert_eq!(org_calls, (7, 2, 0, 2), "organisation submit: live (2), renewal, membership, organisation, subscription and lock (one query), counter; the fulfilment's transaction, then the notices recorded as sent");
+    assert_eq!(org_calls, (6, 2, 0, 2), "organisation submit: live (one batch), renewal, membership, organisation, subscription and lock (one query), counter; the fulfilment's transaction, then the notices recorded as sent");
 }
 
 async fn one_open_checkout_per_subscription(w: World) {

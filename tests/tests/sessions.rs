@@ -1,14 +1,11 @@
 //! Sessions and refresh-token families, on both back ends.
 
-use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind};
-use signet_shared::email::EmailAddress;
-use signet_shared::phone::PhoneChannel;
+use signet_shared::account::{self, Person};
 use signet_shared::sessions;
 use signet_shared::store::Write;
-use signet_shared::{ErrorCode, Locale};
+use signet_shared::ErrorCode;
 use signet_tests::{scenarios, World};
 
-const LIFETIME: i64 = 30 * 86400;
 
 scenarios!(
     refresh_rotates_the_token_and_the_old_one_no_longer_works,
@@ -21,18 +18,11 @@ scenarios!(
 );
 
 async fn person(w: &World, name: &str) -> Person {
-    let id = w.services.new_id();
-    let phone = w.services.keys.seal(b"+14155550100", &account::person_phone_context(&id)).await.unwrap();
-    let email = EmailAddress::parse(&w.email(name)).unwrap();
-    let phone = PhoneFactor { phone, hint: "+1 ••• ••00".into(), channel: PhoneChannel::Sms };
-    let person = Person::new(id.clone(), email, "Test".into(), "Subscriber".into(), Locale::En, "$argon2id$v=19$m=19456,t=2,p=1$unused".into(), Some(phone), w.services.now());
-    let space = CustomerSpace { id: format!("space-{id}"), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0, billing: None };
-    w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
-    person
+    w.person(name).await
 }
 
 async fn open(w: &World, p: &Person, device: &str) -> sessions::Issued {
-    sessions::open(&w.services, &p.id, &format!("space-{}", p.id), vec!["pwd".into(), "sms".into()], p.session_epoch, device, LIFETIME).await.unwrap()
+    w.open_session(p, device).await
 }
 
 fn code_of(result: signet_shared::Result<sessions::Issued>) -> ErrorCode {
@@ -43,44 +33,44 @@ async fn refresh_rotates_the_token_and_the_old_one_no_longer_works(w: World) {
     let p = person(&w, "rotate").await;
     let first = open(&w, &p, "phone").await;
     w.clock.advance(60);
-    let second = sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await.unwrap();
+    let second = sessions::refresh(&w.services, &first.refresh_token).await.unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(second.session.id, first.session.id);
     assert_eq!(second.session.generation, 1);
     let stored = w.services.store.get(&sessions::session_key(&first.session.id)).await.unwrap().unwrap();
     assert!(!stored.body.contains(&second.refresh_token[33..]), "only a hash is stored");
     w.clock.advance(60);
-    let third = sessions::refresh(&w.services, &second.refresh_token, LIFETIME).await.unwrap();
+    let third = sessions::refresh(&w.services, &second.refresh_token).await.unwrap();
     assert_eq!(third.session.generation, 2);
 }
 
 async fn a_replayed_refresh_token_revokes_the_whole_family(w: World) {
     let p = person(&w, "replay").await;
     let first = open(&w, &p, "phone").await;
-    let second = sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await.unwrap();
+    let second = sessions::refresh(&w.services, &first.refresh_token).await.unwrap();
     w.clock.advance(sessions::ROTATION_GRACE_SECONDS + 1);
     // Someone replays the first token (a stolen copy): the family ends...
-    assert_eq!(code_of(sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await), ErrorCode::TokenInvalid);
+    assert_eq!(code_of(sessions::refresh(&w.services, &first.refresh_token).await), ErrorCode::TokenInvalid);
     // ...including for the legitimate holder of the newest token.
-    assert_eq!(code_of(sessions::refresh(&w.services, &second.refresh_token, LIFETIME).await), ErrorCode::TokenInvalid);
+    assert_eq!(code_of(sessions::refresh(&w.services, &second.refresh_token).await), ErrorCode::TokenInvalid);
     assert!(sessions::list(&w.services, &p.id).await.unwrap().is_empty());
 }
 
 async fn a_replay_right_after_a_rotation_is_a_conflict_not_a_revocation(w: World) {
     let p = person(&w, "grace").await;
     let first = open(&w, &p, "browser").await;
-    let second = sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await.unwrap();
-    assert_eq!(code_of(sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await), ErrorCode::Conflict);
-    assert!(sessions::refresh(&w.services, &second.refresh_token, LIFETIME).await.is_ok(), "the family lives on");
+    let second = sessions::refresh(&w.services, &first.refresh_token).await.unwrap();
+    assert_eq!(code_of(sessions::refresh(&w.services, &first.refresh_token).await), ErrorCode::Conflict);
+    assert!(sessions::refresh(&w.services, &second.refresh_token).await.is_ok(), "the family lives on");
 }
 
 async fn a_forged_secret_fails_without_harming_the_family(w: World) {
     let p = person(&w, "forged").await;
     let first = open(&w, &p, "browser").await;
     let forged = format!("{}.{}", first.session.id, "A".repeat(43));
-    assert_eq!(code_of(sessions::refresh(&w.services, &forged, LIFETIME).await), ErrorCode::TokenInvalid);
-    assert_eq!(code_of(sessions::refresh(&w.services, "garbage", LIFETIME).await), ErrorCode::TokenInvalid);
-    assert!(sessions::refresh(&w.services, &first.refresh_token, LIFETIME).await.is_ok());
+    assert_eq!(code_of(sessions::refresh(&w.services, &forged).await), ErrorCode::TokenInvalid);
+    assert_eq!(code_of(sessions::refresh(&w.services, "garbage").await), ErrorCode::TokenInvalid);
+    assert!(sessions::refresh(&w.services, &first.refresh_token).await.is_ok());
 }
 
 async fn a_password_change_ends_every_session(w: World) {
@@ -92,7 +82,7 @@ async fn a_password_change_ends_every_session(w: World) {
     p.session_epoch += 1;
     w.services.store.write(Write::replace(item.next(&p).unwrap())).await.unwrap();
     for issued in [phone, browser] {
-        assert_eq!(code_of(sessions::refresh(&w.services, &issued.refresh_token, LIFETIME).await), ErrorCode::TokenInvalid);
+        assert_eq!(code_of(sessions::refresh(&w.services, &issued.refresh_token).await), ErrorCode::TokenInvalid);
     }
     assert!(sessions::list(&w.services, &p.id).await.unwrap().is_empty());
 }
@@ -103,7 +93,7 @@ async fn racing_refreshes_with_one_token_have_one_winner(w: World) {
     let mut tasks = Vec::new();
     for _ in 0..6 {
         let (services, token) = (w.services.clone(), first.refresh_token.clone());
-        tasks.push(tokio::spawn(async move { sessions::refresh(&services, &token, LIFETIME).await }));
+        tasks.push(tokio::spawn(async move { sessions::refresh(&services, &token).await }));
     }
     let mut winners = Vec::new();
     for task in tasks {
@@ -113,7 +103,7 @@ async fn racing_refreshes_with_one_token_have_one_winner(w: World) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one rotation wins");
-    assert!(sessions::refresh(&w.services, &winners[0].refresh_token, LIFETIME).await.is_ok(), "the family survives the race");
+    assert!(sessions::refresh(&w.services, &winners[0].refresh_token).await.is_ok(), "the family survives the race");
 }
 
 async fn sessions_are_listed_and_revoked(w: World) {
@@ -130,7 +120,7 @@ async fn sessions_are_listed_and_revoked(w: World) {
     let err = sessions::revoke(&w.services, &other.id, &phone.session.id, "logout").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
     sessions::revoke(&w.services, &p.id, &tablet.session.id, "logout").await.unwrap();
-    assert_eq!(code_of(sessions::refresh(&w.services, &tablet.refresh_token, LIFETIME).await), ErrorCode::TokenInvalid);
+    assert_eq!(code_of(sessions::refresh(&w.services, &tablet.refresh_token).await), ErrorCode::TokenInvalid);
     assert_eq!(sessions::revoke_all_except(&w.services, &p.id, Some(&laptop.session.id), "sign_out_elsewhere").await.unwrap(), 1);
     let left: Vec<String> = sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(left, [laptop.session.id.clone()]);

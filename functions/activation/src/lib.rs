@@ -22,7 +22,6 @@ use signet_shared::ca::{self, Subject};
 use signet_shared::challenge::{self, Commit, Purpose};
 use signet_shared::factor::Answer;
 use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
-use signet_shared::sessions::Live;
 use signet_shared::store::{Item, StoreError, Write};
 use signet_shared::subscription::{self, ActivationState, CurrentCertificate, Recovery, Subscription, SubscriptionStatus};
 use signet_shared::{crypto, messages, Error, ErrorCode, Result, Services};
@@ -70,8 +69,7 @@ struct StartBody {
 
 /// The activation form's first step: the code is sent (or the app's code is expected). A
 /// new start replaces the previous step and inherits its wrong codes.
-async fn start(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
+async fn start(State(services): State<Services>, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
     let (item, mut recovery) = recovery_of(&services, &live.person, &body.reference).await?;
     usable(&recovery, services.now())?;
     if matches!(recovery.activation, ActivationState::Done { .. }) && recovery.confirmation_sent {
@@ -110,11 +108,10 @@ async fn activate(
     State(services): State<Services>,
     context: RequestContext,
     RequestLocale(locale): RequestLocale,
-    Authenticated(claims): Authenticated,
+    Authenticated(_, live): Authenticated,
     ApiJson(body): ApiJson<ActivateBody>,
 ) -> Result<Response> {
     let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
-    let live = Live::load(&services, &claims).await?;
     let (_, recovery) = recovery_of(&services, &live.person, &body.reference).await?;
     let (_, step) = challenge::load(&services, &body.challenge_token, Some("activation")).await?;
     if step.purpose != (Purpose::Activation { reference: recovery.reference.clone() }) || step.person_id != live.person.id || recovery.step_id.as_deref() != Some(step.id.as_str()) {

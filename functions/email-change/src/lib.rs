@@ -98,8 +98,7 @@ fn addresses(person: &Person, now: i64) -> Addresses {
 }
 
 /// The login email, the pending one if any, the alternate one and the second-factor phone.
-async fn show(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
+async fn show(State(services): State<Services>, Authenticated(_, live): Authenticated) -> Result<Response> {
     Ok(json(StatusCode::OK, &addresses(&live.person, services.now())))
 }
 
@@ -143,11 +142,10 @@ struct ChangeRequested {
 /// Asks for a new login email. The link goes to the new address — or, when that address
 /// is another person's, a notice goes to its owner and no link exists; the requester gets
 /// the same answer and sees the same pending address either way.
-async fn request_change(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ChangeBody>) -> Result<Response> {
+async fn request_change(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<ChangeBody>) -> Result<Response> {
     let new_email = EmailAddress::parse(&body.new_email).map_err(|e| e.field("new_email"))?;
     let store = services.store.as_ref();
     let now = services.now();
-    let live = Live::load(&services, &claims).await?;
     if new_email == live.person.email {
         return Err(Error::new(ErrorCode::NoChange).field("new_email"));
     }
@@ -205,11 +203,10 @@ struct LinkBody {
 }
 
 /// Follows the link, signed in as the person who asked: the second factor is asked.
-async fn verify_link(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
+async fn verify_link(State(services): State<Services>, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
     let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
     let now = services.now();
-    let live = Live::load(&services, &claims).await?;
     let item = services.store.get(&change_key(presented.id)).await?.ok_or_else(invalid)?;
     let mut request: ChangeRequest = item.decode()?;
     // Another person's link, signed in or not, is not a link for this one.
@@ -253,10 +250,8 @@ struct EmailChanged {
 /// The second factor; then the login email changes, in one transaction: the guard moves
 /// from the old address to the new one, the person's email changes, the request and the
 /// step are used up. Five wrong codes end the change.
-async fn confirm_change(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
+async fn confirm_change(State(services): State<Services>, context: RequestContext, Authenticated(claims, _): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
     let answer = Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?);
-    // A revoked session cannot finish the change, even with its token still unexpired.
-    Live::load(&services, &claims).await?;
     let (_, begun) = challenge::load(&services, &body.challenge_token, Some("email_change")).await?;
     let Purpose::EmailChange { change_id, session_id } = begun.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
     if session_id != claims.sid || begun.person_id != claims.sub {
@@ -376,10 +371,9 @@ struct PhoneCodeSent {
 
 /// A new second-factor phone, or another channel for the same one (needs a re-authentication
 /// within five minutes): a code goes to the new number by the chosen channel.
-async fn request_phone_change(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<PhoneBody>) -> Result<Response> {
+async fn request_phone_change(State(services): State<Services>, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<PhoneBody>) -> Result<Response> {
     let phone = PhoneNumber::parse(&body.phone).map_err(|e| e.field("phone"))?;
     let now = services.now();
-    let live = Live::load(&services, &claims).await?;
     live.require_recent_authentication(now)?;
     if let Some(current) = &live.person.phone {
         let current_number = account::open_person_phone(services.keys.as_ref(), &live.person.id, &current.phone).await?;
@@ -426,10 +420,15 @@ struct PhoneChanged {
 
 /// The code received on the new number: it becomes the second factor. Five wrong codes end
 /// the change; each is stored before it is answered.
-async fn confirm_phone_change(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<PhoneConfirmBody>) -> Result<Response> {
+async fn confirm_phone_change(State(services): State<Services>, context: RequestContext, Authenticated(claims, first): Authenticated, ApiJson(body): ApiJson<PhoneConfirmBody>) -> Result<Response> {
     let limits = &services.config.limits;
+    let mut read = Some(first);
     for _ in 0..challenge::COMMIT_ROUNDS {
-        let live = Live::load(&services, &claims).await?;
+        // After a lost race, the session and the person are read again.
+        let live = match read.take() {
+            Some(live) => live,
+            None => Live::load(&services, &claims).await?,
+        };
         let now = services.now();
         let item = services.store.get(&phone_change_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
         let mut change: PhoneChange = item.decode()?;
@@ -494,10 +493,9 @@ struct AlternateRequested {
 }
 
 /// Sets an alternate address (replacing any); a link to it verifies it.
-async fn add_alternate(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<AlternateBody>) -> Result<Response> {
+async fn add_alternate(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<AlternateBody>) -> Result<Response> {
     let email = EmailAddress::parse(&body.email).map_err(|e| e.field("email"))?;
     let now = services.now();
-    let live = Live::load(&services, &claims).await?;
     // The alternate address can receive signature recovery: setting it is a credential change.
     live.require_recent_authentication(now)?;
     if email == live.person.email || live.person.alternate_email.as_ref().is_some_and(|a| a.email == email && a.verified) {
@@ -524,10 +522,9 @@ struct AlternateVerified {
 }
 
 /// Follows the alternate address's link, signed in as its person.
-async fn verify_alternate(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
+async fn verify_alternate(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
     let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
-    let live = Live::load(&services, &claims).await?;
     let mut person = live.person.clone();
     let alternate = person.alternate_email.as_mut().ok_or_else(invalid)?;
     let hash = alternate.token_hash.clone().filter(|_| alternate.token_id.as_deref() == Some(presented.id));
@@ -549,8 +546,7 @@ async fn verify_alternate(State(services): State<Services>, context: RequestCont
 }
 
 /// Removes the alternate address.
-async fn remove_alternate(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
+async fn remove_alternate(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated) -> Result<Response> {
     let mut person = live.person.clone();
     let Some(removed) = person.alternate_email.take() else { return Err(Error::new(ErrorCode::NotFound)) };
     let event = audit(&services, &context, "alternate_email.removed", &person.id, serde_json::json!({}));

@@ -35,8 +35,7 @@ struct Reauthenticated {
 }
 
 /// The password again; then the second factor (the same step as at login).
-pub(crate) async fn reauth(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ReauthBody>) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
+pub(crate) async fn reauth(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<ReauthBody>) -> Result<Response> {
     let now = services.now();
     let allowed = live.person.login_failures.allows(now);
     let stored = Some(live.person.password_hash.clone()).filter(|_| allowed && body.password.chars().count() <= 128);
@@ -88,7 +87,7 @@ pub(crate) struct ReauthCodeBody {
     backup_code: Option<String>,
 }
 
-pub(crate) async fn reauth_code(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ReauthCodeBody>) -> Result<Response> {
+pub(crate) async fn reauth_code(State(services): State<Services>, context: RequestContext, Authenticated(claims, _): Authenticated, ApiJson(body): ApiJson<ReauthCodeBody>) -> Result<Response> {
     let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
     // Only the session that began the step may finish it.
     let (_, begun) = challenge::load(&services, &body.challenge_token, Some("reauth")).await?;
@@ -146,8 +145,7 @@ struct PasswordChanged {
 
 /// A new password: the session epoch moves on, so every other session ends (their refresh
 /// tokens fail); this session follows the new epoch and gets a new access token.
-pub(crate) async fn change_password(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<PasswordBody>) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
+pub(crate) async fn change_password(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<PasswordBody>) -> Result<Response> {
     let now = services.now();
     live.require_recent_authentication(now)?;
     password::check_policy(&body.new_password, Some(live.person.email.as_str())).map_err(|e| e.field("new_password"))?;
@@ -199,8 +197,7 @@ fn pending_key(person_id: &str) -> Key {
 /// Starts an enrolment: a new seed (sealed under the key service), its `otpauth://` URI and
 /// QR code, and ten backup codes, shown once. A newer enrolment replaces a pending one; an
 /// enrolled app keeps working until the new one is confirmed.
-pub(crate) async fn enrol_totp(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
+pub(crate) async fn enrol_totp(State(services): State<Services>, Authenticated(claims, live): Authenticated) -> Result<Response> {
     let now = services.now();
     live.require_recent_authentication(now)?;
     let (seed, enrolment, hashes, salt) = totp::enrol(live.person.email.as_str(), services.random.as_ref())?;
@@ -232,10 +229,15 @@ struct TotpEnabled {
 /// Confirms an enrolment with a first code of the app: the app becomes the second factor.
 /// Wrong codes count against the enrolment (five end it) and the person's hourly cap, each
 /// stored before it is answered.
-pub(crate) async fn confirm_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
+pub(crate) async fn confirm_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims, first): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
     let limits = &services.config.limits;
+    let mut read = Some(first);
     for _ in 0..challenge::COMMIT_ROUNDS {
-        let live = Live::load(&services, &claims).await?;
+        // After a lost race, the session and the person are read again.
+        let live = match read.take() {
+            Some(live) => live,
+            None => Live::load(&services, &claims).await?,
+        };
         let now = services.now();
         let item = services.store.get(&pending_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
         let mut pending: PendingTotp = item.decode()?;
@@ -283,8 +285,7 @@ pub(crate) async fn confirm_totp(State(services): State<Services>, context: Requ
 
 /// Removes the authenticator app; the phone becomes the second factor again. Refused when
 /// the person has no phone (they would be left without a second factor).
-pub(crate) async fn remove_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
+pub(crate) async fn remove_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated) -> Result<Response> {
     live.require_recent_authentication(services.now())?;
     if live.person.totp.is_none() {
         return Err(Error::new(ErrorCode::NotFound));

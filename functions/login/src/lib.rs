@@ -83,7 +83,8 @@ fn view(m: Membership) -> SpaceView {
     SpaceView { id: m.space_id, name: m.space_name, kind: m.space_kind, roles: m.roles }
 }
 
-/// A signed access token for a session.
+/// A signed access token for a session; it never outlives the session's absolute lifetime.
+/// Every caller checked that the session is live and of its person's current epoch.
 async fn access_token(services: &Services, session: &sessions::Session, now: i64) -> Result<String> {
     let settings = &services.config.tokens;
     let claims = AccessClaims {
@@ -95,7 +96,7 @@ async fn access_token(services: &Services, session: &sessions::Session, now: i64
         sid: session.id.clone(),
         epoch: session.epoch,
         iat: now,
-        exp: now + settings.access_ttl,
+        exp: (now + settings.access_ttl).min(session.ends_at(settings)),
         jti: services.new_id(),
     };
     services.tokens.ring(services).await?.sign(&claims)

@@ -23,9 +23,6 @@ use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::{oidc, throttle};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
-/// How long an unused session lives (each refresh extends it): mobile apps stay signed in
-/// until the password changes, or until they go unused this long.
-pub const SESSION_LIFETIME: i64 = 90 * 86400;
 /// Failed logins per source address per hour.
 const FAILURES_PER_SOURCE_PER_HOUR: u32 = 300;
 /// The throttle scope of failed logins per source address.
@@ -306,7 +303,7 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
     let now = services.now();
     let challenge = &mut passed.challenge;
     let Purpose::Login { device } = &challenge.purpose else { return Err(Error::new(ErrorCode::LoginInvalid)) };
-    let prepared = sessions::prepare(services, &challenge.person_id, &membership.space_id, challenge.amr.clone(), challenge.epoch, device, SESSION_LIFETIME)?;
+    let prepared = sessions::prepare(services, &challenge.person_id, &membership.space_id, challenge.amr.clone(), challenge.epoch, device)?;
     challenge.completed = Some(prepared.issued.session.id.clone());
     let event = audit(services, context, "login.succeeded", &challenge.person_id, serde_json::json!({"space_id": membership.space_id, "amr": challenge.amr, "session_id": prepared.issued.session.id}));
     let access_token = access_token(services, &prepared.issued.session, now).await?;

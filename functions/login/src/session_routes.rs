@@ -1,6 +1,5 @@
 //! Sessions: refresh, logout, switching space, the list of my sessions, the token keys.
 
-use crate::login::SESSION_LIFETIME;
 use crate::{access_token, view, SpaceView};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -29,7 +28,7 @@ struct Refreshed {
 }
 
 pub(crate) async fn refresh(State(services): State<Services>, ApiJson(body): ApiJson<RefreshBody>) -> Result<Response> {
-    let issued = sessions::refresh(&services, &body.refresh_token, SESSION_LIFETIME).await?;
+    let issued = sessions::refresh(&services, &body.refresh_token).await?;
     let access_token = access_token(&services, &issued.session, services.now()).await?;
     Ok(json(
         StatusCode::OK,
@@ -44,7 +43,7 @@ pub(crate) async fn refresh(State(services): State<Services>, ApiJson(body): Api
     ))
 }
 
-pub(crate) async fn logout(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
+pub(crate) async fn logout(State(services): State<Services>, Authenticated(claims, _): Authenticated) -> Result<Response> {
     sessions::revoke(&services, &claims.sub, &claims.sid, "logout").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -67,14 +66,14 @@ struct Switched {
 
 /// A signed-in person acts for another of their spaces, without typing the password again:
 /// the session moves, and a new access token names the space.
-pub(crate) async fn switch_space(State(services): State<Services>, Authenticated(claims): Authenticated, ApiJson(body): ApiJson<SwitchBody>) -> Result<Response> {
+pub(crate) async fn switch_space(State(services): State<Services>, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<SwitchBody>) -> Result<Response> {
     let membership: Membership = services
         .store
         .get(&account::membership_key(&claims.sub, &body.space_id))
         .await?
         .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?
         .decode()?;
-    let session = sessions::switch_space(&services, &claims.sub, &claims.sid, &membership.space_id).await?;
+    let session = sessions::switch_space(&services, &live, &membership.space_id).await?;
     let access_token = access_token(&services, &session, services.now()).await?;
     Ok(json(
         StatusCode::OK,
@@ -103,7 +102,7 @@ struct SessionList {
     sessions: Vec<SessionView>,
 }
 
-pub(crate) async fn list_sessions(State(services): State<Services>, Authenticated(claims): Authenticated) -> Result<Response> {
+pub(crate) async fn list_sessions(State(services): State<Services>, Authenticated(claims, _): Authenticated) -> Result<Response> {
     let sessions = sessions::list(&services, &claims.sub)
         .await?
         .into_iter()
@@ -113,7 +112,7 @@ pub(crate) async fn list_sessions(State(services): State<Services>, Authenticate
     Ok(json(StatusCode::OK, &SessionList { sessions }))
 }
 
-pub(crate) async fn revoke_session(State(services): State<Services>, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
+pub(crate) async fn revoke_session(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(id): Path<String>) -> Result<Response> {
     sessions::revoke(&services, &claims.sub, &id, "revoked_by_owner").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

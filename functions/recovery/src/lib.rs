@@ -16,7 +16,6 @@ use signet_shared::audit::AuditEvent;
 use signet_shared::auth::Authenticated;
 use signet_shared::ca::{self, CertificateStatus};
 use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
-use signet_shared::sessions::Live;
 use signet_shared::store::{Item, StoreError, Write};
 use signet_shared::subscription::{self, ActivationState, Product, Recovery, Subscription, SubscriptionStatus};
 use signet_shared::{messages, Error, ErrorCode, Result, Services};
@@ -59,7 +58,7 @@ struct SubscriptionList {
 }
 
 /// The subscriptions of the space the token acts for.
-async fn list(State(services): State<Services>, RequestLocale(locale): RequestLocale, Authenticated(claims): Authenticated) -> Result<Response> {
+async fn list(State(services): State<Services>, RequestLocale(locale): RequestLocale, Authenticated(claims, _): Authenticated) -> Result<Response> {
     let items = services.store.query_gsi1(&format!("SPACE#{}", claims.space), "SUB#", 500).await?;
     let mut subscriptions = Vec::new();
     for item in items {
@@ -108,11 +107,10 @@ struct RecoveryRequested {
 async fn recover(
     State(services): State<Services>,
     context: RequestContext,
-    Authenticated(claims): Authenticated,
+    Authenticated(claims, live): Authenticated,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RecoverBody>,
 ) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
     let person = &live.person;
     let store = services.store.as_ref();
     let now = services.now();

@@ -20,7 +20,6 @@ use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::locale::Locale;
 use signet_shared::payment::{self, CheckoutRequest};
 use signet_shared::renewal::{self, Amounts, Fulfilled, Buyer, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount, TermsAcceptance};
-use signet_shared::sessions::Live;
 use signet_shared::store::{Item, StoreError, Write};
 use signet_shared::subscription::{self, Subscription};
 use signet_shared::{Error, ErrorCode, Result, Services};
@@ -149,7 +148,7 @@ impl From<&BillingProfile> for BillingView {
 /// What renewing one of my subscriptions may look like: the products, the payment modes
 /// (card, and "bill my organisation" only when there is one to bill), the billing address
 /// on file, the terms of sale to accept.
-async fn options(State(services): State<Services>, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
+async fn options(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(id): Path<String>) -> Result<Response> {
     let (sub, _) = my_subscription(&services, &claims.sub, &claims.space, &id).await?;
     let person = account::person_with_spaces(services.store.as_ref(), &claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
     let organisations = billable_organisations(&services, &person.memberships).await?;
@@ -361,7 +360,7 @@ fn view(services: &Services, r: &Renewal) -> RenewalView {
 async fn draft(
     State(services): State<Services>,
     context: RequestContext,
-    Authenticated(claims): Authenticated,
+    Authenticated(claims, _): Authenticated,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DraftBody>,
 ) -> Result<Response> {
@@ -475,7 +474,7 @@ async fn open_checkout(services: &Services, r: &Renewal) -> Result<payment::Chec
 }
 
 /// Where a renewal stands (a return from the payment page reads it).
-async fn show(State(services): State<Services>, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
+async fn show(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(id): Path<String>) -> Result<Response> {
     let (_, r) = my_renewal(&services, &claims.sub, &id).await?;
     Ok(json(StatusCode::OK, &view(&services, &r)))
 }
@@ -493,11 +492,10 @@ struct SubmitBody {
 async fn submit(
     State(services): State<Services>,
     context: RequestContext,
-    Authenticated(claims): Authenticated,
+    Authenticated(_, live): Authenticated,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<Response> {
-    let live = Live::load(&services, &claims).await?;
     let current_version = &services.config.payments.terms_version;
     if !body.accept_terms || &body.terms_version != current_version {
         return Err(Error::new(ErrorCode::TermsNotAccepted).field(if body.accept_terms { "terms_version" } else { "accept_terms" }));
@@ -573,7 +571,7 @@ async fn submit(
 /// Gives up a renewal not yet paid: its checkout session is ended at the provider (so it
 /// takes no payment), the renewal abandoned and the subscription free for another renewal at
 /// once. A session paid first is not undone: the answer says so and the webhook fulfils it.
-async fn cancel(State(services): State<Services>, context: RequestContext, Authenticated(claims): Authenticated, Path(id): Path<String>) -> Result<Response> {
+async fn cancel(State(services): State<Services>, context: RequestContext, Authenticated(claims, _): Authenticated, Path(id): Path<String>) -> Result<Response> {
     for _ in 0..8 {
         let (item, r) = my_renewal(&services, &claims.sub, &id).await?;
         match r.state {
@@ -748,7 +746,7 @@ struct InvoiceJson {
     amounts: InvoiceDraft,
 }
 
-async fn invoice_json(State(services): State<Services>, Authenticated(claims): Authenticated, Path(number): Path<String>) -> Result<Response> {
+async fn invoice_json(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(number): Path<String>) -> Result<Response> {
     let i = readable_invoice(&services, &claims, &number).await?;
     Ok(json(
         StatusCode::OK,
@@ -776,7 +774,7 @@ fn pdf_response(bytes: Vec<u8>, file: &str) -> Response {
     response
 }
 
-async fn invoice_pdf(State(services): State<Services>, Authenticated(claims): Authenticated, Path(number): Path<String>) -> Result<Response> {
+async fn invoice_pdf(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(number): Path<String>) -> Result<Response> {
     let i = readable_invoice(&services, &claims, &number).await?;
     Ok(pdf_response(pdf::invoice(&i), &format!("invoice-{}.pdf", i.number)))
 }
@@ -801,7 +799,7 @@ fn receipt_of(i: &Invoice) -> Result<(i64, &str)> {
     }
 }
 
-async fn receipt_json(State(services): State<Services>, Authenticated(claims): Authenticated, Path(number): Path<String>) -> Result<Response> {
+async fn receipt_json(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(number): Path<String>) -> Result<Response> {
     let i = readable_invoice(&services, &claims, &number).await?;
     let (paid_at, reference) = receipt_of(&i)?;
     Ok(json(
@@ -819,7 +817,7 @@ async fn receipt_json(State(services): State<Services>, Authenticated(claims): A
     ))
 }
 
-async fn receipt_pdf(State(services): State<Services>, Authenticated(claims): Authenticated, Path(number): Path<String>) -> Result<Response> {
+async fn receipt_pdf(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(number): Path<String>) -> Result<Response> {
     let i = readable_invoice(&services, &claims, &number).await?;
     let (paid_at, reference) = receipt_of(&i)?;
     Ok(pdf_response(pdf::receipt(&i, paid_at, reference), &format!("receipt-{}.pdf", i.number)))

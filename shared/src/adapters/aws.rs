@@ -9,7 +9,7 @@ use crate::services::Services;
 use crate::store::{Condition, Item, Key, Store, StoreError, Write};
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -298,6 +298,43 @@ impl Store for DynamoStore {
             Some(attrs) => Ok(Some(from_attributes(&attrs)?).filter(|i| !i.is_expired(self.clock.now()))),
             None => Ok(None),
         }
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        // DynamoDB refuses a batch that names one key twice: each is asked once.
+        let mut distinct: Vec<&Key> = keys.iter().collect();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() > 100 {
+            return Err(unavailable("a batch of more than 100 keys"));
+        }
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        let mut pending = distinct.iter().map(|k| key_attributes(k)).collect::<Vec<_>>();
+        // Keys the service left unprocessed (throttling) are asked again, a few times.
+        for _ in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder().set_keys(Some(std::mem::take(&mut pending))).consistent_read(true).build().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let out = self
+                .client
+                .get()
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            for attrs in out.responses.as_ref().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                let item = from_attributes(attrs)?;
+                found.insert(item.key.clone(), item);
+            }
+            pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+        }
+        if !pending.is_empty() {
+            return Err(unavailable("BatchGetItem left keys unprocessed"));
+        }
+        let now = self.clock.now();
+        Ok(keys.iter().map(|k| found.get(k).cloned().filter(|i| !i.is_expired(now))).collect())
     }
 
     async fn write(&self, write: Write) -> Result<(), StoreError> {

@@ -201,6 +201,22 @@ impl Store for EmbeddedStore {
         Self::get_now(&self.db, key, self.clock.now())
     }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        // One read transaction: the items as of one moment, as a strongly consistent batch.
+        let now = self.clock.now();
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(ITEMS).map_err(unavailable)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let found = table.get(main_key(key).as_str()).map_err(unavailable)?;
+            out.push(match found {
+                Some(bytes) => Some(decode(key.clone(), bytes.value())?).filter(|i| !i.is_expired(now)),
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+
     async fn write(&self, write: Write) -> Result<(), StoreError> {
         self.transact(vec![write]).await
     }
