@@ -54,7 +54,24 @@ pub struct Person {
     /// Recent wrong second-factor answers, all steps together (see [`crate::factor`]).
     #[serde(default)]
     pub factor_failures: LoginFailures,
+    /// The failed logins of trusted devices (browsers and apps that signed in before, see
+    /// [`crate::tokens::DeviceClaims`]): each device has its own allowance, so guesses from
+    /// elsewhere never lock it out. The most recent few only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_failures: Vec<DeviceFailures>,
 }
+
+/// The failed logins of one trusted device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceFailures {
+    /// The device token's id.
+    pub device: String,
+    /// Its failures.
+    pub failures: LoginFailures,
+}
+
+/// How many trusted devices' failures a person's item keeps (the oldest go first).
+const DEVICES_REMEMBERED: usize = 10;
 
 impl Person {
     /// A new person with a password and, usually, a second-factor phone.
@@ -78,6 +95,44 @@ impl Person {
             created_at: now,
             login_failures: LoginFailures::default(),
             factor_failures: LoginFailures::default(),
+            device_failures: Vec::new(),
+        }
+    }
+
+    /// The failed logins a password attempt is judged by: the device's own when it comes
+    /// from a trusted device, else those of every other client together.
+    pub fn failures_of(&self, device: Option<&str>) -> LoginFailures {
+        match device {
+            Some(id) => self.device_failures.iter().find(|d| d.device == id).map(|d| d.failures.clone()).unwrap_or_default(),
+            None => self.login_failures.clone(),
+        }
+    }
+
+    /// Records a failed password attempt at `now` against the allowance it was judged by.
+    pub fn record_login_failure(&mut self, device: Option<&str>, now: i64) {
+        let Some(id) = device else {
+            self.login_failures.record(now);
+            return;
+        };
+        let mut entry = match self.device_failures.iter().position(|d| d.device == id) {
+            Some(i) => self.device_failures.remove(i),
+            None => DeviceFailures { device: id.to_owned(), failures: LoginFailures::default() },
+        };
+        entry.failures.record(now);
+        self.device_failures.push(entry);
+        let excess = self.device_failures.len().saturating_sub(DEVICES_REMEMBERED);
+        self.device_failures.drain(..excess);
+    }
+
+    /// Clears the allowance a right password was judged by; whether anything changed.
+    pub fn clear_login_failures(&mut self, device: Option<&str>) -> bool {
+        match device {
+            Some(id) => {
+                let before = self.device_failures.len();
+                self.device_failures.retain(|d| d.device != id);
+                before != self.device_failures.len()
+            }
+            None => std::mem::take(&mut self.login_failures).count > 0,
         }
     }
 
@@ -138,20 +193,28 @@ pub struct LoginFailures {
 }
 
 impl LoginFailures {
-    /// At most this many failures an hour; then the account refuses every password.
+    /// At most this many failures an hour; then the allowance refuses every password until
+    /// the hour is over.
     pub const MAX_PER_HOUR: u32 = 100;
 
-    /// Whether a password may be tried at `now`: under the hourly cap, and after a delay
-    /// that doubles with each failure beyond the third (at most five minutes).
-    pub fn allows(&self, now: i64) -> bool {
+    /// How long to wait before a password may be tried at `now`, if at all: none under
+    /// three failures, then a delay that doubles with each failure (at most five minutes),
+    /// and the rest of the hour past the hourly cap.
+    pub fn wait(&self, now: i64) -> Option<u64> {
         if now - self.window_start >= 3600 {
-            return true;
+            return None;
         }
         if self.count >= Self::MAX_PER_HOUR {
-            return false;
+            return Some((self.window_start + 3600 - now) as u64);
         }
         let delay = if self.count < 3 { 0 } else { (1i64 << (self.count - 3).min(9)).min(300) };
-        now - self.last_at >= delay
+        let ready = self.last_at + delay;
+        (now < ready).then(|| (ready - now) as u64)
+    }
+
+    /// Whether a password may be tried at `now` (see [`Self::wait`]).
+    pub fn allows(&self, now: i64) -> bool {
+        self.wait(now).is_none()
     }
 
     /// Failures in the current one-hour window at `now`.

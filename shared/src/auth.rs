@@ -60,9 +60,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// The value of the cookie `name` in a request's headers.
+pub fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -81,6 +81,14 @@ fn origin_of(url: &str) -> &str {
     }
 }
 
+/// The `Set-Cookie` value that gives a browser its device token (HttpOnly, SameSite=Strict,
+/// Secure unless the portal is served over plain HTTP on loopback).
+pub fn device_cookie(services: &Services, token: &str) -> http::HeaderValue {
+    let secure = if services.config.portal_url.starts_with("https://") { "; Secure" } else { "" };
+    let value = format!("{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}", crate::devices::DEVICE_COOKIE, crate::devices::DEVICE_LIFETIME);
+    http::HeaderValue::from_str(&value).unwrap_or_else(|_| http::HeaderValue::from_static(""))
+}
+
 impl FromRequestParts<Services> for Authenticated {
     type Rejection = Error;
 
@@ -88,7 +96,7 @@ impl FromRequestParts<Services> for Authenticated {
         let token = match bearer(parts) {
             Some(token) => token.to_owned(),
             None => {
-                let token = cookie(parts, ACCESS_COOKIE).ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?.to_owned();
+                let token = cookie_value(&parts.headers, ACCESS_COOKIE).ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?.to_owned();
                 let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
                 let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
                 if !safe && origin != Some(origin_of(&services.config.portal_url)) {

@@ -15,6 +15,7 @@ pub mod ca;
 pub mod challenge;
 pub mod config;
 pub mod crypto;
+pub mod devices;
 pub mod email;
 pub mod email_link;
 pub mod error;

@@ -48,6 +48,10 @@ pub struct Session {
     /// factor again), for steps that change a credential.
     #[serde(default)]
     pub reauthenticated_at: Option<i64>,
+    /// Wrong passwords given to re-authenticate in this session: its own allowance, so
+    /// that guesses elsewhere never stop the owner confirming their identity here.
+    #[serde(default)]
+    pub reauth_failures: account::LoginFailures,
 }
 
 /// How long a re-authentication allows credential changes.
@@ -164,6 +168,7 @@ pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<St
         previous_hashes: Vec::new(),
         revoked: None,
         reauthenticated_at: None,
+        reauth_failures: account::LoginFailures::default(),
     };
     let expiry = session.expiry(&services.config.tokens, now);
     let item = Item::new(session_key(&id), &session)?.expires_at(expiry).gsi1(person_index(person_id, now, &id));

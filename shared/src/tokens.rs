@@ -20,6 +20,9 @@ use std::collections::HashMap;
 /// The JWT `typ` of access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
+/// The JWT `typ` of device tokens: never accepted as an access token, nor the reverse.
+pub const DEVICE_TOKEN_TYPE: &str = "device+jwt";
+
 const RING_PK: &str = "SIGNINGKEYS";
 
 /// The claims of an access token.
@@ -45,6 +48,43 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Unique token id.
     pub jti: String,
+}
+
+/// The claims of a device token: given to a browser or an app when it signs in (password
+/// and second factor), it names that device for the person's account, so that its failed
+/// logins are counted apart and guesses from elsewhere never lock it out (OWASP's "device
+/// cookies"). It authenticates nobody: the password and the second factor are still asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceClaims {
+    /// Issuer (the portal).
+    pub iss: String,
+    /// Audience (the API).
+    pub aud: String,
+    /// The person it was given to.
+    pub sub: String,
+    /// The device's id.
+    pub jti: String,
+    /// Issued at (unix seconds).
+    pub iat: i64,
+    /// Expires at (unix seconds).
+    pub exp: i64,
+}
+
+/// The times every token type carries, checked against Signet's clock.
+trait Timed {
+    fn times(&self) -> (i64, i64);
+}
+
+impl Timed for AccessClaims {
+    fn times(&self) -> (i64, i64) {
+        (self.iat, self.exp)
+    }
+}
+
+impl Timed for DeviceClaims {
+    fn times(&self) -> (i64, i64) {
+        (self.iat, self.exp)
+    }
 }
 
 /// One signing key as stored: the private key sealed, the public key in clear.
@@ -112,8 +152,17 @@ impl KeyRing {
 
     /// Signs claims as an `at+jwt`.
     pub fn sign(&self, claims: &AccessClaims) -> Result<String> {
+        self.sign_typed(ACCESS_TOKEN_TYPE, claims)
+    }
+
+    /// Signs claims as a `device+jwt`.
+    pub fn sign_device(&self, claims: &DeviceClaims) -> Result<String> {
+        self.sign_typed(DEVICE_TOKEN_TYPE, claims)
+    }
+
+    fn sign_typed<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String> {
         let mut header = Header::new(Algorithm::ES256);
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        header.typ = Some(typ.to_owned());
         header.kid = Some(self.signing_kid.clone());
         jsonwebtoken::encode(&header, claims, &self.signing).map_err(Error::internal)
     }
@@ -121,9 +170,18 @@ impl KeyRing {
     /// Verifies a token: ES256, `typ` `at+jwt`, a key of this ring, signature, issuer,
     /// audience, and `exp` after `now`. Every failure is the same `token_invalid`.
     pub fn verify(&self, token: &str, issuer: &str, audience: &str, now: i64) -> Result<AccessClaims> {
+        self.verify_typed(ACCESS_TOKEN_TYPE, token, issuer, audience, now)
+    }
+
+    /// Verifies a device token as [`Self::verify`] does an access token.
+    pub fn verify_device(&self, token: &str, issuer: &str, audience: &str, now: i64) -> Result<DeviceClaims> {
+        self.verify_typed(DEVICE_TOKEN_TYPE, token, issuer, audience, now)
+    }
+
+    fn verify_typed<T: serde::de::DeserializeOwned + Timed>(&self, typ: &str, token: &str, issuer: &str, audience: &str, now: i64) -> Result<T> {
         let invalid = || Error::new(ErrorCode::TokenInvalid);
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
-        if header.alg != Algorithm::ES256 || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
+        if header.alg != Algorithm::ES256 || header.typ.as_deref() != Some(typ) {
             return Err(invalid());
         }
         let key = header.kid.as_deref().and_then(|kid| self.verifying.get(kid)).ok_or_else(invalid)?;
@@ -133,8 +191,9 @@ impl KeyRing {
         // Expiry is checked below against Signet's clock, the one every test can move.
         validation.validate_exp = false;
         validation.required_spec_claims = ["iss", "aud", "sub", "exp"].iter().map(|c| c.to_string()).collect();
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|_| invalid())?;
-        if data.claims.exp <= now || data.claims.iat > now + 60 {
+        let data = jsonwebtoken::decode::<T>(token, key, &validation).map_err(|_| invalid())?;
+        let (iat, exp) = data.claims.times();
+        if exp <= now || iat > now + 60 {
             return Err(invalid());
         }
         Ok(data.claims)

@@ -34,26 +34,31 @@ struct Reauthenticated {
     valid_until: i64,
 }
 
-/// The password again; then the second factor (the same step as at login).
+/// The password again; then the second factor (the same step as at login). Wrong
+/// passwords count against this session's own allowance (the same growing delay and hourly
+/// cap as at login), never against the account's: an attacker guessing at the login form
+/// does not stop the owner confirming their identity in a session they hold.
 pub(crate) async fn reauth(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<ReauthBody>) -> Result<Response> {
     let now = services.now();
-    let allowed = live.person.login_failures.allows(now);
-    let stored = Some(live.person.password_hash.clone()).filter(|_| allowed && body.password.chars().count() <= 128);
+    if let Some(seconds) = live.session.reauth_failures.wait(now) {
+        return Err(Error::new(ErrorCode::TooManyRequests).retry_after(seconds));
+    }
+    let stored = Some(live.person.password_hash.clone()).filter(|_| body.password.chars().count() <= 128);
     let verified = password::verify(body.password, stored, services.config.argon2).await?;
     let mut person = live.person.clone();
     if verified == Verified::No {
-        let mut item = live.person_item.clone();
+        let (mut item, mut session) = (live.session_item.clone(), live.session.clone());
         for _ in 0..32 {
-            person.login_failures.record(now);
+            session.reauth_failures.record(now);
             let event = audit(&services, &context, "reauth.password_failed", &person.id, serde_json::json!({"session_id": claims.sid}));
-            match services.store.transact(vec![Write::replace(item.next(&person)?), event.write(&services.new_id())?]).await {
+            match services.store.transact(vec![Write::replace(item.next(&session)?), event.write(&services.new_id())?]).await {
                 Ok(()) => {
                     event.log();
                     return Err(Error::new(ErrorCode::PasswordIncorrect).field("password"));
                 }
                 Err(StoreError::ConditionFailed(_)) => {
                     item = services.store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
-                    person = item.decode()?;
+                    session = item.decode()?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -61,13 +66,14 @@ pub(crate) async fn reauth(State(services): State<Services>, context: RequestCon
         return Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1));
     }
     let mut writes = Vec::new();
-    let rehashed = matches!(verified, Verified::YesRehashed(_));
     if let Verified::YesRehashed(hash) = verified {
         person.password_hash = hash;
-    }
-    if rehashed || person.login_failures.count > 0 {
-        person.login_failures = Default::default();
         writes.push(Write::replace(live.person_item.next(&person)?));
+    }
+    if live.session.reauth_failures.count > 0 {
+        let mut session = live.session.clone();
+        session.reauth_failures = Default::default();
+        writes.push(Write::replace(live.session_item.next(&session)?));
     }
     let Begun { token, challenge, view } = challenge::begin(&services, &person, Purpose::Reauth { session_id: claims.sid.clone() }, vec!["pwd".into()], writes).await?;
     if challenge.factor.is_passed() {

@@ -9,10 +9,12 @@
 use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use crate::{access_token, audit, view, SpaceView};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use signet_shared::account::{self, Membership, Person};
+use signet_shared::auth::cookie_value;
+use signet_shared::devices;
 use signet_shared::email::EmailAddress;
 use signet_shared::factor::{Answer, FactorView};
 use signet_shared::http::{json, ApiJson, RequestContext};
@@ -23,28 +25,34 @@ use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::{oidc, throttle};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
-/// Failed logins per source address per hour.
+/// Failed logins per source address per hour. Past it, the source's wrong passwords are
+/// answered "wait"; a right one still goes on to the second factor (a whole company behind
+/// one address is not locked out by one of its machines).
 const FAILURES_PER_SOURCE_PER_HOUR: u32 = 300;
 /// The throttle scope of failed logins per source address.
 const SOURCE_FAILURES: &str = "login-failures";
 
-/// Counts a failed login against its source address (checked at the next attempt).
+/// Counts a failed login against its source address.
 async fn count_source_failure(services: &Services, context: &RequestContext) -> Result<()> {
     throttle::hit(services.store.as_ref(), SOURCE_FAILURES, &context.source_ip, 3600, u32::MAX, services.now()).await?;
     Ok(())
 }
 
-/// Refuses a source address that failed too often this hour.
-async fn check_source(services: &Services, context: &RequestContext) -> Result<()> {
+/// When a source address failed too often this hour: how long until its hour is over.
+async fn source_over_limit(services: &Services, context: &RequestContext) -> Result<Option<u64>> {
     let now = services.now();
-    if throttle::count(services.store.as_ref(), SOURCE_FAILURES, &context.source_ip, 3600, now).await? >= FAILURES_PER_SOURCE_PER_HOUR {
-        return Err(Error::new(ErrorCode::TooManyRequests).retry_after((3600 - now.rem_euclid(3600)) as u64));
-    }
-    Ok(())
+    let failures = throttle::count(services.store.as_ref(), SOURCE_FAILURES, &context.source_ip, 3600, now).await?;
+    Ok((failures >= FAILURES_PER_SOURCE_PER_HOUR).then(|| (3600 - now.rem_euclid(3600)) as u64))
 }
 
 fn failed() -> Error {
     Error::new(ErrorCode::LoginFailed)
+}
+
+/// "Wait this long before trying again": the same for every account, known or not, and
+/// whatever the password (it is not even checked), so it tells nothing.
+fn wait(seconds: u64) -> Error {
+    Error::new(ErrorCode::TooManyRequests).retry_after(seconds)
 }
 
 #[derive(Deserialize)]
@@ -57,6 +65,9 @@ pub(crate) struct LoginBody {
     password: String,
     #[serde(default)]
     device: Option<String>,
+    /// The device token of an app that signed in before (browsers send their cookie).
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 /// What a step answers while its second factor is awaited.
@@ -91,14 +102,18 @@ fn guard_key(body: &LoginBody) -> Result<(Key, String)> {
     }
 }
 
-pub(crate) async fn login(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<LoginBody>) -> Result<Response> {
+/// A password login. Failures are throttled per account first: a growing delay after the
+/// third, at most 100 an hour, during which every attempt is answered "wait N seconds"
+/// without being checked or counted. A trusted device (one that signed in before, see
+/// [`signet_shared::devices`]) is judged by its own failures instead of everyone else's.
+pub(crate) async fn login(State(services): State<Services>, context: RequestContext, headers: HeaderMap, ApiJson(body): ApiJson<LoginBody>) -> Result<Response> {
     let (guard, login_name) = guard_key(&body)?;
     if body.password.chars().count() > 128 {
         return Err(failed());
     }
     let now = services.now();
     let store = services.store.as_ref();
-    check_source(&services, &context).await?;
+    let source_over = source_over_limit(&services, &context).await?;
     let person = match store.get(&guard).await? {
         Some(guard) => {
             let guard: account::EmailGuard = guard.decode()?;
@@ -106,30 +121,37 @@ pub(crate) async fn login(State(services): State<Services>, context: RequestCont
         }
         // An unknown address makes the same calls as a known one with a wrong password:
         // one more read, one transaction (its failures are counted too: credential stuffing).
-        None => return unknown_account(&services, &context, &login_name, body.password).await,
+        None => return unknown_account(&services, &context, &login_name, body.password, source_over).await,
     };
     let decoded: Option<Person> = person.as_ref().map(|i| i.decode()).transpose()?;
-    let allowed = decoded.as_ref().is_some_and(|p| p.login_failures.allows(now));
-    // Unknown, locked and known accounts all pay one hash: they answer alike, as slowly.
-    let stored_hash = decoded.as_ref().filter(|_| allowed).map(|p| p.password_hash.clone());
-    let verified = password::verify(body.password, stored_hash, services.config.argon2).await?;
     let (Some(item), Some(mut person)) = (person, decoded) else {
         // A guard without its person: treated as unknown.
+        let _ = password::verify(body.password, None, services.config.argon2).await?;
         count_source_failure(&services, &context).await?;
         return Err(failed());
     };
+    let presented = body.device_token.as_deref().or_else(|| cookie_value(&headers, devices::DEVICE_COOKIE));
+    let device_id = devices::trusted(&services, presented, &person.id).await?;
+    let device_id = device_id.as_deref();
+    if let Some(seconds) = person.failures_of(device_id).wait(now) {
+        return Err(wait(seconds));
+    }
+    let verified = password::verify(body.password, Some(person.password_hash.clone()), services.config.argon2).await?;
     if verified == Verified::No {
         count_source_failure(&services, &context).await?;
-        record_failure(&services, &context, item, person, allowed).await?;
-        return Err(failed());
+        record_failure(&services, &context, item, person, device_id).await?;
+        // A trusted device is not held back by its source's other clients.
+        return Err(match source_over.filter(|_| device_id.is_none()) {
+            Some(seconds) => wait(seconds),
+            None => failed(),
+        });
     }
     let mut writes = Vec::new();
     let rehashed = matches!(verified, Verified::YesRehashed(_));
     if let Verified::YesRehashed(new_hash) = verified {
         person.password_hash = new_hash;
     }
-    if person.login_failures.count > 0 || rehashed {
-        person.login_failures = Default::default();
+    if person.clear_login_failures(device_id) || rehashed {
         writes.push(Write::replace(item.next(&person)?));
     }
     second_factor(&services, &context, &person, vec!["pwd".into()], device(body.device), writes).await
@@ -145,14 +167,15 @@ async fn second_factor(services: &Services, context: &RequestContext, person: &P
     Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", login_token: token, factor: view }))
 }
 
-/// Counts a wrong password against the account. Parallel guesses all count: a write that
-/// loses a race is made again on the fresh person.
-async fn record_failure(services: &Services, context: &RequestContext, mut item: Item, mut person: Person, allowed: bool) -> Result<()> {
+/// Counts a wrong password against the allowance it was judged by. Parallel guesses all
+/// count: a write that loses a race is made again on the fresh person.
+async fn record_failure(services: &Services, context: &RequestContext, mut item: Item, mut person: Person, device: Option<&str>) -> Result<()> {
     let store = services.store.as_ref();
     let now = services.now();
     for _ in 0..32 {
-        person.login_failures.record(now);
-        let event = audit(services, context, "login.password_failed", &person.id, serde_json::json!({"locked": !allowed}));
+        person.record_login_failure(device, now);
+        let detail = serde_json::json!({"trusted_device": device.is_some(), "failures": person.failures_of(device).count});
+        let event = audit(services, context, "login.password_failed", &person.id, detail);
         match store.transact(vec![Write::replace(item.next(&person)?), event.write(&services.new_id())?]).await {
             Ok(()) => {
                 event.log();
@@ -168,15 +191,19 @@ async fn record_failure(services: &Services, context: &RequestContext, mut item:
     Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
-/// The failed login of a name without an account: a dummy hash, the failure counted
-/// under the name, the same store calls as a wrong password for a real account.
-async fn unknown_account(services: &Services, context: &RequestContext, login_name: &str, password: String) -> Result<Response> {
+/// The failed login of a name without an account: its failures are kept under the name
+/// and throttled as an account's are (the same waits), a dummy hash is checked, and the
+/// calls are those of a wrong password for a real account.
+async fn unknown_account(services: &Services, context: &RequestContext, login_name: &str, password: String, source_over: Option<u64>) -> Result<Response> {
     let store = services.store.as_ref();
     let now = services.now();
     let key = Key::new(format!("LOGINFAIL#{login_name}"), "FAILURES");
     let current = store.get(&key).await?;
-    let _ = password::verify(password, None, services.config.argon2).await?;
     let mut failures: account::LoginFailures = current.as_ref().map(|i| i.decode()).transpose()?.unwrap_or_default();
+    if let Some(seconds) = failures.wait(now) {
+        return Err(wait(seconds));
+    }
+    let _ = password::verify(password, None, services.config.argon2).await?;
     failures.record(now);
     let write = match &current {
         Some(item) => Write::replace(item.next(&failures)?),
@@ -185,7 +212,7 @@ async fn unknown_account(services: &Services, context: &RequestContext, login_na
     // A lost race only loses one count of a name that has no account.
     let _ = store.transact(vec![write]).await;
     count_source_failure(services, context).await?;
-    Err(failed())
+    Err(source_over.map_or_else(failed, wait))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -203,7 +230,6 @@ pub(crate) struct GoogleBody {
 /// email then proves their second factor as after a password.
 pub(crate) async fn google(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<GoogleBody>) -> Result<Response> {
     let settings = services.config.google.as_ref().ok_or_else(|| Error::new(ErrorCode::NotFound))?;
-    check_source(&services, &context).await?;
     let identity = match oidc::verify(settings, &body.id_token, services.now()).await {
         Ok(identity) => identity,
         Err(e) if e.code == ErrorCode::ExternalTokenInvalid => {
@@ -224,7 +250,8 @@ pub(crate) async fn google(State(services): State<Services>, context: RequestCon
         count_source_failure(&services, &context).await?;
         return Err(Error::new(ErrorCode::ExternalTokenInvalid));
     };
-    if !person.login_failures.allows(services.now()) || person.google_subject.as_ref().is_some_and(|linked| *linked != identity.subject) {
+    // A Google identity is no password guess: the password's throttle does not hold it back.
+    if person.google_subject.as_ref().is_some_and(|linked| *linked != identity.subject) {
         count_source_failure(&services, &context).await?;
         return Err(Error::new(ErrorCode::ExternalTokenInvalid));
     }
@@ -266,6 +293,9 @@ struct SignedIn {
     refresh_token: String,
     session_id: String,
     space: SpaceView,
+    /// This device's token (also set as an HttpOnly cookie): a later login from it is
+    /// judged by its own failures, never locked out by someone else's.
+    device_token: String,
 }
 
 pub(crate) async fn verify_code(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<CodeBody>) -> Result<Response> {
@@ -307,11 +337,13 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
     challenge.completed = Some(prepared.issued.session.id.clone());
     let event = audit(services, context, "login.succeeded", &challenge.person_id, serde_json::json!({"space_id": membership.space_id, "amr": challenge.amr, "session_id": prepared.issued.session.id}));
     let access_token = access_token(services, &prepared.issued.session, now).await?;
+    let device_token = devices::issue(services, &challenge.person_id).await?;
     let mut writes = passed.writes()?;
     writes.push(prepared.write.clone());
     writes.push(event.write(&services.new_id())?);
     let issued = prepared.issued;
-    let then = json(
+    let cookie = signet_shared::auth::device_cookie(services, &device_token);
+    let mut then = json(
         StatusCode::OK,
         &SignedIn {
             status: "signed_in",
@@ -321,8 +353,10 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
             refresh_token: issued.refresh_token.clone(),
             session_id: issued.session.id.clone(),
             space: view(membership),
+            device_token,
         },
     );
+    then.headers_mut().insert(axum::http::header::SET_COOKIE, cookie);
     Ok(Commit { writes, event: Some(event), then })
 }
 

@@ -171,6 +171,9 @@ pub(crate) struct ResetBody {
 #[derive(Serialize)]
 struct ResetDone {
     status: &'static str,
+    /// A reset proves the mailbox and the second factor: this device becomes trusted (also
+    /// set as a cookie), so an attack on the account's logins does not lock it out.
+    device_token: String,
 }
 
 /// The code and the new password, in one step. Nothing is written unless both are right:
@@ -185,7 +188,11 @@ pub(crate) async fn reset_password(State(services): State<Services>, context: Re
         tracing::warn!(error = %e, "sessions not all marked revoked after a reset (their epoch ended them)");
     }
     services.notify_credential_change(&person, CredentialChange::PasswordReset).await;
-    Ok(json(StatusCode::OK, &ResetDone { status: "password_reset" }))
+    let device_token = signet_shared::devices::issue(&services, &person.id).await?;
+    let cookie = signet_shared::auth::device_cookie(&services, &device_token);
+    let mut response = json(StatusCode::OK, &ResetDone { status: "password_reset", device_token });
+    response.headers_mut().insert(axum::http::header::SET_COOKIE, cookie);
+    Ok(response)
 }
 
 /// Checks the answer, then sets the password, ends every session (the epoch moves on) and
