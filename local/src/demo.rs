@@ -21,14 +21,14 @@ pub const SUMMARY: &str = "demo data: subscriber records subscriber@example.com 
 /// Loads the demo data set.
 pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
     let records = [
-        ("S-100001", "subscriber@example.com", "Demo", "Subscriber", Some("+1 415 555 0100"), Locale::Fr),
+        ("S-100001", "subscriber@example.com", "Demo", "Subscriber", Some("+1 514 555 0100"), Locale::Fr),
         ("S-100002", "legacy.subscriber@example.org", "Legacy", "Subscriber", None, Locale::En),
     ];
     for (id, email, first, last, phone, locale) in records {
         let email = EmailAddress::parse(email)?;
         let phone = match phone {
             Some(p) => {
-                let number = PhoneNumber::parse(p)?;
+                let number = PhoneNumber::parse(p, &services.config.limits.phone_countries)?;
                 let sealed = services.keys.seal(number.as_str().as_bytes(), &account::subscriber_phone_context(id)).await?;
                 Some(SealedPhone { sealed, hint: number.hint() })
             }
@@ -51,7 +51,7 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         return Ok(());
     }
     let person_id = services.new_id();
-    let phone = PhoneNumber::parse("+1 415 555 0101")?;
+    let phone = PhoneNumber::parse("+1 514 555 0101", &services.config.limits.phone_countries)?;
     let context = account::person_phone_context(&person_id);
     let phone = PhoneFactor { phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?, hint: phone.hint(), channel: PhoneChannel::Sms };
     let hash = password::hash(DEMO_PASSWORD.into(), services.config.argon2).await?;

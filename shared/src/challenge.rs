@@ -101,14 +101,15 @@ pub struct Begun {
 /// Begins a step for a person: stores it (with `writes`, in one transaction) and sends the
 /// phone code when the person's factor is a phone. The per-person cap on wrong answers is
 /// checked first (one read).
-pub async fn begin(services: &Services, person: &Person, purpose: Purpose, amr: Vec<String>, writes: Vec<Write>) -> Result<Begun> {
-    begin_as(services, person, &services.new_id(), purpose, amr, writes, 0).await
+pub async fn begin(services: &Services, context: &RequestContext, person: &Person, purpose: Purpose, amr: Vec<String>, writes: Vec<Write>) -> Result<Begun> {
+    begin_as(services, context, person, &services.new_id(), purpose, amr, writes, 0).await
 }
 
 /// Like [`begin`], with the step's id chosen by the caller (who may name it in its own
 /// writes) and the wrong answers of an earlier step it replaces carried over, so that
 /// starting again never buys more tries.
-pub async fn begin_as(services: &Services, person: &Person, id: &str, purpose: Purpose, amr: Vec<String>, mut writes: Vec<Write>, carried_failures: u32) -> Result<Begun> {
+#[allow(clippy::too_many_arguments)]
+pub async fn begin_as(services: &Services, context: &RequestContext, person: &Person, id: &str, purpose: Purpose, amr: Vec<String>, mut writes: Vec<Write>, carried_failures: u32) -> Result<Begun> {
     let now = services.now();
     factor::ensure_person_may_try(person, now)?;
     let id = id.to_owned();
@@ -117,7 +118,7 @@ pub async fn begin_as(services: &Services, person: &Person, id: &str, purpose: P
     factor.carry_failures(carried_failures);
     let challenge = Challenge { id: id.clone(), token_hash: token.hash, person_id: person.id.clone(), epoch: person.session_epoch, purpose, factor, amr, completed: None };
     let phone = match &code {
-        Some(_) => Some(factor::open_phone(services, person).await?),
+        Some(_) => Some(factor::open_phone(services, &context.source_ip, person).await?),
         None => None,
     };
     writes.push(Write::create(Item::new(key(&id), &challenge)?.expires_at(now + CHALLENGE_TTL)));
@@ -178,10 +179,10 @@ pub struct FactorAsked {
 
 /// Begins the step prepared by [`replacing`] (with the journey's own `writes`), for a
 /// journey that needs a second factor: an account without one is refused.
-pub async fn begin_replacement(services: &Services, person: &Person, replacement: Replacement, purpose: Purpose, writes: Vec<Write>) -> Result<FactorAsked> {
+pub async fn begin_replacement(services: &Services, context: &RequestContext, person: &Person, replacement: Replacement, purpose: Purpose, writes: Vec<Write>) -> Result<FactorAsked> {
     let mut all = replacement.writes;
     all.extend(writes);
-    let Begun { token, challenge, view } = begin_as(services, person, &replacement.id, purpose, Vec::new(), all, replacement.carried).await?;
+    let Begun { token, challenge, view } = begin_as(services, context, person, &replacement.id, purpose, Vec::new(), all, replacement.carried).await?;
     if challenge.factor.is_passed() {
         return Err(Error::new(ErrorCode::SecondFactorMissing));
     }
@@ -331,7 +332,7 @@ pub fn contention() -> Error {
 }
 
 /// "Send a new code" for any step (also: a code on the phone instead of the authenticator).
-pub async fn send_new_code(services: &Services, token: &str, channel: Option<crate::phone::PhoneChannel>) -> Result<(String, FactorView)> {
+pub async fn send_new_code(services: &Services, context: &RequestContext, token: &str, channel: Option<crate::phone::PhoneChannel>) -> Result<(String, FactorView)> {
     let (item, mut challenge) = load(services, token, None).await?;
     let now = services.now();
     let person: Person = services.store.get(&account::person_key(&challenge.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?.decode()?;
@@ -340,7 +341,7 @@ pub async fn send_new_code(services: &Services, token: &str, channel: Option<cra
         return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
     }
     let (code, channel) = challenge.factor.send_new_code(&person, channel, now, &services.config.limits, services.random.as_ref())?;
-    let phone = factor::open_phone(services, &person).await?;
+    let phone = factor::open_phone(services, &context.source_ip, &person).await?;
     let next = item.next(&challenge)?;
     services.store.write(Write::replace(next.clone())).await?;
     if let Err(e) = otp::deliver(services, &phone, channel, &code, person.locale).await {

@@ -129,6 +129,18 @@ pub struct Limits {
     /// Sign-up starts and profiles per source address per hour
     /// (`SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR`, default 60).
     pub signups_per_source_per_hour: u32,
+    /// Codes (SMS and calls) one source address may trigger per hour, all steps together
+    /// (`SIGNET_CODES_PER_SOURCE_PER_HOUR`, default 60).
+    pub codes_per_source_per_hour: u32,
+    /// Second-factor phone changes per person per hour (`SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR`,
+    /// default 3).
+    pub phone_changes_per_person_per_hour: u32,
+    /// Second-factor phone changes per source address per hour
+    /// (`SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR`, default 10).
+    pub phone_changes_per_source_per_hour: u32,
+    /// The countries whose numbers may receive codes (`SIGNET_PHONE_COUNTRIES`: ISO 3166-1
+    /// alpha-2 codes, `EU` for the European Union; default `FR,CA,EU`).
+    pub phone_countries: std::collections::BTreeSet<String>,
 }
 
 /// argon2id cost parameters (`SIGNET_ARGON2_M_KIB`, `SIGNET_ARGON2_T`, `SIGNET_ARGON2_P`).
@@ -220,6 +232,11 @@ impl Config {
                 signup_mails_per_hour: number(get("SIGNET_SIGNUP_MAILS_PER_HOUR"), "SIGNET_SIGNUP_MAILS_PER_HOUR", 5, 1, 100)?,
                 codes_per_phone_per_hour: number(get("SIGNET_CODES_PER_PHONE_PER_HOUR"), "SIGNET_CODES_PER_PHONE_PER_HOUR", 10, 1, 100)?,
                 signups_per_source_per_hour: number(get("SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR"), "SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
+                codes_per_source_per_hour: number(get("SIGNET_CODES_PER_SOURCE_PER_HOUR"), "SIGNET_CODES_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
+                phone_changes_per_person_per_hour: number(get("SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR"), "SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR", 3, 1, 20)?,
+                phone_changes_per_source_per_hour: number(get("SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR"), "SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR", 10, 1, 100_000)?,
+                phone_countries: crate::phone::countries(&get("SIGNET_PHONE_COUNTRIES").unwrap_or_else(|| "FR,CA,EU".into()))
+                    .ok_or(ConfigError { var: "SIGNET_PHONE_COUNTRIES", reason: "must be ISO 3166-1 alpha-2 country codes or EU, separated by commas".into() })?,
             },
             tokens: TokenSettings {
                 issuer,

@@ -75,6 +75,15 @@ error_codes! {
     InvalidPhone = ("invalid_phone", UNPROCESSABLE_ENTITY,
         "Le numéro de téléphone n'est pas valide. Indiquez-le au format international, par exemple +1 514 555 0100.",
         "The phone number is not valid. Enter it in international format, for example +1 514 555 0100."),
+    /// 422: the number cannot receive codes: not a mobile or fixed line (premium-rate,
+    /// shared-cost, toll-free, internet…).
+    PhoneTypeNotAllowed = ("phone_type_not_allowed", UNPROCESSABLE_ENTITY,
+        "Ce numéro ne peut pas recevoir de codes. Indiquez un mobile ou une ligne fixe (pas de numéro surtaxé, à coût partagé, gratuit ou Internet).",
+        "This number cannot receive codes. Enter a mobile or a fixed line (no premium-rate, shared-cost, toll-free or internet number)."),
+    /// 422: numbers of this country are not accepted.
+    PhoneCountryNotAllowed = ("phone_country_not_allowed", UNPROCESSABLE_ENTITY,
+        "Les numéros de ce pays ne sont pas acceptés. Indiquez un numéro d'un des pays desservis.",
+        "Numbers of this country are not accepted. Enter a number of one of the countries served."),
     /// 422: the password has fewer than 8 characters.
     PasswordTooShort = ("password_too_short", UNPROCESSABLE_ENTITY,
         "Le mot de passe doit contenir au moins 8 caractères.",

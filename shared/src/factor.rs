@@ -263,12 +263,12 @@ pub fn ensure_person_may_try(person: &Person, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// Sends a step's phone code to the person: the number is opened (one key-service call)
-/// and the per-number hourly limit applies. The caller stores the step first.
-pub async fn open_phone(services: &Services, person: &Person) -> Result<crate::phone::PhoneNumber> {
+/// Opens the person's phone number (one key-service call) for a step's code asked from
+/// `source`; the hourly limits per source and per number apply (see [`otp::limit_sending`]).
+pub async fn open_phone(services: &Services, source: &str, person: &Person) -> Result<crate::phone::PhoneNumber> {
     let phone = person.phone.as_ref().ok_or_else(|| Error::internal("a code for a person without a phone"))?;
     let number = crate::account::open_person_phone(services.keys.as_ref(), &person.id, &phone.phone).await?;
-    otp::limit_destination(services, &number).await?;
+    otp::limit_sending(services, source, &number, otp::Number::Verified).await?;
     Ok(number)
 }
 

@@ -154,11 +154,29 @@ impl CodeChallenge {
     }
 }
 
-/// Counts a code about to be sent to `phone`, whatever the operation, and refuses it past
-/// the hourly limit per number: bounds SMS and call flooding (and toll fraud).
-pub async fn limit_destination(services: &crate::Services, phone: &crate::phone::PhoneNumber) -> Result<(), Error> {
-    let limit = services.config.limits.codes_per_phone_per_hour;
-    crate::throttle::enforce(services.store.as_ref(), "code-phone", phone.as_str(), 3600, limit, services.now()).await
+/// Whether a code goes to an account's verified second-factor number, or to a number that
+/// a code is about to verify (a sign-up in progress, a phone change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Number {
+    /// The second factor of an account.
+    Verified,
+    /// Not verified yet: anyone may type it.
+    Unverified,
+}
+
+/// Counts a code about to be sent from `source` to `phone` and refuses it past the hourly
+/// limits: per source address, all steps together; and per number, kept apart for verified
+/// and unverified numbers, so that strangers starting sign-ups with someone's number never
+/// use up the codes that person's own logins need. Bounds SMS and call flooding (and toll
+/// fraud) whoever asks.
+pub async fn limit_sending(services: &crate::Services, source: &str, phone: &crate::phone::PhoneNumber, number: Number) -> Result<(), Error> {
+    let (store, limits, now) = (services.store.as_ref(), &services.config.limits, services.now());
+    crate::throttle::enforce(store, "code-source", source, 3600, limits.codes_per_source_per_hour, now).await?;
+    let scope = match number {
+        Number::Verified => "code-phone",
+        Number::Unverified => "code-phone-unverified",
+    };
+    crate::throttle::enforce(store, scope, phone.as_str(), 3600, limits.codes_per_phone_per_hour, now).await
 }
 
 /// Sends a code to a phone by text message or voice call, in the person's language.

@@ -203,7 +203,9 @@ enum Outbox {
     Embedded(embedded::Outbox),
     /// What moto recorded, less the emails and text messages it held when the scenario began
     /// (moto keeps them across test runs).
-    Aws { moto: String, voice: Arc<Mutex<Vec<Sent>>>, emails_before: usize, sms_before: usize },
+    /// Each voice call is recorded with the number of text messages moto held when it was
+    /// placed, so that calls and texts to one number read back in the order they were sent.
+    Aws { moto: String, voice: Arc<Mutex<Vec<(usize, Sent)>>>, emails_before: usize, sms_before: usize },
 }
 
 /// One scenario's world: the app on one back end, its clock, its outbox.
@@ -310,7 +312,7 @@ impl World {
             .expect("moto KMS create_key (CA)");
         let ca_key_id = ca_key.key_metadata().unwrap().key_id().to_owned();
         let voice = Arc::new(Mutex::new(Vec::new()));
-        let voice_url = start_voice_recorder(voice.clone()).await;
+        let voice_url = start_voice_recorder(voice.clone(), moto.clone()).await;
         let config = test_config(&[
             ("SIGNET_TABLE", &table),
             ("SIGNET_KMS_KEY_ID", &key_id),
@@ -356,11 +358,12 @@ impl World {
         format!("{name}.{}@example.com", self.tag)
     }
 
-    /// A phone number unique to this process run (+1 415 555 01xx and on).
+    /// A phone number unique to this process run: Canadian fictional numbers (+1 514 555
+    /// 01xx and on), which the default country allow-list accepts.
     pub fn phone(&self) -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let area = [415, 212, 312, 206, 617, 303, 512, 602][(n / 100) as usize % 8];
+        let area = [514, 438, 416, 647, 604, 613, 204, 418][(n / 100) as usize % 8];
         format!("+1 {area} 555 01{:02}", n % 100)
     }
 
@@ -506,9 +509,18 @@ impl World {
             Outbox::Aws { moto, voice, emails_before, sms_before } => {
                 let sent = moto_sent(moto).await;
                 let emails = sent.iter().filter(|m| m.channel == "email").skip(*emails_before);
-                let sms = sent.iter().filter(|m| m.channel == "sms").skip(*sms_before);
-                let mut all: Vec<Sent> = emails.chain(sms).cloned().collect();
-                all.extend(voice.lock().unwrap().iter().cloned());
+                let mut all: Vec<Sent> = emails.cloned().collect();
+                let calls = voice.lock().unwrap().clone();
+                let mut calls = calls.into_iter().peekable();
+                for (i, text) in sent.iter().filter(|m| m.channel == "sms").enumerate() {
+                    while let Some((_, call)) = calls.next_if(|(texts_before, _)| *texts_before <= i) {
+                        all.push(call);
+                    }
+                    if i >= *sms_before {
+                        all.push(text.clone());
+                    }
+                }
+                all.extend(calls.map(|(_, call)| call));
                 all
             }
         };
@@ -615,24 +627,25 @@ async fn http_get(url: &str) -> String {
 
 /// A loopback stand-in for AWS End User Messaging SMS and Voice v2 (moto has none): it
 /// answers `SendVoiceMessage` as the service does and records what the real SDK client sent.
-async fn start_voice_recorder(calls: Arc<Mutex<Vec<Sent>>>) -> String {
+async fn start_voice_recorder(calls: Arc<Mutex<Vec<(usize, Sent)>>>, moto: String) -> String {
     use axum::routing::post;
     let app = Router::new().route(
         "/",
         post(move |headers: HeaderMap, body: axum::body::Bytes| {
-            let calls = calls.clone();
+            let (calls, moto) = (calls.clone(), moto.clone());
             async move {
                 let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
                 let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 if target != "PinpointSMSVoiceV2.SendVoiceMessage" || json["OriginationIdentity"].as_str().is_none() || json["MessageBodyTextType"] != "TEXT" {
                     return (StatusCode::BAD_REQUEST, [("content-type", "application/x-amz-json-1.0")], r#"{"__type":"ValidationException","Message":"bad request"}"#.to_owned());
                 }
-                calls.lock().unwrap().push(Sent {
+                let texts_before = moto_sent(&moto).await.iter().filter(|m| m.channel == "sms").count();
+                calls.lock().unwrap().push((texts_before, Sent {
                     channel: "voice".into(),
                     to: json["DestinationPhoneNumber"].as_str().unwrap_or("").to_owned(),
                     subject: json["VoiceId"].as_str().unwrap_or("").to_owned(),
                     body: json["MessageBody"].as_str().unwrap_or("").to_owned(),
-                });
+                }));
                 (StatusCode::OK, [("content-type", "application/x-amz-json-1.0")], r#"{"MessageId":"recorded"}"#.to_owned())
             }
         }),

@@ -360,9 +360,9 @@ async fn recovery_and_activation_steps_are_counted(w: World) {
     // subscription, audit); the email.
     assert_eq!(calls.take(), (2, 1, 0, 1), "recovery");
     let step = start(&w, &h, &reference).await;
-    // Session and person (one batch), recovery, the phone's window; the window and one
-    // transaction (step, recovery); the phone opened; the code.
-    assert_eq!(calls.take(), (3, 2, 1, 1), "start");
+    // Session and person (one batch), recovery, the source's and the phone's code windows;
+    // the windows and one transaction (step, recovery); the phone opened; the code.
+    assert_eq!(calls.take(), (4, 3, 1, 1), "start");
     let code = w.last_to(&h.phone).await.code();
     calls.take();
     let (status, _) = activate(&w, &h, &step, &reference, &code).await;

@@ -302,9 +302,9 @@ async fn email_change_steps_cost_the_fewest_calls(w: World) {
     // guard; the window and one transaction (request, person, audit); the link and the notice.
     assert_eq!(calls.take(), (3, 2, 0, 2), "request");
     let step = open_link(&w, &access, &token).await;
-    // Session and person (one batch), request, the phone's window; the window and one
-    // transaction (request, step); the phone opened; the code.
-    assert_eq!(calls.take(), (3, 2, 1, 1), "link");
+    // Session and person (one batch), request, the source's and the phone's code windows;
+    // the windows and one transaction (request, step); the phone opened; the code.
+    assert_eq!(calls.take(), (4, 3, 1, 1), "link");
     let code = w.last_to(&phone).await.code();
     calls.take();
     assert_eq!(confirm(&w, &access, &step, &code).await.0, StatusCode::OK);

@@ -87,14 +87,14 @@ async fn signup_happy_path_activates_the_account_and_sends_a_confirmation(w: Wor
     let space_id = body["space_id"].as_str().unwrap();
     let person: account::Person = w.services.store.get(&account::person_key(person_id)).await.unwrap().unwrap().decode().unwrap();
     assert!(person.password_hash.starts_with("$argon2id$"));
-    assert_eq!(person.phone.as_ref().unwrap().hint, signet_shared::phone::PhoneNumber::parse(&phone).unwrap().hint());
+    assert_eq!(person.phone.as_ref().unwrap().hint, signet_shared::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries).unwrap().hint());
     assert!(w.services.store.get(&account::space_key(space_id)).await.unwrap().is_some());
     let members = w.services.store.query_gsi1(&format!("SPACE#{space_id}"), "MEMBER#", 10).await.unwrap();
     assert_eq!(members.len(), 1);
     // The phone is sealed for this person only.
     let context = signet_shared::ports::EncryptionContext::from([("purpose".into(), "phone".into()), ("person".into(), person_id.into())]);
     let opened = w.services.keys.open(&person.phone.as_ref().unwrap().phone, &context).await.unwrap();
-    assert_eq!(String::from_utf8(opened).unwrap(), signet_shared::phone::PhoneNumber::parse(&phone).unwrap().as_str());
+    assert_eq!(String::from_utf8(opened).unwrap(), signet_shared::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries).unwrap().as_str());
     let other = signet_shared::ports::EncryptionContext::from([("purpose".into(), "phone".into()), ("person".into(), "someone-else".into())]);
     assert!(w.services.keys.open(&person.phone.as_ref().unwrap().phone, &other).await.is_err());
     // Mail: the link, then the confirmation.
@@ -140,7 +140,7 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
         first_name: "Legacy".into(),
         last_name: "Subscriber".into(),
         phone: Some(account::SealedPhone {
-            sealed: w.services.keys.seal(b"+14155550177", &account::subscriber_phone_context(&format!("S-{}", w.tag))).await.unwrap(),
+            sealed: w.services.keys.seal(b"+15145550177", &account::subscriber_phone_context(&format!("S-{}", w.tag))).await.unwrap(),
             hint: "+1 ••• ••77".into(),
         }),
         locale: signet_shared::Locale::Fr,
@@ -441,9 +441,10 @@ async fn signup_steps_cost_the_fewest_calls(w: World) {
     assert_eq!(calls.take(), (2, 1, 0, 0), "verify");
     let phone = w.phone();
     assert_eq!(w.post("/signup/profile", profile(&token, &phone, "sms")).await.0, StatusCode::OK);
-    // Request read, two throttle windows (source, phone) read + written, one transaction
-    // (request + audit); one data key for the phone; the SMS.
-    assert_eq!(calls.take(), (3, 3, 1, 1), "profile");
+    // Request read, three throttle windows (sign-ups and codes from the source, codes to
+    // the unverified number) read + written, one transaction (request + audit); one data
+    // key for the phone; the SMS.
+    assert_eq!(calls.take(), (4, 4, 1, 1), "profile");
     let code = w.last_to(&phone).await.code();
     calls.take();
     let wrong = if code == "000000" { "000001" } else { "000000" };

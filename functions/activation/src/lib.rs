@@ -69,7 +69,7 @@ struct StartBody {
 
 /// The activation form's first step: the code is sent (or the app's code is expected). A
 /// new start replaces the previous step and inherits its wrong codes.
-async fn start(State(services): State<Services>, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
+async fn start(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
     let (item, mut recovery) = recovery_of(&services, &live.person, &body.reference).await?;
     usable(&recovery, services.now())?;
     if matches!(recovery.activation, ActivationState::Done { .. }) && recovery.confirmation_sent {
@@ -79,7 +79,7 @@ async fn start(State(services): State<Services>, Authenticated(_, live): Authent
     recovery.step_id = Some(replacement.id.clone());
     let writes = vec![Write::replace(item.next(&recovery)?)];
     let purpose = Purpose::Activation { reference: recovery.reference.clone() };
-    let asked = challenge::begin_replacement(&services, &live.person, replacement, purpose, writes).await?;
+    let asked = challenge::begin_replacement(&services, &context, &live.person, replacement, purpose, writes).await?;
     Ok(json(StatusCode::OK, &asked))
 }
 

@@ -203,7 +203,7 @@ struct LinkBody {
 }
 
 /// Follows the link, signed in as the person who asked: the second factor is asked.
-async fn verify_link(State(services): State<Services>, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
+async fn verify_link(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
     let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
     let now = services.now();
@@ -227,7 +227,7 @@ async fn verify_link(State(services): State<Services>, Authenticated(claims, liv
     request.step_id = Some(replacement.id.clone());
     let writes = vec![Write::replace(item.next(&request)?)];
     let purpose = Purpose::EmailChange { change_id: presented.id.to_owned(), session_id: claims.sid.clone() };
-    let asked = challenge::begin_replacement(&services, &live.person, replacement, purpose, writes).await?;
+    let asked = challenge::begin_replacement(&services, &context, &live.person, replacement, purpose, writes).await?;
     Ok(json(StatusCode::OK, &asked))
 }
 
@@ -370,20 +370,31 @@ struct PhoneCodeSent {
 }
 
 /// A new second-factor phone, or another channel for the same one (needs a re-authentication
-/// within five minutes): a code goes to the new number by the chosen channel.
-async fn request_phone_change(State(services): State<Services>, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<PhoneBody>) -> Result<Response> {
-    let phone = PhoneNumber::parse(&body.phone).map_err(|e| e.field("phone"))?;
+/// within five minutes): a code goes to the new number by the chosen channel. A few changes
+/// an hour per person and per source address: one re-authentication cannot have Signet call
+/// number after number.
+async fn request_phone_change(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<PhoneBody>) -> Result<Response> {
+    let limits = &services.config.limits;
+    let phone = PhoneNumber::parse(&body.phone, &limits.phone_countries)?;
     let now = services.now();
     live.require_recent_authentication(now)?;
+    let mut number = otp::Number::Unverified;
     if let Some(current) = &live.person.phone {
         let current_number = account::open_person_phone(services.keys.as_ref(), &live.person.id, &current.phone).await?;
         if current_number == phone && current.channel == body.channel {
             return Err(Error::new(ErrorCode::NoChange).field("phone"));
         }
+        if current_number == phone {
+            // Only the channel changes: the number is the verified one.
+            number = otp::Number::Verified;
+        }
     }
     if factor::person_exhausted(&live.person, now) {
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after(3600));
     }
+    let store = services.store.as_ref();
+    throttle::enforce(store, "phone-change-person", &live.person.id, 3600, limits.phone_changes_per_person_per_hour, now).await?;
+    throttle::enforce(store, "phone-change-source", &context.source_ip, 3600, limits.phone_changes_per_source_per_hour, now).await?;
     // A newer request replaces a pending one and inherits its wrong codes.
     let carried = match services.store.get(&phone_change_key(&live.person.id)).await? {
         Some(item) => item.decode::<PhoneChange>()?.code.failed_attempts,
@@ -397,7 +408,7 @@ async fn request_phone_change(State(services): State<Services>, Authenticated(cl
     let (mut code_challenge, code) = CodeChallenge::issue("phone_change", &id, body.channel, now, &services.config.limits, services.random.as_ref());
     code_challenge.failed_attempts = carried;
     let change = PhoneChange { session_id: claims.sid.clone(), phone: sealed, hint: phone.hint(), channel: body.channel, code: code_challenge };
-    otp::limit_destination(&services, &phone).await?;
+    otp::limit_sending(&services, &context.source_ip, &phone, number).await?;
     // A newer request replaces a pending one.
     let item = Item::new(phone_change_key(&live.person.id), &change)?.expires_at(now + PHONE_CHANGE_TTL);
     services.store.write(Write::Put { item, condition: Condition::None }).await?;

@@ -75,7 +75,7 @@ pub(crate) async fn reauth(State(services): State<Services>, context: RequestCon
         session.reauth_failures = Default::default();
         writes.push(Write::replace(live.session_item.next(&session)?));
     }
-    let Begun { token, challenge, view } = challenge::begin(&services, &person, Purpose::Reauth { session_id: claims.sid.clone() }, vec!["pwd".into()], writes).await?;
+    let Begun { token, challenge, view } = challenge::begin(&services, &context, &person, Purpose::Reauth { session_id: claims.sid.clone() }, vec!["pwd".into()], writes).await?;
     if challenge.factor.is_passed() {
         return finish_reauth(&services, &context, &token, None, &claims.sid).await;
     }

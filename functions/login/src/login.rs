@@ -160,7 +160,7 @@ pub(crate) async fn login(State(services): State<Services>, context: RequestCont
 /// After the first factor: begins the login step; a person without a second factor is
 /// signed in (or offered their spaces) at once.
 async fn second_factor(services: &Services, context: &RequestContext, person: &Person, amr: Vec<String>, device: String, writes: Vec<Write>) -> Result<Response> {
-    let Begun { token, challenge, view } = challenge::begin(services, person, Purpose::Login { device }, amr, writes).await?;
+    let Begun { token, challenge, view } = challenge::begin(services, context, person, Purpose::Login { device }, amr, writes).await?;
     if challenge.factor.is_passed() {
         return after_second_factor(services, context, &token, None).await;
     }
@@ -392,7 +392,7 @@ pub(crate) struct ResendBody {
 
 /// "Send a new code", for any step (login, re-authentication, password reset); also how a
 /// person whose authenticator app is not at hand gets a code on their phone instead.
-pub(crate) async fn resend_code(State(services): State<Services>, ApiJson(body): ApiJson<ResendBody>) -> Result<Response> {
-    let (token, factor) = challenge::send_new_code(&services, &body.login_token, body.channel).await?;
+pub(crate) async fn resend_code(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ResendBody>) -> Result<Response> {
+    let (token, factor) = challenge::send_new_code(&services, &context, &body.login_token, body.channel).await?;
     Ok(json(StatusCode::OK, &FactorRequired { status: "code_sent", login_token: token, factor }))
 }

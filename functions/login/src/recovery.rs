@@ -129,7 +129,7 @@ struct ResetStarted {
 }
 
 /// Follows the emailed link: the second factor is asked (a code is sent to the phone).
-pub(crate) async fn start_reset(State(services): State<Services>, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
+pub(crate) async fn start_reset(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
     let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
     let store = services.store.as_ref();
@@ -152,7 +152,7 @@ pub(crate) async fn start_reset(State(services): State<Services>, ApiJson(body):
     }
     link.starts += 1;
     let purpose = Purpose::PasswordReset { reset_id: presented.id.to_owned(), link_expires_at: link.expires_at };
-    let Begun { token, challenge, view } = challenge::begin(&services, &person, purpose, vec!["email".into()], vec![Write::replace(item.next(&link)?)]).await?;
+    let Begun { token, challenge, view } = challenge::begin(&services, &context, &person, purpose, vec!["email".into()], vec![Write::replace(item.next(&link)?)]).await?;
     let status = if challenge.factor.is_passed() { "choose_password" } else { "second_factor_required" };
     Ok(json(StatusCode::OK, &ResetStarted { status, challenge_token: token, factor: view }))
 }

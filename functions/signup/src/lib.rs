@@ -337,7 +337,7 @@ async fn submit_profile(State(services): State<Services>, context: RequestContex
     let first_name = checked_name(&body.first_name, "first_name")?;
     let last_name = checked_name(&body.last_name, "last_name")?;
     password::check_policy(&body.password, Some(request.email.as_str()))?;
-    let phone = PhoneNumber::parse(&body.phone)?;
+    let phone = PhoneNumber::parse(&body.phone, &services.config.limits.phone_countries)?;
     let now = services.now();
     limit_source(&services, &context, now).await?;
     let limits = &services.config.limits;
@@ -364,7 +364,9 @@ async fn submit_profile(State(services): State<Services>, context: RequestContex
 /// recorded so that the person can retry at once.
 async fn send_code(services: &Services, item: &Item, mut request: SignupRequest, phone: &PhoneNumber, code: Code, context: &RequestContext) -> Result<Response> {
     let store = services.store.as_ref();
-    otp::limit_destination(services, phone).await?;
+    // The number is not verified yet: its codes count apart from those its owner's logins
+    // need (a stranger may type anyone's number here).
+    otp::limit_sending(services, &context.source_ip, phone, otp::Number::Unverified).await?;
     let next = item.next(&request)?;
     let channel = request.challenge.as_ref().map(|c| c.channel);
     let audit = audit_event(services, context, "signup.code_sent", &request, serde_json::json!({"channel": channel}));
@@ -422,9 +424,7 @@ async fn resend_code(State(services): State<Services>, context: RequestContext, 
     let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
     let code = challenge.reissue(channel, now, &services.config.limits, services.random.as_ref())?;
     let phone = account::open_person_phone(services.keys.as_ref(), &request.person_id, &profile.phone).await?;
-    if let Some(p) = request.profile.as_mut() {
-        p.channel = channel;
-    }
+    // A one-off choice for this code: the channel chosen in the profile stays the account's.
     send_code(&services, &item, request, &phone, code, &context).await
 }
 
