@@ -69,8 +69,8 @@ error_codes! {
         "This method is not allowed for this resource."),
     /// 422: the email address is not valid.
     InvalidEmail = ("invalid_email", UNPROCESSABLE_ENTITY,
-        "L'adresse courriel n'est pas valide.",
-        "The email address is not valid."),
+        "L'adresse courriel n'est pas valide. Avant le « @ », seuls les lettres sans accent, les chiffres et les signes comme . _ - + sont acceptés.",
+        "The email address is not valid. Before the “@”, only unaccented letters, digits and signs such as . _ - + are accepted."),
     /// 422: the phone number is not a valid international number.
     InvalidPhone = ("invalid_phone", UNPROCESSABLE_ENTITY,
         "Le numéro de téléphone n'est pas valide. Indiquez-le au format international, par exemple +1 514 555 0100.",
@@ -104,6 +104,11 @@ error_codes! {
     InvalidName = ("invalid_name", UNPROCESSABLE_ENTITY,
         "Le prénom et le nom doivent contenir entre 1 et 100 caractères.",
         "First and last name must have between 1 and 100 characters."),
+    /// 422: a name holds characters that cannot be shown safely (control, invisible,
+    /// bidirectional, tag or unusual space characters, or a pile of combining marks).
+    NameCharactersNotAllowed = ("name_characters_not_allowed", UNPROCESSABLE_ENTITY,
+        "Le nom contient des caractères invisibles, de contrôle ou de sens d'écriture, qui ne sont pas acceptés. Retapez-le.",
+        "The name contains invisible, control or text-direction characters, which are not accepted. Type it again."),
     /// 401: the email link is unknown or malformed (its secret does not authenticate).
     LinkInvalid = ("link_invalid", UNAUTHORIZED,
         "Ce lien n'est pas valide. Recommencez la démarche pour en recevoir un nouveau.",

@@ -25,6 +25,7 @@ pub mod http_client;
 pub mod invoice;
 pub mod locale;
 pub mod messages;
+pub mod names;
 pub mod oidc;
 pub mod otp;
 pub mod password;

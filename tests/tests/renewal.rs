@@ -503,6 +503,9 @@ async fn bad_input_is_refused_clearly(w: World) {
         (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA"}}), "billing_address_required"),
         (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "Canada"}}), "billing_address_required"),
         (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation"}), "invalid_request"),
+        // The name printed on the invoice: no direction overrides nor invisible characters.
+        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC", "name": "Example Inc.\u{202E}"}}), "name_characters_not_allowed"),
+        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC", "name": "x".repeat(201)}}), "invalid_name"),
     ];
     for (body, code) in cases {
         let (status, refused) = w.call(Method::POST, &path, &h.access, body.clone()).await;

@@ -419,7 +419,7 @@ async fn problems_are_in_french_when_asked(w: World) {
         .send(Method::POST, "/signup", &[("content-type", "application/json"), ("accept-language", "fr-CA,fr;q=0.9,en;q=0.5")], br#"{"email":"nope"}"#.to_vec())
         .await;
     assert_problem(status, &body, 422, "invalid_email");
-    assert_eq!(body["title"], "L'adresse courriel n'est pas valide.");
+    assert!(body["title"].as_str().unwrap().starts_with("L'adresse courriel n'est pas valide."), "{body}");
     assert_eq!(headers["content-language"], "fr");
 }
 

@@ -227,10 +227,7 @@ fn checked_billing(b: &BillingView) -> Result<BillingView> {
     if vat_number.as_ref().is_some_and(|v| v.len() > 20 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-' || c == '.')) {
         return Err(Error::new(ErrorCode::InvalidRequest).field("billing.vat_number"));
     }
-    let name = b.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
-    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(Error::new(ErrorCode::InvalidRequest).field("billing.name"));
-    }
+    let name = b.name.as_deref().filter(|n| !n.trim().is_empty()).map(|n| signet_shared::names::checked(n, "billing.name", 200)).transpose()?;
     Ok(BillingView { name, country, region, vat_number })
 }
 

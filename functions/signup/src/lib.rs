@@ -19,7 +19,7 @@ use signet_shared::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::ports::Sealed;
 use signet_shared::store::{Item, Key, StoreError, Write};
 use signet_shared::throttle::{self, Throttled};
-use signet_shared::{messages, password, Error, ErrorCode, Locale, Result, Services};
+use signet_shared::{messages, names, password, Error, ErrorCode, Locale, Result, Services};
 
 /// Every route of this function (method, path): the OpenAPI document and the SAM
 /// template are checked against this list, and the list against the router.
@@ -320,22 +320,13 @@ struct CodeSent {
     resend_after: i64,
 }
 
-fn checked_name(value: &str, field: &str) -> Result<String> {
-    let name = value.trim();
-    let length = name.chars().count();
-    if length == 0 || length > 100 || name.chars().any(char::is_control) {
-        return Err(Error::new(ErrorCode::InvalidName).field(field));
-    }
-    Ok(name.to_owned())
-}
-
 async fn submit_profile(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ProfileBody>) -> Result<Response> {
     let (item, mut request) = load(&services, &body.signup_token).await?;
     if !matches!(request.status, SignupStatus::Verified | SignupStatus::CodeSent) {
         return Err(Error::new(ErrorCode::SignupWrongStep));
     }
-    let first_name = checked_name(&body.first_name, "first_name")?;
-    let last_name = checked_name(&body.last_name, "last_name")?;
+    let first_name = names::person_name(&body.first_name, "first_name")?;
+    let last_name = names::person_name(&body.last_name, "last_name")?;
     password::check_policy(&body.password, Some(request.email.as_str()))?;
     let phone = PhoneNumber::parse(&body.phone, &services.config.limits.phone_countries)?;
     let now = services.now();
