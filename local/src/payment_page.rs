@@ -147,6 +147,22 @@ async fn deliver(state: &PageState, event: &str, s: &LocalSession) -> bool {
     }
 }
 
+/// A press of Pay on a session already paid: the same answer as the press that paid it
+/// (the return to the portal), delivering the notification again if it was not accepted
+/// (the portal fulfils a payment once, however often it is told).
+async fn already_paid(state: &PageState, item: &signet_shared::store::Item, mut s: LocalSession) -> Response {
+    let local = state.services.payments.as_local().expect("checked by session()");
+    if !s.delivered && deliver(state, "checkout.session.completed", &s).await {
+        s.delivered = true;
+        let _ = local.update(item, &s).await;
+    }
+    if s.delivered {
+        Redirect::to(&s.request.success_url).into_response()
+    } else {
+        page(StatusCode::BAD_GATEWAY, "Paid", "<p>Your payment is taken, but the portal has not acknowledged it yet. Press Pay again to notify it.</p>")
+    }
+}
+
 async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes) -> Response {
     let (item, mut s) = match session(&state, &id).await {
         Ok(found) => found,
@@ -160,18 +176,7 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
     }
     match (s.status.as_str(), get("action")) {
         ("expired", _) => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),
-        ("paid", _) => {
-            // Paid already: deliver the notification again if it was not accepted.
-            if !s.delivered && deliver(&state, "checkout.session.completed", &s).await {
-                s.delivered = true;
-                let _ = local.update(&item, &s).await;
-            }
-            if s.delivered {
-                Redirect::to(&s.request.success_url).into_response()
-            } else {
-                page(StatusCode::BAD_GATEWAY, "Paid", "<p>Your payment is taken, but the portal has not acknowledged it yet. Press Pay again to notify it.</p>")
-            }
-        }
+        ("paid", _) => already_paid(&state, &item, s).await,
         (_, "cancel") => {
             s.status = "expired".into();
             if let Err(e) = local.update(&item, &s).await {
@@ -191,8 +196,13 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
             s.status = "paid".into();
             s.payment_intent = Some(format!("pi_local_{}", state.services.new_id()));
             if let Err(e) = local.update(&item, &s).await {
-                // A racing press of Pay: its answer stands.
-                return e.into_response();
+                // Another press of Pay (a double click, a reload) changed the session first:
+                // answer as the session now stands, as the first press did.
+                return match local.session(&id).await {
+                    Ok(Some((item, current))) if current.status == "paid" => already_paid(&state, &item, current).await,
+                    Ok(Some((_, current))) if current.status == "expired" => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),
+                    _ => e.into_response(),
+                };
             }
             let item = match local.session(&id).await {
                 Ok(Some((item, _))) => item,

@@ -82,7 +82,9 @@ pub struct Seller {
     pub name: String,
     /// Address lines.
     pub address: Vec<String>,
-    /// Tax registrations printed on invoices (GST/HST, QST, VAT numbers), as configured.
+    /// Tax registrations printed on invoices (GST/HST, QST, VAT numbers): every tax the
+    /// catalogue charges needs one (an invoice that charges a tax must name the seller's
+    /// number for it), else the catalogue is refused at start.
     #[serde(default)]
     pub registrations: Vec<Registration>,
 }
@@ -95,6 +97,8 @@ pub struct Registration {
     pub label: Names,
     /// The number.
     pub number: String,
+    /// The tax codes it registers the seller for (`GST`, `HST`, `QST`, `VAT`…).
+    pub taxes: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +214,16 @@ impl Catalogue {
                 parsed.push(Tax { code: t.code, name: t.name, rate_ppm, rate_text: t.rate });
             }
             taxes.insert(place, parsed);
+        }
+        // A tax charged without the seller's registration number for it would make invoices
+        // that are not valid tax invoices (Canada's GST/HST and Québec's QST, EU VAT).
+        for (place, list) in &taxes {
+            for tax in list.iter().filter(|t| t.rate_ppm > 0) {
+                let registered = raw.seller.registrations.iter().any(|r| r.taxes.contains(&tax.code) && !r.number.trim().is_empty());
+                if !registered {
+                    return Err(format!("catalogue: tax {} of {place} is charged but the seller has no registration number for it (seller.registrations[].taxes)", tax.code));
+                }
+            }
         }
         if !raw.currencies.contains_key("*") {
             return Err("catalogue: currencies needs a \"*\" entry for the other countries".into());
@@ -427,6 +441,8 @@ mod tests {
             (SHIPPED.replacen("\"term_months\": 12", "\"term_months\": 0", 1), "term of 0 months"),
             (SHIPPED.replacen("\"CAD\": \"100.00\"", "\"cad\": \"100.00\"", 1), "not an ISO 4217 code"),
             (SHIPPED.replacen("\"*\": \"EUR\"", "\"*\": \"USD\"", 1), "pays in USD"),
+            (SHIPPED.replacen("\"taxes\": [\"QST\"]", "\"taxes\": []", 1), "tax QST of CA-QC is charged but the seller has no registration"),
+            (SHIPPED.replacen("\"taxes\": [\"GST\", \"HST\"]", "\"taxes\": [\"GST\"]", 1), "tax HST of CA-ON is charged but the seller has no registration"),
         ];
         for (text, expected) in cases {
             let e = Catalogue::parse(&text).unwrap_err();

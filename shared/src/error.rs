@@ -181,6 +181,10 @@ error_codes! {
     ReferenceExpired = ("reference_expired", GONE,
         "Ce numéro de référence n'est plus valable. Faites une nouvelle demande de récupération.",
         "This reference number is no longer valid. Ask for a new recovery."),
+    /// 410: the reference number was already used: the signature it recovered is active.
+    ReferenceUsed = ("reference_used", GONE,
+        "Ce numéro de référence a déjà servi : votre signature est activée. Pour une nouvelle activation, faites une nouvelle demande de récupération.",
+        "This reference number was already used: your signature is active. For a new activation, ask for a new recovery."),
     /// 403: the step needs a second factor and the account has none yet.
     SecondFactorMissing = ("second_factor_missing", FORBIDDEN,
         "Ajoutez d'abord un second facteur (téléphone ou application d'authentification) à votre compte.",

@@ -539,6 +539,31 @@ impl World {
         (response.status(), location)
     }
 
+    /// Presses "Pay" `presses` times at once on the local hosted payment page (a double
+    /// click, an impatient buyer); the answers in order.
+    pub async fn pay_concurrently(&self, checkout_url: &str, card: &str, presses: usize) -> Vec<(StatusCode, Option<String>)> {
+        let path = checkout_url.strip_prefix(&self.services.config.payments.page_url).expect("a local payment page URL").to_owned();
+        let form = format!("action=pay&card_number={}&expiry=12%2F30&cvc=123", card.replace(' ', "+"));
+        let start = Arc::new(tokio::sync::Barrier::new(presses));
+        let tasks: Vec<_> = (0..presses)
+            .map(|_| {
+                let page = signet_local::payment_page::routes(self.services.clone(), self.app.clone());
+                let request = Request::post(path.clone()).header("content-type", "application/x-www-form-urlencoded").body(Body::from(form.clone())).unwrap();
+                let start = start.clone();
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let response = page.oneshot(request).await.unwrap();
+                    (response.status(), response.headers().get("location").map(|v| v.to_str().unwrap().to_owned()))
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    }
+
     /// The last message sent to `to`; panics when there is none.
     pub async fn last_to(&self, to: &str) -> Sent {
         self.sent_to(to).await.pop().unwrap_or_else(|| panic!("nothing was sent to {to}"))

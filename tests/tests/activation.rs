@@ -29,6 +29,7 @@ scenarios!(
     a_new_recovery_replaces_the_pending_one,
     a_new_subscription_is_activated_the_same_way,
     recovery_and_activation_steps_are_counted,
+    a_used_reference_says_so_instead_of_asking_to_retry,
 );
 
 struct Holder {
@@ -146,8 +147,8 @@ async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
     let (_, from_key) = openssl(&["pkey", "-in", &path("key.pem"), "-pubout"]);
     assert_eq!(from_cert, from_key);
     // A used reference does not start again.
-    let (status, _) = w.call(Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = w.call(Method::POST, "/activation/start", &h.access, json!({"reference": reference})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("reference_used")));
 }
 
 async fn spaces_and_dashes_pasted_around_the_reference_and_code_are_forgiven(w: World) {
@@ -374,4 +375,22 @@ async fn recovery_and_activation_steps_are_counted(w: World) {
     // sealed (the certificate signed by the authority's key is one more KMS call, `Sign`);
     // the confirmation email.
     assert_eq!(calls.take(), (9, 7, 1, 1), "activation");
+}
+
+async fn a_used_reference_says_so_instead_of_asking_to_retry(w: World) {
+    let h = holder(&w, "used.reference", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    let code = w.last_to(&h.phone).await.code();
+    assert_eq!(activate(&w, &h, &step, &reference, &code).await.0, StatusCode::OK);
+    for lang in ["en", "fr"] {
+        let (status, _, body) = w
+            .send(Method::POST, "/activation/start", &[("authorization", &format!("Bearer {}", h.access)), ("content-type", "application/json"), ("accept-language", lang)], json!({"reference": reference}).to_string().into_bytes())
+            .await;
+        assert_eq!((status, body["code"].as_str(), body["field"].as_str()), (StatusCode::GONE, Some("reference_used"), Some("reference")), "{body}");
+        let title = body["title"].as_str().unwrap();
+        assert!(title.contains(if lang == "fr" { "déjà servi" } else { "already used" }) && title.contains(if lang == "fr" { "activée" } else { "active" }), "{title}");
+    }
 }

@@ -34,6 +34,7 @@ scenarios!(
     without_a_payment_provider_card_is_not_offered,
     giving_up_a_checkout_frees_the_subscription_at_once,
     notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run,
+    twenty_presses_of_pay_take_one_payment_and_all_answer_alike,
 );
 
 struct Holder {
@@ -238,6 +239,11 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     for expected in [format!("Invoice {n}"), "Cloud signature – 1 year (CLOUD-SIG-1Y)".to_owned(), "100.00 CAD".into(), "GST (5 %)".into(), "5.00 CAD".into(), "QST (9.975 %)".into(), "9.98 CAD".into(), "114.98 CAD".into()] {
         assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
     }
+    // The seller's registration numbers for both taxes (the shipped catalogue's examples).
+    for expected in ["GST/HST No. 000000000 RT 0000 (EXAMPLE)", "QST No. 0000000000 TQ 0000 (EXAMPLE)"] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    assert!(!text.contains("VAT No."), "no VAT number on a Québec invoice:\n{text}");
     let (status, _, receipt_pdf) = get_bytes(&w, &format!("/invoices/{n}/receipt/pdf"), &h.access).await;
     assert_eq!(status, StatusCode::OK);
     let text = pdftotext(&receipt_pdf);
@@ -749,4 +755,23 @@ async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
     let e = stripe.create_checkout(&request).await.unwrap_err();
     assert_eq!(e.code, signet_shared::ErrorCode::ServiceUnavailable);
     assert!(!format!("{e:?}").contains("sk_test_scenario"), "the key is never in an error");
+}
+
+async fn twenty_presses_of_pay_take_one_payment_and_all_answer_alike(w: World) {
+    let h = holder(&w, "impatient").await;
+    let sub = subscription_of(&w, &h, 20).await;
+    let r = paid_by_card(&w, &h, &sub).await;
+    let url = r.checkout.as_ref().unwrap().url.clone();
+    let answers = w.pay_concurrently(&url, "4242 4242 4242 4242", 20).await;
+    let success = format!("{}/renewals/{}?paid=1", w.services.config.portal_url, r.id);
+    for (status, location) in &answers {
+        assert!(status.is_redirection(), "every press answers like the first: {answers:?}");
+        assert_eq!(location.as_deref(), Some(success.as_str()));
+    }
+    let paid = stored_renewal(&w, &r.id).await;
+    assert_eq!(paid.state, RenewalState::Paid);
+    let extended: Subscription = w.services.store.get(&subscription::subscription_key(&sub.id)).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!(extended.term_end, signet_shared::messages::add_months(sub.term_end, 12), "one extension");
+    let receipts = w.sent_to(&h.email).await.into_iter().filter(|m| m.subject.contains("eceipt") || m.subject.contains("eçu")).count();
+    assert_eq!(receipts, 1, "one receipt");
 }

@@ -149,6 +149,9 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
     let item = signet_shared::store::Item::new(account::subscriber_key(&record.email), &record).unwrap();
     w.services.store.write(signet_shared::store::Write::create(item)).await.unwrap();
     let (token, verified) = follow_link(&w, &email).await;
+    // The first email too speaks the record's language, though the request named none.
+    let first = w.sent_to(&email).await.remove(0);
+    assert_eq!(first.subject, "Poursuivez la création de votre compte Signet", "{first:?}");
     assert_eq!(verified["profile"]["first_name"], "Legacy");
     assert_eq!(verified["profile"]["last_name"], "Subscriber");
     assert_eq!(verified["profile"]["phone_hint"], "+1 ••• ••77", "the number on file is never shown whole");

@@ -73,7 +73,8 @@ async fn start(State(services): State<Services>, context: RequestContext, Authen
     let (item, mut recovery) = recovery_of(&services, &live.person, &body.reference).await?;
     usable(&recovery, services.now())?;
     if matches!(recovery.activation, ActivationState::Done { .. }) && recovery.confirmation_sent {
-        return Err(Error::new(ErrorCode::Conflict).field("reference"));
+        // Done: starting again could never succeed.
+        return Err(Error::new(ErrorCode::ReferenceUsed).field("reference"));
     }
     let replacement = challenge::replacing(&services, recovery.step_id.as_deref()).await?;
     recovery.step_id = Some(replacement.id.clone());

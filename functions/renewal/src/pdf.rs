@@ -143,7 +143,13 @@ fn header(page: &mut Page, i: &Invoice, title: &str) {
     for a in &i.seller.address {
         page.line(10.0, false, a);
     }
-    for r in &i.seller.registrations {
+    // The seller's numbers for the taxes this invoice charges (and its VAT number under
+    // reverse charge, where the buyer accounts for the VAT).
+    let a = &i.amounts;
+    let concerned = |r: &&signet_shared::billing::Registration| {
+        r.taxes.iter().any(|t| a.taxes.iter().any(|charged| charged.code == *t) || (a.reverse_charge_mention.is_some() && t == "VAT"))
+    };
+    for r in i.seller.registrations.iter().filter(concerned) {
         page.line(10.0, false, &format!("{} {}", r.label.pick(l), r.number));
     }
     page.gap(10.0);

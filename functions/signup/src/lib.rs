@@ -141,14 +141,14 @@ async fn start(
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<Response> {
     let email = EmailAddress::parse(&body.email)?;
-    let locale = body.locale.unwrap_or(header_locale);
+    let asked = body.locale.unwrap_or(header_locale);
     let now = services.now();
     let store = services.store.as_ref();
     let accepted = json(
         StatusCode::ACCEPTED,
         &Accepted {
             status: "email_sent",
-            message: locale.pick(
+            message: asked.pick(
                 "Si cette adresse peut être utilisée, un courriel vient de lui être envoyé. Suivez le lien qu'il contient.",
                 "If this address can be used, an email was just sent to it. Follow the link it contains.",
             ),
@@ -161,7 +161,13 @@ async fn start(
         tracing::info!("sign-up email limit reached; nothing sent");
         return Ok(accepted);
     }
-    let known = store.get(&account::email_guard_key(&email)).await?.is_some();
+    // The guard and the subscriber record, read together (one call, whoever asks): the
+    // emails speak the language on record, unless the form chose one. The answer keeps the
+    // request's language, so it tells nothing of a record.
+    let found = store.get_many(&[account::email_guard_key(&email), account::subscriber_key(&email)]).await?;
+    let known = found[0].is_some();
+    let on_record = found[1].as_ref().map(|i| i.decode::<SubscriberRecord>()).transpose()?.map(|r| r.locale);
+    let locale = body.locale.or(on_record).unwrap_or(header_locale);
     // Both paths make the same calls (one request item, one email), so neither their
     // timing nor a store failure tells a known address from an unknown one. For a known
     // address the request only records the attempt: its link is never sent.
