@@ -1,9 +1,14 @@
 //! The local server: every function's routes on one port, on the embedded adapters, plus
-//! the developer pages (`/_dev/outbox`, `/_dev/outbox.json`) and `/openapi.json`.
+//! the developer pages (`/_dev/outbox`, `/_dev/outbox.json`), `/openapi.json` and `/health`.
 //! The `/_dev` routes exist only here; no Lambda serves them.
+//!
+//! Developers run it on their machines, where a web page they visit could reach it: it
+//! answers only to its own address and loopback names (a DNS-rebinding page names another
+//! host), no page of it can be framed, and slow clients are cut off (see [`serve`]).
 
 pub mod demo;
 pub mod payment_page;
+pub mod serve;
 
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -11,11 +16,12 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use signet_shared::adapters::embedded::{Outbox, OutboxMessage};
+use signet_shared::adapters::embedded::{EmbeddedStore, Outbox, OutboxMessage};
 use signet_shared::http::RequestContext;
-use signet_shared::Services;
+use signet_shared::{Error, ErrorCode, Services};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The OpenAPI 3.1 document of the whole API, kept in the repository.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -25,17 +31,108 @@ pub fn api_routes(services: Services) -> Router {
     Router::new().merge(signet_signup::routes(services.clone())).merge(signet_login::routes(services.clone())).merge(signet_email_change::routes(services.clone())).merge(signet_recovery::routes(services.clone())).merge(signet_activation::routes(services.clone())).merge(signet_renewal::routes(services))
 }
 
-/// The whole local application: the API, the developer pages, the OpenAPI document.
-pub fn app(services: Services, outbox: Outbox) -> Router {
+/// The whole local application: the API, the developer pages, the OpenAPI document, the
+/// health of the store.
+pub fn app(services: Services, outbox: Outbox, store: EmbeddedStore) -> Router {
+    app_with(services, outbox, store, serve::Timeouts::default())
+}
+
+/// [`app`] with the given timeouts (the request body's applies here; the headers' where
+/// connections are served, see [`serve::run`]).
+pub fn app_with(services: Services, outbox: Outbox, store: EmbeddedStore, timeouts: serve::Timeouts) -> Router {
     let metrics = services.config.metrics;
     let dev = Router::new()
         .route("/_dev/outbox", get(outbox_page))
         .route("/_dev/outbox.json", get(outbox_json))
         .route("/openapi.json", get(openapi))
         .with_state(outbox);
+    let health = Router::new().route("/health", get(health)).with_state(store);
     // The hosted payment page delivers its webhook to the API as the provider would.
     let pay = payment_page::routes(services.clone(), signet_shared::http::finish(api_routes(services.clone()), "local", false));
-    signet_shared::http::finish(api_routes(services).merge(dev).merge(pay), "local", metrics).layer(axum::middleware::from_fn(request_context))
+    let guard = Guard { hosts: allowed_hosts(&services.config.portal_url), portal: portal_origin(&services.config.portal_url), body_timeout: timeouts.body };
+    let guard = Arc::new(guard);
+    let routes = api_routes(services).merge(dev).merge(pay).merge(health).layer(axum::middleware::from_fn_with_state(guard.clone(), guarded));
+    signet_shared::http::finish(routes, "local", metrics).layer(axum::middleware::from_fn(request_context)).layer(axum::middleware::from_fn_with_state(guard, secure_headers))
+}
+
+/// What every request to the local server is checked against.
+struct Guard {
+    /// The host names it answers to (without port).
+    hosts: Vec<String>,
+    /// The portal's origin, where the payment page's form may lead.
+    portal: String,
+    /// How long a request's body may take to arrive.
+    body_timeout: std::time::Duration,
+}
+
+/// The host names the local server answers to: the configured portal's, and loopback's.
+fn allowed_hosts(portal_url: &str) -> Vec<String> {
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "[::1]".to_owned()];
+    if let Some(host) = host_name(portal_origin(portal_url).split_once("://").map_or("", |(_, h)| h)) {
+        hosts.push(host.to_ascii_lowercase());
+    }
+    hosts
+}
+
+/// The origin (`scheme://host[:port]`) of a URL.
+fn portal_origin(url: &str) -> String {
+    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
+    url[..url[after..].find('/').map_or(url.len(), |i| after + i)].to_owned()
+}
+
+/// The host name of a `Host` header value, without its port.
+fn host_name(value: &str) -> Option<&str> {
+    if value.starts_with('[') {
+        return value.find(']').map(|end| &value[..=end]);
+    }
+    match value.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => Some(host),
+        _ => Some(value).filter(|v| !v.is_empty()),
+    }
+}
+
+/// Refuses other hosts, and reads the body within its time.
+async fn guarded(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    if let Some(value) = req.headers().get(header::HOST) {
+        let host = value.to_str().ok().and_then(host_name).map(str::to_ascii_lowercase);
+        if !host.is_some_and(|h| guard.hosts.contains(&h)) {
+            return Error::new(ErrorCode::HostNotAllowed).into_response();
+        }
+    }
+    let (parts, body) = req.into_parts();
+    let body = match tokio::time::timeout(guard.body_timeout, axum::body::to_bytes(body, signet_shared::http::BODY_LIMIT + 1)).await {
+        Err(_) => return Error::new(ErrorCode::RequestTimeout).into_response(),
+        Ok(Err(_)) => return Error::new(ErrorCode::PayloadTooLarge).into_response(),
+        Ok(Ok(bytes)) => bytes,
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(body))).await
+}
+
+/// No page of the local server may be framed, nor load anything from elsewhere (set on the
+/// finished answer, problems included).
+async fn secure_headers(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let policy = format!("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'", guard.portal);
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(policy);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// `GET /health`: 200 when the store can write, 503 when it cannot (a full disk; it is
+/// reopened as soon as it can be).
+async fn health(State(store): State<EmbeddedStore>) -> Response {
+    match tokio::task::spawn_blocking(move || store.health()).await {
+        Ok(Ok(())) => axum::Json(serde_json::json!({"status": "ok", "store": "ok"})).into_response(),
+        Ok(Err(cause)) => {
+            tracing::warn!(cause = %cause, "health: the store cannot write");
+            Error::new(ErrorCode::ServiceUnavailable).detail("the store cannot write").retry_after(5).into_response()
+        }
+        Err(e) => Error::internal(e).into_response(),
+    }
 }
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);

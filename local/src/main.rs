@@ -79,7 +79,7 @@ async fn run() -> Result<(), String> {
             }
         }
     });
-    let app = signet_local::app(backend.services, backend.outbox);
+    let app = signet_local::app(backend.services, backend.outbox, backend.store);
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     eprintln!("Signet local portal on {portal}  (data in {})", args.data_dir.display());
@@ -89,10 +89,8 @@ async fn run() -> Result<(), String> {
     if args.demo {
         eprintln!("  {}; its password: {}", signet_local::demo::SUMMARY, signet_local::demo::DEMO_PASSWORD);
     }
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    signet_local::serve::run(listener, app, signet_local::serve::Timeouts::default(), shutdown).await.map_err(|e| e.to_string())
 }

@@ -246,6 +246,15 @@ error_codes! {
     Conflict = ("conflict", CONFLICT,
         "Une autre demande a modifié les mêmes informations. Réessayez.",
         "Another request changed the same information. Try again."),
+    /// 421: the local server answers only to its own address (a DNS-rebinding page names
+    /// another host).
+    HostNotAllowed = ("host_not_allowed", MISDIRECTED_REQUEST,
+        "Ce serveur ne répond qu'à sa propre adresse.",
+        "This server answers only to its own address."),
+    /// 408: the request was not received in time.
+    RequestTimeout = ("request_timeout", REQUEST_TIMEOUT,
+        "La requête n'a pas été reçue à temps.",
+        "The request was not received in time."),
     /// 500: a bug. Never expected; logged with its cause.
     Internal = ("internal", INTERNAL_SERVER_ERROR,
         "Une erreur inattendue est survenue.",

@@ -81,7 +81,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestLocale {
     }
 }
 
-fn locale_of(headers: &http::HeaderMap) -> Locale {
+/// The language a request asks for (`Accept-Language`, else English).
+pub fn locale_of(headers: &http::HeaderMap) -> Locale {
     Locale::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())).unwrap_or_default()
 }
 

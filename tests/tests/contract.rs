@@ -48,7 +48,7 @@ fn openapi_document_lists_exactly_the_routes_served() {
 async fn every_listed_route_is_served() {
     let temp = tempfile::tempdir().unwrap();
     let backend = signet_shared::adapters::embedded::open(signet_tests::test_config(&[]), temp.path()).unwrap();
-    let app = signet_local::app(backend.services, backend.outbox);
+    let app = signet_local::app(backend.services, backend.outbox, backend.store);
     for (method, path) in all_routes() {
         let request = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(&path).header("content-type", "application/json").body(Body::from("{}")).unwrap();
         let status = app.clone().oneshot(request).await.unwrap().status();

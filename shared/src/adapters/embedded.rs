@@ -8,6 +8,7 @@ use crate::ports::{Clock, DeliveryError, Email, EncryptionContext, KeyError, Key
 use crate::services::Services;
 use crate::store::{Condition, Item, Key, Store, StoreError, Write};
 use async_trait::async_trait;
+use super::database_file::{DatabaseFile, DiskFaults};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -62,41 +63,59 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// Opens (or creates) the database file.
-/// The database holds password hashes and the outbox (links and codes in clear): owner only.
-pub fn open_database(path: &Path) -> Result<Arc<Database>, String> {
-    if let Some(dir) = path.parent() {
-        create_private_dir(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let db = Database::create(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    restrict_to_owner(path, 0o600).map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
+/// Creates the tables (at each opening of the file).
+fn create_tables(db: &Database) -> Result<(), String> {
     let txn = db.begin_write().map_err(|e| e.to_string())?;
     {
         txn.open_table(ITEMS).map_err(|e| e.to_string())?;
         txn.open_table(GSI1).map_err(|e| e.to_string())?;
         txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
     }
-    txn.commit().map_err(|e| e.to_string())?;
-    Ok(Arc::new(db))
+    txn.commit().map_err(|e| e.to_string())
+}
+
+/// Opens (or creates) the database file and its directory, private to the owner: the
+/// database holds password hashes and the outbox (links and codes in clear).
+pub fn open_database(path: &Path, faults: Option<Arc<DiskFaults>>) -> Result<Arc<DatabaseFile>, String> {
+    DatabaseFile::open(path, faults, create_tables)
 }
 
 /// The store on a redb database: every write is a serializable transaction.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    file: Arc<DatabaseFile>,
     clock: Arc<dyn Clock>,
 }
 
 impl EmbeddedStore {
-    /// A store on an open database.
-    pub fn new(db: Arc<Database>, clock: Arc<dyn Clock>) -> Self {
-        EmbeddedStore { db, clock }
+    /// A store on an open database file.
+    pub fn new(file: Arc<DatabaseFile>, clock: Arc<dyn Clock>) -> Self {
+        EmbeddedStore { file, clock }
+    }
+
+    /// The database for one operation (reopened first after a failure).
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        self.file.get().map_err(StoreError::Unavailable)
+    }
+
+    /// Notes an I/O failure of an operation, so that the next one reopens the file.
+    fn noted<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(StoreError::Unavailable(cause)) = &result {
+            self.file.failed(cause);
+        }
+        result
+    }
+
+    /// Whether the store can write now (see [`DatabaseFile::health`]).
+    pub fn health(&self) -> Result<(), String> {
+        self.file.health()
     }
 
     async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Database, i64) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
-        let db = self.db.clone();
+        let db = self.db()?;
         let now = self.clock.now();
-        tokio::task::spawn_blocking(move || f(&db, now)).await.map_err(unavailable)?
+        let result = tokio::task::spawn_blocking(move || f(&db, now)).await.map_err(unavailable)?;
+        self.noted(result)
     }
 
     fn get_now(db: &Database, key: &Key, now: i64) -> Result<Option<Item>, StoreError> {
@@ -111,8 +130,13 @@ impl EmbeddedStore {
 
     /// Removes items whose TTL passed (the embedded stand-in for DynamoDB's TTL sweeper).
     pub fn sweep_expired(&self) -> Result<usize, StoreError> {
+        let result = self.sweep(&*self.db()?);
+        self.noted(result)
+    }
+
+    fn sweep(&self, db: &Database) -> Result<usize, StoreError> {
         let now = self.clock.now();
-        let txn = self.db.begin_write().map_err(unavailable)?;
+        let txn = db.begin_write().map_err(unavailable)?;
         let mut removed = 0;
         {
             let mut items = txn.open_table(ITEMS).map_err(unavailable)?;
@@ -198,23 +222,13 @@ fn check_distinct(writes: &[Write]) -> Result<(), StoreError> {
 impl Store for EmbeddedStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         // Reads are short and never wait on a writer (redb is MVCC): no blocking pool hop.
-        Self::get_now(&self.db, key, self.clock.now())
+        let result = Self::get_now(&*self.db()?, key, self.clock.now());
+        self.noted(result)
     }
 
     async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        // One read transaction: the items as of one moment, as a strongly consistent batch.
-        let now = self.clock.now();
-        let txn = self.db.begin_read().map_err(unavailable)?;
-        let table = txn.open_table(ITEMS).map_err(unavailable)?;
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let found = table.get(main_key(key).as_str()).map_err(unavailable)?;
-            out.push(match found {
-                Some(bytes) => Some(decode(key.clone(), bytes.value())?).filter(|i| !i.is_expired(now)),
-                None => None,
-            });
-        }
-        Ok(out)
+        let result = self.read_many(&*self.db()?, keys);
+        self.noted(result)
     }
 
     async fn write(&self, write: Write) -> Result<(), StoreError> {
@@ -233,9 +247,37 @@ impl Store for EmbeddedStore {
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+        let result = self.range(&*self.db()?, pk, sk_prefix, limit);
+        self.noted(result)
+    }
+
+    async fn query_gsi1(&self, gsi1pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+        let result = self.index_range(&*self.db()?, gsi1pk, sk_prefix, limit);
+        self.noted(result)
+    }
+}
+
+impl EmbeddedStore {
+    fn read_many(&self, db: &Database, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        // One read transaction: the items as of one moment, as a strongly consistent batch.
+        let now = self.clock.now();
+        let txn = db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(ITEMS).map_err(unavailable)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let found = table.get(main_key(key).as_str()).map_err(unavailable)?;
+            out.push(match found {
+                Some(bytes) => Some(decode(key.clone(), bytes.value())?).filter(|i| !i.is_expired(now)),
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+
+    fn range(&self, db: &Database, pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
         let now = self.clock.now();
         let prefix = format!("{pk}{SEP}{sk_prefix}");
-        let txn = self.db.begin_read().map_err(unavailable)?;
+        let txn = db.begin_read().map_err(unavailable)?;
         let table = txn.open_table(ITEMS).map_err(unavailable)?;
         let mut out = Vec::new();
         for entry in table.range(prefix.as_str()..).map_err(unavailable)? {
@@ -251,10 +293,10 @@ impl Store for EmbeddedStore {
         Ok(out)
     }
 
-    async fn query_gsi1(&self, gsi1pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+    fn index_range(&self, db: &Database, gsi1pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
         let now = self.clock.now();
         let prefix = format!("{gsi1pk}{SEP}{sk_prefix}");
-        let txn = self.db.begin_read().map_err(unavailable)?;
+        let txn = db.begin_read().map_err(unavailable)?;
         let index = txn.open_table(GSI1).map_err(unavailable)?;
         let items = txn.open_table(ITEMS).map_err(unavailable)?;
         let mut out = Vec::new();
@@ -299,19 +341,28 @@ pub struct OutboxMessage {
 /// shows them at `/_dev/outbox`.
 #[derive(Clone)]
 pub struct Outbox {
-    db: Arc<Database>,
+    file: Arc<DatabaseFile>,
     clock: Arc<dyn Clock>,
 }
 
 impl Outbox {
-    /// An outbox in an open database.
-    pub fn new(db: Arc<Database>, clock: Arc<dyn Clock>) -> Self {
-        Outbox { db, clock }
+    /// An outbox in an open database file.
+    pub fn new(file: Arc<DatabaseFile>, clock: Arc<dyn Clock>) -> Self {
+        Outbox { file, clock }
     }
 
     fn push(&self, channel: &str, to: &str, subject: Option<&str>, body: &str, language: Option<&str>) -> Result<(), DeliveryError> {
+        let db = self.file.get().map_err(DeliveryError)?;
+        let result = self.append(&db, channel, to, subject, body, language);
+        if let Err(e) = &result {
+            self.file.failed(&e.0);
+        }
+        result
+    }
+
+    fn append(&self, db: &Database, channel: &str, to: &str, subject: Option<&str>, body: &str, language: Option<&str>) -> Result<(), DeliveryError> {
         let fail = |e: &dyn std::fmt::Display| DeliveryError(e.to_string());
-        let txn = self.db.begin_write().map_err(|e| fail(&e))?;
+        let txn = db.begin_write().map_err(|e| fail(&e))?;
         {
             let mut table = txn.open_table(OUTBOX).map_err(|e| fail(&e))?;
             let id = table.last().map_err(|e| fail(&e))?.map(|(k, _)| k.value() + 1).unwrap_or(1);
@@ -332,7 +383,8 @@ impl Outbox {
 
     /// The newest messages first, at most `limit`.
     pub fn list(&self, limit: usize) -> Result<Vec<OutboxMessage>, String> {
-        let txn = self.db.begin_read().map_err(|e| e.to_string())?;
+        let db = self.file.get()?;
+        let txn = db.begin_read().map_err(|e| e.to_string())?;
         let table = txn.open_table(OUTBOX).map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(|e| e.to_string())?.rev().take(limit) {
@@ -393,25 +445,6 @@ impl LocalKeys {
     }
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.as_os_str().is_empty() || dir.exists() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(dir)?;
-    restrict_to_owner(dir, 0o700)
-}
-
-#[cfg(unix)]
-fn restrict_to_owner(path: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn restrict_to_owner(_: &Path, _: u32) -> std::io::Result<()> {
-    Ok(())
-}
-
 /// Refuses a key file others can read or write.
 #[cfg(unix)]
 fn check_private(path: &Path) -> Result<(), String> {
@@ -431,7 +464,7 @@ fn check_private(_: &Path) -> Result<(), String> {
 fn write_private_file(path: &Path, content: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     if let Some(dir) = path.parent() {
-        create_private_dir(dir)?;
+        super::database_file::private_dir(dir).map_err(std::io::Error::other)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -469,7 +502,7 @@ pub struct Embedded {
     pub services: Services,
     /// The outbox, for the local server's pages and for tests.
     pub outbox: Outbox,
-    /// The store, for maintenance (TTL sweep).
+    /// The store, for maintenance (TTL sweep) and its health.
     pub store: EmbeddedStore,
 }
 
@@ -480,7 +513,13 @@ pub fn open(config: Config, data_dir: &Path) -> Result<Embedded, String> {
 
 /// Opens the embedded back end with a given clock (tests move time).
 pub fn open_with_clock(config: Config, data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Embedded, String> {
-    let db = open_database(&data_dir.join("signet.redb"))?;
+    open_with_faults(config, data_dir, clock, None)
+}
+
+/// Opens the embedded back end with a given clock and, for the scenarios of a full disk,
+/// faults injected into the database file's storage.
+pub fn open_with_faults(config: Config, data_dir: &Path, clock: Arc<dyn Clock>, faults: Option<Arc<DiskFaults>>) -> Result<Embedded, String> {
+    let db = open_database(&data_dir.join("signet.redb"), faults)?;
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let keys = LocalKeys::open_or_create(&data_dir.join("signet.key"), random.clone())?;
     let ca = local_ca(&data_dir.join("signet-ca.key"))?;
