@@ -164,7 +164,8 @@ impl KeyRing {
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some(typ.to_owned());
         header.kid = Some(self.signing_kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.signing).map_err(Error::internal)
+        let token = jsonwebtoken::encode(&header, claims, &self.signing).map_err(Error::internal)?;
+        low_s(&token).ok_or_else(|| Error::internal("an ES256 signature that is not 64 bytes"))
     }
 
     /// Verifies a token: ES256, `typ` `at+jwt`, a key of this ring, signature, issuer,
@@ -185,6 +186,11 @@ impl KeyRing {
             return Err(invalid());
         }
         let key = header.kid.as_deref().and_then(|kid| self.verifying.get(kid)).ok_or_else(invalid)?;
+        // Of a signature's two forms (s and n − s) only the low one is ours: its twin would
+        // be another string for the same token.
+        if !has_low_s(token) {
+            return Err(invalid());
+        }
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
@@ -208,6 +214,53 @@ impl KeyRing {
             .collect();
         serde_json::json!({ "keys": keys })
     }
+}
+
+/// The order n of the P-256 group, big-endian.
+const P256_ORDER: [u8; 32] = [
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+];
+
+/// n / 2, rounded down: the largest "low" s.
+const P256_HALF_ORDER: [u8; 32] = [
+    0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B, 0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8,
+];
+
+/// The `s` half of a JWT's 64-byte ES256 signature (r ‖ s), if it has that shape.
+fn signature_s(token: &str) -> Option<(usize, [u8; 32], [u8; 32])> {
+    let dot = token.rfind('.')?;
+    let bytes = crypto::b64url_decode(&token[dot + 1..]).filter(|b| b.len() == 64)?;
+    let (mut r, mut s) = ([0u8; 32], [0u8; 32]);
+    r.copy_from_slice(&bytes[..32]);
+    s.copy_from_slice(&bytes[32..]);
+    Some((dot, r, s))
+}
+
+/// Whether a token's ES256 signature is in its low-S form (s ≤ n/2).
+fn has_low_s(token: &str) -> bool {
+    signature_s(token).is_some_and(|(_, _, s)| s <= P256_HALF_ORDER)
+}
+
+/// The token with its signature in the low-S form: s, or n − s when s > n/2 (both verify;
+/// verification accepts only the low one).
+fn low_s(token: &str) -> Option<String> {
+    let (dot, r, s) = signature_s(token)?;
+    if s <= P256_HALF_ORDER {
+        return Some(token.to_owned());
+    }
+    Some(format!("{}.{}", &token[..dot], crypto::b64url(&[r, order_minus(&s)].concat())))
+}
+
+/// n − s, for 0 < s < n (32-byte big-endian numbers).
+fn order_minus(s: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let digit = i16::from(P256_ORDER[i]) - i16::from(s[i]) - borrow;
+        borrow = i16::from(digit < 0);
+        out[i] = digit.rem_euclid(256) as u8;
+    }
+    out
 }
 
 /// Adds a new signing key to the stored ring; it signs from now on. Older keys stay
@@ -333,6 +386,27 @@ mod tests {
         header.kid = Some(ring.signing_kid().into());
         let id_token_like = jsonwebtoken::encode(&header, &claims(1000), &ring.signing).unwrap();
         assert!(invalid(ring.verify(&id_token_like, ISS, AUD, 1001)), "typ");
+    }
+
+    #[test]
+    fn only_the_low_s_form_of_a_signature_is_accepted() {
+        let ring = KeyRing::ephemeral().unwrap();
+        for i in 0..64 {
+            let mut c = claims(1000);
+            c.jti = format!("jti-{i}");
+            let token = ring.sign(&c).unwrap();
+            assert!(has_low_s(&token), "every token signed is low-S");
+            assert_eq!(ring.verify(&token, ISS, AUD, 1001).unwrap(), c);
+            // Its malleable twin: the same signature with n − s, valid ECDSA all the same.
+            let (dot, r, s) = signature_s(&token).unwrap();
+            let twin = format!("{}.{}", &token[..dot], crypto::b64url(&[r, order_minus(&s)].concat()));
+            let key = ring.verifying.values().next().unwrap();
+            let mut validation = Validation::new(Algorithm::ES256);
+            validation.set_audience(&[AUD]);
+            validation.validate_exp = false;
+            assert!(jsonwebtoken::decode::<AccessClaims>(&twin, key, &validation).is_ok(), "the twin is a valid ECDSA signature");
+            assert!(invalid(ring.verify(&twin, ISS, AUD, 1001)), "but not accepted");
+        }
     }
 
     #[test]
