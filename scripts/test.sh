@@ -5,8 +5,9 @@
 #   2. starts moto server on a free loopback port (stopped on exit, whatever happens),
 #   3. runs the Rust tests: unit tests and the end-to-end scenarios on both back ends
 #      (embedded, and AWS through the real aws-sdk clients against moto),
-#   4. fuzzes the local server with schemathesis against openapi.json (every answer must
-#      match the document; never a 5xx),
+#   4. fuzzes the local server with schemathesis against openapi.json, signed in as the
+#      demo member, with links between operations (every answer must match the document;
+#      never a 5xx),
 #   5. lints template.yaml with cfn-lint,
 #   6. synthesizes the CDK app and compares it with template.yaml.
 # Exits non-zero when anything fails.
@@ -55,13 +56,20 @@ export SIGNET_TEST_MOTO_URL="http://127.0.0.1:$port"
 echo "== cargo test (unit tests; scenarios on the embedded and the AWS/moto back ends)"
 cargo test --workspace --locked
 
-echo "== schemathesis: the local server against openapi.json"
+echo "== schemathesis: the local server against openapi.json, signed in as the demo member"
 cargo build --quiet --locked -p signet-local
 api_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR=100000 "${CARGO_TARGET_DIR:-target}/debug/signet-local" --port "$api_port" --data-dir "$data_dir" > target/local-fuzz.log 2>&1 &
+# The demo data, and limits a fuzzer from one address would otherwise reach in seconds.
+SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR=100000 SIGNET_CODES_PER_SOURCE_PER_HOUR=100000 SIGNET_CODES_PER_PHONE_PER_HOUR=100000 \
+  SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR=100000 \
+  "${CARGO_TARGET_DIR:-target}/debug/signet-local" --demo --port "$api_port" --data-dir "$data_dir" > target/local-fuzz.log 2>&1 &
 local_pid=$!
 wait_for "$api_port" "signet-local (see target/local-fuzz.log)"
-"$venv/bin/st" run openapi.json --url "http://127.0.0.1:$api_port" --checks all --max-examples 50 --seed 1 --no-color
+# scripts/schemathesis_hooks.py signs in as the demo member (and re-authenticates for the
+# credential changes); schemathesis.toml says which documented refusals a valid body may get.
+SIGNET_FUZZ_URL="http://127.0.0.1:$api_port" PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
+  "$venv/bin/st" --config-file schemathesis.toml run openapi.json --url "http://127.0.0.1:$api_port" \
+  --checks all --max-examples 50 --seed 1 --workers 1 --no-color
 
 echo "== cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml

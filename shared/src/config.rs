@@ -230,7 +230,7 @@ impl Config {
                 code_max_sends: number(get("SIGNET_CODE_MAX_SENDS"), "SIGNET_CODE_MAX_SENDS", 5, 1, 20)?,
                 code_max_attempts: number(get("SIGNET_CODE_MAX_ATTEMPTS"), "SIGNET_CODE_MAX_ATTEMPTS", 5, 1, 5)?,
                 signup_mails_per_hour: number(get("SIGNET_SIGNUP_MAILS_PER_HOUR"), "SIGNET_SIGNUP_MAILS_PER_HOUR", 5, 1, 100)?,
-                codes_per_phone_per_hour: number(get("SIGNET_CODES_PER_PHONE_PER_HOUR"), "SIGNET_CODES_PER_PHONE_PER_HOUR", 10, 1, 100)?,
+                codes_per_phone_per_hour: number(get("SIGNET_CODES_PER_PHONE_PER_HOUR"), "SIGNET_CODES_PER_PHONE_PER_HOUR", 10, 1, 100_000)?,
                 signups_per_source_per_hour: number(get("SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR"), "SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
                 codes_per_source_per_hour: number(get("SIGNET_CODES_PER_SOURCE_PER_HOUR"), "SIGNET_CODES_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
                 phone_changes_per_person_per_hour: number(get("SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR"), "SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR", 3, 1, 20)?,

@@ -115,3 +115,11 @@ async fn sample_events_reach_their_routes() {
     }
     assert_eq!(covered, all_routes(), "one sample event per route");
 }
+
+#[test]
+fn the_documented_products_are_the_catalogue_s() {
+    let doc: Value = serde_json::from_str(signet_local::OPENAPI).unwrap();
+    let documented: BTreeSet<String> = doc["components"]["schemas"]["RenewalDraftRequest"]["properties"]["product"]["enum"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let catalogue: BTreeSet<String> = signet_shared::billing::Catalogue::shipped().unwrap().products.keys().cloned().collect();
+    assert_eq!(documented, catalogue);
+}

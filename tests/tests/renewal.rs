@@ -174,6 +174,8 @@ async fn get_bytes(w: &World, path: &str, access: &str) -> (StatusCode, String, 
     let response = w.app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    // As the document says: never stored by a cache (PDFs included).
+    assert_eq!(response.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{path}");
     (status, kind, axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap().to_vec())
 }
 
@@ -193,6 +195,15 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     assert_eq!(d["invoice"]["subtotal"], "100.00");
     assert_eq!(d["invoice"]["taxes"].as_array().unwrap().iter().map(|t| (t["code"].as_str().unwrap(), t["amount"].as_str().unwrap())).collect::<Vec<_>>(), [("GST", "5.00"), ("QST", "9.98")]);
     assert_eq!(d["invoice"]["total"], "114.98");
+    // A billing address on file without a VAT number is answered as the document describes
+    // it: the absent field left out, never null.
+    let item = w.services.store.get(&account::space_key(&h.space)).await.unwrap().unwrap();
+    let mut space: CustomerSpace = item.decode().unwrap();
+    space.billing = Some(BillingProfile { name: "Test Subscriber".into(), country: "CA".into(), region: Some("QC".into()), vat_number: None, invoicing_enabled: false, billing_contact: None });
+    w.services.store.write(Write::replace(item.next(&space).unwrap())).await.unwrap();
+    let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
+    let billing = options["billing"].as_object().expect("a billing address on file");
+    assert!(billing.values().all(|v| !v.is_null()), "{options}");
     assert_eq!(d["buyer"]["email"], h.email.as_str());
     let id = d["id"].as_str().unwrap().to_owned();
     // Accept the terms, submit → the hosted payment page.

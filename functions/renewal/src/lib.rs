@@ -130,12 +130,12 @@ struct Options<'a> {
 #[derive(Serialize, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct BillingView {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     country: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     region: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     vat_number: Option<String>,
 }
 
@@ -767,7 +767,7 @@ fn pdf_response(bytes: Vec<u8>, file: &str) -> Response {
     let mut response = (StatusCode::OK, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
     response.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
