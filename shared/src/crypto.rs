@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 /// Bytes from lower- or upper-case hex; `None` when malformed.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()

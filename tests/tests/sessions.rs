@@ -123,5 +123,5 @@ async fn sessions_are_listed_and_revoked(w: World) {
     assert_eq!(code_of(sessions::refresh(&w.services, &tablet.refresh_token).await), ErrorCode::TokenInvalid);
     assert_eq!(sessions::revoke_all_except(&w.services, &p.id, Some(&laptop.session.id), "sign_out_elsewhere").await.unwrap(), 1);
     let left: Vec<String> = sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.id).collect();
-    assert_eq!(left, [laptop.session.id.clone()]);
+    assert_eq!(left, std::slice::from_ref(&laptop.session.id));
 }

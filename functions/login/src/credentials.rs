@@ -174,10 +174,10 @@ pub(crate) async fn change_password(State(services): State<Services>, context: R
         0
     });
     services.notify_credential_change(&person, CredentialChange::PasswordChanged).await;
-    let access_token = access_token(&services, &session, now).await?;
+    let (access_token, expires_in) = access_token(&services, &session, now).await?;
     Ok(json(
         StatusCode::OK,
-        &PasswordChanged { status: "password_changed", token_type: "Bearer", access_token, expires_in: services.config.tokens.access_ttl, other_sessions_ended: ended },
+        &PasswordChanged { status: "password_changed", token_type: "Bearer", access_token, expires_in, other_sessions_ended: ended },
     ))
 }
 

@@ -83,10 +83,12 @@ fn view(m: Membership) -> SpaceView {
     SpaceView { id: m.space_id, name: m.space_name, kind: m.space_kind, roles: m.roles }
 }
 
-/// A signed access token for a session; it never outlives the session's absolute lifetime.
-/// Every caller checked that the session is live and of its person's current epoch.
-async fn access_token(services: &Services, session: &sessions::Session, now: i64) -> Result<String> {
+/// A signed access token for a session and how long it lives (seconds): never past the
+/// session's absolute lifetime. Every caller checked that the session is live and of its
+/// person's current epoch.
+async fn access_token(services: &Services, session: &sessions::Session, now: i64) -> Result<(String, i64)> {
     let settings = &services.config.tokens;
+    let exp = (now + settings.access_ttl).min(session.ends_at(settings));
     let claims = AccessClaims {
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
@@ -96,8 +98,8 @@ async fn access_token(services: &Services, session: &sessions::Session, now: i64
         sid: session.id.clone(),
         epoch: session.epoch,
         iat: now,
-        exp: (now + settings.access_ttl).min(session.ends_at(settings)),
+        exp,
         jti: services.new_id(),
     };
-    services.tokens.ring(services).await?.sign(&claims)
+    Ok((services.tokens.ring(services).await?.sign(&claims)?, exp - now))
 }

@@ -336,7 +336,7 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
     let prepared = sessions::prepare(services, &challenge.person_id, &membership.space_id, challenge.amr.clone(), challenge.epoch, device)?;
     challenge.completed = Some(prepared.issued.session.id.clone());
     let event = audit(services, context, "login.succeeded", &challenge.person_id, serde_json::json!({"space_id": membership.space_id, "amr": challenge.amr, "session_id": prepared.issued.session.id}));
-    let access_token = access_token(services, &prepared.issued.session, now).await?;
+    let (access_token, expires_in) = access_token(services, &prepared.issued.session, now).await?;
     let device_token = devices::issue(services, &challenge.person_id).await?;
     let mut writes = passed.writes()?;
     writes.push(prepared.write.clone());
@@ -349,7 +349,7 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
             status: "signed_in",
             token_type: "Bearer",
             access_token,
-            expires_in: services.config.tokens.access_ttl,
+            expires_in,
             refresh_token: issued.refresh_token.clone(),
             session_id: issued.session.id.clone(),
             space: view(membership),

@@ -29,14 +29,14 @@ struct Refreshed {
 
 pub(crate) async fn refresh(State(services): State<Services>, ApiJson(body): ApiJson<RefreshBody>) -> Result<Response> {
     let issued = sessions::refresh(&services, &body.refresh_token).await?;
-    let access_token = access_token(&services, &issued.session, services.now()).await?;
+    let (access_token, expires_in) = access_token(&services, &issued.session, services.now()).await?;
     Ok(json(
         StatusCode::OK,
         &Refreshed {
             status: "refreshed",
             token_type: "Bearer",
             access_token,
-            expires_in: services.config.tokens.access_ttl,
+            expires_in,
             refresh_token: issued.refresh_token,
             session_id: issued.session.id,
         },
@@ -74,14 +74,14 @@ pub(crate) async fn switch_space(State(services): State<Services>, Authenticated
         .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?
         .decode()?;
     let session = sessions::switch_space(&services, &live, &membership.space_id).await?;
-    let access_token = access_token(&services, &session, services.now()).await?;
+    let (access_token, expires_in) = access_token(&services, &session, services.now()).await?;
     Ok(json(
         StatusCode::OK,
         &Switched {
             status: "switched",
             token_type: "Bearer",
             access_token,
-            expires_in: services.config.tokens.access_ttl,
+            expires_in,
             session_id: session.id,
             space: view(membership),
         },

@@ -697,7 +697,7 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
         "checkout.session.expired" | "checkout.session.async_payment_failed" => {
             for _ in 0..8 {
                 let Some((item, r)) = renewal::load(&services, &renewal_id).await? else { return ignored("unknown_renewal") };
-                if r.mode != PaymentMode::Card || !r.checkout.as_ref().is_some_and(|c| c.session_id == session.id) {
+                if r.mode != PaymentMode::Card || r.checkout.as_ref().is_none_or(|c| c.session_id != session.id) {
                     return ignored("not_this_session");
                 }
                 if r.state != RenewalState::AwaitingPayment {
