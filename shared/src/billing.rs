@@ -99,6 +99,10 @@ pub struct Registration {
     pub number: String,
     /// The tax codes it registers the seller for (`GST`, `HST`, `QST`, `VAT`…).
     pub taxes: Vec<String>,
+    /// A placeholder that shows where the number goes (the shipped demo catalogue's): a
+    /// deployment refuses to invoice with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub example: bool,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +238,11 @@ impl Catalogue {
             }
         }
         Ok(Catalogue { products, taxes, seller_country: raw.reverse_charge.seller_country, reverse_charge_mention: raw.reverse_charge.mention, seller: raw.seller, currencies: raw.currencies })
+    }
+
+    /// Whether some registration of the seller is a placeholder (see [`Registration::example`]).
+    pub fn has_example_registrations(&self) -> bool {
+        self.seller.registrations.iter().any(|r| r.example)
     }
 
     /// The shipped catalogue (parsed once; a start-up error if it is bad).

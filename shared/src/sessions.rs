@@ -52,7 +52,15 @@ pub struct Session {
     /// that guesses elsewhere never stop the owner confirming their identity here.
     #[serde(default)]
     pub reauth_failures: account::LoginFailures,
+    /// Wrong passwords given to re-authenticate in this session, ever: at
+    /// [`REAUTH_FAILURES_BEFORE_REVOCATION`] the session ends (whoever holds it does not know
+    /// the password: a stolen session buys no long run of guesses).
+    #[serde(default)]
+    pub reauth_failures_total: u32,
 }
+
+/// Wrong re-authentication passwords that end a session.
+pub const REAUTH_FAILURES_BEFORE_REVOCATION: u32 = 10;
 
 /// How long a re-authentication allows credential changes.
 pub const REAUTHENTICATION_SECONDS: i64 = 300;
@@ -99,7 +107,9 @@ impl Live {
         let person: Person = person_item.decode()?;
         let epoch = person.session_epoch;
         let ended = services.now() >= session.ends_at(&services.config.tokens);
-        if session.person_id != claims.sub || session.revoked.is_some() || session.epoch != epoch || claims.epoch != epoch || ended {
+        // A token of the space the session left (switching space mints a new one) ends too.
+        let moved = session.space_id != claims.space;
+        if session.person_id != claims.sub || session.revoked.is_some() || session.epoch != epoch || claims.epoch != epoch || ended || moved {
             return Err(invalid());
         }
         Ok(Live { session_item, session, person_item, person })
@@ -169,6 +179,7 @@ pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<St
         revoked: None,
         reauthenticated_at: None,
         reauth_failures: account::LoginFailures::default(),
+        reauth_failures_total: 0,
     };
     let expiry = session.expiry(&services.config.tokens, now);
     let item = Item::new(session_key(&id), &session)?.expires_at(expiry).gsi1(person_index(person_id, now, &id));
@@ -227,16 +238,10 @@ pub async fn refresh(services: &Services, refresh_token: &str) -> Result<Issued>
 async fn revoke_item(services: &Services, item: &Item, mut session: Session, reason: &str) -> Result<()> {
     let mut item = item.clone();
     for _ in 0..10 {
-        let already = session.revoked.is_some();
-        if already && item.gsi1.is_none() {
+        if session.revoked.is_some() && item.gsi1.is_none() {
             return Ok(());
         }
-        if !already {
-            session.revoked = Some(reason.to_owned());
-        }
-        let mut next = item.next(&session)?;
-        next.gsi1 = None;
-        match services.store.write(Write::replace(next)).await {
+        match services.store.write(revocation(&item, &mut session, reason)?).await {
             Ok(()) => return Ok(()),
             Err(StoreError::ConditionFailed(_)) => match services.store.get(&item.key).await? {
                 Some(fresh) => {
@@ -249,6 +254,17 @@ async fn revoke_item(services: &Services, item: &Item, mut session: Session, rea
         }
     }
     Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+}
+
+/// The write that marks a session revoked (once: a first reason stands) and takes it out
+/// of its person's index, as the next version of `item`.
+pub fn revocation(item: &Item, session: &mut Session, reason: &str) -> Result<Write> {
+    if session.revoked.is_none() {
+        session.revoked = Some(reason.to_owned());
+    }
+    let mut next = item.next(session)?;
+    next.gsi1 = None;
+    Ok(Write::replace(next))
 }
 
 /// Moves the live session of a request to another of its person's spaces (the caller
@@ -311,8 +327,10 @@ pub async fn revoke_all_except(services: &Services, person_id: &str, keep: Optio
     // An index entry may outlive its removal a moment (DynamoDB's indexes are eventually
     // consistent): one seen already is not revoked twice, nor counted.
     let mut seen = std::collections::HashSet::new();
+    let mut waits = 0;
     loop {
         let items = services.store.query_gsi1(&index_pk(person_id), "SESSION#", PAGE).await?;
+        let full = items.len() == PAGE;
         let mut progressed = false;
         for item in items {
             let session: Session = item.decode()?;
@@ -325,6 +343,13 @@ pub async fn revoke_all_except(services: &Services, person_id: &str, keep: Optio
             revoked += usize::from(live);
         }
         if !progressed {
+            // A full page of entries already done: the index has not caught up yet, and more
+            // may stand behind them. Wait for it a little (a second at most).
+            if full && waits < 5 {
+                waits += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                continue;
+            }
             return Ok(revoked);
         }
     }

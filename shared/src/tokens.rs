@@ -62,6 +62,9 @@ pub struct DeviceClaims {
     pub aud: String,
     /// The person it was given to.
     pub sub: String,
+    /// The person's session epoch then: a password change or reset cancels every device
+    /// token given before.
+    pub epoch: u64,
     /// The device's id.
     pub jti: String,
     /// Issued at (unix seconds).

@@ -97,6 +97,11 @@ async fn switching_space_refuses_an_ended_session(w: World) {
     // A live session switches.
     let (status, switched) = w.call(Method::POST, "/session/space", &access(&kept), json!({"space_id": space})).await;
     assert_eq!(status, StatusCode::OK, "{switched}");
+    // The token of the space it left acts for it no more; the new one does.
+    let (status, _) = w.call(Method::GET, "/subscriptions", &access(&kept), Value::Null).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old space's token");
+    let (status, _) = w.call(Method::GET, "/subscriptions", &access(&switched), Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
     // A logged-out one mints nothing.
     let (status, _) = w.call(Method::POST, "/logout", &access(&logged_out), Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT);

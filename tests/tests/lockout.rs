@@ -20,6 +20,10 @@ scenarios!(
     a_device_token_is_no_access_token,
     a_noisy_source_does_not_refuse_a_right_password_with_a_right_code,
     reauthentication_is_not_locked_by_guesses_at_the_login,
+    parallel_guesses_are_each_counted_before_they_are_checked_known_or_not,
+    a_new_password_ends_the_trust_in_devices_but_the_one_that_changed_it,
+    a_source_far_over_its_limit_is_closed_but_to_trusted_devices,
+    ten_wrong_passwords_in_a_session_end_it,
 );
 
 async fn login(w: &World, email: &str, password: &str, device_token: Option<&str>) -> (StatusCode, Value) {
@@ -171,4 +175,85 @@ async fn reauthentication_is_not_locked_by_guesses_at_the_login(w: World) {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     w.clock.advance(1);
     w.reauthenticate(&access, &phone, PASSWORD).await;
+}
+
+async fn parallel_guesses_are_each_counted_before_they_are_checked_known_or_not(w: World) {
+    let email = w.email("burst");
+    w.sign_up(&email, PASSWORD, "sms").await;
+    let unknown = w.email("burst.nobody");
+    let mut outcomes = Vec::new();
+    for who in [&email, &unknown] {
+        let guesses = (0..12).map(|i| json!({"email": who, "password": format!("wrong horse battery {i}")})).collect();
+        let answers = w.post_concurrently("/login", guesses).await;
+        let checked = answers.iter().filter(|(s, b)| *s == StatusCode::UNAUTHORIZED && b["code"] == "login_failed").count();
+        let waited = answers.iter().filter(|(s, b)| *s == StatusCode::TOO_MANY_REQUESTS && b["retry_after"].as_u64().is_some()).count();
+        assert_eq!(checked + waited, 12, "{answers:?}");
+        outcomes.push((checked, waited));
+    }
+    // Three free failures, then the delay: a burst buys no more guesses than patience would,
+    // and an unknown address answers the burst exactly as a real account does.
+    assert_eq!(outcomes[0], (3, 9), "a real account");
+    assert_eq!(outcomes[1], outcomes[0], "an unknown address, alike");
+    let (_, person) = person_of(&w, &email).await;
+    assert_eq!(person.login_failures.count, 3, "every guess checked was counted, none more");
+}
+
+async fn a_new_password_ends_the_trust_in_devices_but_the_one_that_changed_it(w: World) {
+    let email = w.email("newpassword");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let signed_in = w.sign_in(&email, &phone, PASSWORD).await;
+    let old_device = signed_in["device_token"].as_str().unwrap().to_owned();
+    let other = w.sign_in(&email, &phone, PASSWORD).await["device_token"].as_str().unwrap().to_owned();
+    let access = signed_in["access_token"].as_str().unwrap();
+    w.reauthenticate(access, &phone, PASSWORD).await;
+    const NEW: &str = "a brand new passphrase 2026";
+    let (status, changed) = w.call(Method::POST, "/account/password", access, json!({"new_password": NEW})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let renewed = changed["device_token"].as_str().expect("the device that changed it stays trusted").to_owned();
+    // Someone guesses at the new password: the account waits for the hour.
+    let (item, mut person) = person_of(&w, &email).await;
+    let now = w.services.now();
+    person.login_failures = LoginFailures { count: LoginFailures::MAX_PER_HOUR, window_start: now - 60, last_at: now };
+    w.services.store.write(Write::replace(item.next(&person).unwrap())).await.unwrap();
+    // Tokens given with the old password are worth nothing now; the renewed one is.
+    for stale in [&old_device, &other] {
+        assert_eq!(login(&w, &email, NEW, Some(stale)).await.0, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let (status, body) = login(&w, &email, NEW, Some(&renewed)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn a_source_far_over_its_limit_is_closed_but_to_trusted_devices(w: World) {
+    let email = w.email("closedsource");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let device = w.sign_in(&email, &phone, PASSWORD).await["device_token"].as_str().unwrap().to_owned();
+    let now = w.services.now();
+    let start = now - now.rem_euclid(3600);
+    let key = Key::new("THROTTLE#login-failures#unknown", format!("W#{start}"));
+    let window = Item::new(key, &json!({"count": 3000})).unwrap().expires_at(start + 3600);
+    w.services.store.write(Write::Put { item: window, condition: signet_shared::store::Condition::None }).await.unwrap();
+    w.faults.calls.take();
+    let (status, body) = login(&w, &email, PASSWORD, None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")), "{body}");
+    let (_, writes, _, _) = w.faults.calls.take();
+    assert_eq!(writes, 0, "refused before anything was counted or hashed");
+    let (status, body) = login(&w, &email, PASSWORD, Some(&device)).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("second_factor_required")), "{body}");
+}
+
+async fn ten_wrong_passwords_in_a_session_end_it(w: World) {
+    let email = w.email("stolensession");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let access = w.sign_in(&email, &phone, PASSWORD).await["access_token"].as_str().unwrap().to_owned();
+    for i in 1..=10 {
+        // The session's own delay after the third (1, 2, 4… 64 s): waited out each time.
+        w.clock.advance(if i > 3 { 65 } else { 0 });
+        let (status, body) = w.call(Method::POST, "/reauth", &access, json!({"password": WRONG})).await;
+        let expected = if i < 10 { (StatusCode::UNAUTHORIZED, "password_incorrect") } else { (StatusCode::UNAUTHORIZED, "token_invalid") };
+        assert_eq!((status, body["code"].as_str().unwrap()), expected, "attempt {i}: {body}");
+    }
+    let (status, _) = w.call(Method::GET, "/sessions", &access, Value::Null).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session ended");
+    // The account itself is not held back: its owner signs in again.
+    assert_eq!(w.sign_in(&email, &phone, PASSWORD).await["status"], "signed_in");
 }

@@ -35,6 +35,7 @@ scenarios!(
     giving_up_a_checkout_frees_the_subscription_at_once,
     notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run,
     twenty_presses_of_pay_take_one_payment_and_all_answer_alike,
+    a_deployment_never_invoices_with_the_example_tax_numbers,
 );
 
 struct Holder {
@@ -785,4 +786,17 @@ async fn twenty_presses_of_pay_take_one_payment_and_all_answer_alike(w: World) {
     assert_eq!(extended.term_end, signet_shared::messages::add_months(sub.term_end, 12), "one extension");
     let receipts = w.sent_to(&h.email).await.into_iter().filter(|m| m.subject.contains("eceipt") || m.subject.contains("eçu")).count();
     assert_eq!(receipts, 1, "one receipt");
+}
+
+async fn a_deployment_never_invoices_with_the_example_tax_numbers(mut w: World) {
+    let h = holder(&w, "examplenumbers").await;
+    let (org, _) = organisation(&w, true, &[&h], "CA", Some("QC"), None).await;
+    let sub = subscription_of(&w, &h, 20).await;
+    assert!(signet_shared::billing::Catalogue::shipped().unwrap().has_example_registrations(), "the demo catalogue's numbers are examples");
+    // As deployed (no local payment page): the organisation would be invoiced with them.
+    w.services.payments = std::sync::Arc::new(payment::Unconfigured);
+    w.app = signet_shared::http::finish(signet_local::api_routes(w.services.clone()), "test", false);
+    let (status, refused) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &h.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")), "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("tax registration"), "{refused}");
 }

@@ -37,49 +37,79 @@ struct Reauthenticated {
 /// The password again; then the second factor (the same step as at login). Wrong
 /// passwords count against this session's own allowance (the same growing delay and hourly
 /// cap as at login), never against the account's: an attacker guessing at the login form
-/// does not stop the owner confirming their identity in a session they hold.
+/// does not stop the owner confirming their identity in a session they hold. Each attempt is
+/// counted before its password is checked; the tenth wrong one ends the session.
 pub(crate) async fn reauth(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<ReauthBody>) -> Result<Response> {
     let now = services.now();
-    if let Some(seconds) = live.session.reauth_failures.wait(now) {
-        return Err(Error::new(ErrorCode::TooManyRequests).retry_after(seconds));
+    let store = services.store.as_ref();
+    let (mut item, mut session) = (live.session_item.clone(), live.session.clone());
+    let mut counted = false;
+    for _ in 0..32 {
+        if let Some(seconds) = session.reauth_failures.wait(now) {
+            return Err(Error::new(ErrorCode::TooManyRequests).retry_after(seconds));
+        }
+        session.reauth_failures.record(now);
+        let next = item.next(&session)?;
+        match store.write(Write::replace(next.clone())).await {
+            Ok(()) => {
+                item = next;
+                counted = true;
+                break;
+            }
+            Err(StoreError::ConditionFailed(_)) => {
+                item = store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+                session = item.decode()?;
+                if session.revoked.is_some() {
+                    return Err(Error::new(ErrorCode::TokenInvalid));
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !counted {
+        return Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1));
     }
     let stored = Some(live.person.password_hash.clone()).filter(|_| body.password.chars().count() <= 128);
     let verified = password::verify(body.password, stored, services.config.argon2).await?;
     let mut person = live.person.clone();
     if verified == Verified::No {
-        let (mut item, mut session) = (live.session_item.clone(), live.session.clone());
-        for _ in 0..32 {
-            session.reauth_failures.record(now);
-            let event = audit(&services, &context, "reauth.password_failed", &person.id, serde_json::json!({"session_id": claims.sid}));
-            match services.store.transact(vec![Write::replace(item.next(&session)?), event.write(&services.new_id())?]).await {
-                Ok(()) => {
-                    event.log();
-                    return Err(Error::new(ErrorCode::PasswordIncorrect).field("password"));
-                }
-                Err(StoreError::ConditionFailed(_)) => {
-                    item = services.store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
-                    session = item.decode()?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        return Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1));
+        return wrong_reauth_password(&services, &context, item, session).await;
     }
     let mut writes = Vec::new();
     if let Verified::YesRehashed(hash) = verified {
         person.password_hash = hash;
         writes.push(Write::replace(live.person_item.next(&person)?));
     }
-    if live.session.reauth_failures.count > 0 {
-        let mut session = live.session.clone();
-        session.reauth_failures = Default::default();
-        writes.push(Write::replace(live.session_item.next(&session)?));
-    }
+    session.reauth_failures = Default::default();
+    writes.push(Write::replace(item.next(&session)?));
     let Begun { token, challenge, view } = challenge::begin(&services, &context, &person, Purpose::Reauth { session_id: claims.sid.clone() }, vec!["pwd".into()], writes).await?;
     if challenge.factor.is_passed() {
         return finish_reauth(&services, &context, &token, None, &claims.sid).await;
     }
     Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", login_token: token, factor: view }))
+}
+
+/// A wrong re-authentication password (already counted): audited, and the tenth of the
+/// session ends it.
+async fn wrong_reauth_password(services: &Services, context: &RequestContext, mut item: Item, mut session: Session) -> Result<Response> {
+    for _ in 0..32 {
+        session.reauth_failures_total += 1;
+        let ended = session.reauth_failures_total >= sessions::REAUTH_FAILURES_BEFORE_REVOCATION;
+        let event = audit(services, context, "reauth.password_failed", &session.person_id, serde_json::json!({"session_id": session.id, "session_ended": ended}));
+        let write = if ended { sessions::revocation(&item, &mut session, "reauthentication_failures")? } else { Write::replace(item.next(&session)?) };
+        match services.store.transact(vec![write, event.write(&services.new_id())?]).await {
+            Ok(()) => {
+                event.log();
+                return Err(if ended { Error::new(ErrorCode::TokenInvalid) } else { Error::new(ErrorCode::PasswordIncorrect).field("password") });
+            }
+            Err(StoreError::ConditionFailed(_)) => {
+                item = services.store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+                session = item.decode()?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
 #[derive(Deserialize)]
@@ -147,6 +177,8 @@ struct PasswordChanged {
     access_token: String,
     expires_in: i64,
     other_sessions_ended: usize,
+    /// This device stays trusted with the new password (also set as a cookie).
+    device_token: String,
 }
 
 /// A new password: the session epoch moves on, so every other session ends (their refresh
@@ -159,7 +191,9 @@ pub(crate) async fn change_password(State(services): State<Services>, context: R
     let mut person = live.person.clone();
     person.password_hash = hash;
     person.session_epoch += 1;
+    // A new password: the old one's failures, and the devices trusted with it, are gone.
     person.login_failures = Default::default();
+    person.device_failures.clear();
     let mut session = live.session.clone();
     session.epoch = person.session_epoch;
     // A re-authentication serves one change.
@@ -175,10 +209,11 @@ pub(crate) async fn change_password(State(services): State<Services>, context: R
     });
     services.notify_credential_change(&person, CredentialChange::PasswordChanged).await;
     let (access_token, expires_in) = access_token(&services, &session, now).await?;
-    Ok(json(
-        StatusCode::OK,
-        &PasswordChanged { status: "password_changed", token_type: "Bearer", access_token, expires_in, other_sessions_ended: ended },
-    ))
+    let device_token = signet_shared::devices::issue(&services, &person.id, person.session_epoch).await?;
+    let cookie = signet_shared::auth::device_cookie(&services, &device_token);
+    let mut response = json(StatusCode::OK, &PasswordChanged { status: "password_changed", token_type: "Bearer", access_token, expires_in, other_sessions_ended: ended, device_token });
+    response.headers_mut().insert(axum::http::header::SET_COOKIE, cookie);
+    Ok(response)
 }
 
 // ---------------------------------------------------------------------------------------

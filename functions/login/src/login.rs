@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use signet_shared::account::{self, Membership, Person};
+use signet_shared::audit::AuditEvent;
 use signet_shared::auth::cookie_value;
 use signet_shared::devices;
 use signet_shared::email::EmailAddress;
@@ -29,6 +30,9 @@ use signet_shared::{Error, ErrorCode, Result, Services};
 /// answered "wait"; a right one still goes on to the second factor (a whole company behind
 /// one address is not locked out by one of its machines).
 const FAILURES_PER_SOURCE_PER_HOUR: u32 = 300;
+/// Past ten times that, a source is refused before any password is checked, but for its
+/// trusted devices: it bounds the hashing one address can make Signet do.
+const SOURCE_CEILING_PER_HOUR: u32 = 10 * FAILURES_PER_SOURCE_PER_HOUR;
 /// The throttle scope of failed logins per source address.
 const SOURCE_FAILURES: &str = "login-failures";
 
@@ -38,11 +42,19 @@ async fn count_source_failure(services: &Services, context: &RequestContext) -> 
     Ok(())
 }
 
-/// When a source address failed too often this hour: how long until its hour is over.
-async fn source_over_limit(services: &Services, context: &RequestContext) -> Result<Option<u64>> {
+/// What a source address's failures this hour allow.
+struct Source {
+    /// Over the limit: wrong passwords wait this long (the rest of the hour).
+    over: Option<u64>,
+    /// Over the ceiling: nothing but trusted devices until the hour is over.
+    closed: bool,
+}
+
+async fn source_state(services: &Services, context: &RequestContext) -> Result<Source> {
     let now = services.now();
     let failures = throttle::count(services.store.as_ref(), SOURCE_FAILURES, &context.source_ip, 3600, now).await?;
-    Ok((failures >= FAILURES_PER_SOURCE_PER_HOUR).then(|| (3600 - now.rem_euclid(3600)) as u64))
+    let rest_of_hour = (3600 - now.rem_euclid(3600)) as u64;
+    Ok(Source { over: (failures >= FAILURES_PER_SOURCE_PER_HOUR).then_some(rest_of_hour), closed: failures >= SOURCE_CEILING_PER_HOUR })
 }
 
 fn failed() -> Error {
@@ -106,54 +118,57 @@ fn guard_key(body: &LoginBody) -> Result<(Key, String)> {
 /// third, at most 100 an hour, during which every attempt is answered "wait N seconds"
 /// without being checked or counted. A trusted device (one that signed in before, see
 /// [`signet_shared::devices`]) is judged by its own failures instead of everyone else's.
+///
+/// Each attempt is counted before its password is checked (and the count cleared when it is
+/// right): concurrent guesses are counted one by one against the allowance, never all
+/// checked against the same count.
 pub(crate) async fn login(State(services): State<Services>, context: RequestContext, headers: HeaderMap, ApiJson(body): ApiJson<LoginBody>) -> Result<Response> {
     let (guard, login_name) = guard_key(&body)?;
     if body.password.chars().count() > 128 {
         return Err(failed());
     }
-    let now = services.now();
     let store = services.store.as_ref();
-    let source_over = source_over_limit(&services, &context).await?;
+    let source = source_state(&services, &context).await?;
     let person = match store.get(&guard).await? {
         Some(guard) => {
             let guard: account::EmailGuard = guard.decode()?;
             store.get(&account::person_key(&guard.person_id)).await?
         }
         // An unknown address makes the same calls as a known one with a wrong password:
-        // one more read, one transaction (its failures are counted too: credential stuffing).
-        None => return unknown_account(&services, &context, &login_name, body.password, source_over).await,
+        // one more read, the attempt counted, its failure recorded.
+        None => return unknown_account(&services, &context, &login_name, body.password, &source).await,
     };
     let decoded: Option<Person> = person.as_ref().map(|i| i.decode()).transpose()?;
-    let (Some(item), Some(mut person)) = (person, decoded) else {
+    let (Some(item), Some(person)) = (person, decoded) else {
         // A guard without its person: treated as unknown.
         let _ = password::verify(body.password, None, services.config.argon2).await?;
         count_source_failure(&services, &context).await?;
         return Err(failed());
     };
     let presented = body.device_token.as_deref().or_else(|| cookie_value(&headers, devices::DEVICE_COOKIE));
-    let device_id = devices::trusted(&services, presented, &person.id).await?;
+    let device_id = devices::trusted(&services, presented, &person).await?;
     let device_id = device_id.as_deref();
-    if let Some(seconds) = person.failures_of(device_id).wait(now) {
-        return Err(wait(seconds));
+    if source.closed && device_id.is_none() {
+        return Err(wait(source.over.unwrap_or(1)));
     }
+    let (item, mut person) = count_attempt(&services, item, person, device_id).await?;
     let verified = password::verify(body.password, Some(person.password_hash.clone()), services.config.argon2).await?;
     if verified == Verified::No {
+        let event = audit(&services, &context, "login.password_failed", &person.id, serde_json::json!({"trusted_device": device_id.is_some(), "failures": person.failures_of(device_id).count}));
+        services.store.write(event.write(&services.new_id())?).await?;
+        event.log();
         count_source_failure(&services, &context).await?;
-        record_failure(&services, &context, item, person, device_id).await?;
         // A trusted device is not held back by its source's other clients.
-        return Err(match source_over.filter(|_| device_id.is_none()) {
+        return Err(match source.over.filter(|_| device_id.is_none()) {
             Some(seconds) => wait(seconds),
             None => failed(),
         });
     }
-    let mut writes = Vec::new();
-    let rehashed = matches!(verified, Verified::YesRehashed(_));
     if let Verified::YesRehashed(new_hash) = verified {
         person.password_hash = new_hash;
     }
-    if person.clear_login_failures(device_id) || rehashed {
-        writes.push(Write::replace(item.next(&person)?));
-    }
+    person.clear_login_failures(device_id);
+    let writes = vec![Write::replace(item.next(&person)?)];
     second_factor(&services, &context, &person, vec!["pwd".into()], device(body.device), writes).await
 }
 
@@ -167,20 +182,21 @@ async fn second_factor(services: &Services, context: &RequestContext, person: &P
     Ok(json(StatusCode::OK, &FactorRequired { status: "second_factor_required", login_token: token, factor: view }))
 }
 
-/// Counts a wrong password against the allowance it was judged by. Parallel guesses all
-/// count: a write that loses a race is made again on the fresh person.
-async fn record_failure(services: &Services, context: &RequestContext, mut item: Item, mut person: Person, device: Option<&str>) -> Result<()> {
+/// Counts an attempt against the allowance it is judged by, before its password is
+/// checked; refused ("wait N seconds", uncounted) when the allowance says to wait. A write
+/// that loses a race is made again on the fresh person, its wait checked again: parallel
+/// attempts are each counted, and those past the allowance wait.
+async fn count_attempt(services: &Services, mut item: Item, mut person: Person, device: Option<&str>) -> Result<(Item, Person)> {
     let store = services.store.as_ref();
     let now = services.now();
     for _ in 0..32 {
+        if let Some(seconds) = person.failures_of(device).wait(now) {
+            return Err(wait(seconds));
+        }
         person.record_login_failure(device, now);
-        let detail = serde_json::json!({"trusted_device": device.is_some(), "failures": person.failures_of(device).count});
-        let event = audit(services, context, "login.password_failed", &person.id, detail);
-        match store.transact(vec![Write::replace(item.next(&person)?), event.write(&services.new_id())?]).await {
-            Ok(()) => {
-                event.log();
-                return Ok(());
-            }
+        let next = item.next(&person)?;
+        match store.write(Write::replace(next.clone())).await {
+            Ok(()) => return Ok((next, person)),
             Err(StoreError::ConditionFailed(_)) => {
                 item = store.get(&item.key).await?.ok_or_else(failed)?;
                 person = item.decode()?;
@@ -191,28 +207,49 @@ async fn record_failure(services: &Services, context: &RequestContext, mut item:
     Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }
 
-/// The failed login of a name without an account: its failures are kept under the name
-/// and throttled as an account's are (the same waits), a dummy hash is checked, and the
-/// calls are those of a wrong password for a real account.
-async fn unknown_account(services: &Services, context: &RequestContext, login_name: &str, password: String, source_over: Option<u64>) -> Result<Response> {
+/// The failed login of a name without an account: its failures are kept under the name and
+/// throttled as an account's are (the same waits, the attempt counted before the dummy hash
+/// is checked, parallel attempts each counted), and the calls are those of a wrong password
+/// for a real account.
+async fn unknown_account(services: &Services, context: &RequestContext, login_name: &str, password: String, source: &Source) -> Result<Response> {
     let store = services.store.as_ref();
     let now = services.now();
+    if source.closed {
+        return Err(wait(source.over.unwrap_or(1)));
+    }
     let key = Key::new(format!("LOGINFAIL#{login_name}"), "FAILURES");
-    let current = store.get(&key).await?;
-    let mut failures: account::LoginFailures = current.as_ref().map(|i| i.decode()).transpose()?.unwrap_or_default();
-    if let Some(seconds) = failures.wait(now) {
-        return Err(wait(seconds));
+    let mut counted = false;
+    for _ in 0..32 {
+        let current = store.get(&key).await?;
+        let mut failures: account::LoginFailures = current.as_ref().map(|i| i.decode()).transpose()?.unwrap_or_default();
+        if let Some(seconds) = failures.wait(now) {
+            return Err(wait(seconds));
+        }
+        failures.record(now);
+        let write = match &current {
+            Some(item) => Write::replace(item.next(&failures)?),
+            None => Write::create(Item::new(key.clone(), &failures)?.expires_at(now + 3600)),
+        };
+        match store.write(write).await {
+            Ok(()) => {
+                counted = true;
+                break;
+            }
+            Err(StoreError::ConditionFailed(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !counted {
+        return Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1));
     }
     let _ = password::verify(password, None, services.config.argon2).await?;
-    failures.record(now);
-    let write = match &current {
-        Some(item) => Write::replace(item.next(&failures)?),
-        None => Write::create(Item::new(key, &failures)?.expires_at(now + 3600)),
-    };
-    // A lost race only loses one count of a name that has no account.
-    let _ = store.transact(vec![write]).await;
+    // Recorded as a real account's failure is (the name itself is not: it may be anyone's
+    // address).
+    let event = AuditEvent::new(now, context, "login.password_failed", None, "login:unknown".into(), serde_json::json!({"account": false}));
+    store.write(event.write(&services.new_id())?).await?;
+    event.log();
     count_source_failure(services, context).await?;
-    Err(source_over.map_or_else(failed, wait))
+    Err(source.over.map_or_else(failed, wait))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -337,7 +374,7 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
     challenge.completed = Some(prepared.issued.session.id.clone());
     let event = audit(services, context, "login.succeeded", &challenge.person_id, serde_json::json!({"space_id": membership.space_id, "amr": challenge.amr, "session_id": prepared.issued.session.id}));
     let (access_token, expires_in) = access_token(services, &prepared.issued.session, now).await?;
-    let device_token = devices::issue(services, &challenge.person_id).await?;
+    let device_token = devices::issue(services, &challenge.person_id, challenge.epoch).await?;
     let mut writes = passed.writes()?;
     writes.push(prepared.write.clone());
     writes.push(event.write(&services.new_id())?);

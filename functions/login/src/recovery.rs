@@ -188,7 +188,7 @@ pub(crate) async fn reset_password(State(services): State<Services>, context: Re
         tracing::warn!(error = %e, "sessions not all marked revoked after a reset (their epoch ended them)");
     }
     services.notify_credential_change(&person, CredentialChange::PasswordReset).await;
-    let device_token = signet_shared::devices::issue(&services, &person.id).await?;
+    let device_token = signet_shared::devices::issue(&services, &person.id, person.session_epoch).await?;
     let cookie = signet_shared::auth::device_cookie(&services, &device_token);
     let mut response = json(StatusCode::OK, &ResetDone { status: "password_reset", device_token });
     response.headers_mut().insert(axum::http::header::SET_COOKIE, cookie);
@@ -210,7 +210,9 @@ async fn loop_reset(services: &Services, context: &RequestContext, token: &str, 
         let person = &mut passed.person;
         person.password_hash = hash;
         person.session_epoch += 1;
+        // A new password: the old one's failures, and the devices trusted with it, are gone.
         person.login_failures = Default::default();
+        person.device_failures.clear();
         let event = audit(services, context, "credential.password_reset", &person.id, serde_json::json!({"amr": passed.challenge.amr}));
         let writes = vec![
             Write::replace(passed.item.next(&passed.challenge)?),

@@ -407,6 +407,12 @@ async fn draft(
             Buyer { space_id: org.id, name: profile.name, email: contact.as_str().to_owned(), country: profile.country, region: profile.region, vat_number: profile.vat_number }
         }
     };
+    // The demo catalogue's registration numbers are placeholders: only the local payment
+    // page (the local server, the tests' emulator) may invoice with them, never a deployment.
+    if catalogue.has_example_registrations() && services.payments.as_local().is_none() {
+        tracing::error!("the catalogue's seller tax registrations are examples: configure the real numbers before invoicing");
+        return Err(Error::new(ErrorCode::ServiceUnavailable).detail("invoicing is not configured yet (the seller's tax registration numbers)"));
+    }
     let now = services.now();
     let renewal = Renewal {
         id: services.new_id(),
