@@ -86,7 +86,8 @@ async fn slow_clients_are_cut_off_and_others_served() {
     assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out));
 }
 
-#[tokio::test]
+// On the multi-threaded runtime, as the local server runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_full_disk_the_store_recovers_and_the_health_route_says_so() {
     let l = local(Default::default());
     let host = "127.0.0.1:3000";

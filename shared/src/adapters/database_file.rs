@@ -121,7 +121,12 @@ impl DatabaseFile {
     /// The database, for one operation; reopened first when it failed before.
     pub fn get(&self) -> Result<Arc<Database>, String> {
         if self.broken.load(Ordering::SeqCst) {
-            self.reopen();
+            // Reopening may wait (for operations in flight, for the file): not on an async
+            // worker's time, where the runtime allows moving it off.
+            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| self.reopen()),
+                _ => self.reopen(),
+            }
         }
         self.db.read().map_err(|e| e.to_string())?.clone().ok_or_else(|| BROKEN.to_owned())
     }
