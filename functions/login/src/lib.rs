@@ -5,6 +5,7 @@
 //! credential changes of a signed-in person (re-authentication, password, authenticator
 //! app); "forgot password" and "forgot identifier".
 
+mod attempts;
 mod credentials;
 mod login;
 mod recovery;
