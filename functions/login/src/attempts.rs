@@ -5,7 +5,6 @@
 //! too: past a limit its wrong passwords wait, past a ceiling it waits before any check but
 //! for its trusted devices.
 
-use crate::login::failed;
 use signet_shared::account::{self, Person};
 use signet_shared::audit::AuditEvent;
 use signet_shared::http::RequestContext;
@@ -43,6 +42,11 @@ pub(crate) async fn source_state(services: &Services, context: &RequestContext) 
     let failures = throttle::count(services.store.as_ref(), SOURCE_FAILURES, &context.source_ip, 3600, now).await?;
     let rest_of_hour = (3600 - now.rem_euclid(3600)) as u64;
     Ok(Source { over: (failures >= FAILURES_PER_SOURCE_PER_HOUR).then_some(rest_of_hour), closed: failures >= SOURCE_CEILING_PER_HOUR })
+}
+
+/// A wrong password, or no such account: the two answer alike.
+pub(crate) fn failed() -> Error {
+    Error::new(ErrorCode::LoginFailed)
 }
 
 /// "Wait this long before trying again": the same for every account, known or not, and

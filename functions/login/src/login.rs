@@ -22,13 +22,9 @@ use signet_shared::password::{self, Verified};
 use signet_shared::phone::PhoneChannel;
 use signet_shared::sessions;
 use signet_shared::store::{Key, Write};
-use crate::attempts::{count_attempt, count_source_failure, source_state, unknown_account, wait};
+use crate::attempts::{count_attempt, count_source_failure, failed, source_state, unknown_account, wait};
 use signet_shared::oidc;
 use signet_shared::{Error, ErrorCode, Result, Services};
-
-pub(crate) fn failed() -> Error {
-    Error::new(ErrorCode::LoginFailed)
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
