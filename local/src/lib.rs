@@ -17,6 +17,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use signet_shared::adapters::embedded::{EmbeddedStore, Outbox, OutboxMessage};
+use signet_shared::auth::origin_of;
 use signet_shared::http::RequestContext;
 use signet_shared::{Error, ErrorCode, Services};
 use std::net::SocketAddr;
@@ -49,7 +50,7 @@ pub fn app_with(services: Services, outbox: Outbox, store: EmbeddedStore, timeou
     let health = Router::new().route("/health", get(health)).with_state(store);
     // The hosted payment page delivers its webhook to the API as the provider would.
     let pay = payment_page::routes(services.clone(), signet_shared::http::finish(api_routes(services.clone()), "local", false));
-    let guard = Guard { hosts: allowed_hosts(&services.config.portal_url), portal: portal_origin(&services.config.portal_url), body_timeout: timeouts.body };
+    let guard = Guard { hosts: allowed_hosts(&services.config.portal_url), portal: origin_of(&services.config.portal_url).to_owned(), body_timeout: timeouts.body };
     let guard = Arc::new(guard);
     let routes = api_routes(services).merge(dev).merge(pay).merge(health).layer(axum::middleware::from_fn_with_state(guard.clone(), guarded));
     signet_shared::http::finish(routes, "local", metrics).layer(axum::middleware::from_fn(request_context)).layer(axum::middleware::from_fn_with_state(guard, secure_headers))
@@ -68,16 +69,10 @@ struct Guard {
 /// The host names the local server answers to: the configured portal's, and loopback's.
 fn allowed_hosts(portal_url: &str) -> Vec<String> {
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "[::1]".to_owned()];
-    if let Some(host) = host_name(portal_origin(portal_url).split_once("://").map_or("", |(_, h)| h)) {
+    if let Some(host) = host_name(origin_of(portal_url).split_once("://").map_or("", |(_, h)| h)) {
         hosts.push(host.to_ascii_lowercase());
     }
     hosts
-}
-
-/// The origin (`scheme://host[:port]`) of a URL.
-fn portal_origin(url: &str) -> String {
-    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
-    url[..url[after..].find('/').map_or(url.len(), |i| after + i)].to_owned()
 }
 
 /// The host name of a `Host` header value, without its port.

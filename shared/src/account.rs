@@ -124,15 +124,11 @@ impl Person {
         self.device_failures.drain(..excess);
     }
 
-    /// Clears the allowance a right password was judged by; whether anything changed.
-    pub fn clear_login_failures(&mut self, device: Option<&str>) -> bool {
+    /// Clears the allowance a right password was judged by.
+    pub fn clear_login_failures(&mut self, device: Option<&str>) {
         match device {
-            Some(id) => {
-                let before = self.device_failures.len();
-                self.device_failures.retain(|d| d.device != id);
-                before != self.device_failures.len()
-            }
-            None => std::mem::take(&mut self.login_failures).count > 0,
+            Some(id) => self.device_failures.retain(|d| d.device != id),
+            None => self.login_failures = LoginFailures::default(),
         }
     }
 

@@ -73,7 +73,7 @@ pub fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a 
 }
 
 /// The origin (`scheme://host[:port]`) of a URL.
-fn origin_of(url: &str) -> &str {
+pub fn origin_of(url: &str) -> &str {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
     match url[after_scheme..].find('/') {
         Some(i) => &url[..after_scheme + i],
@@ -81,12 +81,14 @@ fn origin_of(url: &str) -> &str {
     }
 }
 
-/// The `Set-Cookie` value that gives a browser its device token (HttpOnly, SameSite=Strict,
-/// Secure unless the portal is served over plain HTTP on loopback).
-pub fn device_cookie(services: &Services, token: &str) -> http::HeaderValue {
+/// Gives a browser its device token with `response`: a `Set-Cookie` (HttpOnly,
+/// SameSite=Strict, Secure unless the portal is served over plain HTTP on loopback).
+pub fn set_device_cookie(services: &Services, response: &mut axum::response::Response, token: &str) {
     let secure = if services.config.portal_url.starts_with("https://") { "; Secure" } else { "" };
     let value = format!("{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}", crate::devices::DEVICE_COOKIE, crate::devices::DEVICE_LIFETIME);
-    http::HeaderValue::from_str(&value).unwrap_or_else(|_| http::HeaderValue::from_static(""))
+    if let Ok(value) = http::HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
 }
 
 impl FromRequestParts<Services> for Authenticated {

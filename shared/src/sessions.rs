@@ -187,7 +187,8 @@ pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<St
 }
 
 /// Exchanges a refresh token for the next one (two reads: the session, then its person,
-/// whose session epoch tells whether the password changed since the sign-in; one write). Errors: `token_invalid` (unknown, expired — idle too long or past its absolute
+/// whose session epoch tells whether the password changed since the sign-in; one write).
+/// Errors: `token_invalid` (unknown, expired — idle too long or past its absolute
 /// lifetime —, revoked, forged, replayed — a replay also revokes the family — or the
 /// password changed) or `conflict` (a replay within the grace period of a rotation, or a
 /// concurrent refresh with the same token).

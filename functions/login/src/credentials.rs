@@ -210,9 +210,8 @@ pub(crate) async fn change_password(State(services): State<Services>, context: R
     services.notify_credential_change(&person, CredentialChange::PasswordChanged).await;
     let (access_token, expires_in) = access_token(&services, &session, now).await?;
     let device_token = signet_shared::devices::issue(&services, &person.id, person.session_epoch).await?;
-    let cookie = signet_shared::auth::device_cookie(&services, &device_token);
-    let mut response = json(StatusCode::OK, &PasswordChanged { status: "password_changed", token_type: "Bearer", access_token, expires_in, other_sessions_ended: ended, device_token });
-    response.headers_mut().insert(axum::http::header::SET_COOKIE, cookie);
+    let mut response = json(StatusCode::OK, &PasswordChanged { status: "password_changed", token_type: "Bearer", access_token, expires_in, other_sessions_ended: ended, device_token: device_token.clone() });
+    signet_shared::auth::set_device_cookie(&services, &mut response, &device_token);
     Ok(response)
 }
 

@@ -268,7 +268,6 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
     writes.push(prepared.write.clone());
     writes.push(event.write(&services.new_id())?);
     let issued = prepared.issued;
-    let cookie = signet_shared::auth::device_cookie(services, &device_token);
     let mut then = json(
         StatusCode::OK,
         &SignedIn {
@@ -279,10 +278,10 @@ async fn sign_in(services: &Services, context: &RequestContext, mut passed: chal
             refresh_token: issued.refresh_token.clone(),
             session_id: issued.session.id.clone(),
             space: view(membership),
-            device_token,
+            device_token: device_token.clone(),
         },
     );
-    then.headers_mut().insert(axum::http::header::SET_COOKIE, cookie);
+    signet_shared::auth::set_device_cookie(services, &mut then, &device_token);
     Ok(Commit { writes, event: Some(event), then })
 }
 

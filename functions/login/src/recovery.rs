@@ -189,9 +189,8 @@ pub(crate) async fn reset_password(State(services): State<Services>, context: Re
     }
     services.notify_credential_change(&person, CredentialChange::PasswordReset).await;
     let device_token = signet_shared::devices::issue(&services, &person.id, person.session_epoch).await?;
-    let cookie = signet_shared::auth::device_cookie(&services, &device_token);
-    let mut response = json(StatusCode::OK, &ResetDone { status: "password_reset", device_token });
-    response.headers_mut().insert(axum::http::header::SET_COOKIE, cookie);
+    let mut response = json(StatusCode::OK, &ResetDone { status: "password_reset", device_token: device_token.clone() });
+    signet_shared::auth::set_device_cookie(&services, &mut response, &device_token);
     Ok(response)
 }
 
