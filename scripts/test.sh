@@ -3,13 +3,14 @@
 #   1. installs moto server and cfn-lint into .venv (first run only), and pdftotext
 #      (Debian's poppler-utils) when missing,
 #   2. starts moto server on a free loopback port (stopped on exit, whatever happens),
-#   3. runs the Rust tests: unit tests and the end-to-end scenarios on both back ends
+#   3. checks the formatting (rustfmt.toml) and runs clippy with warnings as errors,
+#   4. runs the Rust tests: unit tests and the end-to-end scenarios on both back ends
 #      (embedded, and AWS through the real aws-sdk clients against moto),
-#   4. fuzzes the local server with schemathesis against openapi.json, signed in as the
+#   5. fuzzes the local server with schemathesis against openapi.json, signed in as the
 #      demo member, with links between operations (every answer must match the document;
 #      never a 5xx),
-#   5. lints template.yaml with cfn-lint,
-#   6. synthesizes the CDK app and compares it with template.yaml.
+#   6. lints template.yaml with cfn-lint,
+#   7. synthesizes the CDK app and compares it with template.yaml.
 # Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,10 @@ PY
 wait_for "$port" "moto server (see target/moto.log)"
 echo "== moto server on 127.0.0.1:$port (pid $moto_pid)"
 export SIGNET_TEST_MOTO_URL="http://127.0.0.1:$port"
+
+echo "== cargo fmt --check and clippy (warnings are errors)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
 
 echo "== cargo test (unit tests; scenarios on the embedded and the AWS/moto back ends)"
 cargo test --workspace --locked

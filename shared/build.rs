@@ -10,7 +10,8 @@ fn main() {
     let source = "data/common-passwords.txt";
     println!("cargo:rerun-if-changed={source}");
     let list = std::fs::read_to_string(source).expect("data/common-passwords.txt");
-    let mut hashes: Vec<u32> = list.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| fnv1a32(&l.to_lowercase())).collect();
+    let mut hashes: Vec<u32> =
+        list.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| fnv1a32(&l.to_lowercase())).collect();
     hashes.sort_unstable();
     hashes.dedup();
     let bytes: Vec<u8> = hashes.iter().flat_map(|h| h.to_le_bytes()).collect();

@@ -2,18 +2,22 @@
 //! existing account, so that every sign-up path can be tried at once. Loading twice
 //! changes nothing.
 
-use signet_shared::subscription::{self, Product, Subscription, SubscriptionStatus};
-use signet_shared::account::{self, BillingProfile, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind, SubscriberRecord};
+use signet_shared::account::{
+    self, BillingProfile, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind,
+    SubscriberRecord,
+};
 use signet_shared::email::EmailAddress;
 use signet_shared::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::store::{Item, StoreError, Write};
+use signet_shared::subscription::{self, Product, Subscription, SubscriptionStatus};
 use signet_shared::{password, Locale, Services};
 
 /// The password of the demo account (demo data only; printed by the server at start).
 pub const DEMO_PASSWORD: &str = "demo portal password 2026";
 
 /// What the demo data set holds, for the start-up banner.
-pub const SUMMARY: &str = "demo data: subscriber records subscriber@example.com (fr) and legacy.subscriber@example.org (en) \
+pub const SUMMARY: &str =
+    "demo data: subscriber records subscriber@example.com (fr) and legacy.subscriber@example.org (en) \
     prefill a sign-up; member@example.com already has an account, with a personal space and an organisation's, \
     a cloud signature that needs to be updated (GET /subscriptions, then recover and activate it) and one ending in \
     25 days to renew by card (local payment page) or by invoice to Example Organisation";
@@ -29,7 +33,8 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         let phone = match phone {
             Some(p) => {
                 let number = PhoneNumber::parse(p, &services.config.limits.phone_countries)?;
-                let sealed = services.keys.seal(number.as_str().as_bytes(), &account::subscriber_phone_context(id)).await?;
+                let sealed =
+                    services.keys.seal(number.as_str().as_bytes(), &account::subscriber_phone_context(id)).await?;
                 Some(SealedPhone { sealed, hint: number.hint() })
             }
             None => None,
@@ -43,7 +48,9 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
             locale,
             person_id: None,
         };
-        ignore_existing(services.store.write(Write::create(Item::new(account::subscriber_key(&email), &record)?)).await)?;
+        ignore_existing(
+            services.store.write(Write::create(Item::new(account::subscriber_key(&email), &record)?)).await,
+        )?;
     }
 
     let email = EmailAddress::parse("member@example.com")?;
@@ -53,16 +60,28 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
     let person_id = services.new_id();
     let phone = PhoneNumber::parse("+1 514 555 0101", &services.config.limits.phone_countries)?;
     let context = account::person_phone_context(&person_id);
-    let phone = PhoneFactor { phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?, hint: phone.hint(), channel: PhoneChannel::Sms };
+    let phone = PhoneFactor {
+        phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?,
+        hint: phone.hint(),
+        channel: PhoneChannel::Sms,
+    };
     let hash = password::hash(DEMO_PASSWORD.into(), services.config.argon2).await?;
-    let person = Person::new(person_id, email, "Demo".into(), "Member".into(), Locale::En, hash, Some(phone), services.now());
+    let person =
+        Person::new(person_id, email, "Demo".into(), "Member".into(), Locale::En, hash, Some(phone), services.now());
     let space = CustomerSpace {
         id: services.new_id(),
         kind: SpaceKind::Individual,
         name: "Demo Member".into(),
         created_at: services.now(),
         // In Québec: a renewal's draft invoice shows GST and QST.
-        billing: Some(BillingProfile { name: "Demo Member".into(), country: "CA".into(), region: Some("QC".into()), vat_number: None, invoicing_enabled: false, billing_contact: None }),
+        billing: Some(BillingProfile {
+            name: "Demo Member".into(),
+            country: "CA".into(),
+            region: Some("QC".into()),
+            vat_number: None,
+            invoicing_enabled: false,
+            billing_contact: None,
+        }),
     };
     // The member also belongs to an organisation's space: a login then offers the choice, and
     // a renewal may be billed to it (enabled for invoicing; its invoices go to billing@example.org).

@@ -29,7 +29,13 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// Every function's routes, without fallbacks (the caller finishes the router once).
 pub fn api_routes(services: Services) -> Router {
-    Router::new().merge(signet_signup::routes(services.clone())).merge(signet_login::routes(services.clone())).merge(signet_email_change::routes(services.clone())).merge(signet_recovery::routes(services.clone())).merge(signet_activation::routes(services.clone())).merge(signet_renewal::routes(services))
+    Router::new()
+        .merge(signet_signup::routes(services.clone()))
+        .merge(signet_login::routes(services.clone()))
+        .merge(signet_email_change::routes(services.clone()))
+        .merge(signet_recovery::routes(services.clone()))
+        .merge(signet_activation::routes(services.clone()))
+        .merge(signet_renewal::routes(services))
 }
 
 /// The whole local application: the API, the developer pages, the OpenAPI document, the
@@ -49,11 +55,24 @@ pub fn app_with(services: Services, outbox: Outbox, store: EmbeddedStore, timeou
         .with_state(outbox);
     let health = Router::new().route("/health", get(health)).with_state(store);
     // The hosted payment page delivers its webhook to the API as the provider would.
-    let pay = payment_page::routes(services.clone(), signet_shared::http::finish(api_routes(services.clone()), "local", false));
-    let guard = Guard { hosts: allowed_hosts(&services.config.portal_url), portal: origin_of(&services.config.portal_url).to_owned(), body_timeout: timeouts.body };
+    let pay = payment_page::routes(
+        services.clone(),
+        signet_shared::http::finish(api_routes(services.clone()), "local", false),
+    );
+    let guard = Guard {
+        hosts: allowed_hosts(&services.config.portal_url),
+        portal: origin_of(&services.config.portal_url).to_owned(),
+        body_timeout: timeouts.body,
+    };
     let guard = Arc::new(guard);
-    let routes = api_routes(services).merge(dev).merge(pay).merge(health).layer(axum::middleware::from_fn_with_state(guard.clone(), guarded));
-    signet_shared::http::finish(routes, "local", metrics).layer(axum::middleware::from_fn(request_context)).layer(axum::middleware::from_fn_with_state(guard, secure_headers))
+    let routes = api_routes(services)
+        .merge(dev)
+        .merge(pay)
+        .merge(health)
+        .layer(axum::middleware::from_fn_with_state(guard.clone(), guarded));
+    signet_shared::http::finish(routes, "local", metrics)
+        .layer(axum::middleware::from_fn(request_context))
+        .layer(axum::middleware::from_fn_with_state(guard, secure_headers))
 }
 
 /// What every request to the local server is checked against.
@@ -95,11 +114,14 @@ async fn guarded(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> R
         }
     }
     let (parts, body) = req.into_parts();
-    let body = match tokio::time::timeout(guard.body_timeout, axum::body::to_bytes(body, signet_shared::http::BODY_LIMIT + 1)).await {
-        Err(_) => return Error::new(ErrorCode::RequestTimeout).into_response(),
-        Ok(Err(_)) => return Error::new(ErrorCode::PayloadTooLarge).into_response(),
-        Ok(Ok(bytes)) => bytes,
-    };
+    let body =
+        match tokio::time::timeout(guard.body_timeout, axum::body::to_bytes(body, signet_shared::http::BODY_LIMIT + 1))
+            .await
+        {
+            Err(_) => return Error::new(ErrorCode::RequestTimeout).into_response(),
+            Ok(Err(_)) => return Error::new(ErrorCode::PayloadTooLarge).into_response(),
+            Ok(Ok(bytes)) => bytes,
+        };
     next.run(Request::from_parts(parts, axum::body::Body::from(body))).await
 }
 
@@ -108,7 +130,10 @@ async fn guarded(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> R
 async fn secure_headers(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    let policy = format!("default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'", guard.portal);
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {}; frame-ancestors 'none'; base-uri 'none'",
+        guard.portal
+    );
     if let Ok(policy) = HeaderValue::from_str(&policy) {
         headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(policy);
     }
@@ -134,7 +159,11 @@ static REQUEST_SEQ: AtomicU64 = AtomicU64::new(1);
 
 /// Names the request and its source, as API Gateway does in Lambda.
 async fn request_context(mut req: Request, next: Next) -> Response {
-    let source_ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "127.0.0.1".into());
+    let source_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "127.0.0.1".into());
     let request_id = format!("local-{}", REQUEST_SEQ.fetch_add(1, Ordering::Relaxed));
     req.extensions_mut().insert(RequestContext { source_ip, request_id });
     next.run(req).await

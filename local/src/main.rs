@@ -22,7 +22,9 @@ fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--port" => args.port = it.next().and_then(|p| p.parse().ok()).ok_or("--port needs a number between 1 and 65535")?,
+            "--port" => {
+                args.port = it.next().and_then(|p| p.parse().ok()).ok_or("--port needs a number between 1 and 65535")?
+            }
             "--data-dir" => args.data_dir = it.next().map(PathBuf::from).ok_or("--data-dir needs a directory")?,
             "--demo" => args.demo = true,
             "-h" | "--help" => return Err(USAGE.into()),
@@ -85,12 +87,16 @@ async fn run() -> Result<(), String> {
     eprintln!("Signet local portal on {portal}  (data in {})", args.data_dir.display());
     eprintln!("  outbox:  {portal}/_dev/outbox   (JSON: {portal}/_dev/outbox.json)");
     eprintln!("  OpenAPI: {portal}/openapi.json");
-    eprintln!("  payments: the local hosted page (test card 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined)");
+    eprintln!(
+        "  payments: the local hosted page (test card 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined)"
+    );
     if args.demo {
         eprintln!("  {}; its password: {}", signet_local::demo::SUMMARY, signet_local::demo::DEMO_PASSWORD);
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    signet_local::serve::run(listener, app, signet_local::serve::Timeouts::default(), shutdown).await.map_err(|e| e.to_string())
+    signet_local::serve::run(listener, app, signet_local::serve::Timeouts::default(), shutdown)
+        .await
+        .map_err(|e| e.to_string())
 }

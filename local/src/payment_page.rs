@@ -6,6 +6,7 @@
 //!
 //! Test cards: 4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined.
 
+use crate::escape;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, Request, StatusCode};
@@ -15,7 +16,6 @@ use axum::Router;
 use signet_shared::billing::format_amount;
 use signet_shared::http::RequestContext;
 use signet_shared::payment::{LocalSession, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
-use crate::escape;
 use signet_shared::Services;
 use tower::ServiceExt;
 
@@ -46,7 +46,11 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
 
 async fn session(state: &PageState, id: &str) -> Result<(signet_shared::store::Item, LocalSession), Response> {
     let Some(local) = state.services.payments.as_local() else {
-        return Err(page(StatusCode::NOT_FOUND, "No local payments", "<p>This server uses a real payment provider.</p>"));
+        return Err(page(
+            StatusCode::NOT_FOUND,
+            "No local payments",
+            "<p>This server uses a real payment provider.</p>",
+        ));
     };
     match local.session(id).await {
         Ok(Some(found)) => Ok(found),
@@ -74,7 +78,11 @@ fn form(s: &LocalSession, error: Option<&str>) -> String {
 }
 
 /// A session past its time expires, as a provider's does, and the portal is told.
-async fn expire_if_due(state: &PageState, item: &signet_shared::store::Item, s: &mut LocalSession) -> Result<(), Response> {
+async fn expire_if_due(
+    state: &PageState,
+    item: &signet_shared::store::Item,
+    s: &mut LocalSession,
+) -> Result<(), Response> {
     if s.status == "open" && state.services.now() >= s.request.expires_at {
         let local = state.services.payments.as_local().expect("checked by session()");
         s.status = "expired".into();
@@ -94,7 +102,14 @@ async fn show(State(state): State<PageState>, Path(id): Path<String>) -> Respons
     }
     match s.status.as_str() {
         "open" => page(StatusCode::OK, "Pay", &form(&s, None)),
-        "paid" => page(StatusCode::OK, "Paid", &format!("<p>This payment is done.</p><p><a href=\"{}\">Back to the portal</a></p>", escape(&s.request.success_url))),
+        "paid" => page(
+            StatusCode::OK,
+            "Paid",
+            &format!(
+                "<p>This payment is done.</p><p><a href=\"{}\">Back to the portal</a></p>",
+                escape(&s.request.success_url)
+            ),
+        ),
         _ => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),
     }
 }
@@ -124,7 +139,11 @@ fn fields(body: &[u8]) -> Vec<(String, String)> {
         String::from_utf8_lossy(&out).into_owned()
     }
     let text = String::from_utf8_lossy(body);
-    text.split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').unwrap_or((p, ""))).map(|(k, v)| (decode(k), decode(v))).collect()
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
 }
 
 /// Delivers the signed webhook of `event` to the API; whether it was accepted.
@@ -136,7 +155,9 @@ async fn deliver(state: &PageState, event: &str, s: &LocalSession) -> bool {
         .header("stripe-signature", signature)
         .body(Body::from(body))
         .expect("a well-formed request");
-    request.extensions_mut().insert(RequestContext { source_ip: "local-payment-page".into(), request_id: format!("pay-{}", s.id) });
+    request
+        .extensions_mut()
+        .insert(RequestContext { source_ip: "local-payment-page".into(), request_id: format!("pay-{}", s.id) });
     match state.api.clone().oneshot(request).await {
         Ok(response) if response.status().is_success() => true,
         Ok(response) => {
@@ -159,7 +180,11 @@ async fn already_paid(state: &PageState, item: &signet_shared::store::Item, mut 
     if s.delivered {
         Redirect::to(&s.request.success_url).into_response()
     } else {
-        page(StatusCode::BAD_GATEWAY, "Paid", "<p>Your payment is taken, but the portal has not acknowledged it yet. Press Pay again to notify it.</p>")
+        page(
+            StatusCode::BAD_GATEWAY,
+            "Paid",
+            "<p>Your payment is taken, but the portal has not acknowledged it yet. Press Pay again to notify it.</p>",
+        )
     }
 }
 
@@ -188,10 +213,18 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
         _ => {
             let card: String = get("card_number").chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
             if card == LOCAL_CARD_DECLINED {
-                return page(StatusCode::PAYMENT_REQUIRED, "Pay", &form(&s, Some("Your card was declined. Try another card.")));
+                return page(
+                    StatusCode::PAYMENT_REQUIRED,
+                    "Pay",
+                    &form(&s, Some("Your card was declined. Try another card.")),
+                );
             }
             if card != LOCAL_CARD_PAYS {
-                return page(StatusCode::UNPROCESSABLE_ENTITY, "Pay", &form(&s, Some("Use a test card: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined.")));
+                return page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Pay",
+                    &form(&s, Some("Use a test card: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined.")),
+                );
             }
             s.status = "paid".into();
             s.payment_intent = Some(format!("pi_local_{}", state.services.new_id()));
@@ -200,13 +233,21 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
                 // answer as the session now stands, as the first press did.
                 return match local.session(&id).await {
                     Ok(Some((item, current))) if current.status == "paid" => already_paid(&state, &item, current).await,
-                    Ok(Some((_, current))) if current.status == "expired" => page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>"),
+                    Ok(Some((_, current))) if current.status == "expired" => {
+                        page(StatusCode::GONE, "Expired", "<p>This payment session has expired.</p>")
+                    }
                     _ => e.into_response(),
                 };
             }
             let item = match local.session(&id).await {
                 Ok(Some((item, _))) => item,
-                _ => return page(StatusCode::BAD_GATEWAY, "Paid", "<p>Your payment is taken. Press Pay again to notify the portal.</p>"),
+                _ => {
+                    return page(
+                        StatusCode::BAD_GATEWAY,
+                        "Paid",
+                        "<p>Your payment is taken. Press Pay again to notify the portal.</p>",
+                    )
+                }
             };
             if deliver(&state, "checkout.session.completed", &s).await {
                 s.delivered = true;

@@ -32,7 +32,12 @@ impl Default for Timeouts {
 
 /// Serves `app` on `listener` until `shutdown` completes. Each request carries its peer's
 /// address (`ConnectInfo`), as `axum::serve` gives it.
-pub async fn run(listener: TcpListener, app: Router, timeouts: Timeouts, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(timeouts.connections));
     tokio::pin!(shutdown);
     loop {
@@ -54,10 +59,11 @@ pub async fn run(listener: TcpListener, app: Router, timeouts: Timeouts, shutdow
         };
         let app = app.clone();
         tokio::spawn(async move {
-            let service = tower::ServiceExt::map_request(app, move |mut request: axum::http::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            });
+            let service =
+                tower::ServiceExt::map_request(app, move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(timeouts.headers)

@@ -76,7 +76,16 @@ const DEVICES_REMEMBERED: usize = 10;
 impl Person {
     /// A new person with a password and, usually, a second-factor phone.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(id: String, email: EmailAddress, first_name: String, last_name: String, locale: Locale, password_hash: String, phone: Option<PhoneFactor>, now: i64) -> Person {
+    pub fn new(
+        id: String,
+        email: EmailAddress,
+        first_name: String,
+        last_name: String,
+        locale: Locale,
+        password_hash: String,
+        phone: Option<PhoneFactor>,
+        now: i64,
+    ) -> Person {
         Person {
             id,
             email,
@@ -103,7 +112,9 @@ impl Person {
     /// from a trusted device, else those of every other client together.
     pub fn failures_of(&self, device: Option<&str>) -> LoginFailures {
         match device {
-            Some(id) => self.device_failures.iter().find(|d| d.device == id).map(|d| d.failures.clone()).unwrap_or_default(),
+            Some(id) => {
+                self.device_failures.iter().find(|d| d.device == id).map(|d| d.failures.clone()).unwrap_or_default()
+            }
             None => self.login_failures.clone(),
         }
     }
@@ -171,9 +182,11 @@ pub fn identifier_guard_key(identifier: &str) -> Key {
 
 /// An organisation identifier as typed (`ek 700-962` → `EK700962`), if it is one.
 pub fn parse_identifier(input: &str) -> Option<String> {
-    let cleaned: String = input.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
+    let cleaned: String =
+        input.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect();
     let bytes = cleaned.as_bytes();
-    let ok = bytes.len() == 8 && bytes[..2].iter().all(u8::is_ascii_uppercase) && bytes[2..].iter().all(u8::is_ascii_digit);
+    let ok =
+        bytes.len() == 8 && bytes[..2].iter().all(u8::is_ascii_uppercase) && bytes[2..].iter().all(u8::is_ascii_digit);
     ok.then_some(cleaned)
 }
 
@@ -215,7 +228,11 @@ impl LoginFailures {
 
     /// Failures in the current one-hour window at `now`.
     pub fn in_window(&self, now: i64) -> u32 {
-        if now - self.window_start >= 3600 { 0 } else { self.count }
+        if now - self.window_start >= 3600 {
+            0
+        } else {
+            self.count
+        }
     }
 
     /// Records a failure at `now`.
@@ -361,11 +378,18 @@ pub fn person_phone_context(person_id: &str) -> EncryptionContext {
 
 /// The encryption context of a subscriber record's phone.
 pub fn subscriber_phone_context(subscriber_id: &str) -> EncryptionContext {
-    EncryptionContext::from([("purpose".to_owned(), "phone".to_owned()), ("subscriber".to_owned(), subscriber_id.to_owned())])
+    EncryptionContext::from([
+        ("purpose".to_owned(), "phone".to_owned()),
+        ("subscriber".to_owned(), subscriber_id.to_owned()),
+    ])
 }
 
 /// Opens a person's sealed phone number (one key-service call).
-pub async fn open_person_phone(keys: &dyn crate::ports::Keys, person_id: &str, sealed: &Sealed) -> crate::Result<crate::phone::PhoneNumber> {
+pub async fn open_person_phone(
+    keys: &dyn crate::ports::Keys,
+    person_id: &str,
+    sealed: &Sealed,
+) -> crate::Result<crate::phone::PhoneNumber> {
     let bytes = keys.open(sealed, &person_phone_context(person_id)).await?;
     let text = String::from_utf8(bytes).map_err(crate::Error::internal)?;
     Ok(crate::phone::PhoneNumber::from_e164(text))
@@ -383,7 +407,10 @@ pub struct PersonWithSpaces {
 }
 
 /// Reads a person and their memberships in one query; `None` when there is no such person.
-pub async fn person_with_spaces(store: &dyn crate::store::Store, person_id: &str) -> Result<Option<PersonWithSpaces>, StoreError> {
+pub async fn person_with_spaces(
+    store: &dyn crate::store::Store,
+    person_id: &str,
+) -> Result<Option<PersonWithSpaces>, StoreError> {
     let items = store.query(&format!("PERSON#{person_id}"), "", 200).await?;
     let mut person = None;
     let mut memberships = Vec::new();

@@ -25,7 +25,14 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// An event of the request `context`, at `at`.
-    pub fn new(at: i64, context: &crate::http::RequestContext, action: &str, actor: Option<&str>, subject: String, detail: serde_json::Value) -> Self {
+    pub fn new(
+        at: i64,
+        context: &crate::http::RequestContext,
+        action: &str,
+        actor: Option<&str>,
+        subject: String,
+        detail: serde_json::Value,
+    ) -> Self {
         AuditEvent {
             at,
             action: action.to_owned(),
@@ -60,6 +67,12 @@ impl AuditEvent {
 }
 
 /// An event about a person (subject `person:<id>`, actor the person), at the services' now.
-pub fn person_event(services: &crate::Services, context: &crate::http::RequestContext, action: &str, person_id: &str, detail: serde_json::Value) -> AuditEvent {
+pub fn person_event(
+    services: &crate::Services,
+    context: &crate::http::RequestContext,
+    action: &str,
+    person_id: &str,
+    detail: serde_json::Value,
+) -> AuditEvent {
     AuditEvent::new(services.now(), context, action, Some(person_id), format!("person:{person_id}"), detail)
 }

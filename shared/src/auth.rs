@@ -85,7 +85,11 @@ pub fn origin_of(url: &str) -> &str {
 /// SameSite=Strict, Secure unless the portal is served over plain HTTP on loopback).
 pub fn set_device_cookie(services: &Services, response: &mut axum::response::Response, token: &str) {
     let secure = if services.config.portal_url.starts_with("https://") { "; Secure" } else { "" };
-    let value = format!("{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}", crate::devices::DEVICE_COOKIE, crate::devices::DEVICE_LIFETIME);
+    let value = format!(
+        "{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        crate::devices::DEVICE_COOKIE,
+        crate::devices::DEVICE_LIFETIME
+    );
     if let Ok(value) = http::HeaderValue::from_str(&value) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -98,7 +102,9 @@ impl FromRequestParts<Services> for Authenticated {
         let token = match bearer(parts) {
             Some(token) => token.to_owned(),
             None => {
-                let token = cookie_value(&parts.headers, ACCESS_COOKIE).ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?.to_owned();
+                let token = cookie_value(&parts.headers, ACCESS_COOKIE)
+                    .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?
+                    .to_owned();
                 let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
                 let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
                 if !safe && origin != Some(origin_of(&services.config.portal_url)) {
@@ -109,7 +115,8 @@ impl FromRequestParts<Services> for Authenticated {
         };
         // A token that is not even an ES256 JWT with a key id is refused before the key ring
         // is loaded: garbage costs no store or key-service call.
-        let plausible = jsonwebtoken::decode_header(&token).is_ok_and(|h| h.alg == jsonwebtoken::Algorithm::ES256 && h.kid.is_some());
+        let plausible = jsonwebtoken::decode_header(&token)
+            .is_ok_and(|h| h.alg == jsonwebtoken::Algorithm::ES256 && h.kid.is_some());
         if !plausible {
             return Err(Error::new(ErrorCode::TokenInvalid));
         }

@@ -147,7 +147,12 @@ pub const SHIPPED: &str = include_str!("../../catalogue/catalogue.json");
 /// Parses a decimal amount (`100.00`, `69`) into cents; at most two decimals, non-negative.
 pub fn parse_amount(text: &str) -> Option<Cents> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 2 || !fraction.bytes().all(|b| b.is_ascii_digit()) || whole.len() > 12 {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 2
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || whole.len() > 12
+    {
         return None;
     }
     let cents = format!("{fraction:0<2}");
@@ -157,7 +162,12 @@ pub fn parse_amount(text: &str) -> Option<Cents> {
 /// Parses a percentage (`9.975`) into millionths of the amount (99 750); at most 4 decimals.
 pub fn parse_rate(text: &str) -> Option<i64> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty() || whole.len() > 3 || !whole.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 4 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || whole.len() > 3
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 4
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let rate = whole.parse::<i64>().ok()? * 10_000 + format!("{fraction:0<4}").parse::<i64>().ok()?;
@@ -196,9 +206,13 @@ impl Catalogue {
             let mut prices = BTreeMap::new();
             for (currency, price) in &p.prices {
                 if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(format!("catalogue: product {} has a price in {currency:?}, not an ISO 4217 code", p.code));
+                    return Err(format!(
+                        "catalogue: product {} has a price in {currency:?}, not an ISO 4217 code",
+                        p.code
+                    ));
                 }
-                let cents = parse_amount(price).ok_or_else(|| format!("catalogue: product {} has a price {price:?} in {currency}", p.code))?;
+                let cents = parse_amount(price)
+                    .ok_or_else(|| format!("catalogue: product {} has a price {price:?} in {currency}", p.code))?;
                 prices.insert(currency.clone(), cents);
             }
             let code = p.code.clone();
@@ -214,7 +228,8 @@ impl Catalogue {
         for (place, list) in raw.taxes {
             let mut parsed = Vec::new();
             for t in list {
-                let rate_ppm = parse_rate(&t.rate).ok_or_else(|| format!("catalogue: tax {} of {place} has a rate {:?}", t.code, t.rate))?;
+                let rate_ppm = parse_rate(&t.rate)
+                    .ok_or_else(|| format!("catalogue: tax {} of {place} has a rate {:?}", t.code, t.rate))?;
                 parsed.push(Tax { code: t.code, name: t.name, rate_ppm, rate_text: t.rate });
             }
             taxes.insert(place, parsed);
@@ -223,7 +238,8 @@ impl Catalogue {
         // that are not valid tax invoices (Canada's GST/HST and Québec's QST, EU VAT).
         for (place, list) in &taxes {
             for tax in list.iter().filter(|t| t.rate_ppm > 0) {
-                let registered = raw.seller.registrations.iter().any(|r| r.taxes.contains(&tax.code) && !r.number.trim().is_empty());
+                let registered =
+                    raw.seller.registrations.iter().any(|r| r.taxes.contains(&tax.code) && !r.number.trim().is_empty());
                 if !registered {
                     return Err(format!("catalogue: tax {} of {place} is charged but the seller has no registration number for it (seller.registrations[].taxes)", tax.code));
                 }
@@ -237,7 +253,14 @@ impl Catalogue {
                 return Err(format!("catalogue: {country} pays in {currency}, which some product has no price in"));
             }
         }
-        Ok(Catalogue { products, taxes, seller_country: raw.reverse_charge.seller_country, reverse_charge_mention: raw.reverse_charge.mention, seller: raw.seller, currencies: raw.currencies })
+        Ok(Catalogue {
+            products,
+            taxes,
+            seller_country: raw.reverse_charge.seller_country,
+            reverse_charge_mention: raw.reverse_charge.mention,
+            seller: raw.seller,
+            currencies: raw.currencies,
+        })
     }
 
     /// Whether some registration of the seller is a placeholder (see [`Registration::example`]).
@@ -264,7 +287,10 @@ pub struct Buyer {
 }
 
 /// The member states of the European Union (for reverse charge).
-const EU: &[&str] = &["AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"];
+const EU: &[&str] = &[
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU", "LV",
+    "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
 
 /// The shapes of EU VAT numbers after the country prefix: `d` a digit, `a` a letter, `x`
 /// either, other letters themselves (the Commission's VIES formats).
@@ -301,7 +327,11 @@ const VAT_FORMATS: &[(&str, &[&str])] = &[
 /// Whether a VAT number has its country's format (prefix, length, digits and letters where
 /// they go). Whether it is registered needs VIES, over the network: not checked here.
 pub fn vat_number_shape_ok(number: &str, country: &str) -> bool {
-    let cleaned: String = number.chars().filter(|c| !c.is_whitespace() && *c != '.' && *c != '-').collect::<String>().to_ascii_uppercase();
+    let cleaned: String = number
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '.' && *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
     let prefix = if country == "GR" { "EL" } else { country };
     let Some(rest) = cleaned.strip_prefix(prefix) else { return false };
     let Some((_, formats)) = VAT_FORMATS.iter().find(|(c, _)| *c == country) else { return false };
@@ -350,7 +380,12 @@ impl Catalogue {
 
     /// The names of a tax code of a jurisdiction's list (for printing).
     pub fn tax_names(&self, code: &str) -> Names {
-        self.taxes.values().flatten().find(|t| t.code == code).map(|t| t.name.clone()).unwrap_or_else(|| Names { fr: code.to_owned(), en: code.to_owned() })
+        self.taxes
+            .values()
+            .flatten()
+            .find(|t| t.code == code)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| Names { fr: code.to_owned(), en: code.to_owned() })
     }
 
     /// The taxes on `subtotal` for `buyer`, each rounded half-up to the cent on the pre-tax
@@ -365,7 +400,17 @@ impl Catalogue {
         let precise = buyer.region.as_ref().map(|r| format!("{}-{}", buyer.country, r));
         let list = precise.and_then(|k| self.taxes.get(&k)).or_else(|| self.taxes.get(&buyer.country));
         let lines: Vec<TaxLine> = list
-            .map(|taxes| taxes.iter().map(|t| TaxLine { code: t.code.clone(), rate: t.rate_text.clone(), base: subtotal, amount: tax_of(subtotal, t.rate_ppm) }).collect())
+            .map(|taxes| {
+                taxes
+                    .iter()
+                    .map(|t| TaxLine {
+                        code: t.code.clone(),
+                        rate: t.rate_text.clone(),
+                        base: subtotal,
+                        amount: tax_of(subtotal, t.rate_ppm),
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         let total = subtotal + lines.iter().map(|l| l.amount).sum::<Cents>();
         Taxes { lines, subtotal, total, reverse_charge: false }
@@ -391,7 +436,10 @@ mod tests {
     fn quebec_gst_and_qst_round_half_up_each_on_the_pre_tax_amount() {
         let c = Catalogue::shipped().unwrap();
         let t = c.taxes(&buyer("CA", Some("QC"), None), 10_000);
-        assert_eq!(t.lines.iter().map(|l| (l.code.as_str(), l.amount)).collect::<Vec<_>>(), [("GST", 500), ("QST", 998)]);
+        assert_eq!(
+            t.lines.iter().map(|l| (l.code.as_str(), l.amount)).collect::<Vec<_>>(),
+            [("GST", 500), ("QST", 998)]
+        );
         assert_eq!(format_amount(t.total), "114.98");
         // 19.99: GST 0.9995 → 1.00; QST 1.99400… → 1.99.
         let t = c.taxes(&buyer("CA", Some("QC"), None), 1_999);
@@ -410,18 +458,37 @@ mod tests {
     fn france_vat_reverse_charge_and_other_places() {
         let c = Catalogue::shipped().unwrap();
         let t = c.taxes(&buyer("FR", None, Some("FR40303265045")), 6_900);
-        assert_eq!((t.lines[0].amount, t.total, t.reverse_charge), (1_380, 8_280, false), "a French business pays French VAT");
+        assert_eq!(
+            (t.lines[0].amount, t.total, t.reverse_charge),
+            (1_380, 8_280, false),
+            "a French business pays French VAT"
+        );
         let t = c.taxes(&buyer("DE", None, Some("DE 123 456 789")), 6_900);
         assert_eq!((t.lines.len(), t.total, t.reverse_charge), (0, 6_900, true));
         let t = c.taxes(&buyer("DE", None, Some("FR123")), 6_900);
         assert!(!t.reverse_charge, "a malformed VAT number is no reverse charge");
-        for (number, country, ok) in [("DE00", "DE", false), ("DE12345678", "DE", false), ("ATU12345678", "AT", true), ("AT12345678", "AT", false), ("NL123456789B01", "NL", true), ("EL123456789", "GR", true), ("ESX1234567Z", "ES", true), ("IE1234567WA", "IE", true), ("BE0123456789", "BE", true), ("FRAB123456789", "FR", true)] {
+        for (number, country, ok) in [
+            ("DE00", "DE", false),
+            ("DE12345678", "DE", false),
+            ("ATU12345678", "AT", true),
+            ("AT12345678", "AT", false),
+            ("NL123456789B01", "NL", true),
+            ("EL123456789", "GR", true),
+            ("ESX1234567Z", "ES", true),
+            ("IE1234567WA", "IE", true),
+            ("BE0123456789", "BE", true),
+            ("FRAB123456789", "FR", true),
+        ] {
             assert_eq!(vat_number_shape_ok(number, country), ok, "{number}");
         }
         let t = c.taxes(&buyer("CA", Some("ON"), None), 10_000);
         assert_eq!((t.lines[0].code.as_str(), t.total), ("HST", 11_300));
         let t = c.taxes(&buyer("CA", Some("AB"), None), 10_000);
-        assert_eq!((t.lines[0].code.as_str(), t.total), ("GST", 10_500), "the country's taxes when the region has none");
+        assert_eq!(
+            (t.lines[0].code.as_str(), t.total),
+            ("GST", 10_500),
+            "the country's taxes when the region has none"
+        );
         let t = c.taxes(&buyer("US", Some("NY"), None), 10_000);
         assert_eq!((t.lines.len(), t.total), (0, 10_000), "elsewhere: as configured (nothing)");
     }

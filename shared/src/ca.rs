@@ -110,10 +110,16 @@ pub async fn authority(services: &Services) -> Result<Authority> {
         email: None,
     });
     let signature = services.ca.sign(&tbs).await.map_err(unavailable)?;
-    let authority = Authority { certificate: crypto::b64url(&x509::certificate(&tbs, &signature)), spki: crypto::b64url(&spki), created_at: now };
+    let authority = Authority {
+        certificate: crypto::b64url(&x509::certificate(&tbs, &signature)),
+        spki: crypto::b64url(&spki),
+        created_at: now,
+    };
     match services.store.write(Write::create(Item::new(key.clone(), &authority)?)).await {
         Ok(()) => Ok(authority),
-        Err(StoreError::ConditionFailed(_)) => Ok(services.store.get(&key).await?.ok_or_else(|| Error::internal("authority vanished"))?.decode()?),
+        Err(StoreError::ConditionFailed(_)) => {
+            Ok(services.store.get(&key).await?.ok_or_else(|| Error::internal("authority vanished"))?.decode()?)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -167,7 +173,13 @@ pub fn new_serial(services: &Services) -> Vec<u8> {
 /// and records its status as good. The record is created only if absent, so a serial is
 /// recorded once: a retry of the same issuance (same serial, same subject reference) gets
 /// that certificate again; a serial of another subject gets `None`.
-pub async fn issue_with_serial(services: &Services, subject: &Subject<'_>, spki: &[u8], not_after: i64, serial: &[u8]) -> Result<Option<Issued>> {
+pub async fn issue_with_serial(
+    services: &Services,
+    subject: &Subject<'_>,
+    spki: &[u8],
+    not_after: i64,
+    serial: &[u8],
+) -> Result<Option<Issued>> {
     let authority = authority(services).await?;
     let issuer_spki = crypto::b64url_decode(&authority.spki).ok_or_else(|| Error::internal("authority key"))?;
     let now = services.now();
@@ -185,16 +197,28 @@ pub async fn issue_with_serial(services: &Services, subject: &Subject<'_>, spki:
     });
     let signature = services.ca.sign(&tbs).await.map_err(unavailable)?;
     let serial_hex = crypto::hex(serial);
-    let record = CertificateRecord { serial: serial_hex.clone(), status: CertificateStatus::Good, subject_ref: subject.reference.to_owned(), not_after, revoked_at: None };
+    let record = CertificateRecord {
+        serial: serial_hex.clone(),
+        status: CertificateStatus::Good,
+        subject_ref: subject.reference.to_owned(),
+        not_after,
+        revoked_at: None,
+    };
     match services.store.write(Write::create(Item::new(certificate_key(&serial_hex), &record)?)).await {
-        Ok(()) => Ok(Some(Issued { serial: serial_hex, certificate: crypto::b64url(&x509::certificate(&tbs, &signature)), not_after })),
+        Ok(()) => Ok(Some(Issued {
+            serial: serial_hex,
+            certificate: crypto::b64url(&x509::certificate(&tbs, &signature)),
+            not_after,
+        })),
         Err(StoreError::ConditionFailed(_)) => {
             // The same issuance retried (the same serial for the same subject): the one
             // recorded certificate, signed again. Another subject's serial: `None`.
             let existing = status(services, &serial_hex).await?;
-            Ok(existing
-                .filter(|r| r.subject_ref == subject.reference)
-                .map(|r| Issued { serial: serial_hex, certificate: crypto::b64url(&x509::certificate(&tbs, &signature)), not_after: r.not_after }))
+            Ok(existing.filter(|r| r.subject_ref == subject.reference).map(|r| Issued {
+                serial: serial_hex,
+                certificate: crypto::b64url(&x509::certificate(&tbs, &signature)),
+                not_after: r.not_after,
+            }))
         }
         Err(e) => Err(e.into()),
     }
@@ -243,7 +267,11 @@ pub struct LocalCaSigner {
 impl LocalCaSigner {
     /// From a PKCS#8 document.
     pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, String> {
-        let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(&aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8).map_err(|e| format!("CA key: {e}"))?;
+        let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            pkcs8,
+        )
+        .map_err(|e| format!("CA key: {e}"))?;
         Ok(LocalCaSigner { pair })
     }
 }

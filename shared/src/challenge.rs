@@ -101,7 +101,14 @@ pub struct Begun {
 /// Begins a step for a person: stores it (with `writes`, in one transaction) and sends the
 /// phone code when the person's factor is a phone. The per-person cap on wrong answers is
 /// checked first (one read).
-pub async fn begin(services: &Services, context: &RequestContext, person: &Person, purpose: Purpose, amr: Vec<String>, writes: Vec<Write>) -> Result<Begun> {
+pub async fn begin(
+    services: &Services,
+    context: &RequestContext,
+    person: &Person,
+    purpose: Purpose,
+    amr: Vec<String>,
+    writes: Vec<Write>,
+) -> Result<Begun> {
     begin_as(services, context, person, &services.new_id(), purpose, amr, writes, 0).await
 }
 
@@ -109,14 +116,33 @@ pub async fn begin(services: &Services, context: &RequestContext, person: &Perso
 /// writes) and the wrong answers of an earlier step it replaces carried over, so that
 /// starting again never buys more tries.
 #[allow(clippy::too_many_arguments)]
-pub async fn begin_as(services: &Services, context: &RequestContext, person: &Person, id: &str, purpose: Purpose, amr: Vec<String>, mut writes: Vec<Write>, carried_failures: u32) -> Result<Begun> {
+pub async fn begin_as(
+    services: &Services,
+    context: &RequestContext,
+    person: &Person,
+    id: &str,
+    purpose: Purpose,
+    amr: Vec<String>,
+    mut writes: Vec<Write>,
+    carried_failures: u32,
+) -> Result<Begun> {
     let now = services.now();
     factor::ensure_person_may_try(person, now)?;
     let id = id.to_owned();
     let token = email_link::issue(&id, services.random.as_ref());
-    let (mut factor, code) = FactorChallenge::start(purpose.name(), &id, person, now, &services.config.limits, services.random.as_ref());
+    let (mut factor, code) =
+        FactorChallenge::start(purpose.name(), &id, person, now, &services.config.limits, services.random.as_ref());
     factor.carry_failures(carried_failures);
-    let challenge = Challenge { id: id.clone(), token_hash: token.hash, person_id: person.id.clone(), epoch: person.session_epoch, purpose, factor, amr, completed: None };
+    let challenge = Challenge {
+        id: id.clone(),
+        token_hash: token.hash,
+        person_id: person.id.clone(),
+        epoch: person.session_epoch,
+        purpose,
+        factor,
+        amr,
+        completed: None,
+    };
     let phone = match &code {
         Some(_) => Some(factor::open_phone(services, &context.source_ip, person).await?),
         None => None,
@@ -125,7 +151,12 @@ pub async fn begin_as(services: &Services, context: &RequestContext, person: &Pe
     services.store.transact(writes).await?;
     if let (Some(code), Some(phone)) = (code, phone) {
         // A failed delivery leaves an unusable step behind (it expires): the person starts again.
-        let channel = challenge.factor.code.as_ref().map(|c| c.channel).ok_or_else(|| Error::internal("a code without its challenge"))?;
+        let channel = challenge
+            .factor
+            .code
+            .as_ref()
+            .map(|c| c.channel)
+            .ok_or_else(|| Error::internal("a code without its challenge"))?;
         otp::deliver(services, &phone, channel, &code, person.locale).await?;
     }
     let view = FactorView::of(&challenge.factor, person, &services.config.limits);
@@ -179,10 +210,18 @@ pub struct FactorAsked {
 
 /// Begins the step prepared by [`replacing`] (with the journey's own `writes`), for a
 /// journey that needs a second factor: an account without one is refused.
-pub async fn begin_replacement(services: &Services, context: &RequestContext, person: &Person, replacement: Replacement, purpose: Purpose, writes: Vec<Write>) -> Result<FactorAsked> {
+pub async fn begin_replacement(
+    services: &Services,
+    context: &RequestContext,
+    person: &Person,
+    replacement: Replacement,
+    purpose: Purpose,
+    writes: Vec<Write>,
+) -> Result<FactorAsked> {
     let mut all = replacement.writes;
     all.extend(writes);
-    let Begun { token, challenge, view } = begin_as(services, context, person, &replacement.id, purpose, Vec::new(), all, replacement.carried).await?;
+    let Begun { token, challenge, view } =
+        begin_as(services, context, person, &replacement.id, purpose, Vec::new(), all, replacement.carried).await?;
     if challenge.factor.is_passed() {
         return Err(Error::new(ErrorCode::SecondFactorMissing));
     }
@@ -207,7 +246,10 @@ pub async fn load(services: &Services, token: &str, purpose_kind: Option<&str>) 
     let presented = email_link::parse(token).ok_or_else(invalid)?;
     let item = services.store.get(&key(presented.id)).await?.ok_or_else(invalid)?;
     let challenge: Challenge = item.decode()?;
-    if !presented.matches(&challenge.token_hash) || challenge.completed.is_some() || purpose_kind.is_some_and(|k| k != challenge.purpose.name()) {
+    if !presented.matches(&challenge.token_hash)
+        || challenge.completed.is_some()
+        || purpose_kind.is_some_and(|k| k != challenge.purpose.name())
+    {
         return Err(invalid());
     }
     Ok((item, challenge))
@@ -247,17 +289,33 @@ impl Passed {
 /// event) before it is answered; concurrent answers are each checked on the fresh step.
 /// A step whose factor already passed (a person without a factor, or a space still to
 /// choose) passes again without an answer.
-pub async fn answer(services: &Services, context: &RequestContext, token: &str, purpose_kind: &str, answer: Option<Answer<'_>>) -> Result<Passed> {
+pub async fn answer(
+    services: &Services,
+    context: &RequestContext,
+    token: &str,
+    purpose_kind: &str,
+    answer: Option<Answer<'_>>,
+) -> Result<Passed> {
     let store = services.store.as_ref();
     for _ in 0..32 {
         let (item, mut challenge) = load(services, token, Some(purpose_kind)).await?;
         let account::PersonWithSpaces { item: person_item, mut person, memberships } =
-            account::person_with_spaces(store, &challenge.person_id).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?;
+            account::person_with_spaces(store, &challenge.person_id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?;
         if person.session_epoch != challenge.epoch {
             return Err(Error::new(ErrorCode::LoginInvalid));
         }
         if challenge.factor.is_passed() {
-            return Ok(Passed { item, challenge, person_item, person, person_changed: false, fresh: false, memberships });
+            return Ok(Passed {
+                item,
+                challenge,
+                person_item,
+                person,
+                person_changed: false,
+                fresh: false,
+                memberships,
+            });
         }
         let answer = answer.ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("code"))?;
         match challenge.factor.answer(services, &mut person, answer).await? {
@@ -332,15 +390,26 @@ pub fn contention() -> Error {
 }
 
 /// "Send a new code" for any step (also: a code on the phone instead of the authenticator).
-pub async fn send_new_code(services: &Services, context: &RequestContext, token: &str, channel: Option<crate::phone::PhoneChannel>) -> Result<(String, FactorView)> {
+pub async fn send_new_code(
+    services: &Services,
+    context: &RequestContext,
+    token: &str,
+    channel: Option<crate::phone::PhoneChannel>,
+) -> Result<(String, FactorView)> {
     let (item, mut challenge) = load(services, token, None).await?;
     let now = services.now();
-    let person: Person = services.store.get(&account::person_key(&challenge.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?.decode()?;
+    let person: Person = services
+        .store
+        .get(&account::person_key(&challenge.person_id))
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?
+        .decode()?;
     if person.session_epoch != challenge.epoch {
         // The password changed since the step began: it is dead.
         return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
     }
-    let (code, channel) = challenge.factor.send_new_code(&person, channel, now, &services.config.limits, services.random.as_ref())?;
+    let (code, channel) =
+        challenge.factor.send_new_code(&person, channel, now, &services.config.limits, services.random.as_ref())?;
     let phone = factor::open_phone(services, &context.source_ip, &person).await?;
     let next = item.next(&challenge)?;
     services.store.write(Write::replace(next.clone())).await?;

@@ -181,7 +181,11 @@ impl Config {
             Ok(value.trim_end_matches('/').to_owned())
         };
         fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
-            value: Option<String>, var: &'static str, default: T, min: T, max: T,
+            value: Option<String>,
+            var: &'static str,
+            default: T,
+            min: T,
+            max: T,
         ) -> Result<T, ConfigError> {
             let Some(text) = value else { return Ok(default) };
             let n: T = text.parse().map_err(|_| ConfigError { var, reason: "must be a number".into() })?;
@@ -204,13 +208,22 @@ impl Config {
         let payments = PaymentSettings {
             stripe: match get("SIGNET_STRIPE_SECRET_KEY") {
                 None => None,
-                Some(key) => Some(StripeSettings { secret_key: Secret(key), api_url: url("SIGNET_STRIPE_API_URL", "https://api.stripe.com")? }),
+                Some(key) => Some(StripeSettings {
+                    secret_key: Secret(key),
+                    api_url: url("SIGNET_STRIPE_API_URL", "https://api.stripe.com")?,
+                }),
             },
             webhook_secret: get("SIGNET_PAYMENT_WEBHOOK_SECRET").map(Secret),
             page_url: url("SIGNET_PAYMENT_PAGE_URL", &portal_url)?,
             terms_version: get("SIGNET_TERMS_VERSION").unwrap_or_else(|| "2026-01".into()),
             terms_url: url("SIGNET_TERMS_URL", &format!("{portal_url}/terms-of-sale"))?,
-            invoice_payment_days: number(get("SIGNET_INVOICE_PAYMENT_DAYS"), "SIGNET_INVOICE_PAYMENT_DAYS", 30, 0, 120)?,
+            invoice_payment_days: number(
+                get("SIGNET_INVOICE_PAYMENT_DAYS"),
+                "SIGNET_INVOICE_PAYMENT_DAYS",
+                30,
+                0,
+                120,
+            )?,
         };
         Ok(Config {
             table: get("SIGNET_TABLE").unwrap_or_else(|| "signet".into()),
@@ -219,31 +232,92 @@ impl Config {
             mail_from,
             voice_origination: get("SIGNET_VOICE_ORIGINATION"),
             aws_endpoint_url: get("SIGNET_AWS_ENDPOINT_URL").map(|_| url("SIGNET_AWS_ENDPOINT_URL", "")).transpose()?,
-            voice_endpoint_url: get("SIGNET_VOICE_ENDPOINT_URL").map(|_| url("SIGNET_VOICE_ENDPOINT_URL", "")).transpose()?,
+            voice_endpoint_url: get("SIGNET_VOICE_ENDPOINT_URL")
+                .map(|_| url("SIGNET_VOICE_ENDPOINT_URL", ""))
+                .transpose()?,
             metrics,
             portal_url,
             limits: Limits {
                 link_ttl: number(get("SIGNET_LINK_TTL"), "SIGNET_LINK_TTL", 3600, 60, 7 * 86400)?,
                 signup_ttl: number(get("SIGNET_SIGNUP_TTL"), "SIGNET_SIGNUP_TTL", 86400, 600, 30 * 86400)?,
                 code_ttl: number(get("SIGNET_CODE_TTL"), "SIGNET_CODE_TTL", 600, 60, 600)?,
-                code_resend_interval: number(get("SIGNET_CODE_RESEND_INTERVAL"), "SIGNET_CODE_RESEND_INTERVAL", 30, 0, 3600)?,
+                code_resend_interval: number(
+                    get("SIGNET_CODE_RESEND_INTERVAL"),
+                    "SIGNET_CODE_RESEND_INTERVAL",
+                    30,
+                    0,
+                    3600,
+                )?,
                 code_max_sends: number(get("SIGNET_CODE_MAX_SENDS"), "SIGNET_CODE_MAX_SENDS", 5, 1, 20)?,
                 code_max_attempts: number(get("SIGNET_CODE_MAX_ATTEMPTS"), "SIGNET_CODE_MAX_ATTEMPTS", 5, 1, 5)?,
-                signup_mails_per_hour: number(get("SIGNET_SIGNUP_MAILS_PER_HOUR"), "SIGNET_SIGNUP_MAILS_PER_HOUR", 5, 1, 100)?,
-                codes_per_phone_per_hour: number(get("SIGNET_CODES_PER_PHONE_PER_HOUR"), "SIGNET_CODES_PER_PHONE_PER_HOUR", 10, 1, 100_000)?,
-                signups_per_source_per_hour: number(get("SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR"), "SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
-                codes_per_source_per_hour: number(get("SIGNET_CODES_PER_SOURCE_PER_HOUR"), "SIGNET_CODES_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
-                phone_changes_per_person_per_hour: number(get("SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR"), "SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR", 3, 1, 20)?,
-                phone_changes_per_source_per_hour: number(get("SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR"), "SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR", 10, 1, 100_000)?,
-                phone_countries: crate::phone::countries(&get("SIGNET_PHONE_COUNTRIES").unwrap_or_else(|| "FR,CA,EU".into()))
-                    .ok_or(ConfigError { var: "SIGNET_PHONE_COUNTRIES", reason: "must be ISO 3166-1 alpha-2 country codes or EU, separated by commas".into() })?,
+                signup_mails_per_hour: number(
+                    get("SIGNET_SIGNUP_MAILS_PER_HOUR"),
+                    "SIGNET_SIGNUP_MAILS_PER_HOUR",
+                    5,
+                    1,
+                    100,
+                )?,
+                codes_per_phone_per_hour: number(
+                    get("SIGNET_CODES_PER_PHONE_PER_HOUR"),
+                    "SIGNET_CODES_PER_PHONE_PER_HOUR",
+                    10,
+                    1,
+                    100_000,
+                )?,
+                signups_per_source_per_hour: number(
+                    get("SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR"),
+                    "SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR",
+                    60,
+                    1,
+                    100_000,
+                )?,
+                codes_per_source_per_hour: number(
+                    get("SIGNET_CODES_PER_SOURCE_PER_HOUR"),
+                    "SIGNET_CODES_PER_SOURCE_PER_HOUR",
+                    60,
+                    1,
+                    100_000,
+                )?,
+                phone_changes_per_person_per_hour: number(
+                    get("SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR"),
+                    "SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR",
+                    3,
+                    1,
+                    20,
+                )?,
+                phone_changes_per_source_per_hour: number(
+                    get("SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR"),
+                    "SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR",
+                    10,
+                    1,
+                    100_000,
+                )?,
+                phone_countries: crate::phone::countries(
+                    &get("SIGNET_PHONE_COUNTRIES").unwrap_or_else(|| "FR,CA,EU".into()),
+                )
+                .ok_or(ConfigError {
+                    var: "SIGNET_PHONE_COUNTRIES",
+                    reason: "must be ISO 3166-1 alpha-2 country codes or EU, separated by commas".into(),
+                })?,
             },
             tokens: TokenSettings {
                 issuer,
                 audience: get("SIGNET_TOKEN_AUDIENCE").unwrap_or_else(|| "signet-api".into()),
                 access_ttl: number(get("SIGNET_ACCESS_TOKEN_TTL"), "SIGNET_ACCESS_TOKEN_TTL", 600, 60, 3600)?,
-                session_idle_ttl: number(get("SIGNET_SESSION_IDLE_TTL"), "SIGNET_SESSION_IDLE_TTL", 30 * 86400, 600, 365 * 86400)?,
-                session_max_lifetime: number(get("SIGNET_SESSION_MAX_LIFETIME"), "SIGNET_SESSION_MAX_LIFETIME", 90 * 86400, 600, 365 * 86400)?,
+                session_idle_ttl: number(
+                    get("SIGNET_SESSION_IDLE_TTL"),
+                    "SIGNET_SESSION_IDLE_TTL",
+                    30 * 86400,
+                    600,
+                    365 * 86400,
+                )?,
+                session_max_lifetime: number(
+                    get("SIGNET_SESSION_MAX_LIFETIME"),
+                    "SIGNET_SESSION_MAX_LIFETIME",
+                    90 * 86400,
+                    600,
+                    365 * 86400,
+                )?,
             },
             google: match get("SIGNET_GOOGLE_CLIENT_ID") {
                 None => None,
@@ -293,7 +367,11 @@ mod tests {
         assert_eq!(e.var, "SIGNET_CODE_MAX_ATTEMPTS");
         let e = Config::from_vars(&vars(&[("SIGNET_ARGON2_M_KIB", "1024")])).unwrap_err();
         assert_eq!(e.var, "SIGNET_ARGON2_M_KIB");
-        let c = Config::from_vars(&vars(&[("SIGNET_STRIPE_SECRET_KEY", "sk_test_s3cr3t"), ("SIGNET_PAYMENT_WEBHOOK_SECRET", "whsec_s3cr3t")])).unwrap();
+        let c = Config::from_vars(&vars(&[
+            ("SIGNET_STRIPE_SECRET_KEY", "sk_test_s3cr3t"),
+            ("SIGNET_PAYMENT_WEBHOOK_SECRET", "whsec_s3cr3t"),
+        ]))
+        .unwrap();
         assert!(!format!("{c:?}").contains("s3cr3t"), "secrets are not printed");
         let e = Config::from_vars(&vars(&[("SIGNET_PORTAL_URL", "portal.example.com")])).unwrap_err();
         assert_eq!(e.var, "SIGNET_PORTAL_URL");

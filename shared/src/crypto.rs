@@ -89,13 +89,17 @@ pub fn context_aad(context: &EncryptionContext) -> Vec<u8> {
 }
 
 /// AES-256-GCM encryption under `key` with a random nonce; returns (nonce, ciphertext).
-pub fn aes_gcm_seal(key: &[u8], plaintext: &[u8], aad: &[u8], random: &dyn Random) -> Result<(Vec<u8>, Vec<u8>), String> {
+pub fn aes_gcm_seal(
+    key: &[u8],
+    plaintext: &[u8],
+    aad: &[u8],
+    random: &dyn Random,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| "bad key length".to_string())?;
     let nonce_bytes = random_bytes::<12>(random);
     let nonce = Nonce::try_from(&nonce_bytes[..]).map_err(|_| "bad nonce".to_string())?;
-    let ciphertext = cipher
-        .encrypt(&nonce, Payload { msg: plaintext, aad })
-        .map_err(|_| "encryption failed".to_string())?;
+    let ciphertext =
+        cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| "encryption failed".to_string())?;
     Ok((nonce_bytes.to_vec(), ciphertext))
 }
 

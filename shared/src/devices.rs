@@ -39,5 +39,9 @@ pub async fn trusted(services: &Services, token: Option<&str>, person: &Person) 
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 2048) else { return Ok(None) };
     let settings = &services.config.tokens;
     let ring = services.tokens.ring(services).await?;
-    Ok(ring.verify_device(token, &settings.issuer, &settings.audience, services.now()).ok().filter(|c| c.sub == person.id && c.epoch == person.session_epoch).map(|c| c.jti))
+    Ok(ring
+        .verify_device(token, &settings.issuer, &settings.audience, services.now())
+        .ok()
+        .filter(|c| c.sub == person.id && c.epoch == person.session_epoch)
+        .map(|c| c.jti))
 }

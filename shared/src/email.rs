@@ -26,8 +26,11 @@ impl EmailAddress {
         let domain = idna::domain_to_ascii(domain).map_err(|_| invalid())?;
         let normal = format!("{}@{domain}", local.to_ascii_lowercase());
         let valid = normal.len() <= 254
-            && email_address::EmailAddress::parse_with_options(&normal, email_address::Options::default().without_display_text())
-                .is_ok_and(|a| a.domain().contains('.') && !a.domain().starts_with('['));
+            && email_address::EmailAddress::parse_with_options(
+                &normal,
+                email_address::Options::default().without_display_text(),
+            )
+            .is_ok_and(|a| a.domain().contains('.') && !a.domain().starts_with('['));
         if valid {
             Ok(EmailAddress(normal))
         } else {
@@ -67,8 +70,19 @@ mod tests {
 
     #[test]
     fn addresses_are_normalized_and_validated() {
-        assert_eq!(EmailAddress::parse("  New.Subscriber@Example.COM ").unwrap().as_str(), "new.subscriber@example.com");
-        for bad in ["", "subscriber", "subscriber@", "@example.com", "subscriber@localhost", "a b@example.com", "subscriber@[127.0.0.1]"] {
+        assert_eq!(
+            EmailAddress::parse("  New.Subscriber@Example.COM ").unwrap().as_str(),
+            "new.subscriber@example.com"
+        );
+        for bad in [
+            "",
+            "subscriber",
+            "subscriber@",
+            "@example.com",
+            "subscriber@localhost",
+            "a b@example.com",
+            "subscriber@[127.0.0.1]",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
         assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
@@ -76,11 +90,22 @@ mod tests {
 
     #[test]
     fn only_an_ascii_unquoted_local_part_and_an_ascii_domain_are_kept() {
-        for refused in ["\"member\"@example.com", "\"a b\"@example.com", "m\u{435}mber@example.com", "\u{FF4D}\u{FF45}\u{FF4D}\u{FF42}\u{FF45}\u{FF52}@example.com", "用户@例子.广告", "émilie@example.com"] {
+        for refused in [
+            "\"member\"@example.com",
+            "\"a b\"@example.com",
+            "m\u{435}mber@example.com",
+            "\u{FF4D}\u{FF45}\u{FF4D}\u{FF42}\u{FF45}\u{FF52}@example.com",
+            "用户@例子.广告",
+            "émilie@example.com",
+        ] {
             assert!(EmailAddress::parse(refused).is_err(), "{refused}");
         }
         assert_eq!(EmailAddress::parse("member@例子.广告").unwrap().as_str(), "member@xn--fsqu00a.xn--4rr70v");
-        assert_eq!(EmailAddress::parse("member@\u{FF45}xample.com").unwrap().as_str(), "member@example.com", "a fullwidth domain letter");
+        assert_eq!(
+            EmailAddress::parse("member@\u{FF45}xample.com").unwrap().as_str(),
+            "member@example.com",
+            "a fullwidth domain letter"
+        );
         assert_eq!(EmailAddress::parse("Member@BÜCHER.example").unwrap().as_str(), "member@xn--bcher-kva.example");
         assert_eq!(EmailAddress::parse("first.last+tag@example.org").unwrap().as_str(), "first.last+tag@example.org");
     }

@@ -107,7 +107,14 @@ fn failed(error: Error) -> Result<Checked> {
 impl FactorChallenge {
     /// Starts the second factor of a step for a person: the authenticator app when one is
     /// enrolled, else the phone (and the code to send), else nothing to prove.
-    pub fn start(purpose: &str, subject: &str, person: &Person, now: i64, limits: &Limits, random: &dyn Random) -> (Self, Option<Code>) {
+    pub fn start(
+        purpose: &str,
+        subject: &str,
+        person: &Person,
+        now: i64,
+        limits: &Limits,
+        random: &dyn Random,
+    ) -> (Self, Option<Code>) {
         let mut challenge = FactorChallenge {
             method: Method::None,
             code: None,
@@ -154,7 +161,14 @@ impl FactorChallenge {
 
     /// "Send a new code" (also how a person with an authenticator app who does not have it
     /// at hand asks for a code on their phone instead): throttled per step.
-    pub fn send_new_code(&mut self, person: &Person, channel: Option<PhoneChannel>, now: i64, limits: &Limits, random: &dyn Random) -> Result<(Code, PhoneChannel)> {
+    pub fn send_new_code(
+        &mut self,
+        person: &Person,
+        channel: Option<PhoneChannel>,
+        now: i64,
+        limits: &Limits,
+        random: &dyn Random,
+    ) -> Result<(Code, PhoneChannel)> {
         if self.is_passed() {
             return Err(Error::new(ErrorCode::Conflict));
         }
@@ -168,7 +182,8 @@ impl FactorChallenge {
                 existing.reissue(channel, now, limits, random)?
             }
             None => {
-                let (mut issued, code) = CodeChallenge::issue(&self.purpose, &self.subject, channel, now, limits, random);
+                let (mut issued, code) =
+                    CodeChallenge::issue(&self.purpose, &self.subject, channel, now, limits, random);
                 // Wrong authenticator codes given so far still count.
                 issued.failed_attempts = self.failed_attempts;
                 self.failed_attempts = 0;
@@ -206,12 +221,15 @@ impl FactorChallenge {
                 match challenge.check(code, now, limits) {
                     CodeCheck::Valid => Some((if self.method == Method::Sms { "sms" } else { "tel" }, false)),
                     // Expiry and reuse do not count as guesses.
-                    check @ (CodeCheck::Expired | CodeCheck::AlreadyUsed) => return failed(check.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid))),
+                    check @ (CodeCheck::Expired | CodeCheck::AlreadyUsed) => {
+                        return failed(check.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid)))
+                    }
                     _ => None,
                 }
             }
             (Answer::Code(code), Method::Totp) => {
-                let factor = person.totp.as_mut().filter(|t| t.confirmed).ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+                let factor =
+                    person.totp.as_mut().filter(|t| t.confirmed).ok_or_else(|| Error::new(ErrorCode::Conflict))?;
                 let seed = services.keys.open(&factor.seed, &totp::seed_context(&person.id)).await?;
                 match factor.check(&seed, code, now)? {
                     TotpCheck::Valid(_) => Some(("otp", true)),
@@ -219,7 +237,8 @@ impl FactorChallenge {
                 }
             }
             (Answer::BackupCode(code), _) => {
-                let used = person.totp.as_mut().filter(|t| t.confirmed).is_some_and(|factor| factor.use_backup_code(code));
+                let used =
+                    person.totp.as_mut().filter(|t| t.confirmed).is_some_and(|factor| factor.use_backup_code(code));
                 used.then_some(("backup_code", true))
             }
             (Answer::Code(_), Method::None) => return failed(Error::new(ErrorCode::Conflict)),
@@ -258,7 +277,8 @@ pub fn person_exhausted(person: &Person, now: i64) -> bool {
 /// Refuses a new step when the person used up their wrong answers for the hour.
 pub fn ensure_person_may_try(person: &Person, now: i64) -> Result<()> {
     if person_exhausted(person, now) {
-        return Err(Error::new(ErrorCode::TooManyRequests).retry_after((person.factor_failures.window_start + 3600 - now).max(1) as u64));
+        return Err(Error::new(ErrorCode::TooManyRequests)
+            .retry_after((person.factor_failures.window_start + 3600 - now).max(1) as u64));
     }
     Ok(())
 }

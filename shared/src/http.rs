@@ -61,7 +61,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
                 let detail = message.split(" at line").next().unwrap_or("").to_owned();
                 let error = Error::new(ErrorCode::InvalidRequest).detail(detail);
                 match field {
-                    Some(f) if message.starts_with("missing field") || message.starts_with("unknown field") => error.field(f),
+                    Some(f) if message.starts_with("missing field") || message.starts_with("unknown field") => {
+                        error.field(f)
+                    }
                     _ => error,
                 }
             }
@@ -100,10 +102,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<RequestContext>().cloned().unwrap_or_else(|| RequestContext {
-            source_ip: "unknown".into(),
-            request_id: "unknown".into(),
-        }))
+        Ok(parts
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .unwrap_or_else(|| RequestContext { source_ip: "unknown".into(), request_id: "unknown".into() }))
     }
 }
 
@@ -132,12 +135,14 @@ async fn respond(req: Request, next: Next, function: &'static str, metrics: bool
     let started = Instant::now();
     let locale = locale_of(req.headers());
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let request_id = req.extensions().get::<RequestContext>().map(|c| c.request_id.clone()).unwrap_or_default();
     let mut response = next.run(req).await;
     // An extractor's own rejection (a path that is not UTF-8, a raw body over the limit)
     // comes as plain text: it becomes the matching problem too.
-    if response.extensions().get::<Error>().is_none() && response.status().is_client_error() && is_plain_text(&response) {
+    if response.extensions().get::<Error>().is_none() && response.status().is_client_error() && is_plain_text(&response)
+    {
         let code = match response.status().as_u16() {
             404 => ErrorCode::NotFound,
             405 => ErrorCode::MethodNotAllowed,
@@ -171,7 +176,11 @@ async fn respond(req: Request, next: Next, function: &'static str, metrics: bool
 }
 
 fn is_plain_text(response: &Response) -> bool {
-    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"))
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"))
 }
 
 /// A JSON success response with a status.

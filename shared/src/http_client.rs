@@ -52,7 +52,13 @@ pub async fn get(url: &str, max_bytes: usize) -> Result<bytes::Bytes> {
 /// Sends a request (HTTPS, or HTTP to 127.0.0.1) and returns its status and body, at most
 /// `max_bytes`. A failure to get an answer is a retryable `service_unavailable`; the
 /// caller judges the status. Header values are never logged (they may carry a key).
-pub async fn send(method: http::Method, url: &str, headers: &[(&str, &str)], body: bytes::Bytes, max_bytes: usize) -> Result<(http::StatusCode, bytes::Bytes)> {
+pub async fn send(
+    method: http::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: bytes::Bytes,
+    max_bytes: usize,
+) -> Result<(http::StatusCode, bytes::Bytes)> {
     let uri: http::Uri = url.parse().map_err(Error::internal)?;
     if !allowed(&uri) {
         return Err(Error::internal("a call to a URL that is neither HTTPS nor loopback"));

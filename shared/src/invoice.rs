@@ -31,7 +31,11 @@ pub fn format_number(series: &str, n: u64) -> String {
 /// Assigns the next number of `series` and stores, in the same transaction, the writes
 /// `issue(number)` returns (the issued invoice and whatever goes with it). A lost race is
 /// tried again with the next number; at most as many rounds as racing issuers.
-pub async fn issue_numbered(services: &Services, series: &str, mut issue: impl FnMut(&str) -> Result<Vec<Write>>) -> Result<String> {
+pub async fn issue_numbered(
+    services: &Services,
+    series: &str,
+    mut issue: impl FnMut(&str) -> Result<Vec<Write>>,
+) -> Result<String> {
     let store = services.store.as_ref();
     let key = counter_key(series);
     for _ in 0..256 {

@@ -5,12 +5,17 @@ use crate::locale::Locale;
 use crate::otp::Code;
 use crate::ports::Email;
 
-const SIGNATURE_FR: &str = "\n\n— L'équipe Signet\nCe message vous a été envoyé automatiquement ; merci de ne pas y répondre.";
+const SIGNATURE_FR: &str =
+    "\n\n— L'équipe Signet\nCe message vous a été envoyé automatiquement ; merci de ne pas y répondre.";
 const SIGNATURE_EN: &str = "\n\n— The Signet team\nThis message was sent automatically; please do not reply.";
 
 fn email(to: &str, locale: Locale, subject: (&str, &str), body: String) -> Email {
     let signature = locale.pick(SIGNATURE_FR, SIGNATURE_EN);
-    Email { to: to.to_owned(), subject: locale.pick(subject.0, subject.1).to_owned(), body: format!("{body}{signature}") }
+    Email {
+        to: to.to_owned(),
+        subject: locale.pick(subject.0, subject.1).to_owned(),
+        body: format!("{body}{signature}"),
+    }
 }
 
 /// The link that continues a sign-up.
@@ -115,13 +120,55 @@ pub enum CredentialChange {
 /// Tells the account's owner that a credential changed, and what to do if it was not them.
 pub fn credential_changed(to: &str, change: CredentialChange, when: &str, reset_url: &str, locale: Locale) -> Email {
     let (subject, what) = match change {
-        CredentialChange::PasswordChanged => (("Votre mot de passe Signet a été modifié", "Your Signet password was changed"), ("Le mot de passe de votre compte a été modifié. Vos autres sessions ont été fermées.", "Your account's password was changed. Your other sessions were signed out.")),
-        CredentialChange::PasswordReset => (("Votre mot de passe Signet a été réinitialisé", "Your Signet password was reset"), ("Le mot de passe de votre compte a été réinitialisé. Toutes vos sessions ont été fermées.", "Your account's password was reset. All your sessions were signed out.")),
-        CredentialChange::TotpEnabled => (("Application d'authentification ajoutée", "Authenticator app added"), ("Une application d'authentification a été ajoutée à votre compte comme second facteur.", "An authenticator app was added to your account as second factor.")),
-        CredentialChange::TotpDisabled => (("Application d'authentification retirée", "Authenticator app removed"), ("L'application d'authentification a été retirée de votre compte.", "The authenticator app was removed from your account.")),
-        CredentialChange::PhoneChanged => (("Votre second facteur a été modifié", "Your second factor was changed"), ("Le téléphone de votre second facteur (ou le mode de réception des codes) a été modifié.", "The phone of your second factor (or how codes reach it) was changed.")),
-        CredentialChange::AlternateEmailAdded => (("Adresse courriel secondaire ajoutée", "Alternate email address added"), ("Une adresse courriel secondaire a été vérifiée et ajoutée à votre compte.", "An alternate email address was verified and added to your account.")),
-        CredentialChange::AlternateEmailRemoved => (("Adresse courriel secondaire retirée", "Alternate email address removed"), ("L'adresse courriel secondaire a été retirée de votre compte.", "The alternate email address was removed from your account.")),
+        CredentialChange::PasswordChanged => (
+            ("Votre mot de passe Signet a été modifié", "Your Signet password was changed"),
+            (
+                "Le mot de passe de votre compte a été modifié. Vos autres sessions ont été fermées.",
+                "Your account's password was changed. Your other sessions were signed out.",
+            ),
+        ),
+        CredentialChange::PasswordReset => (
+            ("Votre mot de passe Signet a été réinitialisé", "Your Signet password was reset"),
+            (
+                "Le mot de passe de votre compte a été réinitialisé. Toutes vos sessions ont été fermées.",
+                "Your account's password was reset. All your sessions were signed out.",
+            ),
+        ),
+        CredentialChange::TotpEnabled => (
+            ("Application d'authentification ajoutée", "Authenticator app added"),
+            (
+                "Une application d'authentification a été ajoutée à votre compte comme second facteur.",
+                "An authenticator app was added to your account as second factor.",
+            ),
+        ),
+        CredentialChange::TotpDisabled => (
+            ("Application d'authentification retirée", "Authenticator app removed"),
+            (
+                "L'application d'authentification a été retirée de votre compte.",
+                "The authenticator app was removed from your account.",
+            ),
+        ),
+        CredentialChange::PhoneChanged => (
+            ("Votre second facteur a été modifié", "Your second factor was changed"),
+            (
+                "Le téléphone de votre second facteur (ou le mode de réception des codes) a été modifié.",
+                "The phone of your second factor (or how codes reach it) was changed.",
+            ),
+        ),
+        CredentialChange::AlternateEmailAdded => (
+            ("Adresse courriel secondaire ajoutée", "Alternate email address added"),
+            (
+                "Une adresse courriel secondaire a été vérifiée et ajoutée à votre compte.",
+                "An alternate email address was verified and added to your account.",
+            ),
+        ),
+        CredentialChange::AlternateEmailRemoved => (
+            ("Adresse courriel secondaire retirée", "Alternate email address removed"),
+            (
+                "L'adresse courriel secondaire a été retirée de votre compte.",
+                "The alternate email address was removed from your account.",
+            ),
+        ),
     };
     let body = match locale {
         Locale::Fr => format!("Bonjour,\n\n{} ({when} UTC)\n\nSi vous n'êtes pas à l'origine de cette modification, réinitialisez votre mot de passe sans attendre : {reset_url}\net contactez notre équipe de soutien.", what.0),
@@ -189,7 +236,12 @@ pub fn recovery_reference(to: &str, reference: &str, link: &str, valid_days: i64
         Locale::Fr => format!("Bonjour,\n\nVotre demande de récupération de signature est enregistrée.\n\nVotre numéro de référence : {reference}\n\nActiver ma signature : {link}\n\nConnectez-vous, puis indiquez ce numéro et le code qui sera envoyé à votre téléphone. Ce numéro est valable {valid_days} jours ; une nouvelle demande le remplace."),
         Locale::En => format!("Hello,\n\nYour signature recovery request is recorded.\n\nYour reference number: {reference}\n\nActivate my signature: {link}\n\nSign in, then enter this number and the code that will be sent to your phone. This number is valid for {valid_days} days; a new request replaces it."),
     };
-    email(to, locale, ("Votre numéro de référence pour activer votre signature", "Your reference number to activate your signature"), body)
+    email(
+        to,
+        locale,
+        ("Votre numéro de référence pour activer votre signature", "Your reference number to activate your signature"),
+        body,
+    )
 }
 
 /// Confirms that a signature works again.
@@ -220,7 +272,14 @@ pub fn renewal_receipt(to: &str, number: &str, total: &str, ends: &str, link: &s
 }
 
 /// An invoice issued to an organisation, to its billing contact.
-pub fn organisation_invoice(to: &str, organisation: &str, number: &str, total: &str, link: &str, locale: Locale) -> Email {
+pub fn organisation_invoice(
+    to: &str,
+    organisation: &str,
+    number: &str,
+    total: &str,
+    link: &str,
+    locale: Locale,
+) -> Email {
     let body = match locale {
         Locale::Fr => format!("Bonjour,\n\nLa facture {number} de {total} a été émise au nom de {organisation} pour le renouvellement d'un abonnement par l'un de ses membres.\n\nConsultez-la et téléchargez-la (PDF) : {link}"),
         Locale::En => format!("Hello,\n\nInvoice {number} for {total} was issued to {organisation} for the renewal of a subscription by one of its members.\n\nView and download it (PDF): {link}"),
@@ -299,7 +358,8 @@ pub fn add_months(timestamp: i64, months: i64) -> i64 {
     let (year, month, day) = civil_from_days(timestamp.div_euclid(86400));
     let index = year * 12 + (month - 1) + months;
     let (y, m) = (index.div_euclid(12), index.rem_euclid(12) + 1);
-    let last = days_from_civil(if m == 12 { y + 1 } else { y }, if m == 12 { 1 } else { m + 1 }, 1) - days_from_civil(y, m, 1);
+    let last =
+        days_from_civil(if m == 12 { y + 1 } else { y }, if m == 12 { 1 } else { m + 1 }, 1) - days_from_civil(y, m, 1);
     days_from_civil(y, m, day.min(last)) * 86400 + timestamp.rem_euclid(86400)
 }
 

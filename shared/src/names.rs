@@ -52,7 +52,10 @@ pub fn checked(value: &str, field: &str, max: usize) -> Result<String> {
             GeneralCategory::SpaceSeparator => c != ' ',
             _ => invisible(c),
         };
-        let mark = matches!(category, GeneralCategory::NonspacingMark | GeneralCategory::SpacingMark | GeneralCategory::EnclosingMark);
+        let mark = matches!(
+            category,
+            GeneralCategory::NonspacingMark | GeneralCategory::SpacingMark | GeneralCategory::EnclosingMark
+        );
         combining = if mark { combining + 1 } else { 0 };
         if refused || (mark && i == 0) || combining > MAX_COMBINING_RUN {
             return Err(Error::new(ErrorCode::NameCharactersNotAllowed).field(field));
@@ -71,7 +74,20 @@ mod tests {
 
     #[test]
     fn real_names_are_kept_in_nfc() {
-        for name in ["Émilie", "Jean-François", "O'Brien", "Nguyễn Thị Minh", "Zoë", "María José", "Łukasz", "Ægir", "張偉", "क्षत्रिय", "Ольга", "D'Arcy-Smith Jr."] {
+        for name in [
+            "Émilie",
+            "Jean-François",
+            "O'Brien",
+            "Nguyễn Thị Minh",
+            "Zoë",
+            "María José",
+            "Łukasz",
+            "Ægir",
+            "張偉",
+            "क्षत्रिय",
+            "Ольга",
+            "D'Arcy-Smith Jr.",
+        ] {
             assert_eq!(person_name(name, "f").unwrap(), name, "{name}");
         }
         // Decomposed input is composed: the same name, the same bytes.
@@ -82,22 +98,22 @@ mod tests {
     #[test]
     fn invisible_control_and_direction_characters_are_refused() {
         let refused = [
-            "Bob\u{202E}evilc",  // right-to-left override
+            "Bob\u{202E}evilc",     // right-to-left override
             "Bob\u{2066}x\u{2069}", // isolates
-            "Bo\u{200B}b",       // zero-width space
-            "Bo\u{200D}b",       // zero-width joiner
-            "Bob\u{FEFF}",       // byte-order mark
-            "Bob\u{E0041}",      // tag character
-            "Bob\u{2028}Smith",  // line separator
-            "Bob\u{2029}Smith",  // paragraph separator (at the ends, whitespace is trimmed)
-            "Bob\u{00AD}",       // soft hyphen
-            "Bob\u{3164}",       // Hangul filler
-            "Bob\u{00A0}Smith",  // no-break space
-            "Bob\u{E000}",       // private use
-            "Bob\u{FE0F}",       // variation selector
-            "Bob\u{7}",          // control
+            "Bo\u{200B}b",          // zero-width space
+            "Bo\u{200D}b",          // zero-width joiner
+            "Bob\u{FEFF}",          // byte-order mark
+            "Bob\u{E0041}",         // tag character
+            "Bob\u{2028}Smith",     // line separator
+            "Bob\u{2029}Smith",     // paragraph separator (at the ends, whitespace is trimmed)
+            "Bob\u{00AD}",          // soft hyphen
+            "Bob\u{3164}",          // Hangul filler
+            "Bob\u{00A0}Smith",     // no-break space
+            "Bob\u{E000}",          // private use
+            "Bob\u{FE0F}",          // variation selector
+            "Bob\u{7}",             // control
             "Bob\nSmith",
-            "\u{301}Bob",        // a mark with nothing to carry it
+            "\u{301}Bob", // a mark with nothing to carry it
             "Zalgo\u{300}\u{301}\u{302}\u{303}\u{304}",
         ];
         for name in refused {

@@ -101,7 +101,8 @@ pub async fn verify(settings: &OidcSettings, id_token: &str, now: i64) -> Result
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "iat"]);
     validation.leeway = 60;
     validation.validate_exp = false;
-    let data = jsonwebtoken::decode::<serde_json::Value>(id_token, &decoding, &validation).map_err(|_| rejected("signature or claims"))?;
+    let data = jsonwebtoken::decode::<serde_json::Value>(id_token, &decoding, &validation)
+        .map_err(|_| rejected("signature or claims"))?;
     // Expiry against our clock (the port), not the system's.
     let exp = data.claims.get("exp").and_then(|v| v.as_i64()).ok_or_else(|| rejected("exp"))?;
     let iat = data.claims.get("iat").and_then(|v| v.as_i64()).ok_or_else(|| rejected("iat"))?;
@@ -109,7 +110,8 @@ pub async fn verify(settings: &OidcSettings, id_token: &str, now: i64) -> Result
         return Err(rejected("expired"));
     }
     let claims: IdClaims = serde_json::from_value(data.claims).map_err(|_| rejected("claims"))?;
-    let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true))) || matches!(claims.email_verified.as_ref().and_then(|v| v.as_str()), Some("true"));
+    let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true)))
+        || matches!(claims.email_verified.as_ref().and_then(|v| v.as_str()), Some("true"));
     if !verified {
         return Err(rejected("email not verified"));
     }
@@ -118,7 +120,8 @@ pub async fn verify(settings: &OidcSettings, id_token: &str, now: i64) -> Result
     // Workspace domain the account belongs to. A consumer Google account opened on some other
     // address says nothing of who holds that mailbox today.
     let domain = email.as_str().rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-    let authoritative = GOOGLE_MAIL_DOMAINS.contains(&domain) || claims.hd.as_deref().is_some_and(|hd| hd.eq_ignore_ascii_case(domain));
+    let authoritative =
+        GOOGLE_MAIL_DOMAINS.contains(&domain) || claims.hd.as_deref().is_some_and(|hd| hd.eq_ignore_ascii_case(domain));
     if !authoritative {
         return Err(rejected("email outside Google's authority"));
     }
@@ -138,7 +141,8 @@ async fn key(settings: &OidcSettings, kid: &str, now: i64) -> Result<(String, St
         }
     }
     let body = crate::http_client::get(&settings.jwks_url, MAX_JWKS_BYTES).await?;
-    let jwks: Jwks = serde_json::from_slice(&body).map_err(|_| Error::unavailable("identity provider keys are not a JWKS"))?;
+    let jwks: Jwks =
+        serde_json::from_slice(&body).map_err(|_| Error::unavailable("identity provider keys are not a JWKS"))?;
     let keys: HashMap<String, (String, String)> = jwks
         .keys
         .into_iter()

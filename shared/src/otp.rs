@@ -67,7 +67,14 @@ fn new_code(random: &dyn Random) -> Code {
 
 impl CodeChallenge {
     /// A new challenge and its first code.
-    pub fn issue(purpose: &str, subject: &str, channel: PhoneChannel, now: i64, limits: &Limits, random: &dyn Random) -> (Self, Code) {
+    pub fn issue(
+        purpose: &str,
+        subject: &str,
+        channel: PhoneChannel,
+        now: i64,
+        limits: &Limits,
+        random: &dyn Random,
+    ) -> (Self, Code) {
         let mut challenge = CodeChallenge {
             purpose: purpose.to_owned(),
             subject: subject.to_owned(),
@@ -102,7 +109,13 @@ impl CodeChallenge {
     /// A new code replacing the current one ("send a new code"), if the throttle allows:
     /// not sooner than the resend interval after the last successful send, and not more
     /// than the maximum number of sends for the operation.
-    pub fn reissue(&mut self, channel: PhoneChannel, now: i64, limits: &Limits, random: &dyn Random) -> Result<Code, Error> {
+    pub fn reissue(
+        &mut self,
+        channel: PhoneChannel,
+        now: i64,
+        limits: &Limits,
+        random: &dyn Random,
+    ) -> Result<Code, Error> {
         if self.used {
             return Err(Error::new(ErrorCode::SignupWrongStep));
         }
@@ -169,7 +182,12 @@ pub enum Number {
 /// and unverified numbers, so that strangers starting sign-ups with someone's number never
 /// use up the codes that person's own logins need. Bounds SMS and call flooding (and toll
 /// fraud) whoever asks.
-pub async fn limit_sending(services: &crate::Services, source: &str, phone: &crate::phone::PhoneNumber, number: Number) -> Result<(), Error> {
+pub async fn limit_sending(
+    services: &crate::Services,
+    source: &str,
+    phone: &crate::phone::PhoneNumber,
+    number: Number,
+) -> Result<(), Error> {
     let (store, limits, now) = (services.store.as_ref(), &services.config.limits, services.now());
     crate::throttle::enforce(store, "code-source", source, 3600, limits.codes_per_source_per_hour, now).await?;
     let scope = match number {
@@ -180,11 +198,27 @@ pub async fn limit_sending(services: &crate::Services, source: &str, phone: &cra
 }
 
 /// Sends a code to a phone by text message or voice call, in the person's language.
-pub async fn deliver(services: &crate::Services, phone: &crate::phone::PhoneNumber, channel: PhoneChannel, code: &Code, locale: crate::Locale) -> Result<(), crate::ports::DeliveryError> {
+pub async fn deliver(
+    services: &crate::Services,
+    phone: &crate::phone::PhoneNumber,
+    channel: PhoneChannel,
+    code: &Code,
+    locale: crate::Locale,
+) -> Result<(), crate::ports::DeliveryError> {
     use crate::messages;
     match channel {
-        PhoneChannel::Sms => services.sms.send(phone.as_str(), &messages::code_sms(code, services.config.limits.code_ttl / 60, locale)).await,
-        PhoneChannel::Voice => services.voice.call(phone.as_str(), &messages::code_voice(code, locale), messages::voice_language(locale)).await,
+        PhoneChannel::Sms => {
+            services
+                .sms
+                .send(phone.as_str(), &messages::code_sms(code, services.config.limits.code_ttl / 60, locale))
+                .await
+        }
+        PhoneChannel::Voice => {
+            services
+                .voice
+                .call(phone.as_str(), &messages::code_voice(code, locale), messages::voice_language(locale))
+                .await
+        }
     }
 }
 
@@ -211,7 +245,9 @@ impl CodeCheck {
     pub fn error(self) -> Option<Error> {
         match self {
             CodeCheck::Valid => None,
-            CodeCheck::Wrong { remaining } => Some(Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining)),
+            CodeCheck::Wrong { remaining } => {
+                Some(Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining))
+            }
             CodeCheck::Exhausted => Some(Error::new(ErrorCode::CodeAttemptsExceeded)),
             CodeCheck::Expired => Some(Error::new(ErrorCode::CodeExpired)),
             CodeCheck::AlreadyUsed => Some(Error::new(ErrorCode::SignupWrongStep)),

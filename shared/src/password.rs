@@ -155,13 +155,17 @@ mod tests {
         let params = Argon2Params { m_kib: 19456, t: 2, p: 1 };
         let phc = hash("correct horse battery staple".into(), params).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert_eq!(verify("correct horse battery staple".into(), Some(phc.clone()), params).await.unwrap(), Verified::Yes);
+        assert_eq!(
+            verify("correct horse battery staple".into(), Some(phc.clone()), params).await.unwrap(),
+            Verified::Yes
+        );
         assert_eq!(verify("wrong horse".into(), Some(phc.clone()), params).await.unwrap(), Verified::No);
         assert_eq!(verify("anything".into(), None, params).await.unwrap(), Verified::No);
         // The dummy checked for unknown accounts has the real parameters: the same cost.
         let dummy = dummy_hash(params);
         assert!(dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        let parsed = argon2::password_hash::phc::PasswordHash::new(&dummy).expect("a well-formed PHC string: verifying it runs argon2id");
+        let parsed = argon2::password_hash::phc::PasswordHash::new(&dummy)
+            .expect("a well-formed PHC string: verifying it runs argon2id");
         assert_eq!(parsed.hash.map(|h| h.len()), Some(32));
         let stronger = Argon2Params { m_kib: 19456, t: 3, p: 1 };
         match verify("correct horse battery staple".into(), Some(phc), stronger).await.unwrap() {

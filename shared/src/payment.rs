@@ -17,10 +17,10 @@ use crate::locale::Locale;
 use crate::store::{Item, Key, Store, StoreError, Write};
 use crate::{Error, Result};
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use std::sync::Arc;
 
 /// The most `v1` signatures a header may carry.
 const MAX_SIGNATURES: usize = 8;
@@ -74,7 +74,9 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64, tolerance: i64
     }
     let expected = mac(secret, &t_text, body).finalize().into_bytes();
     let matched = candidates.iter().any(|hex| {
-        crate::crypto::unhex(hex).is_some_and(|b| b.len() == expected.len() && bool::from(subtle::ConstantTimeEq::ct_eq(b.as_slice(), expected.as_slice())))
+        crate::crypto::unhex(hex).is_some_and(|b| {
+            b.len() == expected.len() && bool::from(subtle::ConstantTimeEq::ct_eq(b.as_slice(), expected.as_slice()))
+        })
     });
     if !matched {
         return Err(SignatureError::Mismatch);
@@ -162,7 +164,11 @@ pub struct Stripe {
 impl Stripe {
     /// From the configuration.
     pub fn new(settings: &crate::config::StripeSettings, webhook_secret: Option<&crate::config::Secret>) -> Self {
-        Stripe { api_url: settings.api_url.clone(), secret_key: settings.secret_key.0.clone(), webhook_secret: webhook_secret.map(|s| s.0.as_bytes().to_vec()) }
+        Stripe {
+            api_url: settings.api_url.clone(),
+            secret_key: settings.secret_key.0.clone(),
+            webhook_secret: webhook_secret.map(|s| s.0.as_bytes().to_vec()),
+        }
     }
 
     /// The form of a Checkout Session for `request` (Stripe's documented parameters).
@@ -215,13 +221,21 @@ impl PaymentProvider for Stripe {
             ("idempotency-key", request.idempotency_key.as_str()),
             ("stripe-version", "2024-06-20"),
         ];
-        let (status, body) = crate::http_client::send(http::Method::POST, &url, &headers, Self::checkout_form(request).into(), 64 * 1024).await?;
+        let (status, body) = crate::http_client::send(
+            http::Method::POST,
+            &url,
+            &headers,
+            Self::checkout_form(request).into(),
+            64 * 1024,
+        )
+        .await?;
         if !status.is_success() {
             // Stripe's error body names the parameter, never the key.
             let reason = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
             return Err(Error::unavailable(format!("stripe checkout session: status {status}: {reason}")));
         }
-        let session: Session = serde_json::from_slice(&body).map_err(|e| Error::unavailable(format!("stripe checkout session: {e}")))?;
+        let session: Session =
+            serde_json::from_slice(&body).map_err(|e| Error::unavailable(format!("stripe checkout session: {e}")))?;
         Ok(Checkout { session_id: session.id, url: session.url })
     }
 
@@ -236,12 +250,20 @@ impl PaymentProvider for Stripe {
         let auth = format!("Bearer {}", self.secret_key);
         let headers = [("authorization", auth.as_str()), ("stripe-version", "2024-06-20")];
         let url = format!("{}/v1/checkout/sessions/{session_id}", self.api_url);
-        let (status, _) = crate::http_client::send(http::Method::POST, &format!("{url}/expire"), &headers, bytes::Bytes::new(), 64 * 1024).await?;
+        let (status, _) = crate::http_client::send(
+            http::Method::POST,
+            &format!("{url}/expire"),
+            &headers,
+            bytes::Bytes::new(),
+            64 * 1024,
+        )
+        .await?;
         if status.is_success() {
             return Ok(Expiry::Expired);
         }
         // Not open any more (Stripe refuses to expire it): paid, or expired already.
-        let (status, body) = crate::http_client::send(http::Method::GET, &url, &headers, bytes::Bytes::new(), 64 * 1024).await?;
+        let (status, body) =
+            crate::http_client::send(http::Method::GET, &url, &headers, bytes::Bytes::new(), 64 * 1024).await?;
         let session: Option<Session> = status.is_success().then(|| serde_json::from_slice(&body).ok()).flatten();
         match session.and_then(|s| s.status).as_deref() {
             Some("complete") => Ok(Expiry::Paid),
@@ -367,7 +389,13 @@ impl PaymentProvider for LocalPayments {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(request.idempotency_key.as_bytes());
         let id = format!("cs_local_{}", &crate::crypto::hex(&digest)[..32]);
-        let session = LocalSession { id: id.clone(), request: request.clone(), status: "open".into(), payment_intent: None, delivered: false };
+        let session = LocalSession {
+            id: id.clone(),
+            request: request.clone(),
+            status: "open".into(),
+            payment_intent: None,
+            delivered: false,
+        };
         // The same key finds the same session (created once).
         match self.store.write(Write::create(Item::new(local_session_key(&id), &session)?)).await {
             Ok(()) | Err(StoreError::ConditionFailed(_)) => {}
@@ -378,7 +406,9 @@ impl PaymentProvider for LocalPayments {
 
     async fn expire_checkout(&self, session_id: &str) -> Result<Expiry> {
         for _ in 0..8 {
-            let Some((item, mut session)) = self.session(session_id).await? else { return Err(Error::new(crate::ErrorCode::NotFound)) };
+            let Some((item, mut session)) = self.session(session_id).await? else {
+                return Err(Error::new(crate::ErrorCode::NotFound));
+            };
             match session.status.as_str() {
                 "paid" => return Ok(Expiry::Paid),
                 "expired" => return Ok(Expiry::Expired),
@@ -417,17 +447,36 @@ mod tests {
         let header = sign(SECRET, 1_795_000_000, body);
         assert_eq!(verify(SECRET, &header, body, 1_795_000_010, DEFAULT_TOLERANCE), Ok(()));
         assert_eq!(verify(SECRET, &header, body, 1_795_000_000 + 301, DEFAULT_TOLERANCE), Err(SignatureError::Stale));
-        assert_eq!(verify(SECRET, &header, b"{}", 1_795_000_010, DEFAULT_TOLERANCE), Err(SignatureError::Mismatch), "another body");
-        assert_eq!(verify(b"another secret", &header, body, 1_795_000_010, DEFAULT_TOLERANCE), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(SECRET, &header, b"{}", 1_795_000_010, DEFAULT_TOLERANCE),
+            Err(SignatureError::Mismatch),
+            "another body"
+        );
+        assert_eq!(
+            verify(b"another secret", &header, body, 1_795_000_010, DEFAULT_TOLERANCE),
+            Err(SignatureError::Mismatch)
+        );
         let other_time = header.replace("t=1795000000", "t=1795000005");
-        assert_eq!(verify(SECRET, &other_time, body, 1_795_000_010, DEFAULT_TOLERANCE), Err(SignatureError::Mismatch), "the timestamp is signed");
+        assert_eq!(
+            verify(SECRET, &other_time, body, 1_795_000_010, DEFAULT_TOLERANCE),
+            Err(SignatureError::Mismatch),
+            "the timestamp is signed"
+        );
         // Several v1 (during a secret rotation): one match suffices; v0 is ignored.
         let rotated = format!("{header},v1=00ff,v0=abc");
         assert_eq!(verify(SECRET, &rotated, body, 1_795_000_010, DEFAULT_TOLERANCE), Ok(()));
         let stuffed = format!("{header}{}", ",v1=00".repeat(8));
-        assert_eq!(verify(SECRET, &stuffed, body, 1_795_000_010, DEFAULT_TOLERANCE), Err(SignatureError::Malformed), "too many candidates");
+        assert_eq!(
+            verify(SECRET, &stuffed, body, 1_795_000_010, DEFAULT_TOLERANCE),
+            Err(SignatureError::Malformed),
+            "too many candidates"
+        );
         for malformed in ["", "t=abc,v1=00", "v1=00", "t=1795000000"] {
-            assert_eq!(verify(SECRET, malformed, body, 1_795_000_010, DEFAULT_TOLERANCE), Err(SignatureError::Malformed), "{malformed}");
+            assert_eq!(
+                verify(SECRET, malformed, body, 1_795_000_010, DEFAULT_TOLERANCE),
+                Err(SignatureError::Malformed),
+                "{malformed}"
+            );
         }
     }
 

@@ -4,8 +4,8 @@
 //! earn someone money (SMS and call pumping), or reach nobody in particular.
 
 use crate::{Error, ErrorCode};
-use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// How codes reach the phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,10 @@ impl PhoneNumber {
             return Err(invalid());
         }
         use phonenumber::Type;
-        if !matches!(number.number_type(&phonenumber::metadata::DATABASE), Type::Mobile | Type::FixedLine | Type::FixedLineOrMobile) {
+        if !matches!(
+            number.number_type(&phonenumber::metadata::DATABASE),
+            Type::Mobile | Type::FixedLine | Type::FixedLineOrMobile
+        ) {
             return Err(Error::new(ErrorCode::PhoneTypeNotAllowed).field("phone"));
         }
         let country = number.country().id().map(|id| format!("{id:?}"));
@@ -70,8 +73,8 @@ impl PhoneNumber {
 /// The member states of the European Union, and the outermost regions libphonenumber
 /// numbers apart (Guadeloupe, Martinique, French Guiana, Réunion, Mayotte, Saint-Martin).
 pub const EU: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GP",
-    "MQ", "GF", "RE", "YT", "MF",
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
+    "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GP", "MQ", "GF", "RE", "YT", "MF",
 ];
 
 /// The allowed countries of a configuration value: ISO 3166-1 alpha-2 codes separated by
@@ -108,7 +111,11 @@ mod tests {
         assert_eq!(PhoneNumber::parse("+33 6 12 34 56 78", &markets()).unwrap().as_str(), "+33612345678");
         assert_eq!(PhoneNumber::parse("+33 1 23 45 67 89", &markets()).unwrap().as_str(), "+33123456789");
         assert_eq!(PhoneNumber::parse("+49 1512 3456789", &markets()).unwrap().as_str(), "+4915123456789");
-        assert_eq!(PhoneNumber::parse("+590 690 00 11 22", &markets()).unwrap().as_str(), "+590690001122", "Guadeloupe is in the EU");
+        assert_eq!(
+            PhoneNumber::parse("+590 690 00 11 22", &markets()).unwrap().as_str(),
+            "+590690001122",
+            "Guadeloupe is in the EU"
+        );
         assert_eq!(PhoneNumber::parse("+1 514 555 0134", &markets()).unwrap().hint(), "+1 ••• ••34");
     }
 
@@ -121,7 +128,8 @@ mod tests {
 
     #[test]
     fn premium_shared_cost_toll_free_and_internet_numbers_are_refused() {
-        for bad in ["+1 900 555 0100", "+33 8 99 12 34 56", "+33 8 10 12 34 56", "+1 800 555 0100", "+33 9 70 12 34 56"] {
+        for bad in ["+1 900 555 0100", "+33 8 99 12 34 56", "+33 8 10 12 34 56", "+1 800 555 0100", "+33 9 70 12 34 56"]
+        {
             assert_eq!(refused(bad), ErrorCode::PhoneTypeNotAllowed, "{bad}");
         }
     }

@@ -35,7 +35,9 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
         let day = &messages::utc_day(now + days * 86400);
         for entry in store.query(&format!("EXPIRY#{day}"), "SUB#", 1000).await? {
             let entry: Entry = entry.decode()?;
-            let Some(item) = store.get(&subscription::subscription_key(&entry.subscription_id)).await? else { continue };
+            let Some(item) = store.get(&subscription::subscription_key(&entry.subscription_id)).await? else {
+                continue;
+            };
             let sub: Subscription = item.decode()?;
             // The term moved (renewed) since the entry was written: not this day's.
             if &messages::utc_day(sub.term_end) != day {
@@ -43,7 +45,8 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
             }
             let Some(person) = store.get(&account::person_key(&sub.holder_id)).await? else { continue };
             let person: Person = person.decode()?;
-            let claim = Item::new(claim_key(&sub, days), &Claim { sent_at: now })?.expires_at(sub.term_end + 31 * 86400);
+            let claim =
+                Item::new(claim_key(&sub, days), &Claim { sent_at: now })?.expires_at(sub.term_end + 31 * 86400);
             match store.write(Write::create(claim)).await {
                 Ok(()) => {}
                 Err(StoreError::ConditionFailed(_)) => continue,
@@ -60,7 +63,9 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
             );
             if let Err(e) = services.mailer.send(&email).await {
                 tracing::warn!(subscription = %sub.id, error = %e, "renewal reminder not sent; the next run tries again");
-                let _ = store.write(Write::Delete { key: claim_key(&sub, days), condition: crate::store::Condition::None }).await;
+                let _ = store
+                    .write(Write::Delete { key: claim_key(&sub, days), condition: crate::store::Condition::None })
+                    .await;
                 continue;
             }
             sent += 1;

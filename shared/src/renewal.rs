@@ -312,7 +312,8 @@ pub async fn live_lock(services: &Services, subscription_id: &str) -> Result<Opt
 
 /// The write that removes `renewal_id`'s own lock, if it holds the one read.
 pub fn release_lock(lock: Option<&(Item, RenewalLock)>, renewal_id: &str) -> Option<Write> {
-    lock.filter(|(_, l)| l.renewal_id == renewal_id).map(|(item, _)| Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) })
+    lock.filter(|(_, l)| l.renewal_id == renewal_id)
+        .map(|(item, _)| Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) })
 }
 
 /// How long the lock of a card checkout lives: longer than the session (which ends 22 to 23
@@ -376,7 +377,13 @@ pub struct Fulfilled {
 /// it now stands (already fulfilled ones are returned as they are). `read` is the renewal
 /// when the caller has just read it (it is read again only after a lost race). The notices
 /// are claimed in the same transaction: the caller sends them ([`send_notices`]).
-pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &str, mut read: Option<(Item, Renewal)>, payment: &Payment) -> Result<Fulfilled> {
+pub async fn fulfil(
+    services: &Services,
+    context: &RequestContext,
+    renewal_id: &str,
+    mut read: Option<(Item, Renewal)>,
+    payment: &Payment,
+) -> Result<Fulfilled> {
     for _ in 0..32 {
         let (item, renewal) = match read.take() {
             Some(found) => found,
@@ -385,7 +392,8 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
         if matches!(renewal.state, RenewalState::Paid | RenewalState::Invoiced) {
             return Ok(Fulfilled { item, renewal, now: false });
         }
-        let SubscriptionAndLock { subscription, lock } = subscription_and_lock(services, &renewal.subscription_id).await?;
+        let SubscriptionAndLock { subscription, lock } =
+            subscription_and_lock(services, &renewal.subscription_id).await?;
         let (sub_item, mut sub) = subscription.ok_or_else(|| Error::internal("renewal of a missing subscription"))?;
         // A card payment releases its own lock; an organisation's invoice is refused while
         // another renewal's checkout is open.
@@ -404,12 +412,15 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
         sub.term_end = term_end;
         // The certificate ends with the old term: the signature needs an update (seed 000,
         // step 4: recover it after paying).
-        if sub.status == SubscriptionStatus::Functional && sub.certificate.as_ref().is_some_and(|c| c.not_after < term_end) {
+        if sub.status == SubscriptionStatus::Functional
+            && sub.certificate.as_ref().is_some_and(|c| c.not_after < term_end)
+        {
             sub.status = SubscriptionStatus::NeedsUpdate;
         }
         let (state, settlement, terms) = match payment {
             Payment::Card { reference } => {
-                let terms = renewal.terms.clone().ok_or_else(|| Error::internal("a paid renewal without accepted terms"))?;
+                let terms =
+                    renewal.terms.clone().ok_or_else(|| Error::internal("a paid renewal without accepted terms"))?;
                 (RenewalState::Paid, Settlement::Paid { paid_at: now, reference: reference.clone() }, terms)
             }
             Payment::Organisation { terms } => {
@@ -502,7 +513,8 @@ pub async fn fulfil(services: &Services, context: &RequestContext, renewal_id: &
 pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Person>) -> Result<()> {
     let Fulfilled { mut item, mut renewal, now: claimed } = f;
     let Some(number) = renewal.invoice_number.clone() else { return Ok(()) };
-    let due: Vec<Notice> = notices_due(renewal.mode).iter().copied().filter(|n| !renewal.notices.sent.contains(n)).collect();
+    let due: Vec<Notice> =
+        notices_due(renewal.mode).iter().copied().filter(|n| !renewal.notices.sent.contains(n)).collect();
     if due.is_empty() {
         return Ok(());
     }
@@ -529,15 +541,30 @@ pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Per
     let mut failure = None;
     for notice in due.iter().copied() {
         let email = match notice {
-            Notice::Receipt => messages::renewal_receipt(&renewal.buyer.email, &number, &total, ends, &link, renewal.locale),
-            Notice::OrganisationInvoice => messages::organisation_invoice(&renewal.buyer.email, &renewal.buyer.name, &number, &total, &link, renewal.locale),
+            Notice::Receipt => {
+                messages::renewal_receipt(&renewal.buyer.email, &number, &total, ends, &link, renewal.locale)
+            }
+            Notice::OrganisationInvoice => messages::organisation_invoice(
+                &renewal.buyer.email,
+                &renewal.buyer.name,
+                &number,
+                &total,
+                &link,
+                renewal.locale,
+            ),
             Notice::MemberConfirmation => {
                 let read = match person {
                     Some(_) => None,
-                    None => store.get(&account::person_key(&renewal.person_id)).await?.map(|i| i.decode::<Person>()).transpose()?,
+                    None => store
+                        .get(&account::person_key(&renewal.person_id))
+                        .await?
+                        .map(|i| i.decode::<Person>())
+                        .transpose()?,
                 };
                 match person.or(read.as_ref()) {
-                    Some(p) => messages::renewal_invoiced(p.email.as_str(), &renewal.buyer.name, &number, ends, p.locale),
+                    Some(p) => {
+                        messages::renewal_invoiced(p.email.as_str(), &renewal.buyer.name, &number, ends, p.locale)
+                    }
                     None => {
                         // The member's account is gone: nobody to confirm to.
                         renewal.notices.sent.push(notice);
@@ -600,7 +627,9 @@ pub async fn send_pending_notices(services: &Services) -> Result<usize> {
         match result {
             Ok(true) => done += 1,
             Ok(false) => {}
-            Err(e) => tracing::warn!(entry = %key.sk, error = %e, "pending renewal notices not sent; the next run tries again"),
+            Err(e) => {
+                tracing::warn!(entry = %key.sk, error = %e, "pending renewal notices not sent; the next run tries again")
+            }
         }
     }
     Ok(done)
@@ -644,8 +673,14 @@ mod tests {
         let day = 86400;
         let now = messages::days_from_civil(2026, 11, 22) * day;
         let end = messages::days_from_civil(2026, 12, 10) * day;
-        assert_eq!(extended_term(&sub(now - 300 * day, end), 12, now), (now - 300 * day, messages::days_from_civil(2027, 12, 10) * day));
+        assert_eq!(
+            extended_term(&sub(now - 300 * day, end), 12, now),
+            (now - 300 * day, messages::days_from_civil(2027, 12, 10) * day)
+        );
         let lapsed = messages::days_from_civil(2026, 10, 1) * day;
-        assert_eq!(extended_term(&sub(lapsed - 365 * day, lapsed), 12, now), (now, messages::days_from_civil(2027, 11, 22) * day));
+        assert_eq!(
+            extended_term(&sub(lapsed - 365 * day, lapsed), 12, now),
+            (now, messages::days_from_civil(2027, 11, 22) * day)
+        );
     }
 }

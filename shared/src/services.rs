@@ -37,7 +37,12 @@ pub struct Services {
 /// local hosted page (sessions in `store`), whose webhook secret is the configured one or,
 /// when none is, a random one for this process. A deployed function without Stripe refuses
 /// card payments (and says why in its log) rather than send buyers to a page nobody serves.
-pub fn payment_provider(config: &Config, store: Arc<dyn Store>, random: &dyn Random, local_allowed: bool) -> Arc<dyn crate::payment::PaymentProvider> {
+pub fn payment_provider(
+    config: &Config,
+    store: Arc<dyn Store>,
+    random: &dyn Random,
+    local_allowed: bool,
+) -> Arc<dyn crate::payment::PaymentProvider> {
     let settings = &config.payments;
     match &settings.stripe {
         Some(stripe) => Arc::new(crate::payment::Stripe::new(stripe, settings.webhook_secret.as_ref())),
@@ -76,8 +81,18 @@ impl Services {
     }
 
     /// Tells the account's owner that a credential changed (a notice: see [`Self::send_notice`]).
-    pub async fn notify_credential_change(&self, person: &crate::account::Person, change: crate::messages::CredentialChange) {
-        let email = crate::messages::credential_changed(person.email.as_str(), change, &crate::messages::utc(self.now()), &self.portal_link("/password/forgot"), person.locale);
+    pub async fn notify_credential_change(
+        &self,
+        person: &crate::account::Person,
+        change: crate::messages::CredentialChange,
+    ) {
+        let email = crate::messages::credential_changed(
+            person.email.as_str(),
+            change,
+            &crate::messages::utc(self.now()),
+            &self.portal_link("/password/forgot"),
+            person.locale,
+        );
         self.send_notice(&email, "credential changed").await;
     }
 }

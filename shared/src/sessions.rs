@@ -102,14 +102,21 @@ impl Live {
         let invalid = || Error::new(ErrorCode::TokenInvalid);
         let keys = [session_key(&claims.sid), account::person_key(&claims.sub)];
         let mut found = services.store.get_many(&keys).await?.into_iter();
-        let (session_item, person_item) = (found.next().flatten().ok_or_else(invalid)?, found.next().flatten().ok_or_else(invalid)?);
+        let (session_item, person_item) =
+            (found.next().flatten().ok_or_else(invalid)?, found.next().flatten().ok_or_else(invalid)?);
         let session: Session = session_item.decode()?;
         let person: Person = person_item.decode()?;
         let epoch = person.session_epoch;
         let ended = services.now() >= session.ends_at(&services.config.tokens);
         // A token of the space the session left (switching space mints a new one) ends too.
         let moved = session.space_id != claims.space;
-        if session.person_id != claims.sub || session.revoked.is_some() || session.epoch != epoch || claims.epoch != epoch || ended || moved {
+        if session.person_id != claims.sub
+            || session.revoked.is_some()
+            || session.epoch != epoch
+            || claims.epoch != epoch
+            || ended
+            || moved
+        {
             return Err(invalid());
         }
         Ok(Live { session_item, session, person_item, person })
@@ -153,14 +160,28 @@ pub struct Prepared {
 
 /// Opens a session for a person who just signed in. It lives the configured idle lifetime
 /// from each refresh, and never past its absolute lifetime.
-pub async fn open(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str) -> Result<Issued> {
+pub async fn open(
+    services: &Services,
+    person_id: &str,
+    space_id: &str,
+    amr: Vec<String>,
+    epoch: u64,
+    device: &str,
+) -> Result<Issued> {
     let prepared = prepare(services, person_id, space_id, amr, epoch, device)?;
     services.store.write(prepared.write).await?;
     Ok(prepared.issued)
 }
 
 /// Prepares a session without writing it (see [`Prepared`]).
-pub fn prepare(services: &Services, person_id: &str, space_id: &str, amr: Vec<String>, epoch: u64, device: &str) -> Result<Prepared> {
+pub fn prepare(
+    services: &Services,
+    person_id: &str,
+    space_id: &str,
+    amr: Vec<String>,
+    epoch: u64,
+    device: &str,
+) -> Result<Prepared> {
     let now = services.now();
     let id = services.new_id();
     let token = email_link::issue(&id, services.random.as_ref());
@@ -203,14 +224,17 @@ pub async fn refresh(services: &Services, refresh_token: &str) -> Result<Issued>
     if session.revoked.is_some() || now >= session.ends_at(settings) {
         return Err(invalid());
     }
-    let person: Option<Person> = store.get(&account::person_key(&session.person_id)).await?.map(|i| i.decode()).transpose()?;
+    let person: Option<Person> =
+        store.get(&account::person_key(&session.person_id)).await?.map(|i| i.decode()).transpose()?;
     if person.is_none_or(|p| p.session_epoch != session.epoch) {
         revoke_item(services, &item, session, "password_changed").await?;
         return Err(invalid());
     }
     if !presented.matches(&session.current_hash) {
         if session.previous_hashes.iter().any(|h| presented.matches(h)) {
-            if now - session.last_used_at <= ROTATION_GRACE_SECONDS && session.previous_hashes.first().is_some_and(|h| presented.matches(h)) {
+            if now - session.last_used_at <= ROTATION_GRACE_SECONDS
+                && session.previous_hashes.first().is_some_and(|h| presented.matches(h))
+            {
                 return Err(Error::new(ErrorCode::Conflict));
             }
             tracing::warn!(session = %session.id, person = %session.person_id, "refresh token replayed: family revoked");
@@ -275,7 +299,10 @@ pub fn revocation(item: &Item, session: &mut Session, reason: &str) -> Result<Wr
 pub async fn switch_space(services: &Services, live: &Live, space_id: &str) -> Result<Session> {
     let mut session = live.session.clone();
     session.space_id = space_id.to_owned();
-    let writes = vec![Write::replace(live.session_item.next(&session)?), Write::Check { key: live.person_item.key.clone(), condition: Condition::Version(live.person_item.version) }];
+    let writes = vec![
+        Write::replace(live.session_item.next(&session)?),
+        Write::Check { key: live.person_item.key.clone(), condition: Condition::Version(live.person_item.version) },
+    ];
     match services.store.transact(writes).await {
         Ok(()) => Ok(session),
         Err(StoreError::ConditionFailed(_)) => Err(Error::new(ErrorCode::Conflict)),
@@ -323,7 +350,12 @@ pub async fn list(services: &Services, person_id: &str) -> Result<Vec<Session>> 
 /// A revoked session leaves its person's index, so the index is read again until it
 /// holds nothing else: each round of 200 makes progress. (Ending them is the session
 /// epoch's job when the password changes; this marks them, so that they leave the list.)
-pub async fn revoke_all_except(services: &Services, person_id: &str, keep: Option<&str>, reason: &str) -> Result<usize> {
+pub async fn revoke_all_except(
+    services: &Services,
+    person_id: &str,
+    keep: Option<&str>,
+    reason: &str,
+) -> Result<usize> {
     let mut revoked = 0;
     // An index entry may outlive its removal a moment (DynamoDB's indexes are eventually
     // consistent): one seen already is not revoked twice, nor counted.

@@ -77,7 +77,8 @@ impl Item {
 
     /// Decodes the body.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_str(&self.body).map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
+        serde_json::from_str(&self.body)
+            .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
     }
 
     /// Whether the item reads as absent at `now`.

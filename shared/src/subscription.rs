@@ -103,13 +103,19 @@ pub fn creation_writes(sub: &Subscription) -> Result<Vec<crate::store::Write>, c
     }
     Ok(vec![
         Write::create(Item::new(subscription_key(&sub.id), sub)?.gsi1(space_index(&sub.space_id, &sub.id))),
-        Write::create(Item::new(expiry_index_key(sub.term_end, &sub.id), &Entry { subscription_id: &sub.id })?.expires_at(sub.term_end + 86400)),
+        Write::create(
+            Item::new(expiry_index_key(sub.term_end, &sub.id), &Entry { subscription_id: &sub.id })?
+                .expires_at(sub.term_end + 86400),
+        ),
     ])
 }
 
 /// The encryption context of a subscription's private key.
 pub fn key_context(subscription_id: &str) -> crate::ports::EncryptionContext {
-    crate::ports::EncryptionContext::from([("purpose".to_owned(), "signing-key".to_owned()), ("subscription".to_owned(), subscription_id.to_owned())])
+    crate::ports::EncryptionContext::from([
+        ("purpose".to_owned(), "signing-key".to_owned()),
+        ("subscription".to_owned(), subscription_id.to_owned()),
+    ])
 }
 
 /// Where an activation stands.
@@ -197,7 +203,11 @@ pub fn display_reference(reference: &str) -> String {
 
 /// A reference as typed or pasted: spaces, dashes and case forgiven; `None` when it cannot be one.
 pub fn normalize_reference(input: &str) -> Option<String> {
-    let cleaned: String = input.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '.').map(|c| c.to_ascii_uppercase()).collect();
+    let cleaned: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '.')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
     (cleaned.len() == REFERENCE_LENGTH && cleaned.bytes().all(|b| REFERENCE_ALPHABET.contains(&b))).then_some(cleaned)
 }
 

@@ -52,7 +52,8 @@ pub fn emf_line(function: &str, outcome: &str, latency_ms: f64, timestamp_ms: i6
 
 /// Writes the EMF line of one outcome to stdout.
 pub fn record_outcome(function: &str, outcome: &str, latency_ms: f64) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let line = emf_line(function, outcome, latency_ms, now);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -62,7 +63,8 @@ pub fn record_outcome(function: &str, outcome: &str, latency_ms: f64) {
 mod tests {
     #[test]
     fn emf_line_declares_its_metrics_and_dimensions() {
-        let v: serde_json::Value = serde_json::from_str(&super::emf_line("signup", "signup.start.202", 3.5, 1)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&super::emf_line("signup", "signup.start.202", 3.5, 1)).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Signet");
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][1], "Outcome");
         assert_eq!(v["Requests"], 1);

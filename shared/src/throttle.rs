@@ -29,7 +29,14 @@ pub async fn count(store: &dyn Store, scope: &str, key: &str, window: i64, now: 
 
 /// Counts one event for `key` in the current window of `window` seconds and tells
 /// whether it stays within `limit`. Concurrent hits are serialized by conditional writes.
-pub async fn hit(store: &dyn Store, scope: &str, key: &str, window: i64, limit: u32, now: i64) -> Result<Throttled, StoreError> {
+pub async fn hit(
+    store: &dyn Store,
+    scope: &str,
+    key: &str,
+    window: i64,
+    limit: u32,
+    now: i64,
+) -> Result<Throttled, StoreError> {
     let start = now - now.rem_euclid(window);
     let item_key = Key::new(format!("THROTTLE#{scope}#{key}"), format!("W#{start}"));
     // Each retry follows a write that won: contention resolves in as many rounds as writers.
@@ -46,7 +53,13 @@ pub async fn hit(store: &dyn Store, scope: &str, key: &str, window: i64, limit: 
             }
         };
         match store.write(write).await {
-            Ok(()) => return Ok(if count > limit { Throttled::Limited((start + window - now).max(1) as u64) } else { Throttled::Allowed }),
+            Ok(()) => {
+                return Ok(if count > limit {
+                    Throttled::Limited((start + window - now).max(1) as u64)
+                } else {
+                    Throttled::Allowed
+                })
+            }
             Err(StoreError::ConditionFailed(_)) => continue,
             Err(e) => return Err(e),
         }
@@ -56,7 +69,14 @@ pub async fn hit(store: &dyn Store, scope: &str, key: &str, window: i64, limit: 
 
 /// Counts one event like [`hit`] and refuses it with `too_many_requests` (and the wait)
 /// when over the limit.
-pub async fn enforce(store: &dyn Store, scope: &str, key: &str, window: i64, limit: u32, now: i64) -> crate::Result<()> {
+pub async fn enforce(
+    store: &dyn Store,
+    scope: &str,
+    key: &str,
+    window: i64,
+    limit: u32,
+    now: i64,
+) -> crate::Result<()> {
     match hit(store, scope, key, window, limit, now).await? {
         Throttled::Allowed => Ok(()),
         Throttled::Limited(wait) => Err(crate::Error::new(crate::ErrorCode::TooManyRequests).retry_after(wait)),

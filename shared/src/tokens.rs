@@ -111,8 +111,10 @@ fn signing_context(kid: &str) -> EncryptionContext {
 
 /// A new P-256 key pair: (PKCS#8 private key, x, y).
 fn generate() -> Result<(Vec<u8>, String, String)> {
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).map_err(|_| Error::internal("key generation failed"))?;
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).map_err(|_| Error::internal("bad generated key"))?;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+        .map_err(|_| Error::internal("key generation failed"))?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+        .map_err(|_| Error::internal("bad generated key"))?;
     let point = pair.public_key().as_ref();
     // Uncompressed point: 0x04 || x (32) || y (32).
     if point.len() != 65 || point[0] != 4 {
@@ -182,7 +184,14 @@ impl KeyRing {
         self.verify_typed(DEVICE_TOKEN_TYPE, token, issuer, audience, now)
     }
 
-    fn verify_typed<T: serde::de::DeserializeOwned + Timed>(&self, typ: &str, token: &str, issuer: &str, audience: &str, now: i64) -> Result<T> {
+    fn verify_typed<T: serde::de::DeserializeOwned + Timed>(
+        &self,
+        typ: &str,
+        token: &str,
+        issuer: &str,
+        audience: &str,
+        now: i64,
+    ) -> Result<T> {
         let invalid = || Error::new(ErrorCode::TokenInvalid);
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         if header.alg != Algorithm::ES256 || header.typ.as_deref() != Some(typ) {
@@ -221,12 +230,14 @@ impl KeyRing {
 
 /// The order n of the P-256 group, big-endian.
 const P256_ORDER: [u8; 32] = [
-    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA,
+    0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
 ];
 
 /// n / 2, rounded down: the largest "low" s.
 const P256_HALF_ORDER: [u8; 32] = [
-    0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B, 0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8,
+    0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xDE, 0x73, 0x7D,
+    0x56, 0xD3, 0x8B, 0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8,
 ];
 
 /// The `s` half of a JWT's 64-byte ES256 signature (r ‖ s), if it has that shape.
@@ -339,7 +350,12 @@ mod tests {
     }
 
     fn forge(header: serde_json::Value, payload: serde_json::Value, signature: &str) -> String {
-        format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(payload.to_string()), signature)
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(payload.to_string()),
+            signature
+        )
     }
 
     #[test]
@@ -361,7 +377,8 @@ mod tests {
     fn alg_none_is_refused() {
         let ring = KeyRing::ephemeral().unwrap();
         let token = ring.sign(&claims(1000)).unwrap();
-        let forged = forge(serde_json::json!({"alg": "none", "typ": "at+jwt", "kid": ring.signing_kid()}), part(&token, 1), "");
+        let forged =
+            forge(serde_json::json!({"alg": "none", "typ": "at+jwt", "kid": ring.signing_kid()}), part(&token, 1), "");
         assert!(invalid(ring.verify(&forged, ISS, AUD, 1001)));
     }
 
@@ -407,7 +424,10 @@ mod tests {
             let mut validation = Validation::new(Algorithm::ES256);
             validation.set_audience(&[AUD]);
             validation.validate_exp = false;
-            assert!(jsonwebtoken::decode::<AccessClaims>(&twin, key, &validation).is_ok(), "the twin is a valid ECDSA signature");
+            assert!(
+                jsonwebtoken::decode::<AccessClaims>(&twin, key, &validation).is_ok(),
+                "the twin is a valid ECDSA signature"
+            );
             assert!(invalid(ring.verify(&twin, ISS, AUD, 1001)), "but not accepted");
         }
     }

@@ -172,7 +172,11 @@ mod tests {
     fn enrolment_gives_an_otpauth_uri_a_qr_code_and_ten_backup_codes() {
         let (seed, enrolment, hashes, _) = enrol("subscriber@example.com", &OsRandom).unwrap();
         assert_eq!(seed.len(), 20);
-        assert!(enrolment.otpauth_uri.starts_with("otpauth://totp/Signet:subscriber%40example.com?secret="), "{}", enrolment.otpauth_uri);
+        assert!(
+            enrolment.otpauth_uri.starts_with("otpauth://totp/Signet:subscriber%40example.com?secret="),
+            "{}",
+            enrolment.otpauth_uri
+        );
         assert!(enrolment.otpauth_uri.contains("issuer=Signet"));
         assert!(enrolment.qr_svg.starts_with("<?xml") && enrolment.qr_svg.contains("<svg"));
         assert_eq!(enrolment.backup_codes.len(), 10);

@@ -184,7 +184,16 @@ pub fn tbs_certificate(parts: &ToBeSigned<'_>) -> Vec<u8> {
     let extension_refs: Vec<&[u8]> = extensions.iter().map(Vec::as_slice).collect();
     let extensions = tlv(0xa3, &sequence(&extension_refs));
     let version = tlv(0xa0, &integer(&[2]));
-    sequence(&[&version, &integer(parts.serial), &algorithm, parts.issuer, &validity, parts.subject, parts.spki, &extensions])
+    sequence(&[
+        &version,
+        &integer(parts.serial),
+        &algorithm,
+        parts.issuer,
+        &validity,
+        parts.subject,
+        parts.spki,
+        &extensions,
+    ])
 }
 
 /// The signed certificate: the TBSCertificate, the algorithm, the DER ECDSA signature.

@@ -13,7 +13,9 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
 use signet_shared::adapters::{aws, embedded};
-use signet_shared::ports::{Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, ManualClock, Sealed, Sms, Voice};
+use signet_shared::ports::{
+    Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, ManualClock, Sealed, Sms, Voice,
+};
 use signet_shared::store::{Item, Key, Store, StoreError, Write};
 use signet_shared::{Config, Services};
 use std::collections::HashMap;
@@ -70,7 +72,11 @@ impl Sent {
         if self.channel == "voice" {
             return self.body.chars().filter(char::is_ascii_digit).take(6).collect();
         }
-        let word = self.body.split_whitespace().map(|w| w.trim_end_matches('.')).find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()));
+        let word = self
+            .body
+            .split_whitespace()
+            .map(|w| w.trim_end_matches('.'))
+            .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()));
         word.expect("no code in message").to_owned()
     }
 }
@@ -205,7 +211,12 @@ enum Outbox {
     /// (moto keeps them across test runs).
     /// Each voice call is recorded with the number of text messages moto held when it was
     /// placed, so that calls and texts to one number read back in the order they were sent.
-    Aws { moto: String, voice: Arc<Mutex<Vec<(usize, Sent)>>>, emails_before: usize, sms_before: usize },
+    Aws {
+        moto: String,
+        voice: Arc<Mutex<Vec<(usize, Sent)>>>,
+        emails_before: usize,
+        sms_before: usize,
+    },
 }
 
 /// One scenario's world: the app on one back end, its clock, its outbox.
@@ -350,7 +361,17 @@ impl World {
         let dir = data_dir.clone().expect("restart is for the embedded back end");
         let backend = embedded::open_with_clock(test_config(&[]), &dir, clock.clone()).unwrap();
         let services = wrap(backend.services, &faults);
-        World { backend: "embedded", app: app_of(&services), services, clock, faults, tag, data_dir, outbox: Outbox::Embedded(backend.outbox), _temp }
+        World {
+            backend: "embedded",
+            app: app_of(&services),
+            services,
+            clock,
+            faults,
+            tag,
+            data_dir,
+            outbox: Outbox::Embedded(backend.outbox),
+            _temp,
+        }
     }
 
     /// An address unique to this scenario: `<name>.<tag>@example.com`.
@@ -369,7 +390,13 @@ impl World {
 
     /// Sends a request with a JSON body (or raw bytes) and headers; returns the status,
     /// the headers and the body parsed as JSON (Null when empty or not JSON).
-    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (StatusCode, HeaderMap, Value) {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, HeaderMap, Value) {
         let mut request = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             request = request.header(*k, *v);
@@ -396,7 +423,8 @@ impl World {
 
     /// POSTs a JSON value; returns status and body.
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let (status, _, body) = self.send(Method::POST, path, &[("content-type", "application/json")], body.to_string().into_bytes()).await;
+        let (status, _, body) =
+            self.send(Method::POST, path, &[("content-type", "application/json")], body.to_string().into_bytes()).await;
         (status, body)
     }
 
@@ -406,13 +434,19 @@ impl World {
     }
 
     /// Like [`World::post_concurrently`], with `Authorization: Bearer <token>` when given.
-    pub async fn post_concurrently_as(&self, path: &str, bearer: Option<&str>, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+    pub async fn post_concurrently_as(
+        &self,
+        path: &str,
+        bearer: Option<&str>,
+        bodies: Vec<Value>,
+    ) -> Vec<(StatusCode, Value)> {
         let authorization = bearer.map(|t| format!("Bearer {t}"));
         let start = Arc::new(tokio::sync::Barrier::new(bodies.len()));
         let tasks: Vec<_> = bodies
             .into_iter()
             .map(|body| {
-                let (app, start, path, authorization) = (self.app.clone(), start.clone(), path.to_owned(), authorization.clone());
+                let (app, start, path, authorization) =
+                    (self.app.clone(), start.clone(), path.to_owned(), authorization.clone());
                 tokio::spawn(async move {
                     let mut request = Request::post(path).header("content-type", "application/json");
                     if let Some(value) = authorization {
@@ -446,7 +480,8 @@ impl World {
         let (status, body) = self.post("/signup/profile", profile).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let code = self.last_to(&phone).await.code();
-        let (status, body) = self.post("/signup/confirm", serde_json::json!({"signup_token": token, "code": code})).await;
+        let (status, body) =
+            self.post("/signup/confirm", serde_json::json!({"signup_token": token, "code": code})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         phone
     }
@@ -455,11 +490,14 @@ impl World {
     /// one space); returns the signed-in answer (`access_token`, `refresh_token`,
     /// `session_id`, `device_token`…).
     pub async fn sign_in(&self, email: &str, phone: &str, password: &str) -> Value {
-        let (status, started) = self.post("/login", serde_json::json!({"email": email, "password": password, "device": "test device"})).await;
+        let (status, started) = self
+            .post("/login", serde_json::json!({"email": email, "password": password, "device": "test device"}))
+            .await;
         assert_eq!(status, StatusCode::OK, "{started}");
         assert_eq!(started["status"], "second_factor_required", "{started}");
         let code = self.last_to(phone).await.code();
-        let (status, body) = self.post("/login/code", serde_json::json!({"login_token": started["login_token"], "code": code})).await;
+        let (status, body) =
+            self.post("/login/code", serde_json::json!({"login_token": started["login_token"], "code": code})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["status"], "signed_in", "{body}");
         body
@@ -467,10 +505,18 @@ impl World {
 
     /// The password and the code again, within the session of `access`.
     pub async fn reauthenticate(&self, access: &str, phone: &str, password: &str) {
-        let (status, started) = self.call(Method::POST, "/reauth", access, serde_json::json!({"password": password})).await;
+        let (status, started) =
+            self.call(Method::POST, "/reauth", access, serde_json::json!({"password": password})).await;
         assert_eq!(status, StatusCode::OK, "{started}");
         let code = self.last_to(phone).await.code();
-        let (status, body) = self.call(Method::POST, "/reauth/code", access, serde_json::json!({"challenge_token": started["login_token"], "code": code})).await;
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/reauth/code",
+                access,
+                serde_json::json!({"challenge_token": started["login_token"], "code": code}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
@@ -481,18 +527,48 @@ impl World {
         let id = self.services.new_id();
         let phone = self.services.keys.seal(b"+15145550100", &account::person_phone_context(&id)).await.unwrap();
         let email = signet_shared::email::EmailAddress::parse(&self.email(name)).unwrap();
-        let phone = PhoneFactor { phone, hint: "+1 ••• ••00".into(), channel: signet_shared::phone::PhoneChannel::Sms };
+        let phone = PhoneFactor {
+            phone, hint: "+1 ••• ••00".into(), channel: signet_shared::phone::PhoneChannel::Sms
+        };
         let hash = "$argon2id$v=19$m=19456,t=2,p=1$unused".to_owned();
-        let person = Person::new(id.clone(), email, "Test".into(), "Subscriber".into(), signet_shared::Locale::En, hash, Some(phone), self.services.now());
-        let space = CustomerSpace { id: format!("space-{id}"), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0, billing: None };
+        let person = Person::new(
+            id.clone(),
+            email,
+            "Test".into(),
+            "Subscriber".into(),
+            signet_shared::Locale::En,
+            hash,
+            Some(phone),
+            self.services.now(),
+        );
+        let space = CustomerSpace {
+            id: format!("space-{id}"),
+            kind: SpaceKind::Individual,
+            name: "Test Subscriber".into(),
+            created_at: 0,
+            billing: None,
+        };
         self.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
         person
     }
 
     /// Opens a session of `person` in their personal space (see [`World::person`]).
-    pub async fn open_session(&self, person: &signet_shared::account::Person, device: &str) -> signet_shared::sessions::Issued {
+    pub async fn open_session(
+        &self,
+        person: &signet_shared::account::Person,
+        device: &str,
+    ) -> signet_shared::sessions::Issued {
         let space = format!("space-{}", person.id);
-        signet_shared::sessions::open(&self.services, &person.id, &space, vec!["pwd".into(), "sms".into()], person.session_epoch, device).await.unwrap()
+        signet_shared::sessions::open(
+            &self.services,
+            &person.id,
+            &space,
+            vec!["pwd".into(), "sms".into()],
+            person.session_epoch,
+            device,
+        )
+        .await
+        .unwrap()
     }
 
     /// Everything sent so far to `to`, oldest first.
@@ -530,10 +606,18 @@ impl World {
     /// Submits the local hosted payment page of `checkout_url` with a card number (or
     /// `cancel`), as a buyer's browser does; returns the page's status and its redirect.
     pub async fn pay(&self, checkout_url: &str, card: &str) -> (StatusCode, Option<String>) {
-        let path = checkout_url.strip_prefix(&self.services.config.payments.page_url).expect("a local payment page URL");
-        let form = if card == "cancel" { "action=cancel".to_owned() } else { format!("action=pay&card_number={}&expiry=12%2F30&cvc=123", card.replace(' ', "+")) };
+        let path =
+            checkout_url.strip_prefix(&self.services.config.payments.page_url).expect("a local payment page URL");
+        let form = if card == "cancel" {
+            "action=cancel".to_owned()
+        } else {
+            format!("action=pay&card_number={}&expiry=12%2F30&cvc=123", card.replace(' ', "+"))
+        };
         let page = signet_local::payment_page::routes(self.services.clone(), self.app.clone());
-        let request = Request::post(path).header("content-type", "application/x-www-form-urlencoded").body(Body::from(form)).unwrap();
+        let request = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap();
         let response = page.oneshot(request).await.unwrap();
         let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
         (response.status(), location)
@@ -541,14 +625,25 @@ impl World {
 
     /// Presses "Pay" `presses` times at once on the local hosted payment page (a double
     /// click, an impatient buyer); the answers in order.
-    pub async fn pay_concurrently(&self, checkout_url: &str, card: &str, presses: usize) -> Vec<(StatusCode, Option<String>)> {
-        let path = checkout_url.strip_prefix(&self.services.config.payments.page_url).expect("a local payment page URL").to_owned();
+    pub async fn pay_concurrently(
+        &self,
+        checkout_url: &str,
+        card: &str,
+        presses: usize,
+    ) -> Vec<(StatusCode, Option<String>)> {
+        let path = checkout_url
+            .strip_prefix(&self.services.config.payments.page_url)
+            .expect("a local payment page URL")
+            .to_owned();
         let form = format!("action=pay&card_number={}&expiry=12%2F30&cvc=123", card.replace(' ', "+"));
         let start = Arc::new(tokio::sync::Barrier::new(presses));
         let tasks: Vec<_> = (0..presses)
             .map(|_| {
                 let page = signet_local::payment_page::routes(self.services.clone(), self.app.clone());
-                let request = Request::post(path.clone()).header("content-type", "application/x-www-form-urlencoded").body(Body::from(form.clone())).unwrap();
+                let request = Request::post(path.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from(form.clone()))
+                    .unwrap();
                 let start = start.clone();
                 tokio::spawn(async move {
                     start.wait().await;
@@ -572,7 +667,9 @@ impl World {
 
 async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) {
     use aws_sdk_dynamodb::types::*;
-    let attr = |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap();
+    let attr = |name: &str| {
+        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
+    };
     let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().unwrap();
     client
         .create_table()
@@ -599,7 +696,9 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, table: &str) {
     client
         .update_time_to_live()
         .table_name(table)
-        .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().unwrap())
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().unwrap(),
+        )
         .send()
         .await
         .expect("moto DynamoDB update_time_to_live");
@@ -661,17 +760,31 @@ async fn start_voice_recorder(calls: Arc<Mutex<Vec<(usize, Sent)>>>, moto: Strin
             async move {
                 let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
                 let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                if target != "PinpointSMSVoiceV2.SendVoiceMessage" || json["OriginationIdentity"].as_str().is_none() || json["MessageBodyTextType"] != "TEXT" {
-                    return (StatusCode::BAD_REQUEST, [("content-type", "application/x-amz-json-1.0")], r#"{"__type":"ValidationException","Message":"bad request"}"#.to_owned());
+                if target != "PinpointSMSVoiceV2.SendVoiceMessage"
+                    || json["OriginationIdentity"].as_str().is_none()
+                    || json["MessageBodyTextType"] != "TEXT"
+                {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        [("content-type", "application/x-amz-json-1.0")],
+                        r#"{"__type":"ValidationException","Message":"bad request"}"#.to_owned(),
+                    );
                 }
                 let texts_before = moto_sent(&moto).await.iter().filter(|m| m.channel == "sms").count();
-                calls.lock().unwrap().push((texts_before, Sent {
-                    channel: "voice".into(),
-                    to: json["DestinationPhoneNumber"].as_str().unwrap_or("").to_owned(),
-                    subject: json["VoiceId"].as_str().unwrap_or("").to_owned(),
-                    body: json["MessageBody"].as_str().unwrap_or("").to_owned(),
-                }));
-                (StatusCode::OK, [("content-type", "application/x-amz-json-1.0")], r#"{"MessageId":"recorded"}"#.to_owned())
+                calls.lock().unwrap().push((
+                    texts_before,
+                    Sent {
+                        channel: "voice".into(),
+                        to: json["DestinationPhoneNumber"].as_str().unwrap_or("").to_owned(),
+                        subject: json["VoiceId"].as_str().unwrap_or("").to_owned(),
+                        body: json["MessageBody"].as_str().unwrap_or("").to_owned(),
+                    },
+                ));
+                (
+                    StatusCode::OK,
+                    [("content-type", "application/x-amz-json-1.0")],
+                    r#"{"MessageId":"recorded"}"#.to_owned(),
+                )
             }
         }),
     );
@@ -729,7 +842,10 @@ pub mod google {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    let app = axum::Router::new().route("/jwks", axum::routing::get(move || async move { ([("content-type", "application/json")], jwks) }));
+                    let app = axum::Router::new().route(
+                        "/jwks",
+                        axum::routing::get(move || async move { ([("content-type", "application/json")], jwks) }),
+                    );
                     axum::serve(listener, app).await.unwrap();
                 });
             });

@@ -46,8 +46,17 @@ async fn holder(w: &World, name: &str, channel: &str) -> Holder {
     let code = w.last_to(&phone).await.code();
     let (status, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
-    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
-    let person: Person = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+    let guard: account::EmailGuard = w
+        .services
+        .store
+        .get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    let person: Person =
+        w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
     Holder { email, phone, access: signed_in["access_token"].as_str().unwrap().to_owned(), person }
 }
 
@@ -56,7 +65,14 @@ async fn signature(w: &World, h: &Holder, space_id: &str) -> (String, String) {
     let id = w.services.new_id();
     let now = w.services.now();
     let (pkcs8, spki) = ca::new_signing_key().unwrap();
-    let old = ca::issue(&w.services, &Subject { common_name: "Test Subscriber", email: &h.email, reference: &id }, &spki, now + 30 * 86400).await.unwrap();
+    let old = ca::issue(
+        &w.services,
+        &Subject { common_name: "Test Subscriber", email: &h.email, reference: &id },
+        &spki,
+        now + 30 * 86400,
+    )
+    .await
+    .unwrap();
     let sealed = w.services.keys.seal(&pkcs8, &subscription::key_context(&id)).await.unwrap();
     let sub = Subscription {
         id: id.clone(),
@@ -66,22 +82,31 @@ async fn signature(w: &World, h: &Holder, space_id: &str) -> (String, String) {
         status: SubscriptionStatus::NeedsUpdate,
         term_start: now - 300 * 86400,
         term_end: now + 700 * 86400,
-        certificate: Some(CurrentCertificate { serial: old.serial.clone(), not_after: old.not_after, certificate: old.certificate, private_key: sealed }),
+        certificate: Some(CurrentCertificate {
+            serial: old.serial.clone(),
+            not_after: old.not_after,
+            certificate: old.certificate,
+            private_key: sealed,
+        }),
         recovery: None,
     };
-    let item = Item::new(subscription::subscription_key(&id), &sub).unwrap().gsi1(subscription::space_index(space_id, &id));
+    let item =
+        Item::new(subscription::subscription_key(&id), &sub).unwrap().gsi1(subscription::space_index(space_id, &id));
     w.services.store.write(Write::create(item)).await.unwrap();
     (id, old.serial)
 }
 
 async fn space_of(w: &World, h: &Holder) -> String {
     let ring = w.services.tokens.ring(&w.services).await.unwrap();
-    ring.verify(&h.access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap().space
+    ring.verify(&h.access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now())
+        .unwrap()
+        .space
 }
 
 /// Asks for the recovery; returns the reference as the email shows it.
 async fn recover(w: &World, h: &Holder, subscription_id: &str) -> String {
-    let (status, body) = w.call(Method::POST, &format!("/subscriptions/{subscription_id}/recovery"), &h.access, json!({})).await;
+    let (status, body) =
+        w.call(Method::POST, &format!("/subscriptions/{subscription_id}/recovery"), &h.access, json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let mail = w.last_to(&h.email).await;
     assert!(mail.body.contains("/activation?reference="), "{}", mail.body);
@@ -96,7 +121,13 @@ async fn start(w: &World, h: &Holder, reference: &str) -> Value {
 }
 
 async fn activate(w: &World, h: &Holder, step: &Value, reference: &str, code: &str) -> (StatusCode, Value) {
-    w.call(Method::POST, "/activation", &h.access, json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code})).await
+    w.call(
+        Method::POST,
+        "/activation",
+        &h.access,
+        json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code}),
+    )
+    .await
 }
 
 fn openssl(args: &[&str]) -> (bool, String) {
@@ -124,7 +155,10 @@ async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
     assert_ne!(serial, old_serial);
     // Functional again; the old certificate revoked, the new one good; the holder told.
     let (_, list) = w.call(Method::GET, "/subscriptions", &h.access, Value::Null).await;
-    assert_eq!((list["subscriptions"][0]["status"].as_str(), list["subscriptions"][0]["certificate_serial"].as_str()), (Some("functional"), Some(serial.as_str())));
+    assert_eq!(
+        (list["subscriptions"][0]["status"].as_str(), list["subscriptions"][0]["certificate_serial"].as_str()),
+        (Some("functional"), Some(serial.as_str()))
+    );
     let (_, _, old) = w.send(Method::GET, &format!("/certificates/{old_serial}/status"), &[], vec![]).await;
     assert_eq!(old["status"], "revoked");
     let (_, _, new) = w.send(Method::GET, &format!("/certificates/{serial}/status"), &[], vec![]).await;
@@ -133,13 +167,15 @@ async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
     assert_eq!(unknown["status"], "unknown");
     assert!(w.last_to(&h.email).await.subject.contains("Your signature is activated"));
     // The certificate verifies against the authority, and its key is the sealed private key.
-    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription =
+        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
     let current = sub.certificate.unwrap();
     let pkcs8 = w.services.keys.open(&current.private_key, &subscription::key_context(&id)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
     std::fs::write(path("ca.pem"), x509::pem("CERTIFICATE", &ca::authority(&w.services).await.unwrap().der())).unwrap();
-    std::fs::write(path("leaf.pem"), x509::pem("CERTIFICATE", &crypto::b64url_decode(&current.certificate).unwrap())).unwrap();
+    std::fs::write(path("leaf.pem"), x509::pem("CERTIFICATE", &crypto::b64url_decode(&current.certificate).unwrap()))
+        .unwrap();
     std::fs::write(path("key.pem"), x509::pem("PRIVATE KEY", &pkcs8)).unwrap();
     let (ok, out) = openssl(&["verify", "-CAfile", &path("ca.pem"), &path("leaf.pem")]);
     assert!(ok, "{out}");
@@ -159,7 +195,8 @@ async fn spaces_and_dashes_pasted_around_the_reference_and_code_are_forgiven(w: 
     let pasted = format!("  {} ", reference.to_lowercase().replace('-', " - "));
     let step = start(&w, &h, &pasted).await;
     let code = w.last_to(&h.phone).await.code();
-    let (status, body) = activate(&w, &h, &step, &format!("\t{pasted}\n"), &format!(" {}-{} ", &code[..3], &code[3..])).await;
+    let (status, body) =
+        activate(&w, &h, &step, &format!("\t{pasted}\n"), &format!(" {}-{} ", &code[..3], &code[3..])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -181,7 +218,8 @@ async fn a_reference_of_another_person_is_unknown(w: World) {
     let space = space_of(&w, &owner).await;
     let (id, _) = signature(&w, &owner, &space).await;
     let reference = recover(&w, &owner, &id).await;
-    let (status, body) = w.call(Method::POST, "/activation/start", &other.access, json!({"reference": reference})).await;
+    let (status, body) =
+        w.call(Method::POST, "/activation/start", &other.access, json!({"reference": reference})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("reference_invalid")));
     // Nor can another person ask for the recovery of this signature.
     let (status, _) = w.call(Method::POST, &format!("/subscriptions/{id}/recovery"), &other.access, json!({})).await;
@@ -234,19 +272,22 @@ async fn a_retry_after_a_kms_or_mail_failure_completes_with_one_certificate(w: W
     w.faults.keys.store(1, Ordering::SeqCst);
     let (status, body) = activate(&w, &h, &step, &reference, &code).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription =
+        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(sub.certificate.unwrap().serial, old_serial, "nothing changed");
     // The mail fails at the very end: the certificate is there, the retry only sends the email.
     w.faults.mail.store(1, Ordering::SeqCst);
     let (status, body) = activate(&w, &h, &step, &reference, &code).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription =
+        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
     let issued = sub.certificate.unwrap().serial;
     assert_ne!(issued, old_serial);
     let (status, body) = activate(&w, &h, &step, &reference, &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["certificate_serial"], issued, "no second certificate");
-    let confirmations = w.sent_to(&h.email).await.iter().filter(|m| m.subject.contains("Your signature is activated")).count();
+    let confirmations =
+        w.sent_to(&h.email).await.iter().filter(|m| m.subject.contains("Your signature is activated")).count();
     assert_eq!(confirmations, 1);
 }
 
@@ -259,12 +300,23 @@ async fn twenty_racing_activations_issue_one_certificate(w: World) {
     let code = w.last_to(&h.phone).await.code();
     let body = json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code});
     let answers = w.post_concurrently_as("/activation", Some(&h.access), vec![body; 20]).await;
-    let serials: std::collections::BTreeSet<String> = answers.iter().filter(|(s, _)| *s == StatusCode::OK).map(|(_, b)| b["certificate_serial"].as_str().unwrap().to_owned()).collect();
-    assert!(answers.iter().all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::CONFLICT || *s == StatusCode::SERVICE_UNAVAILABLE), "{answers:?}");
+    let serials: std::collections::BTreeSet<String> = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .map(|(_, b)| b["certificate_serial"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        answers
+            .iter()
+            .all(|(s, _)| *s == StatusCode::OK || *s == StatusCode::CONFLICT || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{answers:?}"
+    );
     assert_eq!(serials.len(), 1, "one certificate: {serials:?}");
-    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription =
+        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(Some(&sub.certificate.unwrap().serial), serials.iter().next());
-    let confirmations = w.sent_to(&h.email).await.iter().filter(|m| m.subject.contains("Your signature is activated")).count();
+    let confirmations =
+        w.sent_to(&h.email).await.iter().filter(|m| m.subject.contains("Your signature is activated")).count();
     assert_eq!(confirmations, 1);
 }
 
@@ -294,12 +346,15 @@ async fn an_authenticator_app_code_activates_too(w: World) {
     let h = holder(&w, "app.activator", "sms").await;
     let (_, started) = w.call(Method::POST, "/reauth", &h.access, json!({"password": PASSWORD})).await;
     let code = w.last_to(&h.phone).await.code();
-    w.call(Method::POST, "/reauth/code", &h.access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    w.call(Method::POST, "/reauth/code", &h.access, json!({"challenge_token": started["login_token"], "code": code}))
+        .await;
     let (status, enrolment) = w.call(Method::POST, "/account/totp", &h.access, Value::Null).await;
     assert_eq!(status, StatusCode::CREATED);
     let app = totp_rs::Totp::from_url(enrolment["otpauth_uri"].as_str().unwrap()).unwrap();
     let now = || w.services.now() as u64;
-    let (status, _) = w.call(Method::POST, "/account/totp/confirm", &h.access, json!({"code": app.generate(now()).to_string()})).await;
+    let (status, _) = w
+        .call(Method::POST, "/account/totp/confirm", &h.access, json!({"code": app.generate(now()).to_string()}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     w.clock.advance(30);
     let space = space_of(&w, &h).await;
@@ -338,13 +393,20 @@ async fn a_new_subscription_is_activated_the_same_way(w: World) {
         certificate: None,
         recovery: None,
     };
-    w.services.store.write(Write::create(Item::new(subscription::subscription_key(&id), &sub).unwrap().gsi1(subscription::space_index(&space, &id)))).await.unwrap();
+    w.services
+        .store
+        .write(Write::create(
+            Item::new(subscription::subscription_key(&id), &sub).unwrap().gsi1(subscription::space_index(&space, &id)),
+        ))
+        .await
+        .unwrap();
     let reference = recover(&w, &h, &id).await;
     let step = start(&w, &h, &reference).await;
     let code = w.last_to(&h.phone).await.code();
     let (status, body) = activate(&w, &h, &step, &reference, &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let sub: Subscription = w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription =
+        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(sub.status, SubscriptionStatus::Functional);
     // The certificate ends with the term.
     assert_eq!(sub.certificate.unwrap().not_after, now + 365 * 86400);
@@ -387,10 +449,27 @@ async fn a_used_reference_says_so_instead_of_asking_to_retry(w: World) {
     assert_eq!(activate(&w, &h, &step, &reference, &code).await.0, StatusCode::OK);
     for lang in ["en", "fr"] {
         let (status, _, body) = w
-            .send(Method::POST, "/activation/start", &[("authorization", &format!("Bearer {}", h.access)), ("content-type", "application/json"), ("accept-language", lang)], json!({"reference": reference}).to_string().into_bytes())
+            .send(
+                Method::POST,
+                "/activation/start",
+                &[
+                    ("authorization", &format!("Bearer {}", h.access)),
+                    ("content-type", "application/json"),
+                    ("accept-language", lang),
+                ],
+                json!({"reference": reference}).to_string().into_bytes(),
+            )
             .await;
-        assert_eq!((status, body["code"].as_str(), body["field"].as_str()), (StatusCode::GONE, Some("reference_used"), Some("reference")), "{body}");
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (StatusCode::GONE, Some("reference_used"), Some("reference")),
+            "{body}"
+        );
         let title = body["title"].as_str().unwrap();
-        assert!(title.contains(if lang == "fr" { "déjà servi" } else { "already used" }) && title.contains(if lang == "fr" { "activée" } else { "active" }), "{title}");
+        assert!(
+            title.contains(if lang == "fr" { "déjà servi" } else { "already used" })
+                && title.contains(if lang == "fr" { "activée" } else { "active" }),
+            "{title}"
+        );
     }
 }

@@ -44,7 +44,11 @@ async fn token(w: &World, audience: &str, lifetime: i64) -> String {
     w.services.tokens.ring(&w.services).await.unwrap().sign(&claims).unwrap()
 }
 
-async fn call(w: &World, method: Method, headers: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+async fn call(
+    w: &World,
+    method: Method,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
     use tower::ServiceExt;
     let mut request = axum::http::Request::builder().method(method).uri("/me");
     for (k, v) in headers {
@@ -97,7 +101,8 @@ async fn a_browser_cookie_needs_the_portal_origin_to_change_state(w: World) {
     assert_eq!(status, StatusCode::OK, "reading needs no Origin");
     let (status, _, _) = call(&w, Method::POST, &[("cookie", &cookie), ("origin", &portal)]).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, body) = call(&w, Method::POST, &[("cookie", &cookie), ("origin", "https://evil.example.org")]).await;
+    let (status, _, body) =
+        call(&w, Method::POST, &[("cookie", &cookie), ("origin", "https://evil.example.org")]).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("origin_refused")));
     let (status, _, body) = call(&w, Method::POST, &[("cookie", &cookie)]).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("origin_refused")));

@@ -19,11 +19,13 @@ async fn issued_certificates_verify_with_openssl_and_can_be_revoked(w: World) {
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let (pkcs8, spki) = ca::new_signing_key().unwrap();
     let not_after = w.services.now() + 365 * 86400;
-    let subject = Subject { common_name: "Test Subscriber", email: "subscriber@example.com", reference: "subscription-1" };
+    let subject =
+        Subject { common_name: "Test Subscriber", email: "subscriber@example.com", reference: "subscription-1" };
     let issued = ca::issue(&w.services, &subject, &spki, not_after).await.unwrap();
     let authority = ca::authority(&w.services).await.unwrap();
     std::fs::write(path("ca.pem"), x509::pem("CERTIFICATE", &authority.der())).unwrap();
-    std::fs::write(path("leaf.pem"), x509::pem("CERTIFICATE", &crypto::b64url_decode(&issued.certificate).unwrap())).unwrap();
+    std::fs::write(path("leaf.pem"), x509::pem("CERTIFICATE", &crypto::b64url_decode(&issued.certificate).unwrap()))
+        .unwrap();
     std::fs::write(path("key.pem"), x509::pem("PRIVATE KEY", &pkcs8)).unwrap();
     let (ok, out) = openssl(&["verify", "-CAfile", &path("ca.pem"), &path("leaf.pem")]);
     assert!(ok && out.contains(": OK"), "{out}");

@@ -9,11 +9,19 @@ use tower::ServiceExt;
 
 /// Every function: its crate directory and its routes.
 fn functions() -> Vec<(&'static str, &'static [(&'static str, &'static str)])> {
-    vec![("signup", signet_signup::ROUTES), ("login", signet_login::ROUTES), ("email-change", signet_email_change::ROUTES), ("recovery", signet_recovery::ROUTES), ("activation", signet_activation::ROUTES), ("renewal", signet_renewal::ROUTES)]
+    vec![
+        ("signup", signet_signup::ROUTES),
+        ("login", signet_login::ROUTES),
+        ("email-change", signet_email_change::ROUTES),
+        ("recovery", signet_recovery::ROUTES),
+        ("activation", signet_activation::ROUTES),
+        ("renewal", signet_renewal::ROUTES),
+    ]
 }
 
 fn repo_file(path: &str) -> String {
-    std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|e| panic!("{path}: {e}"))
+    std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn all_routes() -> BTreeSet<(String, String)> {
@@ -50,9 +58,17 @@ async fn every_listed_route_is_served() {
     let backend = signet_shared::adapters::embedded::open(signet_tests::test_config(&[]), temp.path()).unwrap();
     let app = signet_local::app(backend.services, backend.outbox, backend.store);
     for (method, path) in all_routes() {
-        let request = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(&path).header("content-type", "application/json").body(Body::from("{}")).unwrap();
+        let request = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(&path)
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
         let status = app.clone().oneshot(request).await.unwrap().status();
-        assert!(status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {status}");
+        assert!(
+            status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}: {status}"
+        );
         assert!(!status.is_server_error(), "{method} {path}: {status}");
     }
 }
@@ -60,7 +76,9 @@ async fn every_listed_route_is_served() {
 /// The routes of one function in template.yaml, between its marker comments.
 fn template_routes(function: &str) -> BTreeSet<(String, String)> {
     let template = repo_file("template.yaml");
-    let start = template.find(&format!("--- function: {function} ---\n")).unwrap_or_else(|| panic!("{function} not in template.yaml"));
+    let start = template
+        .find(&format!("--- function: {function} ---\n"))
+        .unwrap_or_else(|| panic!("{function} not in template.yaml"));
     let end = template.find(&format!("--- end function: {function} ---\n")).unwrap();
     let block = &template[start..end];
     assert!(block.contains(&format!("CodeUri: functions/{function}")), "{function}: CodeUri");
@@ -102,7 +120,8 @@ async fn sample_events_reach_their_routes() {
             }
             let text = std::fs::read_to_string(&path).unwrap();
             let event: Value = serde_json::from_str(&text).unwrap();
-            let route = event["routeKey"].as_str().unwrap().split_once(' ').map(|(m, p)| (m.to_owned(), p.to_owned())).unwrap();
+            let route =
+                event["routeKey"].as_str().unwrap().split_once(' ').map(|(m, p)| (m.to_owned(), p.to_owned())).unwrap();
             let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let response = app.clone().oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
             let status = response.status();
@@ -119,7 +138,14 @@ async fn sample_events_reach_their_routes() {
 #[test]
 fn the_documented_products_are_the_catalogue_s() {
     let doc: Value = serde_json::from_str(signet_local::OPENAPI).unwrap();
-    let documented: BTreeSet<String> = doc["components"]["schemas"]["RenewalDraftRequest"]["properties"]["product"]["enum"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
-    let catalogue: BTreeSet<String> = signet_shared::billing::Catalogue::shipped().unwrap().products.keys().cloned().collect();
+    let documented: BTreeSet<String> = doc["components"]["schemas"]["RenewalDraftRequest"]["properties"]["product"]
+        ["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    let catalogue: BTreeSet<String> =
+        signet_shared::billing::Catalogue::shipped().unwrap().products.keys().cloned().collect();
     assert_eq!(documented, catalogue);
 }

@@ -53,7 +53,9 @@ async fn reauth(w: &World, access: &str, phone: &str) {
     assert_eq!(status, StatusCode::OK, "{started}");
     assert_eq!(started["status"], "second_factor_required");
     let code = w.last_to(phone).await.code();
-    let (status, body) = w.call(Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, body) = w
+        .call(Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "reauthenticated");
 }
@@ -65,9 +67,11 @@ async fn enrol(w: &World, access: &str, phone: &str) -> (Totp, Vec<String>) {
     assert_eq!(status, StatusCode::CREATED, "{enrolment}");
     assert!(enrolment["qr_svg"].as_str().unwrap().contains("<svg"));
     let app = Totp::from_url(enrolment["otpauth_uri"].as_str().unwrap()).unwrap();
-    let codes: Vec<String> = enrolment["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    let codes: Vec<String> =
+        enrolment["backup_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
     assert_eq!(codes.len(), 10);
-    let (status, body) = w.call(Method::POST, "/account/totp/confirm", access, json!({"code": now_code(w, &app)})).await;
+    let (status, body) =
+        w.call(Method::POST, "/account/totp/confirm", access, json!({"code": now_code(w, &app)})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "totp_enabled");
     (app, codes)
@@ -86,14 +90,30 @@ async fn a_person_without_a_second_factor_logs_in_with_the_password_alone(w: Wor
     let id = w.services.new_id();
     let email = EmailAddress::parse(&w.email("no.factor")).unwrap();
     let hash = password::hash(PASSWORD.into(), w.services.config.argon2).await.unwrap();
-    let person = Person::new(id.clone(), email.clone(), "Test".into(), "Subscriber".into(), Locale::En, hash, None, w.services.now());
-    let space = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0, billing: None };
+    let person = Person::new(
+        id.clone(),
+        email.clone(),
+        "Test".into(),
+        "Subscriber".into(),
+        Locale::En,
+        hash,
+        None,
+        w.services.now(),
+    );
+    let space = CustomerSpace {
+        id: w.services.new_id(),
+        kind: SpaceKind::Individual,
+        name: "Test Subscriber".into(),
+        created_at: 0,
+        billing: None,
+    };
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
     let (status, body) = w.post("/login", json!({"email": email.as_str(), "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "signed_in");
     assert_eq!(claims(&w, &access(&body)).await.amr, ["pwd"]);
-    let (status, body) = w.post("/login", json!({"email": email.as_str(), "password": "wrong horse battery staple"})).await;
+    let (status, body) =
+        w.post("/login", json!({"email": email.as_str(), "password": "wrong horse battery staple"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("login_failed")));
 }
 
@@ -110,11 +130,13 @@ async fn an_authenticator_app_is_enrolled_then_asked_at_login(w: World) {
     assert_eq!(started["method"], "totp");
     assert_eq!(started["backup_codes_accepted"], true);
     assert_eq!(w.sent_to(&phone).await.len(), sms_before, "no SMS when the app is the factor");
-    let (status, body) = w.post("/login/code", json!({"login_token": started["login_token"], "code": now_code(&w, &app)})).await;
+    let (status, body) =
+        w.post("/login/code", json!({"login_token": started["login_token"], "code": now_code(&w, &app)})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(claims(&w, &access(&body)).await.amr, ["pwd", "otp"]);
     // The seed is sealed at rest: the person's item does not hold it in clear.
-    let person_item = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap();
+    let person_item =
+        w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap();
     let guard: account::EmailGuard = person_item.decode().unwrap();
     let stored = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap();
     let secret = app.to_url().unwrap();
@@ -130,13 +152,20 @@ async fn a_backup_code_signs_in_once(w: World) {
     let (_, codes) = enrol(&w, &access(&signed_in), &phone).await;
     let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
     let pasted = format!(" {} ", codes[2].to_uppercase());
-    let (status, body) = w.post("/login/code", json!({"login_token": started["login_token"], "backup_code": pasted})).await;
+    let (status, body) =
+        w.post("/login/code", json!({"login_token": started["login_token"], "backup_code": pasted})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(claims(&w, &access(&body)).await.amr, ["pwd", "backup_code"]);
     let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
-    let (status, body) = w.post("/login/code", json!({"login_token": started["login_token"], "backup_code": codes[2]})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("code_invalid")), "a backup code works once");
-    let (status, _) = w.post("/login/code", json!({"login_token": started["login_token"], "backup_code": codes[3]})).await;
+    let (status, body) =
+        w.post("/login/code", json!({"login_token": started["login_token"], "backup_code": codes[2]})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("code_invalid")),
+        "a backup code works once"
+    );
+    let (status, _) =
+        w.post("/login/code", json!({"login_token": started["login_token"], "backup_code": codes[3]})).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -152,16 +181,29 @@ async fn a_totp_code_is_never_accepted_twice_in_its_step(w: World) {
     let (status, _) = w.post("/login/code", json!({"login_token": first["login_token"], "code": code})).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = w.post("/login/code", json!({"login_token": second["login_token"], "code": code})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("code_invalid")), "replayed in the same step: {body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("code_invalid")),
+        "replayed in the same step: {body}"
+    );
     // Two logins racing with one fresh code: one winner.
     w.clock.advance(30);
     let code = now_code(&w, &app);
     let (_, a) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
     let (_, b) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
-    let answers = w.post_concurrently("/login/code", vec![json!({"login_token": a["login_token"], "code": code}), json!({"login_token": b["login_token"], "code": code})]).await;
+    let answers = w
+        .post_concurrently(
+            "/login/code",
+            vec![
+                json!({"login_token": a["login_token"], "code": code}),
+                json!({"login_token": b["login_token"], "code": code}),
+            ],
+        )
+        .await;
     assert_eq!(answers.iter().filter(|(s, _)| *s == StatusCode::OK).count(), 1, "{answers:?}");
     w.clock.advance(30);
-    let (status, _) = w.post("/login/code", json!({"login_token": second["login_token"], "code": now_code(&w, &app)})).await;
+    let (status, _) =
+        w.post("/login/code", json!({"login_token": second["login_token"], "code": now_code(&w, &app)})).await;
     assert_eq!(status, StatusCode::OK, "the next step's code works");
 }
 
@@ -172,12 +214,14 @@ async fn a_person_with_an_app_can_still_ask_for_an_sms(w: World) {
     enrol(&w, &access(&signed_in), &phone).await;
     let (_, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
     assert_eq!(started["method"], "totp");
-    let (status, sent) = w.post("/login/code/resend", json!({"login_token": started["login_token"], "channel": "voice"})).await;
+    let (status, sent) =
+        w.post("/login/code/resend", json!({"login_token": started["login_token"], "channel": "voice"})).await;
     assert_eq!(status, StatusCode::OK, "{sent}");
     assert_eq!(sent["method"], "voice");
     let call = w.last_to(&phone).await;
     assert_eq!(call.channel, "voice");
-    let (status, body) = w.post("/login/code", json!({"login_token": started["login_token"], "code": call.code()})).await;
+    let (status, body) =
+        w.post("/login/code", json!({"login_token": started["login_token"], "code": call.code()})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(claims(&w, &access(&body)).await.amr, ["pwd", "tel"]);
 }
@@ -199,7 +243,8 @@ async fn sign_in_with_google_then_the_second_factor(w: World) {
     other["sub"] = json!("another-google-account");
     let (status, body) = w.post("/login/google", json!({"id_token": issuer.sign(&other)})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("external_token_invalid")));
-    let (status, _) = w.post("/login/google", json!({"id_token": issuer.sign(&issuer.claims(&email, w.services.now()))})).await;
+    let (status, _) =
+        w.post("/login/google", json!({"id_token": issuer.sign(&issuer.claims(&email, w.services.now()))})).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -230,7 +275,8 @@ async fn google_tokens_that_must_fail(w: World) {
             let token = issuer.sign(&good);
             let parts: Vec<&str> = token.split('.').collect();
             use base64::Engine;
-            let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": issuer.kid}).to_string());
+            let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(json!({"alg": "none", "kid": issuer.kid}).to_string());
             format!("{header}.{}.", parts[1])
         }),
         ("tampered", {
@@ -245,7 +291,11 @@ async fn google_tokens_that_must_fail(w: World) {
     ];
     for (case, token) in cases {
         let (status, body) = w.post("/login/google", json!({"id_token": token})).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("external_token_invalid")), "{case}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("external_token_invalid")),
+            "{case}: {body}"
+        );
     }
 }
 
@@ -254,9 +304,17 @@ async fn credential_changes_need_a_fresh_reauthentication(w: World) {
     let phone = w.sign_up(&email, PASSWORD, "sms").await;
     let a = access(&sign_in_sms(&w, &email, &phone, PASSWORD).await);
     let b = access(&sign_in_sms(&w, &email, &phone, PASSWORD).await);
-    for (method, path, body) in [(Method::POST, "/account/password", json!({"new_password": NEW_PASSWORD})), (Method::POST, "/account/totp", Value::Null), (Method::DELETE, "/account/totp", Value::Null)] {
+    for (method, path, body) in [
+        (Method::POST, "/account/password", json!({"new_password": NEW_PASSWORD})),
+        (Method::POST, "/account/totp", Value::Null),
+        (Method::DELETE, "/account/totp", Value::Null),
+    ] {
         let (status, body) = w.call(method, path, &a, body).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("reauthentication_required")), "{path}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("reauthentication_required")),
+            "{path}"
+        );
     }
     // A wrong password does not start the second factor.
     let (status, body) = w.call(Method::POST, "/reauth", &a, json!({"password": "wrong horse battery staple"})).await;
@@ -264,9 +322,13 @@ async fn credential_changes_need_a_fresh_reauthentication(w: World) {
     // A step begun in session A cannot be finished by session B.
     let (_, started) = w.call(Method::POST, "/reauth", &a, json!({"password": PASSWORD})).await;
     let code = w.last_to(&phone).await.code();
-    let (status, _) = w.call(Method::POST, "/reauth/code", &b, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, _) = w
+        .call(Method::POST, "/reauth/code", &b, json!({"challenge_token": started["login_token"], "code": code}))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = w.call(Method::POST, "/reauth/code", &a, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, _) = w
+        .call(Method::POST, "/reauth/code", &a, json!({"challenge_token": started["login_token"], "code": code}))
+        .await;
     assert_eq!(status, StatusCode::OK);
     // B is still not re-authenticated; A is, for five minutes.
     let (status, _) = w.call(Method::POST, "/account/totp", &b, Value::Null).await;
@@ -282,7 +344,8 @@ async fn a_password_change_ends_the_other_sessions(w: World) {
     let here = sign_in_sms(&w, &email, &phone, PASSWORD).await;
     let elsewhere = sign_in_sms(&w, &email, &phone, PASSWORD).await;
     reauth(&w, &access(&here), &phone).await;
-    let (status, changed) = w.call(Method::POST, "/account/password", &access(&here), json!({"new_password": NEW_PASSWORD})).await;
+    let (status, changed) =
+        w.call(Method::POST, "/account/password", &access(&here), json!({"new_password": NEW_PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["other_sessions_ended"], 1);
     // The other session can no longer refresh, nor make a sensitive call.
@@ -318,9 +381,19 @@ async fn forgot_password_link_code_then_new_password(w: World) {
     assert_eq!(started["method"], "voice");
     let code = w.last_to(&phone).await.code();
     // A refused password does not use up the code.
-    let (status, body) = w.post("/password/reset", json!({"challenge_token": started["challenge_token"], "code": code, "new_password": "short"})).await;
+    let (status, body) = w
+        .post(
+            "/password/reset",
+            json!({"challenge_token": started["challenge_token"], "code": code, "new_password": "short"}),
+        )
+        .await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("password_too_short")));
-    let (status, body) = w.post("/password/reset", json!({"challenge_token": started["challenge_token"], "code": code, "new_password": NEW_PASSWORD})).await;
+    let (status, body) = w
+        .post(
+            "/password/reset",
+            json!({"challenge_token": started["challenge_token"], "code": code, "new_password": NEW_PASSWORD}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "password_reset");
     // Used up: the step, and the link.
@@ -394,13 +467,19 @@ async fn a_code_from_another_login_fails(w: World) {
     let (_, second) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
     let second_code = w.last_to(&phone).await.code();
     if first_code != second_code {
-        let (status, body) = w.post("/login/code", json!({"login_token": second["login_token"], "code": first_code})).await;
+        let (status, body) =
+            w.post("/login/code", json!({"login_token": second["login_token"], "code": first_code})).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("code_invalid")));
     }
     let (status, _) = w.post("/login/code", json!({"login_token": first["login_token"], "code": first_code})).await;
     assert_eq!(status, StatusCode::OK);
     // A login token is not a re-authentication or reset token either.
-    let (status, _) = w.post("/password/reset", json!({"challenge_token": second["login_token"], "code": second_code, "new_password": NEW_PASSWORD})).await;
+    let (status, _) = w
+        .post(
+            "/password/reset",
+            json!({"challenge_token": second["login_token"], "code": second_code, "new_password": NEW_PASSWORD}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -432,13 +511,32 @@ async fn wrong_answers_are_capped_per_person_across_logins(w: World) {
 async fn an_organisation_identifier_logs_in(w: World) {
     let email = w.email("org.user");
     let phone = w.sign_up(&email, PASSWORD, "sms").await;
-    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let guard: account::EmailGuard = w
+        .services
+        .store
+        .get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
     let item = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap();
     let mut person: Person = item.decode().unwrap();
     let identifier = format!("EK{:06}", w.services.now() % 1_000_000);
     person.identifier = Some(identifier.clone());
-    let ident_guard = signet_shared::store::Item::new(account::identifier_guard_key(&identifier), &account::EmailGuard { person_id: person.id.clone() }).unwrap();
-    w.services.store.transact(vec![signet_shared::store::Write::replace(item.next(&person).unwrap()), signet_shared::store::Write::create(ident_guard)]).await.unwrap();
+    let ident_guard = signet_shared::store::Item::new(
+        account::identifier_guard_key(&identifier),
+        &account::EmailGuard { person_id: person.id.clone() },
+    )
+    .unwrap();
+    w.services
+        .store
+        .transact(vec![
+            signet_shared::store::Write::replace(item.next(&person).unwrap()),
+            signet_shared::store::Write::create(ident_guard),
+        ])
+        .await
+        .unwrap();
     let typed = format!("{} {}", identifier[..2].to_lowercase(), &identifier[2..]);
     let (status, started) = w.post("/login", json!({"identifier": typed, "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{started}");
@@ -462,7 +560,8 @@ async fn an_authenticator_login_costs_the_fewest_calls(w: World) {
     // Source failures window, email guard, person; the attempt counted before the hash, the
     // login step (which clears the count). No phone, no message.
     assert_eq!(calls.take(), (3, 2, 0, 0), "password step with an app");
-    let (status, _) = w.post("/login/code", json!({"login_token": started["login_token"], "code": now_code(&w, &app)})).await;
+    let (status, _) =
+        w.post("/login/code", json!({"login_token": started["login_token"], "code": now_code(&w, &app)})).await;
     assert_eq!(status, StatusCode::OK);
     // The step, the person's partition; the seed opened; one transaction (step, person's
     // last step, session, audit).
@@ -476,11 +575,16 @@ async fn concurrent_guesses_are_counted_and_never_answered_with_a_conflict(w: Wo
     let code = w.last_to(&phone).await.code();
     let n: u32 = code.parse().unwrap();
     // Seven wrong codes and the right one, all at once on one step.
-    let mut guesses: Vec<Value> = (1..=7).map(|i| json!({"login_token": started["login_token"], "code": format!("{:06}", (n + i) % 1_000_000)})).collect();
+    let mut guesses: Vec<Value> = (1..=7)
+        .map(|i| json!({"login_token": started["login_token"], "code": format!("{:06}", (n + i) % 1_000_000)}))
+        .collect();
     guesses.insert(3, json!({"login_token": started["login_token"], "code": code}));
     let answers = w.post_concurrently("/login/code", guesses).await;
     let statuses: Vec<u16> = answers.iter().map(|(s, _)| s.as_u16()).collect();
-    assert!(!statuses.contains(&409), "a right answer that loses a race is checked again, never a conflict: {statuses:?}");
+    assert!(
+        !statuses.contains(&409),
+        "a right answer that loses a race is checked again, never a conflict: {statuses:?}"
+    );
     assert!(statuses.iter().filter(|s| **s == 200).count() <= 1, "{statuses:?}");
     // Every wrong guess was counted before it was answered: at most five get "wrong code",
     // the rest find the step ended.

@@ -54,7 +54,9 @@ async fn ask(w: &World, access: &str, new_email: &str) -> String {
 async fn reauth(w: &World, access: &str, phone: &str) {
     let (_, started) = w.call(Method::POST, "/reauth", access, json!({"password": PASSWORD})).await;
     let code = w.last_to(phone).await.code();
-    let (status, body) = w.call(Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    let (status, body) = w
+        .call(Method::POST, "/reauth/code", access, json!({"challenge_token": started["login_token"], "code": code}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -65,7 +67,13 @@ async fn open_link(w: &World, access: &str, token: &str) -> Value {
 }
 
 async fn confirm(w: &World, access: &str, step: &Value, code: &str) -> (StatusCode, Value) {
-    w.call(Method::POST, "/account/email/confirm", access, json!({"challenge_token": step["challenge_token"], "code": code})).await
+    w.call(
+        Method::POST,
+        "/account/email/confirm",
+        access,
+        json!({"challenge_token": step["challenge_token"], "code": code}),
+    )
+    .await
 }
 
 fn mails(sent: &[Sent]) -> Vec<String> {
@@ -119,7 +127,8 @@ async fn an_email_change_confirmed_by_the_authenticator_app(w: World) {
     // Enrol an app: re-authenticate, enrol, confirm.
     let (_, started) = w.call(Method::POST, "/reauth", &access, json!({"password": PASSWORD})).await;
     let code = w.last_to(&phone).await.code();
-    w.call(Method::POST, "/reauth/code", &access, json!({"challenge_token": started["login_token"], "code": code})).await;
+    w.call(Method::POST, "/reauth/code", &access, json!({"challenge_token": started["login_token"], "code": code}))
+        .await;
     let (status, enrolment) = w.call(Method::POST, "/account/totp", &access, Value::Null).await;
     assert_eq!(status, StatusCode::CREATED);
     let app = Totp::from_url(enrolment["otpauth_uri"].as_str().unwrap()).unwrap();
@@ -204,7 +213,9 @@ async fn a_change_to_another_person_s_address_answers_alike(w: World) {
 async fn racing_changes_leave_one_pending_and_one_winner(w: World) {
     let (_, phone, access) = member(&w, "racer", "sms").await;
     let (a, b) = (w.email("race.a"), w.email("race.b"));
-    let answers = w.post_concurrently_as("/account/email", Some(&access), vec![json!({"new_email": a}), json!({"new_email": b})]).await;
+    let answers = w
+        .post_concurrently_as("/account/email", Some(&access), vec![json!({"new_email": a}), json!({"new_email": b})])
+        .await;
     assert!(answers.iter().all(|(s, _)| *s == StatusCode::ACCEPTED || *s == StatusCode::CONFLICT), "{answers:?}");
     assert!(answers.iter().any(|(s, _)| *s == StatusCode::ACCEPTED));
     let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
@@ -213,7 +224,8 @@ async fn racing_changes_leave_one_pending_and_one_winner(w: World) {
     // The other request's link (sent before its request was stored) no longer works: it was
     // replaced (410), or its request lost the race and was never stored (401).
     if let Some(stale) = w.sent_to(other).await.first() {
-        let (status, _) = w.call(Method::POST, "/account/email/verify", &access, json!({"token": stale.link_token()})).await;
+        let (status, _) =
+            w.call(Method::POST, "/account/email/verify", &access, json!({"token": stale.link_token()})).await;
         assert!(status == StatusCode::GONE || status == StatusCode::UNAUTHORIZED, "{status}");
     }
     // The pending one completes once, even confirmed twice at the same time.
@@ -244,10 +256,12 @@ async fn two_people_racing_for_one_new_address_one_wins(w: World) {
 async fn the_second_factor_phone_changes_after_a_code_to_the_new_number(w: World) {
     let (email, phone, access) = member(&w, "phone.mover", "sms").await;
     let new_phone = w.phone();
-    let (status, body) = w.call(Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
+    let (status, body) =
+        w.call(Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("reauthentication_required")));
     reauth(&w, &access, &phone).await;
-    let (status, body) = w.call(Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
+    let (status, body) =
+        w.call(Method::POST, "/account/phone", &access, json!({"phone": new_phone, "channel": "voice"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let sent = w.last_to(&new_phone).await;
     assert_eq!(sent.channel, "voice");
@@ -278,8 +292,12 @@ async fn an_alternate_email_is_added_verified_and_removed(w: World) {
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let token = w.last_to(&alternate).await.link_token();
     let (_, shown) = w.call(Method::GET, "/account/email", &access, Value::Null).await;
-    assert_eq!((shown["alternate_email"].as_str(), shown["alternate_email_verified"].as_bool()), (Some(alternate.as_str()), Some(false)));
-    let (status, body) = w.call(Method::POST, "/account/alternate-email/verify", &access, json!({"token": token})).await;
+    assert_eq!(
+        (shown["alternate_email"].as_str(), shown["alternate_email_verified"].as_bool()),
+        (Some(alternate.as_str()), Some(false))
+    );
+    let (status, body) =
+        w.call(Method::POST, "/account/alternate-email/verify", &access, json!({"token": token})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = w.call(Method::POST, "/account/alternate-email/verify", &access, json!({"token": token})).await;
     assert_eq!(status, StatusCode::GONE, "single use");
@@ -350,11 +368,27 @@ async fn an_account_without_a_second_factor_cannot_change_its_email(w: World) {
     use signet_shared::email::EmailAddress;
     let email = EmailAddress::parse(&w.email("factorless")).unwrap();
     let hash = signet_shared::password::hash(PASSWORD.into(), w.services.config.argon2).await.unwrap();
-    let person = Person::new(w.services.new_id(), email.clone(), "Test".into(), "Subscriber".into(), signet_shared::Locale::En, hash, None, w.services.now());
-    let space = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: 0, billing: None };
+    let person = Person::new(
+        w.services.new_id(),
+        email.clone(),
+        "Test".into(),
+        "Subscriber".into(),
+        signet_shared::Locale::En,
+        hash,
+        None,
+        w.services.now(),
+    );
+    let space = CustomerSpace {
+        id: w.services.new_id(),
+        kind: SpaceKind::Individual,
+        name: "Test Subscriber".into(),
+        created_at: 0,
+        billing: None,
+    };
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
     let (_, signed_in) = w.post("/login", json!({"email": email.as_str(), "password": PASSWORD})).await;
     let access = signed_in["access_token"].as_str().unwrap();
-    let (status, body) = w.call(Method::POST, "/account/email", access, json!({"new_email": w.email("factorless.new")})).await;
+    let (status, body) =
+        w.call(Method::POST, "/account/email", access, json!({"new_email": w.email("factorless.new")})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("second_factor_missing")));
 }

@@ -33,7 +33,13 @@ async fn member(w: &World, name: &str) -> (String, String) {
 }
 
 async fn person_id(w: &World, email: &str) -> String {
-    let guard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(email).unwrap())).await.unwrap().unwrap();
+    let guard = w
+        .services
+        .store
+        .get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(email).unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
     guard.decode::<account::EmailGuard>().unwrap().person_id
 }
 
@@ -41,7 +47,8 @@ async fn a_password_change_marks_every_session_revoked_however_many(w: World) {
     let (email, phone) = member(&w, "many").await;
     let signed_in = w.sign_in(&email, &phone, PASSWORD).await;
     let id = person_id(&w, &email).await;
-    let person: account::Person = w.services.store.get(&account::person_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let person: account::Person =
+        w.services.store.get(&account::person_key(&id)).await.unwrap().unwrap().decode().unwrap();
     // 210 sign-ins ended by logout (stored as they were before revoked sessions left the
     // index: revoked, still indexed), then 40 still live: more than a page of the index.
     let mut live = Vec::new();
@@ -62,12 +69,14 @@ async fn a_password_change_marks_every_session_revoked_however_many(w: World) {
     let old_access = access(&refreshed);
     let token = access(&signed_in);
     w.reauthenticate(&token, &phone, PASSWORD).await;
-    let (status, changed) = w.call(Method::POST, "/account/password", &token, json!({"new_password": NEW_PASSWORD})).await;
+    let (status, changed) =
+        w.call(Method::POST, "/account/password", &token, json!({"new_password": NEW_PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["other_sessions_ended"], 40, "{changed}");
     // Every session but the current one is marked revoked, the refreshed one included.
     for issued in &live {
-        let stored: Session = w.services.store.get(&sessions::session_key(&issued.session.id)).await.unwrap().unwrap().decode().unwrap();
+        let stored: Session =
+            w.services.store.get(&sessions::session_key(&issued.session.id)).await.unwrap().unwrap().decode().unwrap();
         assert!(stored.revoked.is_some(), "session {} still live", issued.session.id);
         let (status, _) = w.post("/token/refresh", json!({"refresh_token": issued.refresh_token})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -83,7 +92,13 @@ async fn a_password_change_marks_every_session_revoked_however_many(w: World) {
 /// Adds a membership of another space to a person: they now have two.
 async fn second_space(w: &World, person: &str) -> String {
     let space = w.services.new_id();
-    let membership = Membership { person_id: person.into(), space_id: space.clone(), roles: vec![Role::User], space_name: "Example Org".into(), space_kind: SpaceKind::Organisation };
+    let membership = Membership {
+        person_id: person.into(),
+        space_id: space.clone(),
+        roles: vec![Role::User],
+        space_name: "Example Org".into(),
+        space_kind: SpaceKind::Organisation,
+    };
     w.services.store.write(account::membership_write(&membership).unwrap()).await.unwrap();
     space
 }
@@ -105,7 +120,8 @@ async fn switching_space_refuses_an_ended_session(w: World) {
     // A logged-out one mints nothing.
     let (status, _) = w.call(Method::POST, "/logout", &access(&logged_out), Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, refused) = w.call(Method::POST, "/session/space", &access(&logged_out), json!({"space_id": space})).await;
+    let (status, refused) =
+        w.call(Method::POST, "/session/space", &access(&logged_out), json!({"space_id": space})).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")), "{refused}");
     // Nor one of an older epoch: the password changed in another session.
     let token = access(&switched);
@@ -124,7 +140,11 @@ async fn a_logged_out_token_is_refused_on_plain_routes_and_cannot_revoke_others(
     assert_eq!(status, StatusCode::NO_CONTENT);
     for path in ["/subscriptions", "/sessions", "/account/email"] {
         let (status, body) = w.call(Method::GET, path, &access(&gone), Value::Null).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")), "{path}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("token_invalid")),
+            "{path}: {body}"
+        );
     }
     let target = format!("/sessions/{}", staying["session_id"].as_str().unwrap());
     let (status, _) = w.call(Method::DELETE, &target, &access(&gone), Value::Null).await;
@@ -140,7 +160,8 @@ async fn a_password_change_or_a_revoked_family_refuses_old_tokens_at_once(w: Wor
     let elsewhere = w.sign_in(&email, &phone, PASSWORD).await;
     let token = access(&here);
     w.reauthenticate(&token, &phone, PASSWORD).await;
-    let (status, changed) = w.call(Method::POST, "/account/password", &token, json!({"new_password": NEW_PASSWORD})).await;
+    let (status, changed) =
+        w.call(Method::POST, "/account/password", &token, json!({"new_password": NEW_PASSWORD})).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = w.call(Method::GET, "/subscriptions", &access(&elsewhere), Value::Null).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "another session's token");
@@ -175,7 +196,11 @@ async fn every_authenticated_operation_refuses_an_ended_session(w: World) {
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = if method == Method::POST { json!({}) } else { Value::Null };
             let (status, refused) = w.call(method.clone(), &path, &access(&ended), body).await;
-            assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")), "{method} {path}: {refused}");
+            assert_eq!(
+                (status, refused["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("token_invalid")),
+                "{method} {path}: {refused}"
+            );
             checked += 1;
         }
     }
@@ -187,7 +212,15 @@ async fn a_session_ends_at_its_absolute_lifetime_however_often_refreshed(w: Worl
     let signed_in = w.sign_in(&email, &phone, PASSWORD).await;
     let settings = w.services.config.tokens.clone();
     assert_eq!((settings.session_idle_ttl, settings.session_max_lifetime), (30 * 86400, 90 * 86400), "the defaults");
-    let stored: Session = w.services.store.get(&sessions::session_key(signed_in["session_id"].as_str().unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let stored: Session = w
+        .services
+        .store
+        .get(&sessions::session_key(signed_in["session_id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
     let ends_at = stored.created_at + settings.session_max_lifetime;
     let mut refresh_token = signed_in["refresh_token"].as_str().unwrap().to_owned();
     // Used every 20 days: within the idle lifetime each time, until the absolute end.
@@ -203,7 +236,10 @@ async fn a_session_ends_at_its_absolute_lifetime_however_often_refreshed(w: Worl
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     assert_eq!(refreshed["expires_in"], 60, "the token's true lifetime: {refreshed}");
     let payload = refreshed["access_token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();
-    let claims: Value = serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+    )
+    .unwrap();
     assert_eq!(claims["exp"], ends_at, "an access token never outlives its session");
     let (status, _) = w.call(Method::GET, "/sessions", &access(&refreshed), Value::Null).await;
     assert_eq!(status, StatusCode::OK);

@@ -19,14 +19,27 @@ async fn lookalike_quoted_and_internationalised_addresses_never_become_accounts(
     let phone = w.sign_up(&member, PASSWORD, "sms").await;
     let (local, domain) = member.split_once('@').unwrap();
     let cyrillic = member.replacen('e', "\u{435}", 1);
-    let fullwidth: String = local.chars().map(|c| if c.is_ascii_lowercase() { char::from_u32(c as u32 - 0x61 + 0xFF41).unwrap() } else { c }).collect::<String>() + "@" + domain;
+    let fullwidth: String = local
+        .chars()
+        .map(|c| if c.is_ascii_lowercase() { char::from_u32(c as u32 - 0x61 + 0xFF41).unwrap() } else { c })
+        .collect::<String>()
+        + "@"
+        + domain;
     let quoted = format!("\"{local}\"@{domain}");
     w.faults.calls.take();
     for address in [cyrillic.as_str(), fullwidth.as_str(), quoted.as_str(), "用户@例子.广告"] {
         let (status, body) = w.post("/signup", json!({"email": address})).await;
-        assert_eq!((status, body["code"].as_str(), body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email"), Some("email")), "{address}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email"), Some("email")),
+            "{address}: {body}"
+        );
         let (status, body) = w.post("/login", json!({"email": address, "password": PASSWORD})).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")), "{address}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_email")),
+            "{address}: {body}"
+        );
         assert!(w.sent_to(address).await.is_empty());
     }
     assert_eq!(w.faults.calls.take().1, 0, "nothing was written");
@@ -46,7 +59,8 @@ async fn an_internationalised_domain_is_kept_in_its_ascii_form(w: World) {
     let sent = w.last_to(&format!("{local}@xn--fsqu00a.xn--4rr70v")).await;
     assert!(sent.body.contains("token="), "the link went to the punycode address");
     // Typed in either form, it is one address.
-    let (status, _) = w.post("/signup", json!({"email": format!("{}@XN--FSQU00A.xn--4rr70v", local.to_uppercase())})).await;
+    let (status, _) =
+        w.post("/signup", json!({"email": format!("{}@XN--FSQU00A.xn--4rr70v", local.to_uppercase())})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(w.sent_to(&format!("{local}@xn--fsqu00a.xn--4rr70v")).await.len(), 2);
 }
@@ -69,7 +83,11 @@ async fn names_with_invisible_or_direction_characters_are_refused_and_others_kep
         ("Bo\u{301}\u{302}\u{303}\u{304}\u{305}b", "Smith", "first_name"),
     ] {
         let (status, body) = w.post("/signup/profile", profile(first, last)).await;
-        assert_eq!((status, body["code"].as_str(), body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name_characters_not_allowed"), Some(field)), "{first:?} {last:?}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("name_characters_not_allowed"), Some(field)),
+            "{first:?} {last:?}: {body}"
+        );
     }
     assert!(w.sent_to(&phone).await.is_empty(), "no code for a refused profile");
     // A decomposed "Émilie" is stored composed.
@@ -78,6 +96,14 @@ async fn names_with_invisible_or_direction_characters_are_refused_and_others_kep
     let code = w.last_to(&phone).await.code();
     let (status, done) = w.post("/signup/confirm", json!({"signup_token": token, "code": code})).await;
     assert_eq!(status, StatusCode::CREATED, "{done}");
-    let person: account::Person = w.services.store.get(&account::person_key(done["person_id"].as_str().unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let person: account::Person = w
+        .services
+        .store
+        .get(&account::person_key(done["person_id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
     assert_eq!((person.first_name.as_str(), person.last_name.as_str()), ("\u{C9}milie", "Nguyễn"));
 }

@@ -36,8 +36,20 @@ async fn fifty_racing_issuances_number_fifty_invoices_without_gap_or_duplicate(w
         assert!(expected.contains(&body["number"].as_str().unwrap().to_owned()));
     }
     // An issuance that fails (its invoice cannot be stored) uses no number.
-    let failed = invoice::issue_numbered(&w.services, &series, |_| Ok(vec![Write::create(Item::new(Key::new(format!("INVOICE#{series}#0"), "INVOICE"), &serde_json::json!({})).unwrap())])).await;
+    let failed = invoice::issue_numbered(&w.services, &series, |_| {
+        Ok(vec![Write::create(
+            Item::new(Key::new(format!("INVOICE#{series}#0"), "INVOICE"), &serde_json::json!({})).unwrap(),
+        )])
+    })
+    .await;
     assert_eq!(failed.unwrap_err().code, signet_shared::ErrorCode::Conflict);
-    let next = invoice::issue_numbered(&w.services, &series, |number| Ok(vec![Write::create(Item::new(Key::new(format!("INVOICE#{series}#next"), "INVOICE"), &serde_json::json!({"number": number}))?)])).await.unwrap();
+    let next = invoice::issue_numbered(&w.services, &series, |number| {
+        Ok(vec![Write::create(Item::new(
+            Key::new(format!("INVOICE#{series}#next"), "INVOICE"),
+            &serde_json::json!({"number": number}),
+        )?)])
+    })
+    .await
+    .unwrap();
     assert_eq!(next, invoice::format_number(&series, 51));
 }

@@ -28,8 +28,20 @@ fn local(timeouts: signet_local::serve::Timeouts) -> Local {
     Local { app: signet_local::app_with(backend.services, backend.outbox, backend.store, timeouts), faults, _dir: dir }
 }
 
-async fn send(app: &axum::Router, method: &str, path: &str, host: &str, body: &str) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
-    let request = Request::builder().method(method).uri(path).header("host", host).header("content-type", "application/json").body(Body::from(body.to_owned())).unwrap();
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    host: &str,
+    body: &str,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
     let (status, headers) = (response.status(), response.headers().clone());
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
@@ -48,7 +60,11 @@ async fn no_page_can_be_framed_and_other_hosts_are_refused() {
     // A DNS-rebinding page reaches the server under its own name: refused, codes unread.
     for host in ["rebind.example.org", "rebind.example.org:3000", "127.0.0.1.example.org:3000"] {
         let (status, _, body) = send(&l.app, "GET", "/_dev/outbox.json", host, "").await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::MISDIRECTED_REQUEST, Some("host_not_allowed")), "{host}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::MISDIRECTED_REQUEST, Some("host_not_allowed")),
+            "{host}: {body}"
+        );
         let (status, _, _) = send(&l.app, "POST", "/signup", host, r#"{"email":"member@example.com"}"#).await;
         assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{host}");
     }
@@ -60,7 +76,11 @@ async fn no_page_can_be_framed_and_other_hosts_are_refused() {
 
 #[tokio::test]
 async fn slow_clients_are_cut_off_and_others_served() {
-    let timeouts = signet_local::serve::Timeouts { headers: Duration::from_millis(500), body: Duration::from_millis(500), connections: 8 };
+    let timeouts = signet_local::serve::Timeouts {
+        headers: Duration::from_millis(500),
+        body: Duration::from_millis(500),
+        connections: 8,
+    };
     let l = local(timeouts);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -97,9 +117,17 @@ async fn after_a_full_disk_the_store_recovers_and_the_health_route_says_so() {
     assert_eq!((status, body["store"].as_str()), (StatusCode::OK, Some("ok")));
     l.faults.full.store(true, Ordering::SeqCst);
     let (status, _, body) = send(&l.app, "POST", "/signup", host, &signup(2)).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")),
+        "{body}"
+    );
     let (status, _, body) = send(&l.app, "GET", "/health", host, "").await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")), "the health route tells a broken store: {body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")),
+        "the health route tells a broken store: {body}"
+    );
     // Space is back: the file is reopened (at most once a second) and writes go through.
     l.faults.full.store(false, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(1100)).await;

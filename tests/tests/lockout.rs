@@ -35,8 +35,15 @@ async fn login(w: &World, email: &str, password: &str, device_token: Option<&str
 }
 
 async fn person_of(w: &World, email: &str) -> (Item, Person) {
-    let guard = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(email).unwrap())).await.unwrap().unwrap();
-    let item = w.services.store.get(&account::person_key(&guard.decode::<account::EmailGuard>().unwrap().person_id)).await.unwrap().unwrap();
+    let guard =
+        w.services.store.get(&account::email_guard_key(&EmailAddress::parse(email).unwrap())).await.unwrap().unwrap();
+    let item = w
+        .services
+        .store
+        .get(&account::person_key(&guard.decode::<account::EmailGuard>().unwrap().person_id))
+        .await
+        .unwrap()
+        .unwrap();
     let person = item.decode().unwrap();
     (item, person)
 }
@@ -92,7 +99,14 @@ async fn a_trusted_device_signs_in_while_the_account_is_locked_for_everyone_else
     let (status, body) = login(&w, &email, PASSWORD, Some(&device)).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("second_factor_required")), "{body}");
     let cookie = format!("signet_device={device}");
-    let (status, _, started) = w.send(Method::POST, "/login", &[("content-type", "application/json"), ("cookie", &cookie)], json!({"email": email, "password": PASSWORD}).to_string().into_bytes()).await;
+    let (status, _, started) = w
+        .send(
+            Method::POST,
+            "/login",
+            &[("content-type", "application/json"), ("cookie", &cookie)],
+            json!({"email": email, "password": PASSWORD}).to_string().into_bytes(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{started}");
     let code = w.last_to(&phone).await.code();
     let (status, body) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
@@ -147,7 +161,11 @@ async fn a_noisy_source_does_not_refuse_a_right_password_with_a_right_code(w: Wo
     let start = now - now.rem_euclid(3600);
     let key = Key::new("THROTTLE#login-failures#unknown", format!("W#{start}"));
     let window = Item::new(key, &json!({"count": 300})).unwrap().expires_at(start + 3600);
-    w.services.store.write(Write::Put { item: window, condition: signet_shared::store::Condition::None }).await.unwrap();
+    w.services
+        .store
+        .write(Write::Put { item: window, condition: signet_shared::store::Condition::None })
+        .await
+        .unwrap();
     // A wrong password from there waits for the end of the hour…
     let (status, body) = login(&w, &email, WRONG, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")), "{body}");
@@ -185,8 +203,12 @@ async fn parallel_guesses_are_each_counted_before_they_are_checked_known_or_not(
     for who in [&email, &unknown] {
         let guesses = (0..12).map(|i| json!({"email": who, "password": format!("wrong horse battery {i}")})).collect();
         let answers = w.post_concurrently("/login", guesses).await;
-        let checked = answers.iter().filter(|(s, b)| *s == StatusCode::UNAUTHORIZED && b["code"] == "login_failed").count();
-        let waited = answers.iter().filter(|(s, b)| *s == StatusCode::TOO_MANY_REQUESTS && b["retry_after"].as_u64().is_some()).count();
+        let checked =
+            answers.iter().filter(|(s, b)| *s == StatusCode::UNAUTHORIZED && b["code"] == "login_failed").count();
+        let waited = answers
+            .iter()
+            .filter(|(s, b)| *s == StatusCode::TOO_MANY_REQUESTS && b["retry_after"].as_u64().is_some())
+            .count();
         assert_eq!(checked + waited, 12, "{answers:?}");
         outcomes.push((checked, waited));
     }
@@ -231,7 +253,11 @@ async fn a_source_far_over_its_limit_is_closed_but_to_trusted_devices(w: World) 
     let start = now - now.rem_euclid(3600);
     let key = Key::new("THROTTLE#login-failures#unknown", format!("W#{start}"));
     let window = Item::new(key, &json!({"count": 3000})).unwrap().expires_at(start + 3600);
-    w.services.store.write(Write::Put { item: window, condition: signet_shared::store::Condition::None }).await.unwrap();
+    w.services
+        .store
+        .write(Write::Put { item: window, condition: signet_shared::store::Condition::None })
+        .await
+        .unwrap();
     w.faults.calls.take();
     let (status, body) = login(&w, &email, PASSWORD, None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")), "{body}");
@@ -249,7 +275,11 @@ async fn ten_wrong_passwords_in_a_session_end_it(w: World) {
         // The session's own delay after the third (1, 2, 4… 64 s): waited out each time.
         w.clock.advance(if i > 3 { 65 } else { 0 });
         let (status, body) = w.call(Method::POST, "/reauth", &access, json!({"password": WRONG})).await;
-        let expected = if i < 10 { (StatusCode::UNAUTHORIZED, "password_incorrect") } else { (StatusCode::UNAUTHORIZED, "token_invalid") };
+        let expected = if i < 10 {
+            (StatusCode::UNAUTHORIZED, "password_incorrect")
+        } else {
+            (StatusCode::UNAUTHORIZED, "token_invalid")
+        };
         assert_eq!((status, body["code"].as_str().unwrap()), expected, "attempt {i}: {body}");
     }
     let (status, _) = w.call(Method::GET, "/sessions", &access, Value::Null).await;

@@ -57,7 +57,9 @@ async fn login_with_an_sms_code_signs_in_and_the_tokens_work(w: World) {
     let (_, _, jwks) = w.send(Method::GET, "/.well-known/jwks.json", &[], vec![]).await;
     assert_eq!(jwks["keys"][0]["alg"], "ES256");
     let ring = w.services.tokens.ring(&w.services).await.unwrap();
-    let claims = ring.verify(access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap();
+    let claims = ring
+        .verify(access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now())
+        .unwrap();
     assert_eq!(claims.space, signed_in["space"]["id"].as_str().unwrap());
     assert_eq!(claims.amr, ["pwd", "sms"]);
 }
@@ -108,7 +110,10 @@ async fn login_answers_alike_for_unknown_accounts_and_wrong_passwords(w: World) 
         v[v.len() / 2]
     };
     let (unknown_time, known_time) = (median(&mut times[0]), median(&mut times[1]));
-    assert!((unknown_time - known_time).abs() <= 0.5 * unknown_time.max(known_time) + 0.05, "unknown {unknown_time:.4}s vs known {known_time:.4}s");
+    assert!(
+        (unknown_time - known_time).abs() <= 0.5 * unknown_time.max(known_time) + 0.05,
+        "unknown {unknown_time:.4}s vs known {known_time:.4}s"
+    );
 }
 
 async fn five_wrong_login_codes_end_the_login(w: World) {
@@ -120,7 +125,11 @@ async fn five_wrong_login_codes_end_the_login(w: World) {
     let wrong = if code == "111111" { "222222" } else { "111111" };
     for remaining in (1..=4).rev() {
         let (status, body) = w.post("/login/code", json!({"login_token": token, "code": wrong})).await;
-        assert_eq!((status, body["remaining_attempts"].as_u64()), (StatusCode::UNPROCESSABLE_ENTITY, Some(remaining)), "{body}");
+        assert_eq!(
+            (status, body["remaining_attempts"].as_u64()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(remaining)),
+            "{body}"
+        );
     }
     let (status, body) = w.post("/login/code", json!({"login_token": token, "code": wrong})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("code_attempts_exceeded")));
@@ -132,9 +141,29 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
     let email = w.email("two.spaces");
     let phone = w.sign_up(&email, PASSWORD, "sms").await;
     // The person also belongs to an organisation's space.
-    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
-    let org = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: 0, billing: None };
-    let membership = Membership { person_id: guard.person_id.clone(), space_id: org.id.clone(), roles: vec![Role::BillingContact], space_name: org.name.clone(), space_kind: org.kind };
+    let guard: account::EmailGuard = w
+        .services
+        .store
+        .get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    let org = CustomerSpace {
+        id: w.services.new_id(),
+        kind: SpaceKind::Organisation,
+        name: "Example Organisation".into(),
+        created_at: 0,
+        billing: None,
+    };
+    let membership = Membership {
+        person_id: guard.person_id.clone(),
+        space_id: org.id.clone(),
+        roles: vec![Role::BillingContact],
+        space_name: org.name.clone(),
+        space_kind: org.kind,
+    };
     w.services
         .store
         .transact(vec![
@@ -149,9 +178,11 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
     assert_eq!(status, StatusCode::OK, "{choice}");
     assert_eq!(choice["status"], "choose_space");
     assert_eq!(choice["spaces"].as_array().unwrap().len(), 2);
-    let (status, body) = w.post("/login/space", json!({"login_token": choice["login_token"], "space_id": "not-mine"})).await;
+    let (status, body) =
+        w.post("/login/space", json!({"login_token": choice["login_token"], "space_id": "not-mine"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-    let (status, signed_in) = w.post("/login/space", json!({"login_token": choice["login_token"], "space_id": org.id})).await;
+    let (status, signed_in) =
+        w.post("/login/space", json!({"login_token": choice["login_token"], "space_id": org.id})).await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
     assert_eq!(signed_in["space"]["name"], "Example Organisation");
     assert_eq!(signed_in["space"]["roles"][0], "billing_contact");
@@ -162,10 +193,37 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
 
 /// Adds an organisation's space to the person of `email`; returns its id.
 async fn join_organisation(w: &World, email: &str) -> String {
-    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(email).unwrap())).await.unwrap().unwrap().decode().unwrap();
-    let org = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Organisation, name: "Example Organisation".into(), created_at: 0, billing: None };
-    let membership = Membership { person_id: guard.person_id.clone(), space_id: org.id.clone(), roles: vec![Role::Agent], space_name: org.name.clone(), space_kind: org.kind };
-    w.services.store.transact(vec![Write::create(Item::new(account::space_key(&org.id), &org).unwrap()), account::membership_write(&membership).unwrap()]).await.unwrap();
+    let guard: account::EmailGuard = w
+        .services
+        .store
+        .get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(email).unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    let org = CustomerSpace {
+        id: w.services.new_id(),
+        kind: SpaceKind::Organisation,
+        name: "Example Organisation".into(),
+        created_at: 0,
+        billing: None,
+    };
+    let membership = Membership {
+        person_id: guard.person_id.clone(),
+        space_id: org.id.clone(),
+        roles: vec![Role::Agent],
+        space_name: org.name.clone(),
+        space_kind: org.kind,
+    };
+    w.services
+        .store
+        .transact(vec![
+            Write::create(Item::new(account::space_key(&org.id), &org).unwrap()),
+            account::membership_write(&membership).unwrap(),
+        ])
+        .await
+        .unwrap();
     org.id
 }
 
@@ -187,14 +245,29 @@ async fn a_signed_in_person_switches_space_without_the_password(w: World) {
     assert_eq!(status, StatusCode::OK, "{switched}");
     assert_eq!(switched["space"]["id"], org);
     let ring = w.services.tokens.ring(&w.services).await.unwrap();
-    let claims = ring.verify(switched["access_token"].as_str().unwrap(), &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap();
+    let claims = ring
+        .verify(
+            switched["access_token"].as_str().unwrap(),
+            &w.services.config.tokens.issuer,
+            &w.services.config.tokens.audience,
+            w.services.now(),
+        )
+        .unwrap();
     assert_eq!(claims.space, org, "the new token acts for the new space");
     // The session follows: a refresh keeps acting for the organisation.
     let (_, refreshed) = w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
-    let claims = ring.verify(refreshed["access_token"].as_str().unwrap(), &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap();
+    let claims = ring
+        .verify(
+            refreshed["access_token"].as_str().unwrap(),
+            &w.services.config.tokens.issuer,
+            &w.services.config.tokens.audience,
+            w.services.now(),
+        )
+        .unwrap();
     assert_eq!(claims.space, org);
     // Without a token, no switch.
-    let (status, _, _) = w.send(Method::POST, "/session/space", &[("content-type", "application/json")], switch(&org)).await;
+    let (status, _, _) =
+        w.send(Method::POST, "/session/space", &[("content-type", "application/json")], switch(&org)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -221,7 +294,10 @@ async fn failed_logins_slow_down_the_account(w: World) {
     // Right after three failures every attempt is told to wait, the right password too (it
     // is not checked: the wait is no oracle), and it is not counted.
     let (status, body) = start(&w, &email, PASSWORD).await;
-    assert_eq!((status, body["code"].as_str(), body["retry_after"].as_u64()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests"), Some(1)));
+    assert_eq!(
+        (status, body["code"].as_str(), body["retry_after"].as_u64()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests"), Some(1))
+    );
     w.clock.advance(2);
     assert_eq!(start(&w, &email, PASSWORD).await.0, StatusCode::OK);
     let _ = phone;
@@ -257,9 +333,22 @@ async fn parallel_wrong_passwords_all_count(w: World) {
     let answers = w.post_concurrently("/login", guesses).await;
     // Each guess is counted before its password is checked: those past the allowance wait.
     let checked = answers.iter().filter(|(s, b)| *s == StatusCode::UNAUTHORIZED && b["code"] == "login_failed").count();
-    assert!(answers.iter().all(|(s, b)| b["code"] == "login_failed" || (*s == StatusCode::TOO_MANY_REQUESTS && b["code"] == "too_many_requests")), "{answers:?}");
-    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
-    let person: account::Person = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+    assert!(
+        answers.iter().all(|(s, b)| b["code"] == "login_failed"
+            || (*s == StatusCode::TOO_MANY_REQUESTS && b["code"] == "too_many_requests")),
+        "{answers:?}"
+    );
+    let guard: account::EmailGuard = w
+        .services
+        .store
+        .get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    let person: account::Person =
+        w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(person.login_failures.count as usize, checked, "every parallel guess checked was counted");
     assert_eq!(checked, 3, "three free failures, then the wait");
 }

@@ -23,7 +23,9 @@ scenarios!(
 async fn window(w: &World, scope: &str, key: &str, count: u32) {
     let now = w.services.now();
     let start = now - now.rem_euclid(3600);
-    let item = Item::new(Key::new(format!("THROTTLE#{scope}#{key}"), format!("W#{start}")), &json!({"count": count})).unwrap().expires_at(start + 3600);
+    let item = Item::new(Key::new(format!("THROTTLE#{scope}#{key}"), format!("W#{start}")), &json!({"count": count}))
+        .unwrap()
+        .expires_at(start + 3600);
     w.services.store.write(Write::Put { item, condition: Condition::None }).await.unwrap();
 }
 
@@ -54,12 +56,14 @@ async fn one_reauthentication_cannot_call_number_after_number(w: World) {
     let (_, access) = reauthenticated(&w, "pumper").await;
     for _ in 0..3 {
         let number = w.phone();
-        let (status, body) = w.call(Method::POST, "/account/phone", &access, json!({"phone": number, "channel": "voice"})).await;
+        let (status, body) =
+            w.call(Method::POST, "/account/phone", &access, json!({"phone": number, "channel": "voice"})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(w.last_to(&number).await.channel, "voice");
     }
     let number = w.phone();
-    let (status, body) = w.call(Method::POST, "/account/phone", &access, json!({"phone": number, "channel": "voice"})).await;
+    let (status, body) =
+        w.call(Method::POST, "/account/phone", &access, json!({"phone": number, "channel": "voice"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")), "{body}");
     assert!(body["retry_after"].as_u64().is_some());
     assert!(w.sent_to(&number).await.is_empty(), "the fourth number is never called");
@@ -69,7 +73,8 @@ async fn phone_changes_are_bounded_per_source(w: World) {
     let (_, access) = reauthenticated(&w, "neighbour").await;
     window(&w, "phone-change-source", "unknown", 10).await;
     let number = w.phone();
-    let (status, body) = w.call(Method::POST, "/account/phone", &access, json!({"phone": number, "channel": "sms"})).await;
+    let (status, body) =
+        w.call(Method::POST, "/account/phone", &access, json!({"phone": number, "channel": "sms"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")), "{body}");
     assert!(w.sent_to(&number).await.is_empty());
 }
@@ -87,9 +92,18 @@ async fn premium_shared_cost_internet_and_foreign_numbers_are_refused(w: World) 
     ];
     for (number, code) in cases {
         let (status, body) = profile(&w, &token, number, "voice").await;
-        assert_eq!((status, body["code"].as_str(), body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code), Some("phone")), "sign-up {number}: {body}");
-        let (status, body) = w.call(Method::POST, "/account/phone", &access, json!({"phone": number, "channel": "voice"})).await;
-        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(code)), "phone change {number}: {body}");
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code), Some("phone")),
+            "sign-up {number}: {body}"
+        );
+        let (status, body) =
+            w.call(Method::POST, "/account/phone", &access, json!({"phone": number, "channel": "voice"})).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code)),
+            "phone change {number}: {body}"
+        );
         assert!(w.sent_to(number).await.is_empty(), "{number} was never called");
     }
     // A French mobile, a Belgian one, a fixed line in Montréal are fine.
@@ -112,7 +126,8 @@ async fn codes_are_bounded_per_source_across_every_step(w: World) {
     let (status, body) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")), "{body}");
     w.clock.advance(w.services.config.limits.code_resend_interval);
-    let (status, body) = w.post("/login/code/resend", json!({"login_token": started["login_token"], "channel": "voice"})).await;
+    let (status, body) =
+        w.post("/login/code/resend", json!({"login_token": started["login_token"], "channel": "voice"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")), "{body}");
     let token = signup_token(&w, &w.email("busy.newcomer")).await;
     let number = w.phone();
@@ -153,7 +168,15 @@ async fn a_one_off_call_at_sign_up_keeps_the_channel_chosen(w: World) {
     assert_eq!(call.channel, "voice");
     let (status, body) = w.post("/signup/confirm", json!({"signup_token": token, "code": call.code()})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let person: account::Person = w.services.store.get(&account::person_key(body["person_id"].as_str().unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let person: account::Person = w
+        .services
+        .store
+        .get(&account::person_key(body["person_id"].as_str().unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
     assert_eq!(person.phone.unwrap().channel, signet_shared::phone::PhoneChannel::Sms, "the profile's choice stands");
     let (status, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
     assert_eq!((status, started["method"].as_str()), (StatusCode::OK, Some("sms")), "{started}");

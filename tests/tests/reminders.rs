@@ -14,10 +14,27 @@ async fn reminders_go_out_at_30_7_and_1_days_once_each(w: World) {
     // Whole days from the scenario's own "now", so the run finds them by day.
     let now = w.services.now();
     let mut holders = Vec::new();
-    for (name, days, locale) in [("thirty", 30, Locale::Fr), ("seven", 7, Locale::En), ("one", 1, Locale::En), ("ten", 10, Locale::En)] {
+    for (name, days, locale) in
+        [("thirty", 30, Locale::Fr), ("seven", 7, Locale::En), ("one", 1, Locale::En), ("ten", 10, Locale::En)]
+    {
         let email = EmailAddress::parse(&w.email(&format!("reminded.{name}"))).unwrap();
-        let person = Person::new(w.services.new_id(), email.clone(), "Test".into(), "Subscriber".into(), locale, "unused".into(), None, now);
-        let space = CustomerSpace { id: w.services.new_id(), kind: SpaceKind::Individual, name: "Test Subscriber".into(), created_at: now, billing: None };
+        let person = Person::new(
+            w.services.new_id(),
+            email.clone(),
+            "Test".into(),
+            "Subscriber".into(),
+            locale,
+            "unused".into(),
+            None,
+            now,
+        );
+        let space = CustomerSpace {
+            id: w.services.new_id(),
+            kind: SpaceKind::Individual,
+            name: "Test Subscriber".into(),
+            created_at: now,
+            billing: None,
+        };
         let mut writes = account::individual_account_writes(&person, &space).unwrap();
         let sub = Subscription {
             id: w.services.new_id(),

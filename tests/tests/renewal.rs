@@ -50,10 +50,22 @@ async fn holder(w: &World, name: &str) -> Holder {
     let email = w.email(name);
     let phone = w.sign_up(&email, PASSWORD, "sms").await;
     let access = log_in(w, &email, &phone).await;
-    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
-    let person: Person = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+    let guard: account::EmailGuard = w
+        .services
+        .store
+        .get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
+    let person: Person =
+        w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
     let ring = w.services.tokens.ring(&w.services).await.unwrap();
-    let space = ring.verify(&access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap().space;
+    let space = ring
+        .verify(&access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now())
+        .unwrap()
+        .space;
     Holder { email, phone, access, person, space }
 }
 
@@ -67,8 +79,10 @@ async fn log_in(w: &World, email: &str, phone: &str) -> String {
         return access.to_owned();
     }
     // Several spaces (a member of an organisation): the personal one, where the subscriptions are.
-    let personal = signed_in["spaces"].as_array().unwrap().iter().find(|s| s["kind"] == "individual").unwrap()["id"].clone();
-    let (status, chosen) = w.post("/login/space", json!({"login_token": signed_in["login_token"], "space_id": personal})).await;
+    let personal =
+        signed_in["spaces"].as_array().unwrap().iter().find(|s| s["kind"] == "individual").unwrap()["id"].clone();
+    let (status, chosen) =
+        w.post("/login/space", json!({"login_token": signed_in["login_token"], "space_id": personal})).await;
     assert_eq!(status, StatusCode::OK, "{chosen}");
     chosen["access_token"].as_str().unwrap().to_owned()
 }
@@ -92,7 +106,14 @@ async fn subscription_of(w: &World, h: &Holder, days: i64) -> Subscription {
 }
 
 /// An organisation, enabled for invoicing or not, with `members`.
-async fn organisation(w: &World, invoicing: bool, members: &[&Holder], country: &str, region: Option<&str>, vat: Option<&str>) -> (String, String) {
+async fn organisation(
+    w: &World,
+    invoicing: bool,
+    members: &[&Holder],
+    country: &str,
+    region: Option<&str>,
+    vat: Option<&str>,
+) -> (String, String) {
     let contact = w.email("billing");
     let org = CustomerSpace {
         id: w.services.new_id(),
@@ -110,7 +131,16 @@ async fn organisation(w: &World, invoicing: bool, members: &[&Holder], country: 
     };
     let mut writes = vec![Write::create(Item::new(account::space_key(&org.id), &org).unwrap())];
     for m in members {
-        writes.push(account::membership_write(&Membership { person_id: m.person.id.clone(), space_id: org.id.clone(), roles: vec![Role::User], space_name: org.name.clone(), space_kind: org.kind }).unwrap());
+        writes.push(
+            account::membership_write(&Membership {
+                person_id: m.person.id.clone(),
+                space_id: org.id.clone(),
+                roles: vec![Role::User],
+                space_name: org.name.clone(),
+                space_kind: org.kind,
+            })
+            .unwrap(),
+        );
     }
     w.services.store.transact(writes).await.unwrap();
     (org.id, contact)
@@ -135,7 +165,12 @@ async fn stored_subscription(w: &World, id: &str) -> Subscription {
 }
 
 async fn counter(w: &World) -> Option<u64> {
-    let item = w.services.store.get(&Key::new(format!("INVOICESERIES#{}", invoice::series_of(w.services.now())), "COUNTER")).await.unwrap()?;
+    let item = w
+        .services
+        .store
+        .get(&Key::new(format!("INVOICESERIES#{}", invoice::series_of(w.services.now())), "COUNTER"))
+        .await
+        .unwrap()?;
     Some(item.decode::<Value>().unwrap()["next"].as_u64().unwrap())
 }
 
@@ -156,7 +191,14 @@ fn checkout_event(kind: &str, r: &Renewal, amount: i64) -> Vec<u8> {
 }
 
 async fn deliver(w: &World, body: &[u8], signature: &str) -> (StatusCode, Value) {
-    let (status, _, answer) = w.send(Method::POST, "/payments/webhook", &[("content-type", "application/json"), ("stripe-signature", signature)], body.to_vec()).await;
+    let (status, _, answer) = w
+        .send(
+            Method::POST,
+            "/payments/webhook",
+            &[("content-type", "application/json"), ("stripe-signature", signature)],
+            body.to_vec(),
+        )
+        .await;
     (status, answer)
 }
 
@@ -164,14 +206,22 @@ fn pdftotext(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("invoice.pdf");
     std::fs::write(&file, pdf).unwrap();
-    let out = Command::new("pdftotext").args(["-layout"]).arg(&file).arg("-").output().expect("pdftotext (poppler-utils) is installed by scripts/test.sh");
+    let out = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed by scripts/test.sh");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 async fn get_bytes(w: &World, path: &str, access: &str) -> (StatusCode, String, Vec<u8>) {
     use tower::ServiceExt;
-    let request = axum::http::Request::get(path).header("authorization", format!("Bearer {access}")).body(axum::body::Body::empty()).unwrap();
+    let request = axum::http::Request::get(path)
+        .header("authorization", format!("Bearer {access}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
     let response = w.app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
@@ -184,23 +234,45 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     let h = holder(&w, "renewer").await;
     let sub = subscription_of(&w, &h, 20).await;
     // My subscriptions → renew: card only (no organisation to bill), the terms to accept.
-    let (status, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
+    let (status, options) =
+        w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{options}");
     assert_eq!(options["payment_modes"], json!(["card"]));
     assert_eq!(options["products"][0]["code"], "CLOUD-SIG-1Y");
     assert_eq!(options["terms"]["version"], w.services.config.payments.terms_version.as_str());
     // Payment mode → the draft invoice with Québec's taxes.
-    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}})).await;
+    let d = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}}),
+    )
+    .await;
     assert_eq!(d["state"], "draft");
     assert_eq!(d["invoice"]["currency"], "CAD");
     assert_eq!(d["invoice"]["subtotal"], "100.00");
-    assert_eq!(d["invoice"]["taxes"].as_array().unwrap().iter().map(|t| (t["code"].as_str().unwrap(), t["amount"].as_str().unwrap())).collect::<Vec<_>>(), [("GST", "5.00"), ("QST", "9.98")]);
+    assert_eq!(
+        d["invoice"]["taxes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["code"].as_str().unwrap(), t["amount"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [("GST", "5.00"), ("QST", "9.98")]
+    );
     assert_eq!(d["invoice"]["total"], "114.98");
     // A billing address on file without a VAT number is answered as the document describes
     // it: the absent field left out, never null.
     let item = w.services.store.get(&account::space_key(&h.space)).await.unwrap().unwrap();
     let mut space: CustomerSpace = item.decode().unwrap();
-    space.billing = Some(BillingProfile { name: "Test Subscriber".into(), country: "CA".into(), region: Some("QC".into()), vat_number: None, invoicing_enabled: false, billing_contact: None });
+    space.billing = Some(BillingProfile {
+        name: "Test Subscriber".into(),
+        country: "CA".into(),
+        region: Some("QC".into()),
+        vat_number: None,
+        invoicing_enabled: false,
+        billing_contact: None,
+    });
     w.services.store.write(Write::replace(item.next(&space).unwrap())).await.unwrap();
     let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
     let billing = options["billing"].as_object().expect("a billing address on file");
@@ -215,7 +287,10 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     assert!(checkout.contains("/_pay/cs_local_"), "{checkout}");
     let stored = stored_renewal(&w, &id).await;
     let terms = stored.terms.as_ref().unwrap();
-    assert_eq!((terms.version.as_str(), terms.source_ip.as_str()), (w.services.config.payments.terms_version.as_str(), "unknown"));
+    assert_eq!(
+        (terms.version.as_str(), terms.source_ip.as_str()),
+        (w.services.config.payments.terms_version.as_str(), "unknown")
+    );
     assert!((terms.accepted_at - w.services.now()).abs() < 5);
     // Submitting again (a retry) answers the same page.
     let (_, again) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
@@ -248,7 +323,16 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     let (status, kind, pdf) = get_bytes(&w, &format!("/invoices/{n}/pdf"), &h.access).await;
     assert_eq!((status, kind.as_str()), (StatusCode::OK, "application/pdf"));
     let text = pdftotext(&pdf);
-    for expected in [format!("Invoice {n}"), "Cloud signature – 1 year (CLOUD-SIG-1Y)".to_owned(), "100.00 CAD".into(), "GST (5 %)".into(), "5.00 CAD".into(), "QST (9.975 %)".into(), "9.98 CAD".into(), "114.98 CAD".into()] {
+    for expected in [
+        format!("Invoice {n}"),
+        "Cloud signature – 1 year (CLOUD-SIG-1Y)".to_owned(),
+        "100.00 CAD".into(),
+        "GST (5 %)".into(),
+        "5.00 CAD".into(),
+        "QST (9.975 %)".into(),
+        "9.98 CAD".into(),
+        "114.98 CAD".into(),
+    ] {
         assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
     }
     // The seller's registration numbers for both taxes (the shipped catalogue's examples).
@@ -271,7 +355,13 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
 async fn a_declined_card_extends_nothing_and_uses_no_number(w: World) {
     let h = holder(&w, "declined").await;
     let sub = subscription_of(&w, &h, 5).await;
-    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}})).await;
+    let d = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}}),
+    )
+    .await;
     let id = d["id"].as_str().unwrap();
     let (_, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
     let checkout = submitted["checkout_url"].as_str().unwrap();
@@ -281,7 +371,14 @@ async fn a_declined_card_extends_nothing_and_uses_no_number(w: World) {
     assert_eq!(stored_subscription(&w, &sub.id).await.term_end, sub.term_end, "nothing extended");
     assert_eq!(counter(&w).await, None, "no invoice number used");
     // While its checkout is open, no other renewal of the subscription may start.
-    let (status, busy) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &h.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}})).await;
+    let (status, busy) = w
+        .call(
+            Method::POST,
+            &format!("/subscriptions/{}/renewals", sub.id),
+            &h.access,
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}}),
+        )
+        .await;
     assert_eq!((status, busy["code"].as_str()), (StatusCode::CONFLICT, Some("renewal_in_progress")));
     // Giving up on the page: the provider's "expired" event abandons the renewal.
     let (status, _) = w.pay(checkout, "cancel").await;
@@ -291,7 +388,13 @@ async fn a_declined_card_extends_nothing_and_uses_no_number(w: World) {
     assert_eq!((status, closed["code"].as_str()), (StatusCode::CONFLICT, Some("renewal_closed")));
     assert_eq!(counter(&w).await, None);
     // A new renewal paid afterwards gets the first number of the series.
-    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-2Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}})).await;
+    let d = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-2Y", "payment_mode": "card", "billing": {"country": "CA", "region": "ON"}}),
+    )
+    .await;
     assert_eq!(d["invoice"]["total"], "209.05", "185.00 + HST 13 %");
     let id = d["id"].as_str().unwrap();
     let (_, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
@@ -308,7 +411,13 @@ async fn bill_my_organisation_extends_at_once_and_emails_the_billing_contact(w: 
     let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
     assert_eq!(options["payment_modes"], json!(["card", "organisation"]));
     assert_eq!(options["organisations"], json!([{"id": org, "name": "Example Organisation"}]));
-    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    let d = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org}),
+    )
+    .await;
     assert_eq!(d["buyer"]["name"], "Example Organisation Inc.");
     assert_eq!(d["invoice"]["total"], "114.98");
     let id = d["id"].as_str().unwrap();
@@ -322,13 +431,23 @@ async fn bill_my_organisation_extends_at_once_and_emails_the_billing_contact(w: 
     assert!((renewed.term_end - messages::add_months(w.services.now(), 12)).abs() < 5, "from now once lapsed");
     // The billing contact gets the invoice, the member the confirmation.
     let notice = w.last_to(&contact).await;
-    assert!(notice.body.contains(&n) && notice.body.contains("Example Organisation Inc.") && notice.body.contains("114.98 CAD"), "{}", notice.body);
+    assert!(
+        notice.body.contains(&n)
+            && notice.body.contains("Example Organisation Inc.")
+            && notice.body.contains("114.98 CAD"),
+        "{}",
+        notice.body
+    );
     assert!(w.last_to(&h.email).await.body.contains(&n));
     let (_, inv) = w.call(Method::GET, &format!("/invoices/{n}"), &h.access, Value::Null).await;
     assert_eq!(inv["settlement"]["status"], "due");
     assert_eq!(inv["payment_mode"], "organisation");
     let (status, none) = w.call(Method::GET, &format!("/invoices/{n}/receipt"), &h.access, Value::Null).await;
-    assert_eq!((status, none["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "no receipt before the organisation pays");
+    assert_eq!(
+        (status, none["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "no receipt before the organisation pays"
+    );
     let text = pdftotext(&get_bytes(&w, &format!("/invoices/{n}/pdf"), &h.access).await.2);
     assert!(text.contains("Payable by the organisation by") && text.contains("Example Organisation Inc."), "{text}");
     // Submitting again changes nothing and sends nothing more.
@@ -344,21 +463,46 @@ async fn a_person_who_is_not_a_member_cannot_bill_the_organisation(w: World) {
     let (org, contact) = organisation(&w, true, &[&member], "CA", Some("QC"), None).await;
     let (closed_org, _) = organisation(&w, false, &[&outsider], "CA", Some("QC"), None).await;
     let sub = subscription_of(&w, &outsider, 20).await;
-    let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &outsider.access, Value::Null).await;
+    let (_, options) =
+        w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &outsider.access, Value::Null).await;
     assert_eq!(options["payment_modes"], json!(["card"]), "no organisation the outsider may bill");
     for target in [&org, &closed_org] {
-        let (status, refused) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &outsider.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": target})).await;
-        assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("payment_mode_unavailable")), "{refused}");
+        let (status, refused) = w
+            .call(
+                Method::POST,
+                &format!("/subscriptions/{}/renewals", sub.id),
+                &outsider.access,
+                json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": target}),
+            )
+            .await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("payment_mode_unavailable")),
+            "{refused}"
+        );
     }
     // Nor may anyone renew a subscription that is not theirs.
-    let (status, _) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &member.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    let (status, _) = w
+        .call(
+            Method::POST,
+            &format!("/subscriptions/{}/renewals", sub.id),
+            &member.access,
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org}),
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(w.sent_to(&contact).await.is_empty());
     assert_eq!(counter(&w).await, None);
 }
 
 async fn paid_by_card(w: &World, h: &Holder, sub: &Subscription) -> Renewal {
-    let d = draft(w, h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}})).await;
+    let d = draft(
+        w,
+        h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}}),
+    )
+    .await;
     let id = d["id"].as_str().unwrap().to_owned();
     let (status, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(w)).await;
     assert_eq!(status, StatusCode::OK, "{submitted}");
@@ -372,9 +516,18 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     let body = checkout_event("checkout.session.completed", &r, r.amounts.total);
     let now = w.services.now();
     // A bad signature, another secret, a stale one: refused, nothing changes.
-    for signature in ["t=1,v1=00".to_owned(), payment::sign(b"whsec_another", now, &body), payment::sign(WEBHOOK_SECRET.as_bytes(), now - 600, &body), String::new()] {
+    for signature in [
+        "t=1,v1=00".to_owned(),
+        payment::sign(b"whsec_another", now, &body),
+        payment::sign(WEBHOOK_SECRET.as_bytes(), now - 600, &body),
+        String::new(),
+    ] {
         let (status, refused) = deliver(&w, &body, &signature).await;
-        assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")), "{signature}");
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")),
+            "{signature}"
+        );
     }
     assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::AwaitingPayment);
     // A well-signed event whose amount differs is not fulfilled.
@@ -388,14 +541,23 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     let signature = payment::sign(WEBHOOK_SECRET.as_bytes(), now, &body);
     let mut tasks = Vec::new();
     for i in 0..10 {
-        let (app, body, signature, access, id) = (w.app.clone(), body.clone(), signature.clone(), h.access.clone(), r.id.clone());
+        let (app, body, signature, access, id) =
+            (w.app.clone(), body.clone(), signature.clone(), h.access.clone(), r.id.clone());
         let submit = accept(&w).to_string();
         tasks.push(tokio::spawn(async move {
             use tower::ServiceExt;
             let request = if i % 2 == 0 {
-                axum::http::Request::post("/payments/webhook").header("content-type", "application/json").header("stripe-signature", signature).body(axum::body::Body::from(body)).unwrap()
+                axum::http::Request::post("/payments/webhook")
+                    .header("content-type", "application/json")
+                    .header("stripe-signature", signature)
+                    .body(axum::body::Body::from(body))
+                    .unwrap()
             } else {
-                axum::http::Request::post(format!("/renewals/{id}/submit")).header("content-type", "application/json").header("authorization", format!("Bearer {access}")).body(axum::body::Body::from(submit)).unwrap()
+                axum::http::Request::post(format!("/renewals/{id}/submit"))
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {access}"))
+                    .body(axum::body::Body::from(submit))
+                    .unwrap()
             };
             app.oneshot(request).await.unwrap().status()
         }));
@@ -410,26 +572,47 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     w.clock.advance(86400);
     let (status, answer) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12), "extended exactly once");
+    assert_eq!(
+        stored_subscription(&w, &sub.id).await.term_end,
+        messages::add_months(sub.term_end, 12),
+        "extended exactly once"
+    );
     assert_eq!(counter(&w).await, Some(2), "one number used");
     let receipts = w.sent_to(&h.email).await.into_iter().filter(|m| m.subject.contains("receipt")).count();
     assert_eq!(receipts, 1, "one receipt");
     // An event of another kind is acknowledged and ignored.
-    let other = serde_json::to_vec(&json!({"id": "evt_x", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})).unwrap();
-    let (status, ignored) = deliver(&w, &other, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &other)).await;
+    let other =
+        serde_json::to_vec(&json!({"id": "evt_x", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}))
+            .unwrap();
+    let (status, ignored) =
+        deliver(&w, &other, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &other)).await;
     assert_eq!((status, ignored["outcome"].as_str()), (StatusCode::OK, Some("not_a_renewal")));
 }
 
 async fn the_terms_of_sale_must_be_accepted(w: World) {
     let h = holder(&w, "terms").await;
     let sub = subscription_of(&w, &h, 20).await;
-    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "FR"}})).await;
+    let d = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "FR"}}),
+    )
+    .await;
     let id = d["id"].as_str().unwrap();
-    for body in [json!({"accept_terms": false, "terms_version": w.services.config.payments.terms_version}), json!({"accept_terms": true, "terms_version": "2019-01"})] {
+    for body in [
+        json!({"accept_terms": false, "terms_version": w.services.config.payments.terms_version}),
+        json!({"accept_terms": true, "terms_version": "2019-01"}),
+    ] {
         let (status, refused) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, body).await;
-        assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("terms_not_accepted")), "{refused}");
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("terms_not_accepted")),
+            "{refused}"
+        );
     }
-    let (status, _) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, json!({"terms_version": "x"})).await;
+    let (status, _) =
+        w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, json!({"terms_version": "x"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "accept_terms is required");
     let stored = stored_renewal(&w, id).await;
     assert_eq!((stored.state, stored.terms, stored.checkout), (RenewalState::Draft, None, None), "nothing submitted");
@@ -443,7 +626,11 @@ async fn a_mail_failure_leaves_the_receipt_to_the_next_delivery(w: World) {
     let before = w.sent_to(&h.email).await.len();
     w.faults.mail.store(1, std::sync::atomic::Ordering::SeqCst);
     let (status, failed) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
-    assert_eq!((status, failed["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("delivery_failed")), "the provider will deliver again");
+    assert_eq!(
+        (status, failed["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("delivery_failed")),
+        "the provider will deliver again"
+    );
     assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::Paid, "the payment is recorded");
     assert_eq!(w.sent_to(&h.email).await.len(), before);
     let (status, _) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
@@ -459,18 +646,33 @@ async fn fifty_racing_renewals_are_numbered_without_gap(w: World) {
     let mut ids = Vec::new();
     for _ in 0..50 {
         let sub = subscription_of(&w, &h, 20).await;
-        let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
-        assert_eq!((d["invoice"]["currency"].as_str(), d["invoice"]["total"].as_str()), (Some("EUR"), Some("82.80")), "69.00 + VAT 20 %");
+        let d = draft(
+            &w,
+            &h,
+            &sub.id,
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org}),
+        )
+        .await;
+        assert_eq!(
+            (d["invoice"]["currency"].as_str(), d["invoice"]["total"].as_str()),
+            (Some("EUR"), Some("82.80")),
+            "69.00 + VAT 20 %"
+        );
         ids.push(d["id"].as_str().unwrap().to_owned());
     }
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(ids.len()));
     let tasks: Vec<_> = ids
         .iter()
         .map(|id| {
-            let (app, start, access, id, body) = (w.app.clone(), start.clone(), h.access.clone(), id.clone(), accept(&w).to_string());
+            let (app, start, access, id, body) =
+                (w.app.clone(), start.clone(), h.access.clone(), id.clone(), accept(&w).to_string());
             tokio::spawn(async move {
                 use tower::ServiceExt;
-                let request = axum::http::Request::post(format!("/renewals/{id}/submit")).header("content-type", "application/json").header("authorization", format!("Bearer {access}")).body(axum::body::Body::from(body)).unwrap();
+                let request = axum::http::Request::post(format!("/renewals/{id}/submit"))
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {access}"))
+                    .body(axum::body::Body::from(body))
+                    .unwrap();
                 start.wait().await;
                 let response = app.oneshot(request).await.unwrap();
                 let status = response.status();
@@ -495,16 +697,41 @@ async fn taxes_follow_the_buyer_s_jurisdiction(w: World) {
     let h = holder(&w, "taxes").await;
     let sub = subscription_of(&w, &h, 20).await;
     let cases = [
-        (json!({"country": "CA", "region": "QC"}), "CLOUD-SIG-3Y", "CAD", "259.99", vec![("GST", "13.00"), ("QST", "25.93")], "298.92", false),
+        (
+            json!({"country": "CA", "region": "QC"}),
+            "CLOUD-SIG-3Y",
+            "CAD",
+            "259.99",
+            vec![("GST", "13.00"), ("QST", "25.93")],
+            "298.92",
+            false,
+        ),
         (json!({"country": "fr"}), "CLOUD-SIG-1Y", "EUR", "69.00", vec![("VAT", "13.80")], "82.80", false),
-        (json!({"country": "DE", "vat_number": "DE 123 456 789", "name": "Example GmbH"}), "CLOUD-SIG-1Y", "EUR", "69.00", vec![], "69.00", true),
+        (
+            json!({"country": "DE", "vat_number": "DE 123 456 789", "name": "Example GmbH"}),
+            "CLOUD-SIG-1Y",
+            "EUR",
+            "69.00",
+            vec![],
+            "69.00",
+            true,
+        ),
         (json!({"country": "US", "region": "NY"}), "CLOUD-SIG-1Y", "EUR", "69.00", vec![], "69.00", false),
     ];
     for (billing, product, currency, subtotal, taxes, total, reverse) in cases {
         let d = draft(&w, &h, &sub.id, json!({"product": product, "payment_mode": "card", "billing": billing})).await;
         let inv = &d["invoice"];
-        assert_eq!((inv["currency"].as_str(), inv["subtotal"].as_str(), inv["total"].as_str()), (Some(currency), Some(subtotal), Some(total)), "{d}");
-        let got: Vec<(String, String)> = inv["taxes"].as_array().unwrap().iter().map(|t| (t["code"].as_str().unwrap().to_owned(), t["amount"].as_str().unwrap().to_owned())).collect();
+        assert_eq!(
+            (inv["currency"].as_str(), inv["subtotal"].as_str(), inv["total"].as_str()),
+            (Some(currency), Some(subtotal), Some(total)),
+            "{d}"
+        );
+        let got: Vec<(String, String)> = inv["taxes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["code"].as_str().unwrap().to_owned(), t["amount"].as_str().unwrap().to_owned()))
+            .collect();
         assert_eq!(got, taxes.iter().map(|(c, a)| (c.to_string(), a.to_string())).collect::<Vec<_>>());
         assert_eq!(inv["reverse_charge_mention"].is_string(), reverse, "{d}");
     }
@@ -515,15 +742,30 @@ async fn bad_input_is_refused_clearly(w: World) {
     let sub = subscription_of(&w, &h, 20).await;
     let path = format!("/subscriptions/{}/renewals", sub.id);
     let cases = [
-        (json!({"product": "NOPE", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}}), "invalid_request"),
+        (
+            json!({"product": "NOPE", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}}),
+            "invalid_request",
+        ),
         (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "cheque"}), "invalid_request"),
         (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card"}), "billing_address_required"),
-        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA"}}), "billing_address_required"),
-        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "Canada"}}), "billing_address_required"),
+        (
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA"}}),
+            "billing_address_required",
+        ),
+        (
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "Canada"}}),
+            "billing_address_required",
+        ),
         (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation"}), "invalid_request"),
         // The name printed on the invoice: no direction overrides nor invisible characters.
-        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC", "name": "Example Inc.\u{202E}"}}), "name_characters_not_allowed"),
-        (json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC", "name": "x".repeat(201)}}), "invalid_name"),
+        (
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC", "name": "Example Inc.\u{202E}"}}),
+            "name_characters_not_allowed",
+        ),
+        (
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC", "name": "x".repeat(201)}}),
+            "invalid_name",
+        ),
     ];
     for (body, code) in cases {
         let (status, refused) = w.call(Method::POST, &path, &h.access, body.clone()).await;
@@ -535,15 +777,28 @@ async fn bad_input_is_refused_clearly(w: World) {
     let (status, _) = w.call(Method::GET, "/renewals/unknown", &h.access, Value::Null).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // Ids that cannot be ours, however long or strange, are simply not found.
-    for path in [format!("/renewals/{}", "a".repeat(3000)), format!("/subscriptions/{}/renewal", "b".repeat(3000)), "/renewals/%FF%FE".to_owned()] {
-        let (status, _, problem) = w.send(Method::GET, &path, &[("authorization", &format!("Bearer {}", h.access))], vec![]).await;
+    for path in [
+        format!("/renewals/{}", "a".repeat(3000)),
+        format!("/subscriptions/{}/renewal", "b".repeat(3000)),
+        "/renewals/%FF%FE".to_owned(),
+    ] {
+        let (status, _, problem) =
+            w.send(Method::GET, &path, &[("authorization", &format!("Bearer {}", h.access))], vec![]).await;
         assert!(status == StatusCode::NOT_FOUND || status == StatusCode::UNPROCESSABLE_ENTITY, "{path}: {status}");
         assert!(problem["code"].is_string(), "{path}: a problem+json answer, not {problem}");
     }
     let big = vec![b'x'; 70 * 1024];
-    let (status, _, problem) = w.send(Method::POST, "/payments/webhook", &[("content-type", "application/json"), ("stripe-signature", "t=1,v1=00")], big).await;
+    let (status, _, problem) = w
+        .send(
+            Method::POST,
+            "/payments/webhook",
+            &[("content-type", "application/json"), ("stripe-signature", "t=1,v1=00")],
+            big,
+        )
+        .await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
-    let (status, refused) = deliver(&w, b"not json", &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), b"not json")).await;
+    let (status, refused) =
+        deliver(&w, b"not json", &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), b"not json")).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")));
     let (status, _) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), "garbage", Value::Null).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -555,7 +810,13 @@ async fn renewal_steps_are_counted(w: World) {
     let sub = subscription_of(&w, &h, 20).await;
     let calls = &w.faults.calls;
     calls.take();
-    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}})).await;
+    let d = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}}),
+    )
+    .await;
     let draft_calls = calls.take();
     let id = d["id"].as_str().unwrap();
     let (_, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
@@ -566,9 +827,16 @@ async fn renewal_steps_are_counted(w: World) {
     let (status, _) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK);
     let webhook_calls = calls.take();
-    let d = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    let d = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org}),
+    )
+    .await;
     calls.take();
-    let (status, _) = w.call(Method::POST, &format!("/renewals/{}/submit", d["id"].as_str().unwrap()), &h.access, accept(&w)).await;
+    let (status, _) =
+        w.call(Method::POST, &format!("/renewals/{}/submit", d["id"].as_str().unwrap()), &h.access, accept(&w)).await;
     assert_eq!(status, StatusCode::CREATED);
     let org_calls = calls.take();
     assert!(submitted["checkout_url"].is_string());
@@ -586,9 +854,17 @@ async fn one_open_checkout_per_subscription(w: World) {
     let sub = subscription_of(&w, &h, 20).await;
     // An organisation draft, then a card renewal submitted: the card checkout holds the
     // subscription, and the organisation's invoice is refused (it would renew twice).
-    let by_org = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    let by_org = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org}),
+    )
+    .await;
     let card = paid_by_card(&w, &h, &sub).await;
-    let (status, refused) = w.call(Method::POST, &format!("/renewals/{}/submit", by_org["id"].as_str().unwrap()), &h.access, accept(&w)).await;
+    let (status, refused) = w
+        .call(Method::POST, &format!("/renewals/{}/submit", by_org["id"].as_str().unwrap()), &h.access, accept(&w))
+        .await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("renewal_in_progress")), "{refused}");
     assert!(w.sent_to(&contact).await.is_empty());
     assert_eq!(counter(&w).await, None);
@@ -599,7 +875,9 @@ async fn one_open_checkout_per_subscription(w: World) {
     assert_eq!(status, StatusCode::GONE);
     assert_eq!(stored_renewal(&w, &card.id).await.state, RenewalState::Abandoned);
     let access = log_in(&w, &h.email, &h.phone).await;
-    let (status, done) = w.call(Method::POST, &format!("/renewals/{}/submit", by_org["id"].as_str().unwrap()), &access, accept(&w)).await;
+    let (status, done) = w
+        .call(Method::POST, &format!("/renewals/{}/submit", by_org["id"].as_str().unwrap()), &access, accept(&w))
+        .await;
     assert_eq!((status, done["state"].as_str()), (StatusCode::CREATED, Some("invoiced")), "{done}");
     assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12), "renewed once");
 }
@@ -612,11 +890,22 @@ async fn without_a_payment_provider_card_is_not_offered(mut w: World) {
     w.app = signet_shared::http::finish(signet_local::api_routes(w.services.clone()), "test", false);
     let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
     assert_eq!(options["payment_modes"], json!([]));
-    let (status, refused) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &h.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "FR"}})).await;
+    let (status, refused) = w
+        .call(
+            Method::POST,
+            &format!("/subscriptions/{}/renewals", sub.id),
+            &h.access,
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "FR"}}),
+        )
+        .await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("payment_mode_unavailable")));
     let body = br#"{"type":"checkout.session.completed","data":{"object":{"id":"cs_1"}}}"#;
     let (status, refused) = deliver(&w, body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), body)).await;
-    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")), "no secret: every webhook refused");
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")),
+        "no secret: every webhook refused"
+    );
 }
 
 async fn giving_up_a_checkout_frees_the_subscription_at_once(w: World) {
@@ -636,16 +925,25 @@ async fn giving_up_a_checkout_frees_the_subscription_at_once(w: World) {
     let (status, _) = w.pay(&again.checkout.as_ref().unwrap().url, LOCAL_CARD_PAYS).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     // A paid renewal is not cancelled.
-    let (status, refused) = w.call(Method::POST, &format!("/renewals/{}/cancel", again.id), &h.access, Value::Null).await;
+    let (status, refused) =
+        w.call(Method::POST, &format!("/renewals/{}/cancel", again.id), &h.access, Value::Null).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
     assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
     assert_eq!(counter(&w).await, Some(2), "one number, for the paid one");
     // A renewal drafted before another one extended the term is stale.
-    let stale = draft(&w, &h, &sub.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}})).await;
+    let stale = draft(
+        &w,
+        &h,
+        &sub.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "card", "billing": {"country": "CA", "region": "QC"}}),
+    )
+    .await;
     let other = paid_by_card(&w, &h, &sub).await;
     let (status, _) = w.pay(&other.checkout.as_ref().unwrap().url, LOCAL_CARD_PAYS).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (status, closed) = w.call(Method::POST, &format!("/renewals/{}/submit", stale["id"].as_str().unwrap()), &h.access, accept(&w)).await;
+    let (status, closed) = w
+        .call(Method::POST, &format!("/renewals/{}/submit", stale["id"].as_str().unwrap()), &h.access, accept(&w))
+        .await;
     assert_eq!((status, closed["code"].as_str()), (StatusCode::CONFLICT, Some("renewal_closed")));
 }
 
@@ -665,7 +963,16 @@ async fn a_french_speaking_buyer_gets_a_french_invoice_and_receipt(w: World) {
     assert_eq!(receipt.subject, "Reçu de transaction");
     assert!(receipt.body.contains("Nous avons bien reçu votre paiement de 114.98 CAD"), "{}", receipt.body);
     let text = pdftotext(&get_bytes(&w, &format!("/invoices/{n}/pdf"), &h.access).await.2);
-    for expected in [format!("Facture {n}"), "Signature infonuagique – 1 an (CLOUD-SIG-1Y)".to_owned(), "TPS (5 %)".into(), "TVQ (9,975 %)".into(), "9,98 CAD".into(), "114,98 CAD".into(), "Payée par carte le".into(), "Facturé à".into()] {
+    for expected in [
+        format!("Facture {n}"),
+        "Signature infonuagique – 1 an (CLOUD-SIG-1Y)".to_owned(),
+        "TPS (5 %)".into(),
+        "TVQ (9,975 %)".into(),
+        "9,98 CAD".into(),
+        "114,98 CAD".into(),
+        "Payée par carte le".into(),
+        "Facturé à".into(),
+    ] {
         assert!(text.contains(&expected), "{expected:?} not in:\n{text}");
     }
     let text = pdftotext(&get_bytes(&w, &format!("/invoices/{n}/receipt/pdf"), &h.access).await.2);
@@ -678,14 +985,28 @@ async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World
     let sub = subscription_of(&w, &h, 20).await;
     let card = paid_by_card(&w, &h, &sub).await;
     let other = subscription_of(&w, &h, 20).await;
-    let d = draft(&w, &h, &other.id, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
+    let d = draft(
+        &w,
+        &h,
+        &other.id,
+        json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org}),
+    )
+    .await;
     let org_renewal = stored_renewal(&w, d["id"].as_str().unwrap()).await;
     // Both fulfilled, as a webhook and a submit do, and then the process dies before any
     // email: the fulfilment holds the claim on the notices.
     let context = signet_shared::http::RequestContext { source_ip: "203.0.113.10".into(), request_id: "crash".into() };
-    renewal::fulfil(&w.services, &context, &card.id, None, &renewal::Payment::Card { reference: "pi_crash".into() }).await.unwrap();
-    let terms = renewal::TermsAcceptance { version: w.services.config.payments.terms_version.clone(), accepted_at: w.services.now(), source_ip: "203.0.113.10".into() };
-    renewal::fulfil(&w.services, &context, &org_renewal.id, None, &renewal::Payment::Organisation { terms }).await.unwrap();
+    renewal::fulfil(&w.services, &context, &card.id, None, &renewal::Payment::Card { reference: "pi_crash".into() })
+        .await
+        .unwrap();
+    let terms = renewal::TermsAcceptance {
+        version: w.services.config.payments.terms_version.clone(),
+        accepted_at: w.services.now(),
+        source_ip: "203.0.113.10".into(),
+    };
+    renewal::fulfil(&w.services, &context, &org_renewal.id, None, &renewal::Payment::Organisation { terms })
+        .await
+        .unwrap();
     let before = (w.sent_to(&h.email).await.len(), w.sent_to(&contact).await.len());
     // Within the lease, the run leaves them to the sender that holds them.
     assert_eq!(renewal::send_pending_notices(&w.services).await.unwrap(), 0);
@@ -738,7 +1059,10 @@ async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let stripe = Stripe::new(&StripeSettings { secret_key: Secret("sk_test_scenario".into()), api_url: url }, Some(&Secret("whsec_x".into())));
+    let stripe = Stripe::new(
+        &StripeSettings { secret_key: Secret("sk_test_scenario".into()), api_url: url },
+        Some(&Secret("whsec_x".into())),
+    );
     let mut request = CheckoutRequest {
         idempotency_key: "renewal-r1".into(),
         renewal_id: "r1".into(),
@@ -752,12 +1076,21 @@ async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
         expires_at: 1_795_086_340,
     };
     let checkout = stripe.create_checkout(&request).await.unwrap();
-    assert_eq!((checkout.session_id.as_str(), checkout.url.as_str()), ("cs_test_a1", "https://checkout.stripe.com/c/pay/cs_test_a1"));
+    assert_eq!(
+        (checkout.session_id.as_str(), checkout.url.as_str()),
+        ("cs_test_a1", "https://checkout.stripe.com/c/pay/cs_test_a1")
+    );
     let (headers, body) = seen.lock().unwrap()[0].clone();
     assert_eq!(headers["authorization"], "Bearer sk_test_scenario");
     assert_eq!(headers["idempotency-key"], "renewal-r1");
     assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
-    for field in ["mode=payment", "client_reference_id=r1", "line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=11498", "line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=cad", "customer_email=buyer%40example.com"] {
+    for field in [
+        "mode=payment",
+        "client_reference_id=r1",
+        "line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=11498",
+        "line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=cad",
+        "customer_email=buyer%40example.com",
+    ] {
         assert!(body.split('&').any(|f| f == field), "{field} not in {body}");
     }
     assert_eq!(stripe.webhook_secret(), Some(&b"whsec_x"[..]));
@@ -782,9 +1115,15 @@ async fn twenty_presses_of_pay_take_one_payment_and_all_answer_alike(w: World) {
     }
     let paid = stored_renewal(&w, &r.id).await;
     assert_eq!(paid.state, RenewalState::Paid);
-    let extended: Subscription = w.services.store.get(&subscription::subscription_key(&sub.id)).await.unwrap().unwrap().decode().unwrap();
+    let extended: Subscription =
+        w.services.store.get(&subscription::subscription_key(&sub.id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(extended.term_end, signet_shared::messages::add_months(sub.term_end, 12), "one extension");
-    let receipts = w.sent_to(&h.email).await.into_iter().filter(|m| m.subject.contains("eceipt") || m.subject.contains("eçu")).count();
+    let receipts = w
+        .sent_to(&h.email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.contains("eceipt") || m.subject.contains("eçu"))
+        .count();
     assert_eq!(receipts, 1, "one receipt");
 }
 
@@ -792,11 +1131,25 @@ async fn a_deployment_never_invoices_with_the_example_tax_numbers(mut w: World) 
     let h = holder(&w, "examplenumbers").await;
     let (org, _) = organisation(&w, true, &[&h], "CA", Some("QC"), None).await;
     let sub = subscription_of(&w, &h, 20).await;
-    assert!(signet_shared::billing::Catalogue::shipped().unwrap().has_example_registrations(), "the demo catalogue's numbers are examples");
+    assert!(
+        signet_shared::billing::Catalogue::shipped().unwrap().has_example_registrations(),
+        "the demo catalogue's numbers are examples"
+    );
     // As deployed (no local payment page): the organisation would be invoiced with them.
     w.services.payments = std::sync::Arc::new(payment::Unconfigured);
     w.app = signet_shared::http::finish(signet_local::api_routes(w.services.clone()), "test", false);
-    let (status, refused) = w.call(Method::POST, &format!("/subscriptions/{}/renewals", sub.id), &h.access, json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org})).await;
-    assert_eq!((status, refused["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")), "{refused}");
+    let (status, refused) = w
+        .call(
+            Method::POST,
+            &format!("/subscriptions/{}/renewals", sub.id),
+            &h.access,
+            json!({"product": "CLOUD-SIG-1Y", "payment_mode": "organisation", "organisation_id": org}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")),
+        "{refused}"
+    );
     assert!(refused["detail"].as_str().unwrap().contains("tax registration"), "{refused}");
 }

@@ -6,7 +6,6 @@ use signet_shared::store::Write;
 use signet_shared::ErrorCode;
 use signet_tests::{scenarios, World};
 
-
 scenarios!(
     refresh_rotates_the_token_and_the_old_one_no_longer_works,
     a_replayed_refresh_token_revokes_the_whole_family,
@@ -113,7 +112,8 @@ async fn sessions_are_listed_and_revoked(w: World) {
     let laptop = open(&w, &p, "laptop").await;
     w.clock.advance(1);
     let tablet = open(&w, &p, "tablet").await;
-    let devices: Vec<String> = sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.device).collect();
+    let devices: Vec<String> =
+        sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.device).collect();
     assert_eq!(devices, ["phone", "laptop", "tablet"]);
     // Another person cannot revoke them.
     let other = person(&w, "other").await;
@@ -121,7 +121,10 @@ async fn sessions_are_listed_and_revoked(w: World) {
     assert_eq!(err.code, ErrorCode::NotFound);
     sessions::revoke(&w.services, &p.id, &tablet.session.id, "logout").await.unwrap();
     assert_eq!(code_of(sessions::refresh(&w.services, &tablet.refresh_token).await), ErrorCode::TokenInvalid);
-    assert_eq!(sessions::revoke_all_except(&w.services, &p.id, Some(&laptop.session.id), "sign_out_elsewhere").await.unwrap(), 1);
+    assert_eq!(
+        sessions::revoke_all_except(&w.services, &p.id, Some(&laptop.session.id), "sign_out_elsewhere").await.unwrap(),
+        1
+    );
     let left: Vec<String> = sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(left, std::slice::from_ref(&laptop.session.id));
 }

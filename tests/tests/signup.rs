@@ -85,17 +85,30 @@ async fn signup_happy_path_activates_the_account_and_sends_a_confirmation(w: Wor
     // The person, the personal space and the membership exist.
     let person_id = body["person_id"].as_str().unwrap();
     let space_id = body["space_id"].as_str().unwrap();
-    let person: account::Person = w.services.store.get(&account::person_key(person_id)).await.unwrap().unwrap().decode().unwrap();
+    let person: account::Person =
+        w.services.store.get(&account::person_key(person_id)).await.unwrap().unwrap().decode().unwrap();
     assert!(person.password_hash.starts_with("$argon2id$"));
-    assert_eq!(person.phone.as_ref().unwrap().hint, signet_shared::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries).unwrap().hint());
+    assert_eq!(
+        person.phone.as_ref().unwrap().hint,
+        signet_shared::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries).unwrap().hint()
+    );
     assert!(w.services.store.get(&account::space_key(space_id)).await.unwrap().is_some());
     let members = w.services.store.query_gsi1(&format!("SPACE#{space_id}"), "MEMBER#", 10).await.unwrap();
     assert_eq!(members.len(), 1);
     // The phone is sealed for this person only.
-    let context = signet_shared::ports::EncryptionContext::from([("purpose".into(), "phone".into()), ("person".into(), person_id.into())]);
+    let context = signet_shared::ports::EncryptionContext::from([
+        ("purpose".into(), "phone".into()),
+        ("person".into(), person_id.into()),
+    ]);
     let opened = w.services.keys.open(&person.phone.as_ref().unwrap().phone, &context).await.unwrap();
-    assert_eq!(String::from_utf8(opened).unwrap(), signet_shared::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries).unwrap().as_str());
-    let other = signet_shared::ports::EncryptionContext::from([("purpose".into(), "phone".into()), ("person".into(), "someone-else".into())]);
+    assert_eq!(
+        String::from_utf8(opened).unwrap(),
+        signet_shared::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries).unwrap().as_str()
+    );
+    let other = signet_shared::ports::EncryptionContext::from([
+        ("purpose".into(), "phone".into()),
+        ("person".into(), "someone-else".into()),
+    ]);
     assert!(w.services.keys.open(&person.phone.as_ref().unwrap().phone, &other).await.is_err());
     // Mail: the link, then the confirmation.
     let mails = w.sent_to(&email).await;
@@ -140,7 +153,12 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
         first_name: "Legacy".into(),
         last_name: "Subscriber".into(),
         phone: Some(account::SealedPhone {
-            sealed: w.services.keys.seal(b"+15145550177", &account::subscriber_phone_context(&format!("S-{}", w.tag))).await.unwrap(),
+            sealed: w
+                .services
+                .keys
+                .seal(b"+15145550177", &account::subscriber_phone_context(&format!("S-{}", w.tag)))
+                .await
+                .unwrap(),
             hint: "+1 ••• ••77".into(),
         }),
         locale: signet_shared::Locale::Fr,
@@ -163,7 +181,8 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
     assert!(sms.body.contains("code de confirmation"), "the record's language: {}", sms.body);
     let (status, body) = w.post("/signup/confirm", json!({"signup_token": token, "code": sms.code()})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let linked: account::SubscriberRecord = w.services.store.get(&account::subscriber_key(&record.email)).await.unwrap().unwrap().decode().unwrap();
+    let linked: account::SubscriberRecord =
+        w.services.store.get(&account::subscriber_key(&record.email)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(linked.person_id.as_deref(), body["person_id"].as_str(), "the record is linked to the new person");
     assert!(w.last_to(&email).await.subject.contains("créé"));
 }
@@ -180,7 +199,8 @@ async fn signup_with_a_voice_call_code_succeeds(w: World) {
 
 async fn signup_bad_input_gets_problem_json_and_writes_nothing(w: World) {
     // Malformed JSON, wrong media type, missing and unknown fields.
-    let (status, headers, body) = w.send(Method::POST, "/signup", &[("content-type", "application/json")], b"{\"email\":".to_vec()).await;
+    let (status, headers, body) =
+        w.send(Method::POST, "/signup", &[("content-type", "application/json")], b"{\"email\":".to_vec()).await;
     assert_problem(status, &body, 400, "malformed_json");
     assert_eq!(headers["content-type"], "application/problem+json");
     let (status, _, body) = w.send(Method::POST, "/signup", &[("content-type", "text/plain")], b"{}".to_vec()).await;
@@ -193,7 +213,8 @@ async fn signup_bad_input_gets_problem_json_and_writes_nothing(w: World) {
     assert_eq!(body["field"], "admin");
     let (status, body) = w.post("/signup", json!({"email": 42})).await;
     assert_problem(status, &body, 422, "invalid_request");
-    let (status, _, body) = w.send(Method::POST, "/signup", &[("content-type", "application/json")], vec![b' '; 70 * 1024]).await;
+    let (status, _, body) =
+        w.send(Method::POST, "/signup", &[("content-type", "application/json")], vec![b' '; 70 * 1024]).await;
     assert_problem(status, &body, 413, "payload_too_large");
     for bad in ["not-an-email", "a@b", "", "x@example.com\nbcc@example.com"] {
         let (status, body) = w.post("/signup", json!({"email": bad})).await;
@@ -297,7 +318,12 @@ async fn signup_resend_is_throttled_and_replaces_the_code(w: World) {
     let (token, phone) = reach_code(&w, &email, "sms").await;
     let first = w.last_to(&phone).await.code();
     let (status, headers, body) = w
-        .send(Method::POST, "/signup/code", &[("content-type", "application/json")], json!({"signup_token": token}).to_string().into_bytes())
+        .send(
+            Method::POST,
+            "/signup/code",
+            &[("content-type", "application/json")],
+            json!({"signup_token": token}).to_string().into_bytes(),
+        )
         .await;
     assert_problem(status, &body, 429, "code_resend_too_soon");
     assert!(headers.contains_key("retry-after"));
@@ -332,7 +358,15 @@ async fn signup_racing_for_one_email_ends_in_one_account(w: World) {
     assert_eq!(statuses, [201, 409], "{a:?} {b:?}");
     let loser = if a.0 == StatusCode::CONFLICT { &a.1 } else { &b.1 };
     assert_eq!(loser["code"], "account_exists");
-    let guard: account::EmailGuard = w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap().decode().unwrap();
+    let guard: account::EmailGuard = w
+        .services
+        .store
+        .get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap()))
+        .await
+        .unwrap()
+        .unwrap()
+        .decode()
+        .unwrap();
     let winner = if a.0 == StatusCode::CREATED { &a.1 } else { &b.1 };
     assert_eq!(winner["person_id"], guard.person_id);
     let loser_person = if a.0 == StatusCode::CREATED { &b.1 } else { &a.1 };
@@ -347,7 +381,10 @@ async fn signup_confirms_racing_on_one_code_create_one_account(w: World) {
     let created: Vec<&Value> = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).map(|(_, b)| b).collect();
     assert!(!created.is_empty(), "{answers:?}");
     for (status, body) in &answers {
-        assert!(*status == StatusCode::CREATED || (*status == StatusCode::CONFLICT && body["code"] == "conflict"), "{status} {body}");
+        assert!(
+            *status == StatusCode::CREATED || (*status == StatusCode::CONFLICT && body["code"] == "conflict"),
+            "{status} {body}"
+        );
     }
     assert!(created.iter().all(|b| b["person_id"] == created[0]["person_id"]), "one person: {answers:?}");
     let person_id = created[0]["person_id"].as_str().unwrap();
@@ -419,7 +456,12 @@ async fn unknown_routes_and_methods_get_problem_json(w: World) {
 
 async fn problems_are_in_french_when_asked(w: World) {
     let (status, headers, body) = w
-        .send(Method::POST, "/signup", &[("content-type", "application/json"), ("accept-language", "fr-CA,fr;q=0.9,en;q=0.5")], br#"{"email":"nope"}"#.to_vec())
+        .send(
+            Method::POST,
+            "/signup",
+            &[("content-type", "application/json"), ("accept-language", "fr-CA,fr;q=0.9,en;q=0.5")],
+            br#"{"email":"nope"}"#.to_vec(),
+        )
         .await;
     assert_problem(status, &body, 422, "invalid_email");
     assert!(body["title"].as_str().unwrap().starts_with("L'adresse courriel n'est pas valide."), "{body}");
@@ -470,8 +512,14 @@ async fn signup_parallel_wrong_codes_all_count(w: World) {
         .collect();
     let answers = w.post_concurrently("/signup/confirm", guesses).await;
     let codes: Vec<&str> = answers.iter().map(|(_, b)| b["code"].as_str().unwrap_or("")).collect();
-    assert!(codes.iter().all(|c| ["code_invalid", "code_attempts_exceeded", "signup_expired"].contains(c)), "{codes:?}");
-    assert!(codes.iter().filter(|c| **c == "code_invalid").count() <= 4, "at most 4 wrong codes answered as wrong: {codes:?}");
+    assert!(
+        codes.iter().all(|c| ["code_invalid", "code_attempts_exceeded", "signup_expired"].contains(c)),
+        "{codes:?}"
+    );
+    assert!(
+        codes.iter().filter(|c| **c == "code_invalid").count() <= 4,
+        "at most 4 wrong codes answered as wrong: {codes:?}"
+    );
     assert_eq!(codes.iter().filter(|c| **c == "code_attempts_exceeded").count(), 1, "{codes:?}");
     // Eight guesses were more than five: the sign-up is over, even for the right code.
     let (status, body) = w.post("/signup/confirm", json!({"signup_token": token, "code": code})).await;

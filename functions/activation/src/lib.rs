@@ -23,7 +23,9 @@ use signet_shared::challenge::{self, Commit, Purpose};
 use signet_shared::factor::Answer;
 use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
 use signet_shared::store::{Item, StoreError, Write};
-use signet_shared::subscription::{self, ActivationState, CurrentCertificate, Recovery, Subscription, SubscriptionStatus};
+use signet_shared::subscription::{
+    self, ActivationState, CurrentCertificate, Recovery, Subscription, SubscriptionStatus,
+};
 use signet_shared::{crypto, messages, Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).
@@ -69,7 +71,12 @@ struct StartBody {
 
 /// The activation form's first step: the code is sent (or the app's code is expected). A
 /// new start replaces the previous step and inherits its wrong codes.
-async fn start(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
+async fn start(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(_, live): Authenticated,
+    ApiJson(body): ApiJson<StartBody>,
+) -> Result<Response> {
     let (item, mut recovery) = recovery_of(&services, &live.person, &body.reference).await?;
     usable(&recovery, services.now())?;
     if matches!(recovery.activation, ActivationState::Done { .. }) && recovery.confirmation_sent {
@@ -115,7 +122,10 @@ async fn activate(
     let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
     let (_, recovery) = recovery_of(&services, &live.person, &body.reference).await?;
     let (_, step) = challenge::load(&services, &body.challenge_token, Some("activation")).await?;
-    if step.purpose != (Purpose::Activation { reference: recovery.reference.clone() }) || step.person_id != live.person.id || recovery.step_id.as_deref() != Some(step.id.as_str()) {
+    if step.purpose != (Purpose::Activation { reference: recovery.reference.clone() })
+        || step.person_id != live.person.id
+        || recovery.step_id.as_deref() != Some(step.id.as_str())
+    {
         return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
     }
     usable(&recovery, services.now())?;
@@ -127,7 +137,8 @@ async fn activate(
             passed_now = true;
             break;
         }
-        if challenge::try_commit(&services, Commit { writes: passed.writes()?, event: None, then: () }).await?.is_some() {
+        if challenge::try_commit(&services, Commit { writes: passed.writes()?, event: None, then: () }).await?.is_some()
+        {
             passed_now = true;
             break;
         }
@@ -142,14 +153,20 @@ async fn activate(
             status: "activated",
             subscription_id,
             certificate_serial: serial,
-            message: locale.pick("Votre signature a été activée avec succès.", "Your signature was activated successfully."),
+            message: locale
+                .pick("Votre signature a été activée avec succès.", "Your signature was activated successfully."),
         },
     ))
 }
 
 /// Advances the activation to its end; each step is a conditional write, a lost race
 /// re-reads the record and goes on from the state the winner left.
-async fn run(services: &Services, context: &RequestContext, person: &Person, reference: &str) -> Result<(String, String)> {
+async fn run(
+    services: &Services,
+    context: &RequestContext,
+    person: &Person,
+    reference: &str,
+) -> Result<(String, String)> {
     let store = services.store.as_ref();
     // The records as this call last wrote them: read again only after a lost race.
     let mut known: Option<(Item, Item)> = None;
@@ -159,7 +176,8 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
             None => {
                 let item = store.get(&subscription::recovery_key(reference)).await?.ok_or_else(invalid)?;
                 let subscription_id = item.decode::<Recovery>()?.subscription_id;
-                let sub_item = store.get(&subscription::subscription_key(&subscription_id)).await?.ok_or_else(invalid)?;
+                let sub_item =
+                    store.get(&subscription::subscription_key(&subscription_id)).await?.ok_or_else(invalid)?;
                 (item, sub_item)
             }
         };
@@ -184,8 +202,15 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
                 let not_after = sub.term_end.min(services.now() + CERTIFICATE_LIFETIME);
                 let name = format!("{} {}", person.first_name, person.last_name);
                 let subject = Subject { common_name: &name, email: person.email.as_str(), reference: &sub.id };
-                let issued = ca::issue_with_serial(services, &subject, &spki, not_after, &serial_bytes).await?.ok_or_else(|| Error::internal("serial of another subject"))?;
-                recovery.activation = ActivationState::Issued { private_key, serial: issued.serial, certificate: issued.certificate, not_after: issued.not_after };
+                let issued = ca::issue_with_serial(services, &subject, &spki, not_after, &serial_bytes)
+                    .await?
+                    .ok_or_else(|| Error::internal("serial of another subject"))?;
+                recovery.activation = ActivationState::Issued {
+                    private_key,
+                    serial: issued.serial,
+                    certificate: issued.certificate,
+                    not_after: issued.not_after,
+                };
                 let next = item.next(&recovery)?;
                 let result = store.write(Write::replace(next.clone())).await;
                 if result.is_ok() {
@@ -197,15 +222,27 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
                 if let Some(previous) = sub.certificate.as_ref().filter(|c| c.serial != serial) {
                     ca::revoke(services, &previous.serial).await?;
                 }
-                sub.certificate = Some(CurrentCertificate { serial: serial.clone(), not_after, certificate, private_key });
+                sub.certificate =
+                    Some(CurrentCertificate { serial: serial.clone(), not_after, certificate, private_key });
                 sub.status = SubscriptionStatus::Functional;
                 if sub.recovery.as_deref() == Some(reference) {
                     sub.recovery = None;
                 }
                 recovery.activation = ActivationState::Done { serial: serial.clone() };
-                let event = AuditEvent::new(services.now(), context, "activation.completed", Some(&person.id), format!("subscription:{}", sub.id), serde_json::json!({"serial": serial}));
+                let event = AuditEvent::new(
+                    services.now(),
+                    context,
+                    "activation.completed",
+                    Some(&person.id),
+                    format!("subscription:{}", sub.id),
+                    serde_json::json!({"serial": serial}),
+                );
                 let (next, sub_next) = (item.next(&recovery)?, sub_item.next(&sub)?);
-                let writes = vec![Write::replace(next.clone()), Write::replace(sub_next.clone()), event.write(&services.new_id())?];
+                let writes = vec![
+                    Write::replace(next.clone()),
+                    Write::replace(sub_next.clone()),
+                    event.write(&services.new_id())?,
+                ];
                 let result = store.transact(writes).await;
                 if result.is_ok() {
                     event.log();
@@ -226,7 +263,11 @@ async fn run(services: &Services, context: &RequestContext, person: &Person, ref
                     Err(StoreError::ConditionFailed(_)) => continue,
                     Err(e) => return Err(e.into()),
                 }
-                if let Err(e) = services.mailer.send(&messages::signature_activated(person.email.as_str(), &serial, person.locale)).await {
+                if let Err(e) = services
+                    .mailer
+                    .send(&messages::signature_activated(person.email.as_str(), &serial, person.locale))
+                    .await
+                {
                     recovery.confirmation_sent = false;
                     let _ = store.write(Write::replace(claimed.next(&recovery)?)).await;
                     return Err(e.into());

@@ -142,7 +142,12 @@ struct ChangeRequested {
 /// Asks for a new login email. The link goes to the new address — or, when that address
 /// is another person's, a notice goes to its owner and no link exists; the requester gets
 /// the same answer and sees the same pending address either way.
-async fn request_change(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<ChangeBody>) -> Result<Response> {
+async fn request_change(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(_, live): Authenticated,
+    ApiJson(body): ApiJson<ChangeBody>,
+) -> Result<Response> {
     let new_email = EmailAddress::parse(&body.new_email).map_err(|e| e.field("new_email"))?;
     let store = services.store.as_ref();
     let now = services.now();
@@ -155,7 +160,8 @@ async fn request_change(State(services): State<Services>, context: RequestContex
     }
     throttle::enforce(store, "email-change", &live.person.id, 3600, CHANGES_PER_HOUR, now).await?;
     let owner = store.get(&account::email_guard_key(&new_email)).await?;
-    let taken_by_other = owner.map(|g| g.decode::<account::EmailGuard>()).transpose()?.is_some_and(|g| g.person_id != live.person.id);
+    let taken_by_other =
+        owner.map(|g| g.decode::<account::EmailGuard>()).transpose()?.is_some_and(|g| g.person_id != live.person.id);
     let id = services.new_id();
     let token = email_link::issue(&id, services.random.as_ref());
     let expires_at = now + services.config.limits.link_ttl;
@@ -192,8 +198,20 @@ async fn request_change(State(services): State<Services>, context: RequestContex
     store.transact(writes).await?;
     event.log();
     // The old address may be unreachable (the reason for the change): never blocking.
-    services.send_notice(&messages::email_change_requested(person.email.as_str(), &messages::email_hint(new_email.as_str()), person.locale), "email change requested").await;
-    Ok(json(StatusCode::ACCEPTED, &ChangeRequested { status: "confirmation_sent", pending_email: new_email.to_string(), expires_at }))
+    services
+        .send_notice(
+            &messages::email_change_requested(
+                person.email.as_str(),
+                &messages::email_hint(new_email.as_str()),
+                person.locale,
+            ),
+            "email change requested",
+        )
+        .await;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &ChangeRequested { status: "confirmation_sent", pending_email: new_email.to_string(), expires_at },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -203,7 +221,12 @@ struct LinkBody {
 }
 
 /// Follows the link, signed in as the person who asked: the second factor is asked.
-async fn verify_link(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
+async fn verify_link(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, live): Authenticated,
+    ApiJson(body): ApiJson<LinkBody>,
+) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
     let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
     let now = services.now();
@@ -250,28 +273,37 @@ struct EmailChanged {
 /// The second factor; then the login email changes, in one transaction: the guard moves
 /// from the old address to the new one, the person's email changes, the request and the
 /// step are used up. Five wrong codes end the change.
-async fn confirm_change(State(services): State<Services>, context: RequestContext, Authenticated(claims, _): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
+async fn confirm_change(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, _): Authenticated,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<Response> {
     let answer = Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?);
     let (_, begun) = challenge::load(&services, &body.challenge_token, Some("email_change")).await?;
-    let Purpose::EmailChange { change_id, session_id } = begun.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
+    let Purpose::EmailChange { change_id, session_id } = begun.purpose.clone() else {
+        return Err(Error::new(ErrorCode::LoginInvalid));
+    };
     if session_id != claims.sid || begun.person_id != claims.sub {
         return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
     }
     let store = services.store.as_ref();
     for _ in 0..challenge::COMMIT_ROUNDS {
-        let mut passed = match challenge::answer(&services, &context, &body.challenge_token, "email_change", answer).await {
-            Ok(passed) => passed,
-            Err(e) if e.code == ErrorCode::CodeAttemptsExceeded => {
-                end_change(&services, &context, &change_id).await?;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
+        let mut passed =
+            match challenge::answer(&services, &context, &body.challenge_token, "email_change", answer).await {
+                Ok(passed) => passed,
+                Err(e) if e.code == ErrorCode::CodeAttemptsExceeded => {
+                    end_change(&services, &context, &change_id).await?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
         if answer.is_some() && !passed.fresh {
             return Err(Error::new(ErrorCode::Conflict));
         }
         let now = services.now();
-        let request_item = store.get(&change_key(&change_id)).await?.ok_or_else(|| Error::new(ErrorCode::LinkExpired))?;
+        let request_item =
+            store.get(&change_key(&change_id)).await?.ok_or_else(|| Error::new(ErrorCode::LinkExpired))?;
         let mut request: ChangeRequest = request_item.decode()?;
         let current = passed.person.pending_email.as_ref().is_some_and(|p| p.change_id == change_id);
         if request.finished.is_some() || !current || request.step_id.as_deref() != Some(passed.challenge.id.as_str()) {
@@ -290,20 +322,33 @@ async fn confirm_change(State(services): State<Services>, context: RequestContex
         passed.person.pending_email = None;
         passed.challenge.completed = Some("email_changed".into());
         request.finished = Some("email_changed".into());
-        let event = audit(&services, &context, "email_change.completed", &passed.person.id, serde_json::json!({"change_id": change_id, "amr": passed.challenge.amr}));
+        let event = audit(
+            &services,
+            &context,
+            "email_change.completed",
+            &passed.person.id,
+            serde_json::json!({"change_id": change_id, "amr": passed.challenge.amr}),
+        );
         let writes = vec![
             Write::replace(passed.item.next(&passed.challenge)?),
             Write::replace(passed.person_item.next(&passed.person)?),
             Write::Delete { key: account::email_guard_key(&old), condition: Condition::None },
-            Write::create(Item::new(account::email_guard_key(&request.new_email), &account::EmailGuard { person_id: passed.person.id.clone() })?),
+            Write::create(Item::new(
+                account::email_guard_key(&request.new_email),
+                &account::EmailGuard { person_id: passed.person.id.clone() },
+            )?),
             Write::replace(request_item.next(&request)?),
             event.write(&services.new_id())?,
         ];
         let then = (old, passed.person.clone());
-        if let Some((old, person)) = challenge::try_commit(&services, Commit { writes, event: Some(event), then }).await? {
+        if let Some((old, person)) =
+            challenge::try_commit(&services, Commit { writes, event: Some(event), then }).await?
+        {
             let new = person.email.as_str();
             for to in [new, old.as_str()] {
-                services.send_notice(&messages::email_changed(to, old.as_str(), new, person.locale), "email changed").await;
+                services
+                    .send_notice(&messages::email_changed(to, old.as_str(), new, person.locale), "email changed")
+                    .await;
             }
             return Ok(json(StatusCode::OK, &EmailChanged { status: "email_changed", email: new.to_owned() }));
         }
@@ -320,7 +365,10 @@ async fn end_change(services: &Services, context: &RequestContext, change_id: &s
         if request.finished.is_some() {
             return Ok(());
         }
-        let person_item = store.get(&account::person_key(&request.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?;
+        let person_item = store
+            .get(&account::person_key(&request.person_id))
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?;
         let mut person: Person = person_item.decode()?;
         request.finished = Some("too_many_codes".into());
         let mut writes = vec![Write::replace(item.next(&request)?)];
@@ -328,7 +376,13 @@ async fn end_change(services: &Services, context: &RequestContext, change_id: &s
             person.pending_email = None;
             writes.push(Write::replace(person_item.next(&person)?));
         }
-        let event = audit(services, context, "email_change.ended_too_many_codes", &person.id, serde_json::json!({"change_id": change_id}));
+        let event = audit(
+            services,
+            context,
+            "email_change.ended_too_many_codes",
+            &person.id,
+            serde_json::json!({"change_id": change_id}),
+        );
         writes.push(event.write(&services.new_id())?);
         if challenge::try_commit(services, Commit { writes, event: Some(event), then: () }).await?.is_some() {
             return Ok(());
@@ -373,14 +427,20 @@ struct PhoneCodeSent {
 /// within five minutes): a code goes to the new number by the chosen channel. A few changes
 /// an hour per person and per source address: one re-authentication cannot have Signet call
 /// number after number.
-async fn request_phone_change(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<PhoneBody>) -> Result<Response> {
+async fn request_phone_change(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, live): Authenticated,
+    ApiJson(body): ApiJson<PhoneBody>,
+) -> Result<Response> {
     let limits = &services.config.limits;
     let phone = PhoneNumber::parse(&body.phone, &limits.phone_countries)?;
     let now = services.now();
     live.require_recent_authentication(now)?;
     let mut number = otp::Number::Unverified;
     if let Some(current) = &live.person.phone {
-        let current_number = account::open_person_phone(services.keys.as_ref(), &live.person.id, &current.phone).await?;
+        let current_number =
+            account::open_person_phone(services.keys.as_ref(), &live.person.id, &current.phone).await?;
         if current_number == phone && current.channel == body.channel {
             return Err(Error::new(ErrorCode::NoChange).field("phone"));
         }
@@ -393,8 +453,24 @@ async fn request_phone_change(State(services): State<Services>, context: Request
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after(3600));
     }
     let store = services.store.as_ref();
-    throttle::enforce(store, "phone-change-person", &live.person.id, 3600, limits.phone_changes_per_person_per_hour, now).await?;
-    throttle::enforce(store, "phone-change-source", &context.source_ip, 3600, limits.phone_changes_per_source_per_hour, now).await?;
+    throttle::enforce(
+        store,
+        "phone-change-person",
+        &live.person.id,
+        3600,
+        limits.phone_changes_per_person_per_hour,
+        now,
+    )
+    .await?;
+    throttle::enforce(
+        store,
+        "phone-change-source",
+        &context.source_ip,
+        3600,
+        limits.phone_changes_per_source_per_hour,
+        now,
+    )
+    .await?;
     // A newer request replaces a pending one and inherits its wrong codes.
     let carried = match services.store.get(&phone_change_key(&live.person.id)).await? {
         Some(item) => item.decode::<PhoneChange>()?.code.failed_attempts,
@@ -405,15 +481,30 @@ async fn request_phone_change(State(services): State<Services>, context: Request
     }
     let sealed = services.keys.seal(phone.as_str().as_bytes(), &account::person_phone_context(&live.person.id)).await?;
     let id = services.new_id();
-    let (mut code_challenge, code) = CodeChallenge::issue("phone_change", &id, body.channel, now, &services.config.limits, services.random.as_ref());
+    let (mut code_challenge, code) =
+        CodeChallenge::issue("phone_change", &id, body.channel, now, &services.config.limits, services.random.as_ref());
     code_challenge.failed_attempts = carried;
-    let change = PhoneChange { session_id: claims.sid.clone(), phone: sealed, hint: phone.hint(), channel: body.channel, code: code_challenge };
+    let change = PhoneChange {
+        session_id: claims.sid.clone(),
+        phone: sealed,
+        hint: phone.hint(),
+        channel: body.channel,
+        code: code_challenge,
+    };
     otp::limit_sending(&services, &context.source_ip, &phone, number).await?;
     // A newer request replaces a pending one.
     let item = Item::new(phone_change_key(&live.person.id), &change)?.expires_at(now + PHONE_CHANGE_TTL);
     services.store.write(Write::Put { item, condition: Condition::None }).await?;
     otp::deliver(&services, &phone, body.channel, &code, live.person.locale).await?;
-    Ok(json(StatusCode::OK, &PhoneCodeSent { status: "code_sent", phone_hint: change.hint, channel: body.channel, code_expires_at: change.code.expires_at }))
+    Ok(json(
+        StatusCode::OK,
+        &PhoneCodeSent {
+            status: "code_sent",
+            phone_hint: change.hint,
+            channel: body.channel,
+            code_expires_at: change.code.expires_at,
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -431,7 +522,12 @@ struct PhoneChanged {
 
 /// The code received on the new number: it becomes the second factor. Five wrong codes end
 /// the change; each is stored before it is answered.
-async fn confirm_phone_change(State(services): State<Services>, context: RequestContext, Authenticated(claims, first): Authenticated, ApiJson(body): ApiJson<PhoneConfirmBody>) -> Result<Response> {
+async fn confirm_phone_change(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, first): Authenticated,
+    ApiJson(body): ApiJson<PhoneConfirmBody>,
+) -> Result<Response> {
     let limits = &services.config.limits;
     let mut read = Some(first);
     for _ in 0..challenge::COMMIT_ROUNDS {
@@ -441,7 +537,11 @@ async fn confirm_phone_change(State(services): State<Services>, context: Request
             None => Live::load(&services, &claims).await?,
         };
         let now = services.now();
-        let item = services.store.get(&phone_change_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+        let item = services
+            .store
+            .get(&phone_change_key(&live.person.id))
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
         let mut change: PhoneChange = item.decode()?;
         if change.session_id != claims.sid {
             return Err(Error::new(ErrorCode::Conflict));
@@ -452,10 +552,17 @@ async fn confirm_phone_change(State(services): State<Services>, context: Request
         let check = change.code.check(&body.code, now, limits);
         let (writes, event, outcome) = if check == CodeCheck::Valid {
             let mut person = live.person.clone();
-            person.phone = Some(PhoneFactor { phone: change.phone.clone(), hint: change.hint.clone(), channel: change.channel });
+            person.phone =
+                Some(PhoneFactor { phone: change.phone.clone(), hint: change.hint.clone(), channel: change.channel });
             let mut session = live.session.clone();
             session.reauthenticated_at = None;
-            let event = audit(&services, &context, "credential.phone_changed", &person.id, serde_json::json!({"channel": change.channel}));
+            let event = audit(
+                &services,
+                &context,
+                "credential.phone_changed",
+                &person.id,
+                serde_json::json!({"channel": change.channel}),
+            );
             let writes = vec![
                 Write::replace(live.person_item.next(&person)?),
                 Write::replace(live.session_item.next(&session)?),
@@ -480,7 +587,10 @@ async fn confirm_phone_change(State(services): State<Services>, context: Request
             Some(Err(error)) => return Err(error),
             Some(Ok(person)) => {
                 services.notify_credential_change(&person, CredentialChange::PhoneChanged).await;
-                return Ok(json(StatusCode::OK, &PhoneChanged { status: "phone_changed", phone_hint: change.hint, channel: change.channel }));
+                return Ok(json(
+                    StatusCode::OK,
+                    &PhoneChanged { status: "phone_changed", phone_hint: change.hint, channel: change.channel },
+                ));
             }
         }
     }
@@ -504,12 +614,19 @@ struct AlternateRequested {
 }
 
 /// Sets an alternate address (replacing any); a link to it verifies it.
-async fn add_alternate(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<AlternateBody>) -> Result<Response> {
+async fn add_alternate(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(_, live): Authenticated,
+    ApiJson(body): ApiJson<AlternateBody>,
+) -> Result<Response> {
     let email = EmailAddress::parse(&body.email).map_err(|e| e.field("email"))?;
     let now = services.now();
     // The alternate address can receive signature recovery: setting it is a credential change.
     live.require_recent_authentication(now)?;
-    if email == live.person.email || live.person.alternate_email.as_ref().is_some_and(|a| a.email == email && a.verified) {
+    if email == live.person.email
+        || live.person.alternate_email.as_ref().is_some_and(|a| a.email == email && a.verified)
+    {
         return Err(Error::new(ErrorCode::NoChange).field("email"));
     }
     throttle::enforce(services.store.as_ref(), "alternate-email", &live.person.id, 3600, CHANGES_PER_HOUR, now).await?;
@@ -517,13 +634,33 @@ async fn add_alternate(State(services): State<Services>, context: RequestContext
     let token = email_link::issue(&id, services.random.as_ref());
     let expires_at = now + services.config.limits.link_ttl;
     let mut person = live.person.clone();
-    person.alternate_email = Some(AlternateEmail { email: email.clone(), verified: false, token_id: Some(id), token_hash: Some(token.hash), expires_at });
+    person.alternate_email = Some(AlternateEmail {
+        email: email.clone(),
+        verified: false,
+        token_id: Some(id),
+        token_hash: Some(token.hash),
+        expires_at,
+    });
     let event = audit(&services, &context, "alternate_email.requested", &person.id, serde_json::json!({}));
-    services.store.transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?]).await?;
+    services
+        .store
+        .transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?])
+        .await?;
     event.log();
     let link = services.portal_link(&format!("/account/alternate-email/verify?token={}", token.token));
-    services.mailer.send(&messages::alternate_email_link(email.as_str(), &link, services.config.limits.link_ttl / 60, person.locale)).await?;
-    Ok(json(StatusCode::ACCEPTED, &AlternateRequested { status: "confirmation_sent", alternate_email: email.to_string(), expires_at }))
+    services
+        .mailer
+        .send(&messages::alternate_email_link(
+            email.as_str(),
+            &link,
+            services.config.limits.link_ttl / 60,
+            person.locale,
+        ))
+        .await?;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &AlternateRequested { status: "confirmation_sent", alternate_email: email.to_string(), expires_at },
+    ))
 }
 
 #[derive(Serialize)]
@@ -533,7 +670,12 @@ struct AlternateVerified {
 }
 
 /// Follows the alternate address's link, signed in as its person.
-async fn verify_alternate(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<LinkBody>) -> Result<Response> {
+async fn verify_alternate(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(_, live): Authenticated,
+    ApiJson(body): ApiJson<LinkBody>,
+) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
     let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
     let mut person = live.person.clone();
@@ -550,18 +692,28 @@ async fn verify_alternate(State(services): State<Services>, context: RequestCont
     alternate.token_hash = None;
     let address = alternate.email.to_string();
     let event = audit(&services, &context, "alternate_email.verified", &person.id, serde_json::json!({}));
-    services.store.transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?]).await?;
+    services
+        .store
+        .transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?])
+        .await?;
     event.log();
     services.notify_credential_change(&person, CredentialChange::AlternateEmailAdded).await;
     Ok(json(StatusCode::OK, &AlternateVerified { status: "alternate_email_verified", alternate_email: address }))
 }
 
 /// Removes the alternate address.
-async fn remove_alternate(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated) -> Result<Response> {
+async fn remove_alternate(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(_, live): Authenticated,
+) -> Result<Response> {
     let mut person = live.person.clone();
     let Some(removed) = person.alternate_email.take() else { return Err(Error::new(ErrorCode::NotFound)) };
     let event = audit(&services, &context, "alternate_email.removed", &person.id, serde_json::json!({}));
-    services.store.transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?]).await?;
+    services
+        .store
+        .transact(vec![Write::replace(live.person_item.next(&person)?), event.write(&services.new_id())?])
+        .await?;
     event.log();
     if removed.verified {
         services.notify_credential_change(&person, CredentialChange::AlternateEmailRemoved).await;

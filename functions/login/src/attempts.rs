@@ -41,7 +41,10 @@ pub(crate) async fn source_state(services: &Services, context: &RequestContext) 
     let now = services.now();
     let failures = throttle::count(services.store.as_ref(), SOURCE_FAILURES, &context.source_ip, 3600, now).await?;
     let rest_of_hour = (3600 - now.rem_euclid(3600)) as u64;
-    Ok(Source { over: (failures >= FAILURES_PER_SOURCE_PER_HOUR).then_some(rest_of_hour), closed: failures >= SOURCE_CEILING_PER_HOUR })
+    Ok(Source {
+        over: (failures >= FAILURES_PER_SOURCE_PER_HOUR).then_some(rest_of_hour),
+        closed: failures >= SOURCE_CEILING_PER_HOUR,
+    })
 }
 
 /// A wrong password, or no such account: the two answer alike.
@@ -59,7 +62,12 @@ pub(crate) fn wait(seconds: u64) -> Error {
 /// checked; refused ("wait N seconds", uncounted) when the allowance says to wait. A write
 /// that loses a race is made again on the fresh person, its wait checked again: parallel
 /// attempts are each counted, and those past the allowance wait.
-pub(crate) async fn count_attempt(services: &Services, mut item: Item, mut person: Person, device: Option<&str>) -> Result<(Item, Person)> {
+pub(crate) async fn count_attempt(
+    services: &Services,
+    mut item: Item,
+    mut person: Person,
+    device: Option<&str>,
+) -> Result<(Item, Person)> {
     let store = services.store.as_ref();
     let now = services.now();
     for _ in 0..32 {
@@ -84,7 +92,13 @@ pub(crate) async fn count_attempt(services: &Services, mut item: Item, mut perso
 /// throttled as an account's are (the same waits, the attempt counted before the dummy hash
 /// is checked, parallel attempts each counted), and the calls are those of a wrong password
 /// for a real account.
-pub(crate) async fn unknown_account(services: &Services, context: &RequestContext, login_name: &str, password: String, source: &Source) -> Result<axum::response::Response> {
+pub(crate) async fn unknown_account(
+    services: &Services,
+    context: &RequestContext,
+    login_name: &str,
+    password: String,
+    source: &Source,
+) -> Result<axum::response::Response> {
     let store = services.store.as_ref();
     let now = services.now();
     if source.closed {
@@ -94,7 +108,8 @@ pub(crate) async fn unknown_account(services: &Services, context: &RequestContex
     let mut counted = false;
     for _ in 0..32 {
         let current = store.get(&key).await?;
-        let mut failures: account::LoginFailures = current.as_ref().map(|i| i.decode()).transpose()?.unwrap_or_default();
+        let mut failures: account::LoginFailures =
+            current.as_ref().map(|i| i.decode()).transpose()?.unwrap_or_default();
         if let Some(seconds) = failures.wait(now) {
             return Err(wait(seconds));
         }
@@ -118,7 +133,14 @@ pub(crate) async fn unknown_account(services: &Services, context: &RequestContex
     let _ = password::verify(password, None, services.config.argon2).await?;
     // Recorded as a real account's failure is (the name itself is not: it may be anyone's
     // address).
-    let event = AuditEvent::new(now, context, "login.password_failed", None, "login:unknown".into(), serde_json::json!({"account": false}));
+    let event = AuditEvent::new(
+        now,
+        context,
+        "login.password_failed",
+        None,
+        "login:unknown".into(),
+        serde_json::json!({"account": false}),
+    );
     store.write(event.write(&services.new_id())?).await?;
     event.log();
     count_source_failure(services, context).await?;

@@ -2,7 +2,6 @@
 //! the same session — the password and the second factor again — valid five minutes.
 //! Every change is audited in its transaction and notified to the account's email.
 
-use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use crate::login::FactorRequired;
 use crate::{access_token, audit};
 use axum::extract::State;
@@ -10,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use signet_shared::auth::Authenticated;
+use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use signet_shared::factor::{self, Answer};
 use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::messages::CredentialChange;
@@ -39,7 +39,12 @@ struct Reauthenticated {
 /// cap as at login), never against the account's: an attacker guessing at the login form
 /// does not stop the owner confirming their identity in a session they hold. Each attempt is
 /// counted before its password is checked; the tenth wrong one ends the session.
-pub(crate) async fn reauth(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<ReauthBody>) -> Result<Response> {
+pub(crate) async fn reauth(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, live): Authenticated,
+    ApiJson(body): ApiJson<ReauthBody>,
+) -> Result<Response> {
     let now = services.now();
     let store = services.store.as_ref();
     let (mut item, mut session) = (live.session_item.clone(), live.session.clone());
@@ -82,7 +87,15 @@ pub(crate) async fn reauth(State(services): State<Services>, context: RequestCon
     }
     session.reauth_failures = Default::default();
     writes.push(Write::replace(item.next(&session)?));
-    let Begun { token, challenge, view } = challenge::begin(&services, &context, &person, Purpose::Reauth { session_id: claims.sid.clone() }, vec!["pwd".into()], writes).await?;
+    let Begun { token, challenge, view } = challenge::begin(
+        &services,
+        &context,
+        &person,
+        Purpose::Reauth { session_id: claims.sid.clone() },
+        vec!["pwd".into()],
+        writes,
+    )
+    .await?;
     if challenge.factor.is_passed() {
         return finish_reauth(&services, &context, &token, None, &claims.sid).await;
     }
@@ -91,16 +104,35 @@ pub(crate) async fn reauth(State(services): State<Services>, context: RequestCon
 
 /// A wrong re-authentication password (already counted): audited, and the tenth of the
 /// session ends it.
-async fn wrong_reauth_password(services: &Services, context: &RequestContext, mut item: Item, mut session: Session) -> Result<Response> {
+async fn wrong_reauth_password(
+    services: &Services,
+    context: &RequestContext,
+    mut item: Item,
+    mut session: Session,
+) -> Result<Response> {
     for _ in 0..32 {
         session.reauth_failures_total += 1;
         let ended = session.reauth_failures_total >= sessions::REAUTH_FAILURES_BEFORE_REVOCATION;
-        let event = audit(services, context, "reauth.password_failed", &session.person_id, serde_json::json!({"session_id": session.id, "session_ended": ended}));
-        let write = if ended { sessions::revocation(&item, &mut session, "reauthentication_failures")? } else { Write::replace(item.next(&session)?) };
+        let event = audit(
+            services,
+            context,
+            "reauth.password_failed",
+            &session.person_id,
+            serde_json::json!({"session_id": session.id, "session_ended": ended}),
+        );
+        let write = if ended {
+            sessions::revocation(&item, &mut session, "reauthentication_failures")?
+        } else {
+            Write::replace(item.next(&session)?)
+        };
         match services.store.transact(vec![write, event.write(&services.new_id())?]).await {
             Ok(()) => {
                 event.log();
-                return Err(if ended { Error::new(ErrorCode::TokenInvalid) } else { Error::new(ErrorCode::PasswordIncorrect).field("password") });
+                return Err(if ended {
+                    Error::new(ErrorCode::TokenInvalid)
+                } else {
+                    Error::new(ErrorCode::PasswordIncorrect).field("password")
+                });
             }
             Err(StoreError::ConditionFailed(_)) => {
                 item = services.store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
@@ -123,7 +155,12 @@ pub(crate) struct ReauthCodeBody {
     backup_code: Option<String>,
 }
 
-pub(crate) async fn reauth_code(State(services): State<Services>, context: RequestContext, Authenticated(claims, _): Authenticated, ApiJson(body): ApiJson<ReauthCodeBody>) -> Result<Response> {
+pub(crate) async fn reauth_code(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, _): Authenticated,
+    ApiJson(body): ApiJson<ReauthCodeBody>,
+) -> Result<Response> {
     let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
     // Only the session that began the step may finish it.
     let (_, begun) = challenge::load(&services, &body.challenge_token, Some("reauth")).await?;
@@ -135,25 +172,44 @@ pub(crate) async fn reauth_code(State(services): State<Services>, context: Reque
 
 /// Checks the answer, then marks the session re-authenticated and the step used, in one
 /// transaction (checked again on the fresh state when it loses a race).
-async fn finish_reauth(services: &Services, context: &RequestContext, token: &str, answer: Option<Answer<'_>>, session_id: &str) -> Result<Response> {
+async fn finish_reauth(
+    services: &Services,
+    context: &RequestContext,
+    token: &str,
+    answer: Option<Answer<'_>>,
+    session_id: &str,
+) -> Result<Response> {
     for _ in 0..challenge::COMMIT_ROUNDS {
         let mut passed = challenge::answer(services, context, token, "reauth", answer).await?;
         if answer.is_some() && !passed.fresh {
             return Err(Error::new(ErrorCode::Conflict));
         }
         let now = services.now();
-        let item = services.store.get(&sessions::session_key(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+        let item = services
+            .store
+            .get(&sessions::session_key(session_id))
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
         let mut session: Session = item.decode()?;
         if session.revoked.is_some() || session.epoch != passed.person.session_epoch {
             return Err(Error::new(ErrorCode::TokenInvalid));
         }
         session.reauthenticated_at = Some(now);
         passed.challenge.completed = Some(session_id.to_owned());
-        let event = audit(services, context, "reauth.succeeded", &passed.person.id, serde_json::json!({"session_id": session_id, "amr": passed.challenge.amr}));
+        let event = audit(
+            services,
+            context,
+            "reauth.succeeded",
+            &passed.person.id,
+            serde_json::json!({"session_id": session_id, "amr": passed.challenge.amr}),
+        );
         let mut writes = passed.writes()?;
         writes.push(Write::replace(item.next(&session)?));
         writes.push(event.write(&services.new_id())?);
-        let then = json(StatusCode::OK, &Reauthenticated { status: "reauthenticated", valid_until: now + sessions::REAUTHENTICATION_SECONDS });
+        let then = json(
+            StatusCode::OK,
+            &Reauthenticated { status: "reauthenticated", valid_until: now + sessions::REAUTHENTICATION_SECONDS },
+        );
         if let Some(response) = challenge::try_commit(services, Commit { writes, event: Some(event), then }).await? {
             return Ok(response);
         }
@@ -183,10 +239,16 @@ struct PasswordChanged {
 
 /// A new password: the session epoch moves on, so every other session ends (their refresh
 /// tokens fail); this session follows the new epoch and gets a new access token.
-pub(crate) async fn change_password(State(services): State<Services>, context: RequestContext, Authenticated(_, live): Authenticated, ApiJson(body): ApiJson<PasswordBody>) -> Result<Response> {
+pub(crate) async fn change_password(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(_, live): Authenticated,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<Response> {
     let now = services.now();
     live.require_recent_authentication(now)?;
-    password::check_policy(&body.new_password, Some(live.person.email.as_str())).map_err(|e| e.field("new_password"))?;
+    password::check_policy(&body.new_password, Some(live.person.email.as_str()))
+        .map_err(|e| e.field("new_password"))?;
     let hash = password::hash(body.new_password, services.config.argon2).await?;
     let mut person = live.person.clone();
     person.password_hash = hash;
@@ -198,8 +260,18 @@ pub(crate) async fn change_password(State(services): State<Services>, context: R
     session.epoch = person.session_epoch;
     // A re-authentication serves one change.
     session.reauthenticated_at = None;
-    let event = audit(&services, &context, "credential.password_changed", &person.id, serde_json::json!({"session_id": session.id}));
-    let writes = vec![Write::replace(live.person_item.next(&person)?), Write::replace(live.session_item.next(&session)?), event.write(&services.new_id())?];
+    let event = audit(
+        &services,
+        &context,
+        "credential.password_changed",
+        &person.id,
+        serde_json::json!({"session_id": session.id}),
+    );
+    let writes = vec![
+        Write::replace(live.person_item.next(&person)?),
+        Write::replace(live.session_item.next(&session)?),
+        event.write(&services.new_id())?,
+    ];
     services.store.transact(writes).await?;
     event.log();
     // Already ended by the epoch; marked revoked so that they leave the session list.
@@ -210,7 +282,17 @@ pub(crate) async fn change_password(State(services): State<Services>, context: R
     services.notify_credential_change(&person, CredentialChange::PasswordChanged).await;
     let (access_token, expires_in) = access_token(&services, &session, now).await?;
     let device_token = signet_shared::devices::issue(&services, &person.id, person.session_epoch).await?;
-    let mut response = json(StatusCode::OK, &PasswordChanged { status: "password_changed", token_type: "Bearer", access_token, expires_in, other_sessions_ended: ended, device_token: device_token.clone() });
+    let mut response = json(
+        StatusCode::OK,
+        &PasswordChanged {
+            status: "password_changed",
+            token_type: "Bearer",
+            access_token,
+            expires_in,
+            other_sessions_ended: ended,
+            device_token: device_token.clone(),
+        },
+    );
     signet_shared::auth::set_device_cookie(&services, &mut response, &device_token);
     Ok(response)
 }
@@ -237,7 +319,10 @@ fn pending_key(person_id: &str) -> Key {
 /// Starts an enrolment: a new seed (sealed under the key service), its `otpauth://` URI and
 /// QR code, and ten backup codes, shown once. A newer enrolment replaces a pending one; an
 /// enrolled app keeps working until the new one is confirmed.
-pub(crate) async fn enrol_totp(State(services): State<Services>, Authenticated(claims, live): Authenticated) -> Result<Response> {
+pub(crate) async fn enrol_totp(
+    State(services): State<Services>,
+    Authenticated(claims, live): Authenticated,
+) -> Result<Response> {
     let now = services.now();
     live.require_recent_authentication(now)?;
     let (seed, enrolment, hashes, salt) = totp::enrol(live.person.email.as_str(), services.random.as_ref())?;
@@ -269,7 +354,12 @@ struct TotpEnabled {
 /// Confirms an enrolment with a first code of the app: the app becomes the second factor.
 /// Wrong codes count against the enrolment (five end it) and the person's hourly cap, each
 /// stored before it is answered.
-pub(crate) async fn confirm_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims, first): Authenticated, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
+pub(crate) async fn confirm_totp(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, first): Authenticated,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<Response> {
     let limits = &services.config.limits;
     let mut read = Some(first);
     for _ in 0..challenge::COMMIT_ROUNDS {
@@ -279,7 +369,8 @@ pub(crate) async fn confirm_totp(State(services): State<Services>, context: Requ
             None => Live::load(&services, &claims).await?,
         };
         let now = services.now();
-        let item = services.store.get(&pending_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+        let item =
+            services.store.get(&pending_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
         let mut pending: PendingTotp = item.decode()?;
         if pending.session_id != claims.sid {
             return Err(Error::new(ErrorCode::Conflict));
@@ -289,24 +380,39 @@ pub(crate) async fn confirm_totp(State(services): State<Services>, context: Requ
         }
         let mut person = live.person.clone();
         let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&person.id)).await?;
-        let pending_delete = Write::Delete { key: item.key.clone(), condition: signet_shared::store::Condition::Version(item.version) };
+        let pending_delete =
+            Write::Delete { key: item.key.clone(), condition: signet_shared::store::Condition::Version(item.version) };
         let (writes, event, outcome) = match pending.factor.check(&seed, &body.code, now)? {
             TotpCheck::Valid(_) => {
                 let remaining = pending.factor.backup_codes.len();
                 person.totp = Some(pending.factor);
-                let event = audit(&services, &context, "credential.totp_enabled", &person.id, serde_json::json!({"session_id": claims.sid}));
-                let writes = vec![Write::replace(live.person_item.next(&person)?), pending_delete, event.write(&services.new_id())?];
+                let event = audit(
+                    &services,
+                    &context,
+                    "credential.totp_enabled",
+                    &person.id,
+                    serde_json::json!({"session_id": claims.sid}),
+                );
+                let writes = vec![
+                    Write::replace(live.person_item.next(&person)?),
+                    pending_delete,
+                    event.write(&services.new_id())?,
+                ];
                 (writes, Some(event), Ok(remaining))
             }
             TotpCheck::Wrong | TotpCheck::Replayed => {
                 pending.failed_attempts += 1;
                 person.factor_failures.record(now);
-                let ended = pending.failed_attempts >= limits.code_max_attempts || factor::person_exhausted(&person, now);
+                let ended =
+                    pending.failed_attempts >= limits.code_max_attempts || factor::person_exhausted(&person, now);
                 let (pending_write, error) = if ended {
                     (pending_delete, Error::new(ErrorCode::CodeAttemptsExceeded))
                 } else {
                     let remaining = limits.code_max_attempts - pending.failed_attempts;
-                    (Write::replace(item.next(&pending)?), Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining))
+                    (
+                        Write::replace(item.next(&pending)?),
+                        Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining),
+                    )
                 };
                 (vec![pending_write, Write::replace(live.person_item.next(&person)?)], None, Err(error))
             }
@@ -316,7 +422,10 @@ pub(crate) async fn confirm_totp(State(services): State<Services>, context: Requ
             Some(Err(error)) => return Err(error),
             Some(Ok(remaining)) => {
                 services.notify_credential_change(&person, CredentialChange::TotpEnabled).await;
-                return Ok(json(StatusCode::OK, &TotpEnabled { status: "totp_enabled", backup_codes_remaining: remaining }));
+                return Ok(json(
+                    StatusCode::OK,
+                    &TotpEnabled { status: "totp_enabled", backup_codes_remaining: remaining },
+                ));
             }
         }
     }
@@ -325,7 +434,11 @@ pub(crate) async fn confirm_totp(State(services): State<Services>, context: Requ
 
 /// Removes the authenticator app; the phone becomes the second factor again. Refused when
 /// the person has no phone (they would be left without a second factor).
-pub(crate) async fn remove_totp(State(services): State<Services>, context: RequestContext, Authenticated(claims, live): Authenticated) -> Result<Response> {
+pub(crate) async fn remove_totp(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, live): Authenticated,
+) -> Result<Response> {
     live.require_recent_authentication(services.now())?;
     if live.person.totp.is_none() {
         return Err(Error::new(ErrorCode::NotFound));
@@ -337,8 +450,18 @@ pub(crate) async fn remove_totp(State(services): State<Services>, context: Reque
     person.totp = None;
     let mut session = live.session.clone();
     session.reauthenticated_at = None;
-    let event = audit(&services, &context, "credential.totp_disabled", &person.id, serde_json::json!({"session_id": claims.sid}));
-    let writes = vec![Write::replace(live.person_item.next(&person)?), Write::replace(live.session_item.next(&session)?), event.write(&services.new_id())?];
+    let event = audit(
+        &services,
+        &context,
+        "credential.totp_disabled",
+        &person.id,
+        serde_json::json!({"session_id": claims.sid}),
+    );
+    let writes = vec![
+        Write::replace(live.person_item.next(&person)?),
+        Write::replace(live.session_item.next(&session)?),
+        event.write(&services.new_id())?,
+    ];
     services.store.transact(writes).await?;
     event.log();
     services.notify_credential_change(&person, CredentialChange::TotpDisabled).await;

@@ -6,7 +6,7 @@
 //! login step; unknown accounts and wrong passwords answer alike (unknown ones hash a dummy,
 //! so they take as long), and a throttled one is told to wait, whoever it is.
 
-use signet_shared::challenge::{self, Begun, Commit, Purpose};
+use crate::attempts::{count_attempt, count_source_failure, failed, source_state, unknown_account, wait};
 use crate::{access_token, audit, view, SpaceView};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,16 +14,16 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use signet_shared::account::{self, Membership, Person};
 use signet_shared::auth::cookie_value;
+use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use signet_shared::devices;
 use signet_shared::email::EmailAddress;
 use signet_shared::factor::{Answer, FactorView};
 use signet_shared::http::{json, ApiJson, RequestContext};
+use signet_shared::oidc;
 use signet_shared::password::{self, Verified};
 use signet_shared::phone::PhoneChannel;
 use signet_shared::sessions;
 use signet_shared::store::{Key, Write};
-use crate::attempts::{count_attempt, count_source_failure, failed, source_state, unknown_account, wait};
-use signet_shared::oidc;
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 #[derive(Deserialize)]
@@ -81,7 +81,12 @@ fn guard_key(body: &LoginBody) -> Result<(Key, String)> {
 /// Each attempt is counted before its password is checked (and the count cleared when it is
 /// right): concurrent guesses are counted one by one against the allowance, never all
 /// checked against the same count.
-pub(crate) async fn login(State(services): State<Services>, context: RequestContext, headers: HeaderMap, ApiJson(body): ApiJson<LoginBody>) -> Result<Response> {
+pub(crate) async fn login(
+    State(services): State<Services>,
+    context: RequestContext,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response> {
     let (guard, login_name) = guard_key(&body)?;
     if body.password.chars().count() > 128 {
         return Err(failed());
@@ -113,7 +118,13 @@ pub(crate) async fn login(State(services): State<Services>, context: RequestCont
     let (item, mut person) = count_attempt(&services, item, person, device_id).await?;
     let verified = password::verify(body.password, Some(person.password_hash.clone()), services.config.argon2).await?;
     if verified == Verified::No {
-        let event = audit(&services, &context, "login.password_failed", &person.id, serde_json::json!({"trusted_device": device_id.is_some(), "failures": person.failures_of(device_id).count}));
+        let event = audit(
+            &services,
+            &context,
+            "login.password_failed",
+            &person.id,
+            serde_json::json!({"trusted_device": device_id.is_some(), "failures": person.failures_of(device_id).count}),
+        );
         services.store.write(event.write(&services.new_id())?).await?;
         event.log();
         count_source_failure(&services, &context).await?;
@@ -133,8 +144,16 @@ pub(crate) async fn login(State(services): State<Services>, context: RequestCont
 
 /// After the first factor: begins the login step; a person without a second factor is
 /// signed in (or offered their spaces) at once.
-async fn second_factor(services: &Services, context: &RequestContext, person: &Person, amr: Vec<String>, device: String, writes: Vec<Write>) -> Result<Response> {
-    let Begun { token, challenge, view } = challenge::begin(services, context, person, Purpose::Login { device }, amr, writes).await?;
+async fn second_factor(
+    services: &Services,
+    context: &RequestContext,
+    person: &Person,
+    amr: Vec<String>,
+    device: String,
+    writes: Vec<Write>,
+) -> Result<Response> {
+    let Begun { token, challenge, view } =
+        challenge::begin(services, context, person, Purpose::Login { device }, amr, writes).await?;
     if challenge.factor.is_passed() {
         return after_second_factor(services, context, &token, None).await;
     }
@@ -154,7 +173,11 @@ pub(crate) struct GoogleBody {
 
 /// Sign in with Google: the ID token names a verified email; the person with that login
 /// email then proves their second factor as after a password.
-pub(crate) async fn google(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<GoogleBody>) -> Result<Response> {
+pub(crate) async fn google(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<GoogleBody>,
+) -> Result<Response> {
     let settings = services.config.google.as_ref().ok_or_else(|| Error::new(ErrorCode::NotFound))?;
     let identity = match oidc::verify(settings, &body.id_token, services.now()).await {
         Ok(identity) => identity,
@@ -224,13 +247,22 @@ struct SignedIn {
     device_token: String,
 }
 
-pub(crate) async fn verify_code(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<CodeBody>) -> Result<Response> {
+pub(crate) async fn verify_code(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Response> {
     let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
     after_second_factor(&services, &context, &body.login_token, Some(answer)).await
 }
 
 /// Checks the answer (if the factor is still awaited), then signs in, or offers the spaces.
-async fn after_second_factor(services: &Services, context: &RequestContext, token: &str, answer: Option<Answer<'_>>) -> Result<Response> {
+async fn after_second_factor(
+    services: &Services,
+    context: &RequestContext,
+    token: &str,
+    answer: Option<Answer<'_>>,
+) -> Result<Response> {
     for _ in 0..challenge::COMMIT_ROUNDS {
         let passed = challenge::answer(services, context, token, "login", answer).await?;
         if answer.is_some() && !passed.fresh {
@@ -243,7 +275,8 @@ async fn after_second_factor(services: &Services, context: &RequestContext, toke
         } else {
             // Several spaces: the person picks one with the same login token.
             let spaces = passed.memberships.iter().cloned().map(view).collect();
-            let then = json(StatusCode::OK, &ChooseSpace { status: "choose_space", login_token: token.to_owned(), spaces });
+            let then =
+                json(StatusCode::OK, &ChooseSpace { status: "choose_space", login_token: token.to_owned(), spaces });
             Commit { writes: passed.writes()?, event: None, then }
         };
         if let Some(response) = challenge::try_commit(services, commit).await? {
@@ -255,13 +288,31 @@ async fn after_second_factor(services: &Services, context: &RequestContext, toke
 
 /// Opens the session and marks the login used (one transaction, committed by the caller);
 /// the access token is signed first, so a signing failure uses nothing up.
-async fn sign_in(services: &Services, context: &RequestContext, mut passed: challenge::Passed, membership: Membership) -> Result<Commit<Response>> {
+async fn sign_in(
+    services: &Services,
+    context: &RequestContext,
+    mut passed: challenge::Passed,
+    membership: Membership,
+) -> Result<Commit<Response>> {
     let now = services.now();
     let challenge = &mut passed.challenge;
     let Purpose::Login { device } = &challenge.purpose else { return Err(Error::new(ErrorCode::LoginInvalid)) };
-    let prepared = sessions::prepare(services, &challenge.person_id, &membership.space_id, challenge.amr.clone(), challenge.epoch, device)?;
+    let prepared = sessions::prepare(
+        services,
+        &challenge.person_id,
+        &membership.space_id,
+        challenge.amr.clone(),
+        challenge.epoch,
+        device,
+    )?;
     challenge.completed = Some(prepared.issued.session.id.clone());
-    let event = audit(services, context, "login.succeeded", &challenge.person_id, serde_json::json!({"space_id": membership.space_id, "amr": challenge.amr, "session_id": prepared.issued.session.id}));
+    let event = audit(
+        services,
+        context,
+        "login.succeeded",
+        &challenge.person_id,
+        serde_json::json!({"space_id": membership.space_id, "amr": challenge.amr, "session_id": prepared.issued.session.id}),
+    );
     let (access_token, expires_in) = access_token(services, &prepared.issued.session, now).await?;
     let device_token = devices::issue(services, &challenge.person_id, challenge.epoch).await?;
     let mut writes = passed.writes()?;
@@ -292,14 +343,29 @@ pub(crate) struct SpaceBody {
     space_id: String,
 }
 
-pub(crate) async fn choose_space(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<SpaceBody>) -> Result<Response> {
+pub(crate) async fn choose_space(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<SpaceBody>,
+) -> Result<Response> {
     for _ in 0..challenge::COMMIT_ROUNDS {
         let passed = challenge::answer(&services, &context, &body.login_token, "login", None).await.map_err(|e| {
             // The factor is still awaited: the space comes after it.
-            if e.code == ErrorCode::InvalidRequest { Error::new(ErrorCode::Conflict) } else { e }
+            if e.code == ErrorCode::InvalidRequest {
+                Error::new(ErrorCode::Conflict)
+            } else {
+                e
+            }
         })?;
-        let membership = passed.memberships.iter().find(|m| m.space_id == body.space_id).cloned().ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?;
-        if let Some(response) = challenge::try_commit(&services, sign_in(&services, &context, passed, membership).await?).await? {
+        let membership = passed
+            .memberships
+            .iter()
+            .find(|m| m.space_id == body.space_id)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?;
+        if let Some(response) =
+            challenge::try_commit(&services, sign_in(&services, &context, passed, membership).await?).await?
+        {
             return Ok(response);
         }
     }
@@ -317,7 +383,11 @@ pub(crate) struct ResendBody {
 
 /// "Send a new code", for any step (login, re-authentication, password reset); also how a
 /// person whose authenticator app is not at hand gets a code on their phone instead.
-pub(crate) async fn resend_code(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ResendBody>) -> Result<Response> {
+pub(crate) async fn resend_code(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<ResendBody>,
+) -> Result<Response> {
     let (token, factor) = challenge::send_new_code(&services, &context, &body.login_token, body.channel).await?;
     Ok(json(StatusCode::OK, &FactorRequired { status: "code_sent", login_token: token, factor }))
 }

@@ -2,13 +2,13 @@
 //! "forgot identifier" (the identifiers of an address, by email). Both answer alike for
 //! addresses with and without an account: the address itself is told which.
 
-use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use crate::audit;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use signet_shared::account::{self, Person};
+use signet_shared::challenge::{self, Begun, Commit, Purpose};
 use signet_shared::email::EmailAddress;
 use signet_shared::email_link;
 use signet_shared::factor::Answer;
@@ -53,11 +53,26 @@ fn accepted(locale: Locale) -> Response {
 /// The common start of both journeys: limits (per source: refused; per address: silently
 /// nothing sent), then the id of the person whose login email it is, if any. `None` when the
 /// address had its emails for the hour.
-async fn person_id_of(services: &Services, context: &RequestContext, scope: &str, email: &EmailAddress) -> Result<Option<Option<String>>> {
+async fn person_id_of(
+    services: &Services,
+    context: &RequestContext,
+    scope: &str,
+    email: &EmailAddress,
+) -> Result<Option<Option<String>>> {
     let store = services.store.as_ref();
     let now = services.now();
-    throttle::enforce(store, &format!("{scope}-source"), &context.source_ip, 3600, services.config.limits.signups_per_source_per_hour, now).await?;
-    if let Throttled::Limited(_) = throttle::hit(store, &format!("{scope}-mail"), email.as_str(), 3600, MAILS_PER_ADDRESS_PER_HOUR, now).await? {
+    throttle::enforce(
+        store,
+        &format!("{scope}-source"),
+        &context.source_ip,
+        3600,
+        services.config.limits.signups_per_source_per_hour,
+        now,
+    )
+    .await?;
+    if let Throttled::Limited(_) =
+        throttle::hit(store, &format!("{scope}-mail"), email.as_str(), 3600, MAILS_PER_ADDRESS_PER_HOUR, now).await?
+    {
         return Ok(None);
     }
     let guard = store.get(&account::email_guard_key(email)).await?;
@@ -85,13 +100,25 @@ fn reset_key(id: &str) -> Key {
     Key::new(format!("RESET#{id}"), "LINK")
 }
 
-pub(crate) async fn forgot_password(State(services): State<Services>, context: RequestContext, RequestLocale(locale): RequestLocale, ApiJson(body): ApiJson<EmailBody>) -> Result<Response> {
+pub(crate) async fn forgot_password(
+    State(services): State<Services>,
+    context: RequestContext,
+    RequestLocale(locale): RequestLocale,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> Result<Response> {
     let email = EmailAddress::parse(&body.email)?;
-    let Some(person_id) = person_id_of(&services, &context, "reset", &email).await? else { return Ok(accepted(locale)) };
+    let Some(person_id) = person_id_of(&services, &context, "reset", &email).await? else {
+        return Ok(accepted(locale));
+    };
     let now = services.now();
     // Known or not, the same calls: a person read, a link written (an unknown address's
     // link names nobody, and its token is never sent).
-    let person: Option<Person> = services.store.get(&account::person_key(person_id.as_deref().unwrap_or(NOBODY))).await?.map(|i| i.decode()).transpose()?;
+    let person: Option<Person> = services
+        .store
+        .get(&account::person_key(person_id.as_deref().unwrap_or(NOBODY)))
+        .await?
+        .map(|i| i.decode())
+        .transpose()?;
     let id = services.new_id();
     let token = email_link::issue(&id, services.random.as_ref());
     let expires_at = now + services.config.limits.link_ttl;
@@ -129,7 +156,11 @@ struct ResetStarted {
 }
 
 /// Follows the emailed link: the second factor is asked (a code is sent to the phone).
-pub(crate) async fn start_reset(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<StartBody>) -> Result<Response> {
+pub(crate) async fn start_reset(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<StartBody>,
+) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
     let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
     let store = services.store.as_ref();
@@ -152,7 +183,15 @@ pub(crate) async fn start_reset(State(services): State<Services>, context: Reque
     }
     link.starts += 1;
     let purpose = Purpose::PasswordReset { reset_id: presented.id.to_owned(), link_expires_at: link.expires_at };
-    let Begun { token, challenge, view } = challenge::begin(&services, &context, &person, purpose, vec!["email".into()], vec![Write::replace(item.next(&link)?)]).await?;
+    let Begun { token, challenge, view } = challenge::begin(
+        &services,
+        &context,
+        &person,
+        purpose,
+        vec!["email".into()],
+        vec![Write::replace(item.next(&link)?)],
+    )
+    .await?;
     let status = if challenge.factor.is_passed() { "choose_password" } else { "second_factor_required" };
     Ok(json(StatusCode::OK, &ResetStarted { status, challenge_token: token, factor: view }))
 }
@@ -178,7 +217,11 @@ struct ResetDone {
 
 /// The code and the new password, in one step. Nothing is written unless both are right:
 /// a password refused by the policy does not use up the code.
-pub(crate) async fn reset_password(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ResetBody>) -> Result<Response> {
+pub(crate) async fn reset_password(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> Result<Response> {
     let answer = match (&body.code, &body.backup_code) {
         (None, None) => None,
         _ => Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?),
@@ -189,21 +232,31 @@ pub(crate) async fn reset_password(State(services): State<Services>, context: Re
     }
     services.notify_credential_change(&person, CredentialChange::PasswordReset).await;
     let device_token = signet_shared::devices::issue(&services, &person.id, person.session_epoch).await?;
-    let mut response = json(StatusCode::OK, &ResetDone { status: "password_reset", device_token: device_token.clone() });
+    let mut response =
+        json(StatusCode::OK, &ResetDone { status: "password_reset", device_token: device_token.clone() });
     signet_shared::auth::set_device_cookie(&services, &mut response, &device_token);
     Ok(response)
 }
 
 /// Checks the answer, then sets the password, ends every session (the epoch moves on) and
 /// uses up the step and the link, in one transaction (checked again when it loses a race).
-async fn loop_reset(services: &Services, context: &RequestContext, token: &str, answer: Option<Answer<'_>>, new_password: &str) -> Result<Person> {
+async fn loop_reset(
+    services: &Services,
+    context: &RequestContext,
+    token: &str,
+    answer: Option<Answer<'_>>,
+    new_password: &str,
+) -> Result<Person> {
     for _ in 0..challenge::COMMIT_ROUNDS {
         let mut passed = challenge::answer(services, context, token, "password_reset", answer).await?;
-        let Purpose::PasswordReset { reset_id, link_expires_at } = passed.challenge.purpose.clone() else { return Err(Error::new(ErrorCode::LoginInvalid)) };
+        let Purpose::PasswordReset { reset_id, link_expires_at } = passed.challenge.purpose.clone() else {
+            return Err(Error::new(ErrorCode::LoginInvalid));
+        };
         if services.now() >= link_expires_at {
             return Err(Error::new(ErrorCode::LinkExpired));
         }
-        password::check_policy(new_password, Some(passed.person.email.as_str())).map_err(|e| e.field("new_password"))?;
+        password::check_policy(new_password, Some(passed.person.email.as_str()))
+            .map_err(|e| e.field("new_password"))?;
         let hash = password::hash(new_password.to_owned(), services.config.argon2).await?;
         passed.challenge.completed = Some("password_reset".into());
         let person = &mut passed.person;
@@ -212,14 +265,22 @@ async fn loop_reset(services: &Services, context: &RequestContext, token: &str, 
         // A new password: the old one's failures, and the devices trusted with it, are gone.
         person.login_failures = Default::default();
         person.device_failures.clear();
-        let event = audit(services, context, "credential.password_reset", &person.id, serde_json::json!({"amr": passed.challenge.amr}));
+        let event = audit(
+            services,
+            context,
+            "credential.password_reset",
+            &person.id,
+            serde_json::json!({"amr": passed.challenge.amr}),
+        );
         let writes = vec![
             Write::replace(passed.item.next(&passed.challenge)?),
             Write::replace(passed.person_item.next(&passed.person)?),
             Write::Delete { key: reset_key(&reset_id), condition: Condition::None },
             event.write(&services.new_id())?,
         ];
-        if let Some(person) = challenge::try_commit(services, Commit { writes, event: Some(event), then: passed.person.clone() }).await? {
+        if let Some(person) =
+            challenge::try_commit(services, Commit { writes, event: Some(event), then: passed.person.clone() }).await?
+        {
             return Ok(person);
         }
     }
@@ -229,9 +290,16 @@ async fn loop_reset(services: &Services, context: &RequestContext, token: &str, 
 // ---------------------------------------------------------------------------------------
 // Forgot identifier.
 
-pub(crate) async fn forgot_identifier(State(services): State<Services>, context: RequestContext, RequestLocale(locale): RequestLocale, ApiJson(body): ApiJson<EmailBody>) -> Result<Response> {
+pub(crate) async fn forgot_identifier(
+    State(services): State<Services>,
+    context: RequestContext,
+    RequestLocale(locale): RequestLocale,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> Result<Response> {
     let email = EmailAddress::parse(&body.email)?;
-    let Some(person_id) = person_id_of(&services, &context, "identifier", &email).await? else { return Ok(accepted(locale)) };
+    let Some(person_id) = person_id_of(&services, &context, "identifier", &email).await? else {
+        return Ok(accepted(locale));
+    };
     // Known or not, the same calls: one query of a person's partition.
     let found = account::person_with_spaces(services.store.as_ref(), person_id.as_deref().unwrap_or(NOBODY)).await?;
     let message = match found {

@@ -43,7 +43,10 @@ pub(crate) async fn refresh(State(services): State<Services>, ApiJson(body): Api
     ))
 }
 
-pub(crate) async fn logout(State(services): State<Services>, Authenticated(claims, _): Authenticated) -> Result<Response> {
+pub(crate) async fn logout(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+) -> Result<Response> {
     sessions::revoke(&services, &claims.sub, &claims.sid, "logout").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -66,7 +69,11 @@ struct Switched {
 
 /// A signed-in person acts for another of their spaces, without typing the password again:
 /// the session moves, and a new access token names the space.
-pub(crate) async fn switch_space(State(services): State<Services>, Authenticated(claims, live): Authenticated, ApiJson(body): ApiJson<SwitchBody>) -> Result<Response> {
+pub(crate) async fn switch_space(
+    State(services): State<Services>,
+    Authenticated(claims, live): Authenticated,
+    ApiJson(body): ApiJson<SwitchBody>,
+) -> Result<Response> {
     let membership: Membership = services
         .store
         .get(&account::membership_key(&claims.sub, &body.space_id))
@@ -102,17 +109,30 @@ struct SessionList {
     sessions: Vec<SessionView>,
 }
 
-pub(crate) async fn list_sessions(State(services): State<Services>, Authenticated(claims, _): Authenticated) -> Result<Response> {
+pub(crate) async fn list_sessions(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+) -> Result<Response> {
     let sessions = sessions::list(&services, &claims.sub)
         .await?
         .into_iter()
         .filter(|s| s.epoch == claims.epoch)
-        .map(|s| SessionView { current: s.id == claims.sid, id: s.id, device: s.device, created_at: s.created_at, last_used_at: s.last_used_at })
+        .map(|s| SessionView {
+            current: s.id == claims.sid,
+            id: s.id,
+            device: s.device,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+        })
         .collect();
     Ok(json(StatusCode::OK, &SessionList { sessions }))
 }
 
-pub(crate) async fn revoke_session(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(id): Path<String>) -> Result<Response> {
+pub(crate) async fn revoke_session(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response> {
     sessions::revoke(&services, &claims.sub, &id, "revoked_by_owner").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -120,6 +140,8 @@ pub(crate) async fn revoke_session(State(services): State<Services>, Authenticat
 pub(crate) async fn jwks(State(services): State<Services>) -> Result<Response> {
     let ring = services.tokens.ring(&services).await?;
     let mut response = axum::Json(ring.jwks()).into_response();
-    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=300"));
+    response
+        .headers_mut()
+        .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=300"));
     Ok(response)
 }

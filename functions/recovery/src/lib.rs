@@ -21,7 +21,8 @@ use signet_shared::subscription::{self, ActivationState, Product, Recovery, Subs
 use signet_shared::{messages, Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).
-pub const ROUTES: &[(&str, &str)] = &[("GET", "/subscriptions"), ("POST", "/subscriptions/{id}/recovery"), ("GET", "/certificates/{serial}/status")];
+pub const ROUTES: &[(&str, &str)] =
+    &[("GET", "/subscriptions"), ("POST", "/subscriptions/{id}/recovery"), ("GET", "/certificates/{serial}/status")];
 
 /// The routes of the recovery function.
 pub fn routes(services: Services) -> Router {
@@ -58,7 +59,11 @@ struct SubscriptionList {
 }
 
 /// The subscriptions of the space the token acts for.
-async fn list(State(services): State<Services>, RequestLocale(locale): RequestLocale, Authenticated(claims, _): Authenticated) -> Result<Response> {
+async fn list(
+    State(services): State<Services>,
+    RequestLocale(locale): RequestLocale,
+    Authenticated(claims, _): Authenticated,
+) -> Result<Response> {
     let items = services.store.query_gsi1(&format!("SPACE#{}", claims.space), "SUB#", 500).await?;
     let mut subscriptions = Vec::new();
     for item in items {
@@ -130,7 +135,12 @@ async fn recover(
         }
         let to = match body.send_to.unwrap_or(SendTo::Professional) {
             SendTo::Professional => person.email.clone(),
-            SendTo::Alternate => person.alternate_email.as_ref().filter(|a| a.verified).map(|a| a.email.clone()).ok_or_else(|| Error::new(ErrorCode::Conflict).field("send_to"))?,
+            SendTo::Alternate => person
+                .alternate_email
+                .as_ref()
+                .filter(|a| a.verified)
+                .map(|a| a.email.clone())
+                .ok_or_else(|| Error::new(ErrorCode::Conflict).field("send_to"))?,
         };
         let reference = subscription::new_reference(services.random.as_ref());
         let expires_at = now + REFERENCE_DAYS * 86400;
@@ -145,7 +155,10 @@ async fn recover(
             confirmation_sent: false,
         };
         // Kept as long again past its expiry, so that a late activation is told "expired".
-        let mut writes = vec![Write::create(Item::new(subscription::recovery_key(&reference), &recovery)?.expires_at(expires_at + REFERENCE_DAYS * 86400))];
+        let mut writes = vec![Write::create(
+            Item::new(subscription::recovery_key(&reference), &recovery)?
+                .expires_at(expires_at + REFERENCE_DAYS * 86400),
+        )];
         // A new request replaces the pending one.
         if let Some(previous) = &sub.recovery {
             if let Some(previous_item) = store.get(&subscription::recovery_key(previous)).await? {
@@ -158,7 +171,14 @@ async fn recover(
         }
         sub.recovery = Some(reference.clone());
         writes.push(Write::replace(item.next(&sub)?));
-        let event = AuditEvent::new(now, &context, "recovery.requested", Some(&person.id), format!("subscription:{}", sub.id), serde_json::json!({"reference": reference}));
+        let event = AuditEvent::new(
+            now,
+            &context,
+            "recovery.requested",
+            Some(&person.id),
+            format!("subscription:{}", sub.id),
+            serde_json::json!({"reference": reference}),
+        );
         writes.push(event.write(&services.new_id())?);
         match store.transact(writes).await {
             Ok(()) => event.log(),
@@ -166,10 +186,25 @@ async fn recover(
             Err(StoreError::ConditionFailed(_)) => continue,
             Err(e) => return Err(e.into()),
         }
-        let link = services.portal_link(&format!("/activation?reference={}", subscription::display_reference(&reference)));
-        let email = messages::recovery_reference(to.as_str(), &subscription::display_reference(&reference), &link, REFERENCE_DAYS, person.locale);
+        let link =
+            services.portal_link(&format!("/activation?reference={}", subscription::display_reference(&reference)));
+        let email = messages::recovery_reference(
+            to.as_str(),
+            &subscription::display_reference(&reference),
+            &link,
+            REFERENCE_DAYS,
+            person.locale,
+        );
         services.mailer.send(&email).await?;
-        return Ok(json(StatusCode::CREATED, &RecoveryRequested { status: "reference_sent", subscription_id: sub.id, sent_to: messages::email_hint(to.as_str()), expires_at }));
+        return Ok(json(
+            StatusCode::CREATED,
+            &RecoveryRequested {
+                status: "reference_sent",
+                subscription_id: sub.id,
+                sent_to: messages::email_hint(to.as_str()),
+                expires_at,
+            },
+        ));
     }
     Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
 }

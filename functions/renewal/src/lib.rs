@@ -19,7 +19,10 @@ use signet_shared::billing::{self, Catalogue};
 use signet_shared::http::{json, ApiJson, RequestContext};
 use signet_shared::locale::Locale;
 use signet_shared::payment::{self, CheckoutRequest};
-use signet_shared::renewal::{self, Amounts, Fulfilled, Buyer, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount, TermsAcceptance};
+use signet_shared::renewal::{
+    self, Amounts, Buyer, Fulfilled, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount,
+    TermsAcceptance,
+};
 use signet_shared::store::{Item, StoreError, Write};
 use signet_shared::subscription::{self, Subscription};
 use signet_shared::{Error, ErrorCode, Result, Services};
@@ -65,7 +68,12 @@ fn catalogue() -> Result<&'static Catalogue> {
 
 /// The subscription `id`, if I hold it in the space I act for (otherwise it does not exist
 /// for me), and whether a renewal's checkout holds it (read together).
-async fn my_subscription(services: &Services, person_id: &str, space_id: &str, id: &str) -> Result<(Subscription, bool)> {
+async fn my_subscription(
+    services: &Services,
+    person_id: &str,
+    space_id: &str,
+    id: &str,
+) -> Result<(Subscription, bool)> {
     let not_found = || Error::new(ErrorCode::NotFound).field("id");
     if !signet_shared::crypto::is_random_id(id) {
         return Err(not_found());
@@ -84,7 +92,10 @@ async fn space(services: &Services, id: &str) -> Result<Option<CustomerSpace>> {
 
 /// The organisations a person may bill: member of, enabled for invoicing, with a billing
 /// contact.
-async fn billable_organisations(services: &Services, memberships: &[account::Membership]) -> Result<Vec<CustomerSpace>> {
+async fn billable_organisations(
+    services: &Services,
+    memberships: &[account::Membership],
+) -> Result<Vec<CustomerSpace>> {
     let mut out = Vec::new();
     for m in memberships.iter().filter(|m| m.space_kind == SpaceKind::Organisation) {
         if let Some(org) = space(services, &m.space_id).await? {
@@ -141,16 +152,27 @@ struct BillingView {
 
 impl From<&BillingProfile> for BillingView {
     fn from(b: &BillingProfile) -> Self {
-        BillingView { name: Some(b.name.clone()), country: b.country.clone(), region: b.region.clone(), vat_number: b.vat_number.clone() }
+        BillingView {
+            name: Some(b.name.clone()),
+            country: b.country.clone(),
+            region: b.region.clone(),
+            vat_number: b.vat_number.clone(),
+        }
     }
 }
 
 /// What renewing one of my subscriptions may look like: the products, the payment modes
 /// (card, and "bill my organisation" only when there is one to bill), the billing address
 /// on file, the terms of sale to accept.
-async fn options(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(id): Path<String>) -> Result<Response> {
+async fn options(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let (sub, _) = my_subscription(&services, &claims.sub, &claims.space, &id).await?;
-    let person = account::person_with_spaces(services.store.as_ref(), &claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+    let person = account::person_with_spaces(services.store.as_ref(), &claims.sub)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
     let organisations = billable_organisations(&services, &person.memberships).await?;
     let own = space(&services, &sub.space_id).await?;
     let catalogue = catalogue()?;
@@ -224,10 +246,17 @@ fn checked_billing(b: &BillingView) -> Result<BillingView> {
         return Err(bad("region"));
     }
     let vat_number = b.vat_number.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    if vat_number.as_ref().is_some_and(|v| v.len() > 20 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-' || c == '.')) {
+    if vat_number.as_ref().is_some_and(|v| {
+        v.len() > 20 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-' || c == '.')
+    }) {
         return Err(Error::new(ErrorCode::InvalidRequest).field("billing.vat_number"));
     }
-    let name = b.name.as_deref().filter(|n| !n.trim().is_empty()).map(|n| signet_shared::names::checked(n, "billing.name", 200)).transpose()?;
+    let name = b
+        .name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| signet_shared::names::checked(n, "billing.name", 200))
+        .transpose()?;
     Ok(BillingView { name, country, region, vat_number })
 }
 
@@ -235,11 +264,31 @@ fn checked_billing(b: &BillingView) -> Result<BillingView> {
 fn amounts(catalogue: &Catalogue, product: &billing::Product, buyer: &Buyer) -> Result<Amounts> {
     let currency = catalogue.currency_for(&buyer.country).to_owned();
     let price = *product.prices.get(&currency).ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("product"))?;
-    let tax_buyer = billing::Buyer { country: buyer.country.clone(), region: buyer.region.clone(), vat_number: buyer.vat_number.clone() };
+    let tax_buyer = billing::Buyer {
+        country: buyer.country.clone(),
+        region: buyer.region.clone(),
+        vat_number: buyer.vat_number.clone(),
+    };
     let taxes = catalogue.taxes(&tax_buyer, price);
     Ok(Amounts {
-        lines: vec![Line { code: product.code.clone(), description: product.name.clone(), quantity: 1, unit_price: price, amount: price }],
-        taxes: taxes.lines.iter().map(|t| TaxAmount { name: catalogue.tax_names(&t.code), code: t.code.clone(), rate: t.rate.clone(), base: t.base, amount: t.amount }).collect(),
+        lines: vec![Line {
+            code: product.code.clone(),
+            description: product.name.clone(),
+            quantity: 1,
+            unit_price: price,
+            amount: price,
+        }],
+        taxes: taxes
+            .lines
+            .iter()
+            .map(|t| TaxAmount {
+                name: catalogue.tax_names(&t.code),
+                code: t.code.clone(),
+                rate: t.rate.clone(),
+                base: t.base,
+                amount: t.amount,
+            })
+            .collect(),
         subtotal: taxes.subtotal,
         total: taxes.total,
         currency,
@@ -319,9 +368,25 @@ fn amounts_view(a: &Amounts, locale: Locale) -> InvoiceDraft {
         lines: a
             .lines
             .iter()
-            .map(|l| LineView { code: l.code.clone(), description: l.description.pick(locale).to_owned(), quantity: l.quantity, unit_price: billing::format_amount(l.unit_price), amount: billing::format_amount(l.amount) })
+            .map(|l| LineView {
+                code: l.code.clone(),
+                description: l.description.pick(locale).to_owned(),
+                quantity: l.quantity,
+                unit_price: billing::format_amount(l.unit_price),
+                amount: billing::format_amount(l.amount),
+            })
             .collect(),
-        taxes: a.taxes.iter().map(|t| TaxView { code: t.code.clone(), name: t.name.pick(locale).to_owned(), rate: t.rate.clone(), base: billing::format_amount(t.base), amount: billing::format_amount(t.amount) }).collect(),
+        taxes: a
+            .taxes
+            .iter()
+            .map(|t| TaxView {
+                code: t.code.clone(),
+                name: t.name.pick(locale).to_owned(),
+                rate: t.rate.clone(),
+                base: billing::format_amount(t.base),
+                amount: billing::format_amount(t.amount),
+            })
+            .collect(),
         subtotal: billing::format_amount(a.subtotal),
         total: billing::format_amount(a.total),
         reverse_charge_mention: a.reverse_charge_mention.as_ref().map(|m| m.pick(locale).to_owned()),
@@ -329,7 +394,13 @@ fn amounts_view(a: &Amounts, locale: Locale) -> InvoiceDraft {
 }
 
 fn buyer_view(b: &Buyer) -> BuyerView {
-    BuyerView { name: b.name.clone(), email: b.email.clone(), country: b.country.clone(), region: b.region.clone(), vat_number: b.vat_number.clone() }
+    BuyerView {
+        name: b.name.clone(),
+        email: b.email.clone(),
+        country: b.country.clone(),
+        region: b.region.clone(),
+        vat_number: b.vat_number.clone(),
+    }
 }
 
 fn view(services: &Services, r: &Renewal) -> RenewalView {
@@ -342,11 +413,17 @@ fn view(services: &Services, r: &Renewal) -> RenewalView {
         buyer: buyer_view(&r.buyer),
         invoice: amounts_view(&r.amounts, r.locale),
         terms: TermsView {
-            version: r.terms.as_ref().map(|t| t.version.clone()).unwrap_or_else(|| services.config.payments.terms_version.clone()),
+            version: r
+                .terms
+                .as_ref()
+                .map(|t| t.version.clone())
+                .unwrap_or_else(|| services.config.payments.terms_version.clone()),
             url: services.config.payments.terms_url.clone(),
             accepted_at: r.terms.as_ref().map(|t| t.accepted_at),
         },
-        checkout_url: (r.state == RenewalState::AwaitingPayment).then(|| r.checkout.as_ref().map(|c| c.url.clone())).flatten(),
+        checkout_url: (r.state == RenewalState::AwaitingPayment)
+            .then(|| r.checkout.as_ref().map(|c| c.url.clone()))
+            .flatten(),
         invoice_number: r.invoice_number.clone(),
         term_end: r.new_term_end,
     }
@@ -366,8 +443,14 @@ async fn draft(
         return Err(Error::new(ErrorCode::RenewalInProgress));
     }
     let catalogue = catalogue()?;
-    let product = catalogue.products.get(&body.product).filter(|p| p.kind == product_kind(&sub)).ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("product"))?;
-    let person = account::person_with_spaces(services.store.as_ref(), &claims.sub).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+    let product = catalogue
+        .products
+        .get(&body.product)
+        .filter(|p| p.kind == product_kind(&sub))
+        .ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("product"))?;
+    let person = account::person_with_spaces(services.store.as_ref(), &claims.sub)
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
     let buyer = match body.payment_mode {
         PaymentMode::Card => {
             if body.organisation_id.is_some() {
@@ -381,10 +464,14 @@ async fn draft(
                 Some(_) => None,
                 None => space(&services, &sub.space_id).await?.and_then(|s| s.billing).map(|b| BillingView::from(&b)),
             };
-            let billing = given.or(on_file).ok_or_else(|| Error::new(ErrorCode::BillingAddressRequired).field("billing"))?;
+            let billing =
+                given.or(on_file).ok_or_else(|| Error::new(ErrorCode::BillingAddressRequired).field("billing"))?;
             Buyer {
                 space_id: sub.space_id.clone(),
-                name: billing.name.clone().unwrap_or_else(|| format!("{} {}", person.person.first_name, person.person.last_name)),
+                name: billing
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{} {}", person.person.first_name, person.person.last_name)),
                 email: person.person.email.as_str().to_owned(),
                 country: billing.country,
                 region: billing.region,
@@ -395,7 +482,10 @@ async fn draft(
             if body.billing.is_some() {
                 return Err(Error::new(ErrorCode::InvalidRequest).field("billing"));
             }
-            let org_id = body.organisation_id.as_deref().ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("organisation_id"))?;
+            let org_id = body
+                .organisation_id
+                .as_deref()
+                .ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("organisation_id"))?;
             // Only an organisation I am a member of, enabled for invoicing.
             let unavailable = || Error::new(ErrorCode::PaymentModeUnavailable).field("organisation_id");
             if !person.memberships.iter().any(|m| m.space_id == org_id && m.space_kind == SpaceKind::Organisation) {
@@ -404,14 +494,24 @@ async fn draft(
             let org = space(&services, org_id).await?.ok_or_else(unavailable)?;
             let profile = org.billing.filter(|b| b.invoicing_enabled).ok_or_else(unavailable)?;
             let contact = profile.billing_contact.ok_or_else(unavailable)?;
-            Buyer { space_id: org.id, name: profile.name, email: contact.as_str().to_owned(), country: profile.country, region: profile.region, vat_number: profile.vat_number }
+            Buyer {
+                space_id: org.id,
+                name: profile.name,
+                email: contact.as_str().to_owned(),
+                country: profile.country,
+                region: profile.region,
+                vat_number: profile.vat_number,
+            }
         }
     };
     // The demo catalogue's registration numbers are placeholders: only the local payment
     // page (the local server, the tests' emulator) may invoice with them, never a deployment.
     if catalogue.has_example_registrations() && services.payments.as_local().is_none() {
-        tracing::error!("the catalogue's seller tax registrations are examples: configure the real numbers before invoicing");
-        return Err(Error::new(ErrorCode::ServiceUnavailable).detail("invoicing is not configured yet (the seller's tax registration numbers)"));
+        tracing::error!(
+            "the catalogue's seller tax registrations are examples: configure the real numbers before invoicing"
+        );
+        return Err(Error::new(ErrorCode::ServiceUnavailable)
+            .detail("invoicing is not configured yet (the seller's tax registration numbers)"));
     }
     let now = services.now();
     let renewal = Renewal {
@@ -433,7 +533,10 @@ async fn draft(
         new_term_end: None,
         notices: Default::default(),
     };
-    services.store.write(Write::create(Item::new(renewal::renewal_key(&renewal.id), &renewal)?.expires_at(now + DRAFT_TTL))).await?;
+    services
+        .store
+        .write(Write::create(Item::new(renewal::renewal_key(&renewal.id), &renewal)?.expires_at(now + DRAFT_TTL)))
+        .await?;
     tracing::info!(renewal = %renewal.id, subscription = %sub.id, source = %context.source_ip, "renewal drafted");
     Ok(json(StatusCode::CREATED, &view(&services, &renewal)))
 }
@@ -458,7 +561,11 @@ async fn my_renewal(services: &Services, person_id: &str, id: &str) -> Result<(I
 async fn open_checkout(services: &Services, r: &Renewal) -> Result<payment::Checkout> {
     let hour = services.now().div_euclid(3600);
     let catalogue = catalogue()?;
-    let description = catalogue.products.get(&r.product_code).map(|p| p.name.pick(r.locale).to_owned()).unwrap_or_else(|| r.product_code.clone());
+    let description = catalogue
+        .products
+        .get(&r.product_code)
+        .map(|p| p.name.pick(r.locale).to_owned())
+        .unwrap_or_else(|| r.product_code.clone());
     services
         .payments
         .create_checkout(&CheckoutRequest {
@@ -477,7 +584,11 @@ async fn open_checkout(services: &Services, r: &Renewal) -> Result<payment::Chec
 }
 
 /// Where a renewal stands (a return from the payment page reads it).
-async fn show(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(id): Path<String>) -> Result<Response> {
+async fn show(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let (_, r) = my_renewal(&services, &claims.sub, &id).await?;
     Ok(json(StatusCode::OK, &view(&services, &r)))
 }
@@ -501,38 +612,55 @@ async fn submit(
 ) -> Result<Response> {
     let current_version = &services.config.payments.terms_version;
     if !body.accept_terms || &body.terms_version != current_version {
-        return Err(Error::new(ErrorCode::TermsNotAccepted).field(if body.accept_terms { "terms_version" } else { "accept_terms" }));
+        return Err(Error::new(ErrorCode::TermsNotAccepted).field(if body.accept_terms {
+            "terms_version"
+        } else {
+            "accept_terms"
+        }));
     }
     let store = services.store.as_ref();
     for _ in 0..8 {
         let (item, mut r) = my_renewal(&services, &live.person.id, &id).await?;
-        let terms = TermsAcceptance { version: current_version.clone(), accepted_at: services.now(), source_ip: context.source_ip.clone() };
+        let terms = TermsAcceptance {
+            version: current_version.clone(),
+            accepted_at: services.now(),
+            source_ip: context.source_ip.clone(),
+        };
         match (r.state, r.mode) {
             (RenewalState::Paid | RenewalState::Invoiced, _) => {
                 let answer = json(StatusCode::OK, &view(&services, &r));
-                renewal::send_notices(&services, Fulfilled { item, renewal: r, now: false }, Some(&live.person)).await?;
+                renewal::send_notices(&services, Fulfilled { item, renewal: r, now: false }, Some(&live.person))
+                    .await?;
                 return Ok(answer);
             }
             (RenewalState::Abandoned, _) => return Err(Error::new(ErrorCode::RenewalClosed)),
             (RenewalState::Draft, PaymentMode::Organisation) => {
                 // The membership is checked again: it may have ended since the draft.
-                let still_member = store.get(&account::membership_key(&live.person.id, &r.buyer.space_id)).await?.is_some();
+                let still_member =
+                    store.get(&account::membership_key(&live.person.id, &r.buyer.space_id)).await?.is_some();
                 let org = space(&services, &r.buyer.space_id).await?;
-                if !still_member || !org.and_then(|o| o.billing).is_some_and(|b| b.invoicing_enabled && b.billing_contact.is_some()) {
+                if !still_member
+                    || !org.and_then(|o| o.billing).is_some_and(|b| b.invoicing_enabled && b.billing_contact.is_some())
+                {
                     return Err(Error::new(ErrorCode::PaymentModeUnavailable).field("organisation_id"));
                 }
                 let id = r.id.clone();
-                let done = renewal::fulfil(&services, &context, &id, Some((item, r)), &Payment::Organisation { terms }).await?;
-                let answer = json(if done.now { StatusCode::CREATED } else { StatusCode::OK }, &view(&services, &done.renewal));
+                let done = renewal::fulfil(&services, &context, &id, Some((item, r)), &Payment::Organisation { terms })
+                    .await?;
+                let answer =
+                    json(if done.now { StatusCode::CREATED } else { StatusCode::OK }, &view(&services, &done.renewal));
                 renewal::send_notices(&services, done, Some(&live.person)).await?;
                 return Ok(answer);
             }
-            (RenewalState::Draft, PaymentMode::Card) | (RenewalState::AwaitingPayment, PaymentMode::Card) if r.checkout.is_none() => {
+            (RenewalState::Draft, PaymentMode::Card) | (RenewalState::AwaitingPayment, PaymentMode::Card)
+                if r.checkout.is_none() =>
+            {
                 // The session first (keyed by the renewal: a retry finds the same one), then
                 // the renewal with the terms and the session in one write: a failure of the
                 // provider leaves the draft as it was.
                 // One card checkout open per subscription: a second renewal would be paid twice.
-                let renewal::SubscriptionAndLock { subscription, lock } = renewal::subscription_and_lock(&services, &r.subscription_id).await?;
+                let renewal::SubscriptionAndLock { subscription, lock } =
+                    renewal::subscription_and_lock(&services, &r.subscription_id).await?;
                 if lock.as_ref().is_some_and(|(_, l)| l.renewal_id != r.id) {
                     return Err(Error::new(ErrorCode::RenewalInProgress));
                 }
@@ -552,10 +680,20 @@ async fn submit(
                 let mut writes = vec![Write::replace(next)];
                 if lock.is_none() {
                     let held = renewal::RenewalLock { renewal_id: r.id.clone() };
-                    writes.push(Write::create(Item::new(renewal::lock_key(&r.subscription_id), &held)?.expires_at(services.now() + renewal::CHECKOUT_TTL + 300)));
+                    writes.push(Write::create(
+                        Item::new(renewal::lock_key(&r.subscription_id), &held)?
+                            .expires_at(services.now() + renewal::CHECKOUT_TTL + 300),
+                    ));
                 }
                 if submitted_now {
-                    let event = AuditEvent::new(services.now(), &context, "renewal.submitted", Some(&live.person.id), format!("subscription:{}", r.subscription_id), serde_json::json!({"renewal": r.id, "terms_version": current_version, "total": r.amounts.total, "currency": r.amounts.currency}));
+                    let event = AuditEvent::new(
+                        services.now(),
+                        &context,
+                        "renewal.submitted",
+                        Some(&live.person.id),
+                        format!("subscription:{}", r.subscription_id),
+                        serde_json::json!({"renewal": r.id, "terms_version": current_version, "total": r.amounts.total, "currency": r.amounts.currency}),
+                    );
                     writes.push(event.write(&services.new_id())?);
                 }
                 match store.transact(writes).await {
@@ -565,7 +703,9 @@ async fn submit(
                     Err(e) => return Err(e.into()),
                 }
             }
-            (RenewalState::AwaitingPayment | RenewalState::Draft, _) => return Ok(json(StatusCode::OK, &view(&services, &r))),
+            (RenewalState::AwaitingPayment | RenewalState::Draft, _) => {
+                return Ok(json(StatusCode::OK, &view(&services, &r)))
+            }
         }
     }
     Err(Error::new(ErrorCode::Conflict))
@@ -574,17 +714,26 @@ async fn submit(
 /// Gives up a renewal not yet paid: its checkout session is ended at the provider (so it
 /// takes no payment), the renewal abandoned and the subscription free for another renewal at
 /// once. A session paid first is not undone: the answer says so and the webhook fulfils it.
-async fn cancel(State(services): State<Services>, context: RequestContext, Authenticated(claims, _): Authenticated, Path(id): Path<String>) -> Result<Response> {
+async fn cancel(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, _): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Response> {
     for _ in 0..8 {
         let (item, r) = my_renewal(&services, &claims.sub, &id).await?;
         match r.state {
             RenewalState::Abandoned => return Ok(json(StatusCode::OK, &view(&services, &r))),
-            RenewalState::Paid | RenewalState::Invoiced => return Err(Error::new(ErrorCode::Conflict).detail("the renewal is already paid or invoiced")),
+            RenewalState::Paid | RenewalState::Invoiced => {
+                return Err(Error::new(ErrorCode::Conflict).detail("the renewal is already paid or invoiced"))
+            }
             RenewalState::Draft | RenewalState::AwaitingPayment => {}
         }
         if let Some(checkout) = &r.checkout {
             if services.payments.expire_checkout(&checkout.session_id).await? == payment::Expiry::Paid {
-                return Err(Error::new(ErrorCode::Conflict).detail("the payment went through first; the renewal completes"));
+                return Err(
+                    Error::new(ErrorCode::Conflict).detail("the payment went through first; the renewal completes")
+                );
             }
         }
         let detail = serde_json::json!({"renewal": r.id});
@@ -598,11 +747,25 @@ async fn cancel(State(services): State<Services>, context: RequestContext, Authe
 /// Abandons the renewal read as `item`: kept 90 days (a late payment still finds it), its
 /// lock released and the change audited, in one transaction. `None` when the renewal moved
 /// since it was read.
-async fn abandon(services: &Services, context: &RequestContext, item: &Item, mut r: Renewal, action: &str, detail: serde_json::Value) -> Result<Option<Renewal>> {
+async fn abandon(
+    services: &Services,
+    context: &RequestContext,
+    item: &Item,
+    mut r: Renewal,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<Option<Renewal>> {
     let lock = renewal::live_lock(services, &r.subscription_id).await?;
     r.state = RenewalState::Abandoned;
     let next = item.next(&r)?.expires_at(services.now() + ABANDONED_TTL);
-    let event = AuditEvent::new(services.now(), context, action, Some(&r.person_id), format!("subscription:{}", r.subscription_id), detail);
+    let event = AuditEvent::new(
+        services.now(),
+        context,
+        action,
+        Some(&r.person_id),
+        format!("subscription:{}", r.subscription_id),
+        detail,
+    );
     let mut writes = vec![Write::replace(next), event.write(&services.new_id())?];
     writes.extend(renewal::release_lock(lock.as_ref(), &r.id));
     match services.store.transact(writes).await {
@@ -647,16 +810,29 @@ struct Received {
 }
 
 /// Records a payment that fulfils nothing (for a refund or a manual fulfilment).
-async fn record_unmatched(services: &Services, context: &RequestContext, renewal_id: &str, session: &CheckoutObject, renewal_state: serde_json::Value, expected: serde_json::Value) -> Result<()> {
+async fn record_unmatched(
+    services: &Services,
+    context: &RequestContext,
+    renewal_id: &str,
+    session: &CheckoutObject,
+    renewal_state: serde_json::Value,
+    expected: serde_json::Value,
+) -> Result<()> {
     let detail = serde_json::json!({"session": session.id, "amount": session.amount_total, "currency": session.currency, "payment": session.payment_intent, "renewal_state": renewal_state, "expected": expected});
-    let event = AuditEvent::new(services.now(), context, "payment.unmatched", None, format!("renewal:{renewal_id}"), detail);
+    let event =
+        AuditEvent::new(services.now(), context, "payment.unmatched", None, format!("renewal:{renewal_id}"), detail);
     Ok(services.store.write(event.write(&services.new_id())?).await?)
 }
 
 /// The payment provider's webhook: signature first (`Stripe-Signature`, five minutes of
 /// tolerance), then a paid checkout fulfils its renewal — once, however many times and in
 /// whatever order it is delivered — and an expired one abandons it.
-async fn webhook(State(services): State<Services>, context: RequestContext, headers: HeaderMap, body: Bytes) -> Result<Response> {
+async fn webhook(
+    State(services): State<Services>,
+    context: RequestContext,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
     let Some(secret) = services.payments.webhook_secret() else {
         tracing::error!("payment webhook refused: no signing secret is configured");
         return Err(Error::new(ErrorCode::WebhookSignatureInvalid));
@@ -669,7 +845,10 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
     let event: Event = serde_json::from_slice(&body).map_err(|_| Error::new(ErrorCode::InvalidRequest))?;
     let session = event.data.object;
     let ignored = |why: &'static str| Ok(json(StatusCode::OK, &Received { received: true, outcome: Some(why) }));
-    let Some(renewal_id) = session.client_reference_id.clone().filter(|id| signet_shared::crypto::is_random_id(id)) else { return ignored("not_a_renewal") };
+    let Some(renewal_id) = session.client_reference_id.clone().filter(|id| signet_shared::crypto::is_random_id(id))
+    else {
+        return ignored("not_a_renewal");
+    };
     match event.kind.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
             if session.payment_status.as_deref() != Some("paid") {
@@ -678,31 +857,45 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
             let Some((item, r)) = renewal::load(&services, &renewal_id).await? else {
                 // Paid for a renewal that does not exist (any more): recorded for reconciliation.
                 tracing::error!(renewal = %renewal_id, session = %session.id, "a paid checkout for an unknown renewal");
-                record_unmatched(&services, &context, &renewal_id, &session, serde_json::json!("unknown"), serde_json::Value::Null).await?;
+                record_unmatched(
+                    &services,
+                    &context,
+                    &renewal_id,
+                    &session,
+                    serde_json::json!("unknown"),
+                    serde_json::Value::Null,
+                )
+                .await?;
                 return Err(Error::new(ErrorCode::NotFound));
             };
             // The session this renewal handed the buyer to, in a state that awaits (or had)
             // its payment, for the amount and currency of its invoice.
             let same_session = r.checkout.as_ref().is_some_and(|c| c.session_id == session.id);
-            let same_amount = session.amount_total == Some(r.amounts.total) && session.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&r.amounts.currency));
-            let awaited = matches!(r.state, RenewalState::AwaitingPayment | RenewalState::Abandoned | RenewalState::Paid);
+            let same_amount = session.amount_total == Some(r.amounts.total)
+                && session.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&r.amounts.currency));
+            let awaited =
+                matches!(r.state, RenewalState::AwaitingPayment | RenewalState::Abandoned | RenewalState::Paid);
             if r.mode != PaymentMode::Card || !same_session || !same_amount || !awaited {
                 // Money was taken for something that does not match: recorded for
                 // reconciliation (a refund or a manual fulfilment), never fulfilled.
                 tracing::error!(renewal = %renewal_id, session = %session.id, "a paid checkout that does not match its renewal: not fulfilled");
                 let expected = serde_json::json!({"amount": r.amounts.total, "currency": r.amounts.currency});
-                record_unmatched(&services, &context, &renewal_id, &session, serde_json::json!(r.state), expected).await?;
+                record_unmatched(&services, &context, &renewal_id, &session, serde_json::json!(r.state), expected)
+                    .await?;
                 return Err(Error::new(ErrorCode::PaymentMismatch));
             }
             let reference = session.payment_intent.unwrap_or(session.id);
-            let done = renewal::fulfil(&services, &context, &renewal_id, Some((item, r)), &Payment::Card { reference }).await?;
+            let done = renewal::fulfil(&services, &context, &renewal_id, Some((item, r)), &Payment::Card { reference })
+                .await?;
             // A failed receipt answers 503: the provider delivers again and the receipt goes.
             renewal::send_notices(&services, done, None).await?;
             Ok(json(StatusCode::OK, &Received { received: true, outcome: Some("fulfilled") }))
         }
         "checkout.session.expired" | "checkout.session.async_payment_failed" => {
             for _ in 0..8 {
-                let Some((item, r)) = renewal::load(&services, &renewal_id).await? else { return ignored("unknown_renewal") };
+                let Some((item, r)) = renewal::load(&services, &renewal_id).await? else {
+                    return ignored("unknown_renewal");
+                };
                 if r.mode != PaymentMode::Card || r.checkout.as_ref().is_none_or(|c| c.session_id != session.id) {
                     return ignored("not_this_session");
                 }
@@ -722,7 +915,11 @@ async fn webhook(State(services): State<Services>, context: RequestContext, head
 
 /// An invoice I may read (I ordered it, or I administer or receive the invoices of the
 /// space it is issued to), or not found.
-async fn readable_invoice(services: &Services, claims: &signet_shared::tokens::AccessClaims, number: &str) -> Result<Invoice> {
+async fn readable_invoice(
+    services: &Services,
+    claims: &signet_shared::tokens::AccessClaims,
+    number: &str,
+) -> Result<Invoice> {
     let not_found = || Error::new(ErrorCode::NotFound).field("number");
     if number.len() > 32 || !number.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(not_found());
@@ -749,7 +946,11 @@ struct InvoiceJson {
     amounts: InvoiceDraft,
 }
 
-async fn invoice_json(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(number): Path<String>) -> Result<Response> {
+async fn invoice_json(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+    Path(number): Path<String>,
+) -> Result<Response> {
     let i = readable_invoice(&services, &claims, &number).await?;
     Ok(json(
         StatusCode::OK,
@@ -769,7 +970,8 @@ async fn invoice_json(State(services): State<Services>, Authenticated(claims, _)
 }
 
 fn pdf_response(bytes: Vec<u8>, file: &str) -> Response {
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")).unwrap_or(HeaderValue::from_static("attachment"));
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
     let mut response = (StatusCode::OK, bytes).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
     response.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
@@ -777,7 +979,11 @@ fn pdf_response(bytes: Vec<u8>, file: &str) -> Response {
     response
 }
 
-async fn invoice_pdf(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(number): Path<String>) -> Result<Response> {
+async fn invoice_pdf(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+    Path(number): Path<String>,
+) -> Result<Response> {
     let i = readable_invoice(&services, &claims, &number).await?;
     Ok(pdf_response(pdf::invoice(&i), &format!("invoice-{}.pdf", i.number)))
 }
@@ -798,11 +1004,17 @@ struct ReceiptJson {
 fn receipt_of(i: &Invoice) -> Result<(i64, &str)> {
     match &i.settlement {
         Settlement::Paid { paid_at, reference } => Ok((*paid_at, reference.as_str())),
-        Settlement::Due { .. } => Err(Error::new(ErrorCode::NotFound).field("number").detail("no receipt: the invoice is payable on terms")),
+        Settlement::Due { .. } => {
+            Err(Error::new(ErrorCode::NotFound).field("number").detail("no receipt: the invoice is payable on terms"))
+        }
     }
 }
 
-async fn receipt_json(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(number): Path<String>) -> Result<Response> {
+async fn receipt_json(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+    Path(number): Path<String>,
+) -> Result<Response> {
     let i = readable_invoice(&services, &claims, &number).await?;
     let (paid_at, reference) = receipt_of(&i)?;
     Ok(json(
@@ -820,7 +1032,11 @@ async fn receipt_json(State(services): State<Services>, Authenticated(claims, _)
     ))
 }
 
-async fn receipt_pdf(State(services): State<Services>, Authenticated(claims, _): Authenticated, Path(number): Path<String>) -> Result<Response> {
+async fn receipt_pdf(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+    Path(number): Path<String>,
+) -> Result<Response> {
     let i = readable_invoice(&services, &claims, &number).await?;
     let (paid_at, reference) = receipt_of(&i)?;
     Ok(pdf_response(pdf::receipt(&i, paid_at, reference), &format!("receipt-{}.pdf", i.number)))

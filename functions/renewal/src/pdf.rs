@@ -10,9 +10,33 @@ use signet_shared::renewal::{Invoice, PaymentMode, Settlement};
 /// What WinAnsiEncoding (Windows-1252) puts at 0x80–0x9F (0x81, 0x8D, 0x8F, 0x90 and 0x9D
 /// are unassigned).
 const WIN_ANSI_HIGH: [(char, u8); 27] = [
-    ('€', 0x80), ('‚', 0x82), ('ƒ', 0x83), ('„', 0x84), ('…', 0x85), ('†', 0x86), ('‡', 0x87), ('ˆ', 0x88), ('‰', 0x89),
-    ('Š', 0x8a), ('‹', 0x8b), ('Œ', 0x8c), ('Ž', 0x8e), ('‘', 0x91), ('’', 0x92), ('“', 0x93), ('”', 0x94), ('•', 0x95),
-    ('–', 0x96), ('—', 0x97), ('˜', 0x98), ('™', 0x99), ('š', 0x9a), ('›', 0x9b), ('œ', 0x9c), ('ž', 0x9e), ('Ÿ', 0x9f),
+    ('€', 0x80),
+    ('‚', 0x82),
+    ('ƒ', 0x83),
+    ('„', 0x84),
+    ('…', 0x85),
+    ('†', 0x86),
+    ('‡', 0x87),
+    ('ˆ', 0x88),
+    ('‰', 0x89),
+    ('Š', 0x8a),
+    ('‹', 0x8b),
+    ('Œ', 0x8c),
+    ('Ž', 0x8e),
+    ('‘', 0x91),
+    ('’', 0x92),
+    ('“', 0x93),
+    ('”', 0x94),
+    ('•', 0x95),
+    ('–', 0x96),
+    ('—', 0x97),
+    ('˜', 0x98),
+    ('™', 0x99),
+    ('š', 0x9a),
+    ('›', 0x9b),
+    ('œ', 0x9c),
+    ('ž', 0x9e),
+    ('Ÿ', 0x9f),
 ];
 
 /// Text in WinAnsiEncoding: Latin-1 as is, the typographic characters Windows-1252 adds,
@@ -118,7 +142,8 @@ impl Page {
     }
 
     fn finish(self, title: &str) -> Vec<u8> {
-        let (catalog, tree, page, regular, bold, contents, info) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4), Ref::new(5), Ref::new(6), Ref::new(7));
+        let (catalog, tree, page, regular, bold, contents, info) =
+            (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4), Ref::new(5), Ref::new(6), Ref::new(7));
         let mut pdf = Pdf::new();
         pdf.catalog(catalog).pages(tree);
         pdf.pages(tree).kids([page]).count(1);
@@ -147,7 +172,9 @@ fn header(page: &mut Page, i: &Invoice, title: &str) {
     // reverse charge, where the buyer accounts for the VAT).
     let a = &i.amounts;
     let concerned = |r: &&signet_shared::billing::Registration| {
-        r.taxes.iter().any(|t| a.taxes.iter().any(|charged| charged.code == *t) || (a.reverse_charge_mention.is_some() && t == "VAT"))
+        r.taxes.iter().any(|t| {
+            a.taxes.iter().any(|charged| charged.code == *t) || (a.reverse_charge_mention.is_some() && t == "VAT")
+        })
     };
     for r in i.seller.registrations.iter().filter(concerned) {
         page.line(10.0, false, &format!("{} {}", r.label.pick(l), r.number));
@@ -175,17 +202,44 @@ pub fn invoice(i: &Invoice) -> Vec<u8> {
     let mut page = Page::new();
     header(&mut page, i, &title);
     page.line(10.0, false, &format!("{} {}", l.pick("Date d'émission :", "Issued on:"), date(i.issued_at)));
-    page.line(10.0, false, &format!("{} {}", l.pick("Abonnement renouvelé jusqu'au :", "Subscription renewed until:"), date(i.term_end)));
+    page.line(
+        10.0,
+        false,
+        &format!("{} {}", l.pick("Abonnement renouvelé jusqu'au :", "Subscription renewed until:"), date(i.term_end)),
+    );
     page.gap(12.0);
     let columns = [LEFT, 330.0, 380.0, 470.0];
-    page.row(10.0, true, &[(columns[0], l.pick("Description", "Description")), (columns[1], l.pick("Qté", "Qty")), (columns[2], l.pick("Prix unitaire", "Unit price")), (columns[3], l.pick("Montant", "Amount"))]);
+    page.row(
+        10.0,
+        true,
+        &[
+            (columns[0], l.pick("Description", "Description")),
+            (columns[1], l.pick("Qté", "Qty")),
+            (columns[2], l.pick("Prix unitaire", "Unit price")),
+            (columns[3], l.pick("Montant", "Amount")),
+        ],
+    );
     page.rule();
     for line in &a.lines {
-        let (qty, unit, amount) = (line.quantity.to_string(), money(line.unit_price, &a.currency, l), money(line.amount, &a.currency, l));
-        page.row(10.0, false, &[(columns[0], &format!("{} ({})", line.description.pick(l), line.code)), (columns[1], &qty), (columns[2], &unit), (columns[3], &amount)]);
+        let (qty, unit, amount) =
+            (line.quantity.to_string(), money(line.unit_price, &a.currency, l), money(line.amount, &a.currency, l));
+        page.row(
+            10.0,
+            false,
+            &[
+                (columns[0], &format!("{} ({})", line.description.pick(l), line.code)),
+                (columns[1], &qty),
+                (columns[2], &unit),
+                (columns[3], &amount),
+            ],
+        );
     }
     page.rule();
-    page.row(10.0, false, &[(columns[2], l.pick("Sous-total", "Subtotal")), (columns[3], &money(a.subtotal, &a.currency, l))]);
+    page.row(
+        10.0,
+        false,
+        &[(columns[2], l.pick("Sous-total", "Subtotal")), (columns[3], &money(a.subtotal, &a.currency, l))],
+    );
     for t in &a.taxes {
         let label = format!("{} ({} %)", t.name.pick(l), t.rate.replace('.', l.pick(",", ".")));
         page.row(10.0, false, &[(columns[2], &label), (columns[3], &money(t.amount, &a.currency, l))]);
@@ -198,16 +252,48 @@ pub fn invoice(i: &Invoice) -> Vec<u8> {
     page.gap(8.0);
     match &i.settlement {
         Settlement::Paid { paid_at, reference } => {
-            page.line(10.0, true, &format!("{} {} ({} {reference})", l.pick("Payée par carte le", "Paid by card on"), date(*paid_at), l.pick("réf.", "ref.")));
+            page.line(
+                10.0,
+                true,
+                &format!(
+                    "{} {} ({} {reference})",
+                    l.pick("Payée par carte le", "Paid by card on"),
+                    date(*paid_at),
+                    l.pick("réf.", "ref.")
+                ),
+            );
         }
         Settlement::Due { due_at } => {
-            page.line(10.0, true, &format!("{} {}", l.pick("Payable par l'organisation au plus tard le", "Payable by the organisation by"), date(*due_at)));
+            page.line(
+                10.0,
+                true,
+                &format!(
+                    "{} {}",
+                    l.pick("Payable par l'organisation au plus tard le", "Payable by the organisation by"),
+                    date(*due_at)
+                ),
+            );
         }
     }
     if i.mode == PaymentMode::Organisation {
-        page.line(9.0, false, l.pick("Facturée à l'organisation à la demande d'un de ses membres.", "Invoiced to the organisation at the request of one of its members."));
+        page.line(
+            9.0,
+            false,
+            l.pick(
+                "Facturée à l'organisation à la demande d'un de ses membres.",
+                "Invoiced to the organisation at the request of one of its members.",
+            ),
+        );
     }
-    page.line(9.0, false, &format!("{} {}", l.pick("Modalités d'achat acceptées, version", "Terms of sale accepted, version"), i.terms.version));
+    page.line(
+        9.0,
+        false,
+        &format!(
+            "{} {}",
+            l.pick("Modalités d'achat acceptées, version", "Terms of sale accepted, version"),
+            i.terms.version
+        ),
+    );
     page.finish(&title)
 }
 
@@ -225,7 +311,11 @@ pub fn receipt(i: &Invoice, paid_at: i64, reference: &str) -> Vec<u8> {
         page.line(10.0, false, &format!("{} ({})", line.description.pick(l), line.code));
     }
     page.line(12.0, true, &format!("{} {}", l.pick("Montant payé :", "Amount paid:"), money(a.total, &a.currency, l)));
-    page.line(10.0, false, &format!("{} {}", l.pick("Abonnement renouvelé jusqu'au :", "Subscription renewed until:"), date(i.term_end)));
+    page.line(
+        10.0,
+        false,
+        &format!("{} {}", l.pick("Abonnement renouvelé jusqu'au :", "Subscription renewed until:"), date(i.term_end)),
+    );
     page.finish(&title)
 }
 

@@ -5,9 +5,9 @@
 //! Every step reads the sign-up request with one key lookup and changes it with one
 //! conditional write, so a step raced by itself has exactly one winner.
 
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{extract::State, response::Response, Router};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
 use signet_shared::audit::AuditEvent;
@@ -192,7 +192,12 @@ async fn start(
     let item = Item::new(request_key(&id), &request)?.expires_at(now + services.config.limits.signup_ttl);
     store.write(Write::create(item)).await?;
     let mail = if known {
-        messages::signup_already_registered(email.as_str(), &services.portal_link("/login"), &services.portal_link("/password/forgot"), locale)
+        messages::signup_already_registered(
+            email.as_str(),
+            &services.portal_link("/login"),
+            &services.portal_link("/password/forgot"),
+            locale,
+        )
     } else {
         let url = services.portal_link(&format!("/signup/verify?token={}", link.token));
         messages::signup_link(email.as_str(), &url, services.config.limits.link_ttl / 60, locale)
@@ -276,12 +281,23 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
         Err(e) => return Err(e.into()),
     }
     let profile = match record {
-        Some(r) => Prefill { first_name: Some(r.first_name), last_name: Some(r.last_name), phone_hint: r.phone.map(|p| p.hint), locale: r.locale },
+        Some(r) => Prefill {
+            first_name: Some(r.first_name),
+            last_name: Some(r.last_name),
+            phone_hint: r.phone.map(|p| p.hint),
+            locale: r.locale,
+        },
         None => Prefill { first_name: None, last_name: None, phone_hint: None, locale: request.locale },
     };
     Ok(json(
         StatusCode::OK,
-        &Verified { status: "verified", signup_token: continuation.token, email: request.email, profile, expires_at: item.expires_at.unwrap_or(now) },
+        &Verified {
+            status: "verified",
+            signup_token: continuation.token,
+            email: request.email,
+            profile,
+            expires_at: item.expires_at.unwrap_or(now),
+        },
     ))
 }
 
@@ -289,7 +305,8 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
 async fn load(services: &Services, token: &str) -> Result<(Item, SignupRequest)> {
     let invalid = || Error::new(ErrorCode::SignupInvalid).field("signup_token");
     let presented: PresentedToken<'_> = email_link::parse(token).ok_or_else(invalid)?;
-    let item = services.store.get(&request_key(presented.id)).await?.ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
+    let item =
+        services.store.get(&request_key(presented.id)).await?.ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
     let request: SignupRequest = item.decode()?;
     match &request.continuation_hash {
         Some(hash) if presented.matches(hash) => {}
@@ -326,7 +343,11 @@ struct CodeSent {
     resend_after: i64,
 }
 
-async fn submit_profile(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ProfileBody>) -> Result<Response> {
+async fn submit_profile(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<ProfileBody>,
+) -> Result<Response> {
     let (item, mut request) = load(&services, &body.signup_token).await?;
     if !matches!(request.status, SignupStatus::Verified | SignupStatus::CodeSent) {
         return Err(Error::new(ErrorCode::SignupWrongStep));
@@ -342,24 +363,40 @@ async fn submit_profile(State(services): State<Services>, context: RequestContex
     let code = match &mut request.challenge {
         Some(challenge) => challenge.reissue(body.channel, now, limits, services.random.as_ref())?,
         None => {
-            let (challenge, code) = CodeChallenge::issue("signup", &request.id, body.channel, now, limits, services.random.as_ref());
+            let (challenge, code) =
+                CodeChallenge::issue("signup", &request.id, body.channel, now, limits, services.random.as_ref());
             request.challenge = Some(challenge);
             code
         }
     };
     let password_hash = password::hash(body.password, services.config.argon2).await?;
-    let sealed = services.keys.seal(phone.as_str().as_bytes(), &account::person_phone_context(&request.person_id)).await?;
+    let sealed =
+        services.keys.seal(phone.as_str().as_bytes(), &account::person_phone_context(&request.person_id)).await?;
     if let Some(locale) = body.locale {
         request.locale = locale;
     }
-    request.profile = Some(PendingProfile { first_name, last_name, password_hash, phone: sealed, phone_hint: phone.hint(), channel: body.channel });
+    request.profile = Some(PendingProfile {
+        first_name,
+        last_name,
+        password_hash,
+        phone: sealed,
+        phone_hint: phone.hint(),
+        channel: body.channel,
+    });
     request.status = SignupStatus::CodeSent;
     send_code(&services, &item, request, &phone, code, &context).await
 }
 
 /// Stores the request with its new code, then delivers the code. A failed delivery is
 /// recorded so that the person can retry at once.
-async fn send_code(services: &Services, item: &Item, mut request: SignupRequest, phone: &PhoneNumber, code: Code, context: &RequestContext) -> Result<Response> {
+async fn send_code(
+    services: &Services,
+    item: &Item,
+    mut request: SignupRequest,
+    phone: &PhoneNumber,
+    code: Code,
+    context: &RequestContext,
+) -> Result<Response> {
     let store = services.store.as_ref();
     // The number is not verified yet: its codes count apart from those its owner's logins
     // need (a stranger may type anyone's number here).
@@ -376,7 +413,13 @@ async fn send_code(services: &Services, item: &Item, mut request: SignupRequest,
             c.send_failed();
         }
         // Best effort: if this write fails too, the resend waits for the interval.
-        let failed = audit_event(services, context, "signup.code_delivery_failed", &request, serde_json::json!({"channel": channel}));
+        let failed = audit_event(
+            services,
+            context,
+            "signup.code_delivery_failed",
+            &request,
+            serde_json::json!({"channel": channel}),
+        );
         if store.transact(vec![Write::replace(next.next(&request)?), failed.write(&services.new_id())?]).await.is_ok() {
             failed.log();
         }
@@ -395,7 +438,13 @@ async fn send_code(services: &Services, item: &Item, mut request: SignupRequest,
     ))
 }
 
-fn audit_event(services: &Services, context: &RequestContext, action: &str, request: &SignupRequest, detail: serde_json::Value) -> AuditEvent {
+fn audit_event(
+    services: &Services,
+    context: &RequestContext,
+    action: &str,
+    request: &SignupRequest,
+    detail: serde_json::Value,
+) -> AuditEvent {
     AuditEvent::new(services.now(), context, action, None, format!("signup:{}", request.id), detail)
 }
 
@@ -410,7 +459,11 @@ struct ResendBody {
     channel: Option<PhoneChannel>,
 }
 
-async fn resend_code(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ResendBody>) -> Result<Response> {
+async fn resend_code(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<ResendBody>,
+) -> Result<Response> {
     let (item, mut request) = load(&services, &body.signup_token).await?;
     if request.status != SignupStatus::CodeSent {
         return Err(Error::new(ErrorCode::SignupWrongStep));
@@ -444,7 +497,11 @@ struct Completed {
     message: &'static str,
 }
 
-async fn confirm(State(services): State<Services>, context: RequestContext, ApiJson(body): ApiJson<ConfirmBody>) -> Result<Response> {
+async fn confirm(
+    State(services): State<Services>,
+    context: RequestContext,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<Response> {
     let store = services.store.as_ref();
     // Every guess is stored before it is answered: a guess that loses a race with another
     // one is checked again on the fresh state, so parallel guesses all count.
@@ -466,7 +523,8 @@ async fn confirm(State(services): State<Services>, context: RequestContext, ApiJ
             request.status = SignupStatus::Ended;
         }
         let action = if outcome == CodeCheck::Exhausted { "signup.ended_too_many_codes" } else { "signup.code_failed" };
-        let audit = audit_event(&services, &context, action, &request, serde_json::json!({"outcome": format!("{outcome:?}")}));
+        let audit =
+            audit_event(&services, &context, action, &request, serde_json::json!({"outcome": format!("{outcome:?}")}));
         match store.transact(vec![Write::replace(item.next(&request)?), audit.write(&services.new_id())?]).await {
             Ok(()) => {
                 audit.log();
@@ -514,7 +572,13 @@ async fn confirm(State(services): State<Services>, context: RequestContext, ApiJ
     }
     let audit = AuditEvent {
         actor: Some(person.id.clone()),
-        ..audit_event(&services, &context, "signup.completed", &request, serde_json::json!({"space_id": space.id, "channel": profile.channel}))
+        ..audit_event(
+            &services,
+            &context,
+            "signup.completed",
+            &request,
+            serde_json::json!({"space_id": space.id, "channel": profile.channel}),
+        )
     };
     writes.push(audit.write(&services.new_id())?);
     match store.transact(writes).await {
@@ -549,7 +613,12 @@ async fn completed(services: &Services, item: &Item, mut request: SignupRequest)
         let claimed = item.next(&request)?;
         if services.store.write(Write::replace(claimed.clone())).await.is_ok() {
             let first_name = request.profile.as_ref().map(|p| p.first_name.clone()).unwrap_or_default();
-            let mail = messages::signup_confirmed(request.email.as_str(), &first_name, &services.portal_link("/login"), request.locale);
+            let mail = messages::signup_confirmed(
+                request.email.as_str(),
+                &first_name,
+                &services.portal_link("/login"),
+                request.locale,
+            );
             if let Err(e) = services.mailer.send(&mail).await {
                 // The account is active; give the email back to a retry of this step.
                 tracing::warn!(error = %e, "confirmation email not sent");

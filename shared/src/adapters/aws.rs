@@ -4,7 +4,10 @@
 
 use crate::config::Config;
 use crate::crypto;
-use crate::ports::{Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, OsRandom, Random, Sealed, Sms, SystemClock, Voice};
+use crate::ports::{
+    Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, OsRandom, Random, Sealed, Sms, SystemClock,
+    Voice,
+};
 use crate::services::Services;
 use crate::store::{Condition, Item, Key, Store, StoreError, Write};
 use async_trait::async_trait;
@@ -36,8 +39,11 @@ fn aws_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
 /// default chain reads profile files at start-up, which Lambda never uses. With an
 /// endpoint override (an emulator), the system roots are trusted instead of AWS's only.
 pub async fn sdk_config(config: &Config) -> SdkConfig {
-    let region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok().map(aws_config::Region::new);
-    let credentials = aws_credential_types::provider::SharedCredentialsProvider::new(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    let region =
+        std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok().map(aws_config::Region::new);
+    let credentials = aws_credential_types::provider::SharedCredentialsProvider::new(
+        aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+    );
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(region)
@@ -70,9 +76,17 @@ pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock
         clock: clock.clone(),
     });
     Services {
-        payments: crate::services::payment_provider(&config, store.clone(), random.as_ref(), config.aws_endpoint_url.is_some()),
+        payments: crate::services::payment_provider(
+            &config,
+            store.clone(),
+            random.as_ref(),
+            config.aws_endpoint_url.is_some(),
+        ),
         store,
-        mailer: Arc::new(SesMailer { client: LazyClient::new(move || aws_sdk_sesv2::Client::new(&ses)), from: config.mail_from.clone() }),
+        mailer: Arc::new(SesMailer {
+            client: LazyClient::new(move || aws_sdk_sesv2::Client::new(&ses)),
+            from: config.mail_from.clone(),
+        }),
         sms: Arc::new(SnsSms { client: LazyClient::new(move || aws_sdk_sns::Client::new(&sns)) }),
         voice: Arc::new(SmsVoiceCalls {
             client: LazyClient::new(move || aws_sdk_pinpointsmsvoicev2::Client::from_conf(voice_sdk.clone())),
@@ -112,7 +126,14 @@ impl crate::ca::CaSigner for KmsCaSigner {
     async fn public_key(&self) -> Result<Vec<u8>, KeyError> {
         self.spki
             .get_or_try_init(|| async {
-                let out = self.client.get().get_public_key().key_id(&self.key_id).send().await.map_err(|e| KeyError(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
+                let out = self
+                    .client
+                    .get()
+                    .get_public_key()
+                    .key_id(&self.key_id)
+                    .send()
+                    .await
+                    .map_err(|e| KeyError(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
                 out.public_key.map(|b| b.into_inner()).ok_or_else(|| KeyError("no public key".into()))
             })
             .await
@@ -197,7 +218,13 @@ fn from_attributes(attrs: &HashMap<String, AttributeValue>) -> Result<Item, Stor
         (Some(pk), Some(sk)) => Some(Key { pk, sk }),
         _ => None,
     };
-    Ok(Item { key, version: number("v").ok_or_else(corrupt)? as u64, expires_at: number("ttl"), gsi1, body: text("body").ok_or_else(corrupt)? })
+    Ok(Item {
+        key,
+        version: number("v").ok_or_else(corrupt)? as u64,
+        expires_at: number("ttl"),
+        gsi1,
+        body: text("body").ok_or_else(corrupt)?,
+    })
 }
 
 /// A condition as a DynamoDB expression with its names and values. Expired items count
@@ -264,17 +291,33 @@ impl DynamoStore {
         let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Corrupt(e.to_string());
         Ok(match write {
             Write::Put { item, condition } => {
-                let put = with_condition!(Put::builder().table_name(&self.table).set_item(Some(item_attributes(item))), *condition, now);
+                let put = with_condition!(
+                    Put::builder().table_name(&self.table).set_item(Some(item_attributes(item))),
+                    *condition,
+                    now
+                );
                 TransactWriteItem::builder().put(put.build().map_err(built)?).build()
             }
             Write::Delete { key, condition } => {
-                let delete = with_condition!(Delete::builder().table_name(&self.table).set_key(Some(key_attributes(key))), *condition, now);
+                let delete = with_condition!(
+                    Delete::builder().table_name(&self.table).set_key(Some(key_attributes(key))),
+                    *condition,
+                    now
+                );
                 TransactWriteItem::builder().delete(delete.build().map_err(built)?).build()
             }
             Write::Check { key, condition } => {
-                let check = with_condition!(ConditionCheck::builder().table_name(&self.table).set_key(Some(key_attributes(key))), *condition, now);
+                let check = with_condition!(
+                    ConditionCheck::builder().table_name(&self.table).set_key(Some(key_attributes(key))),
+                    *condition,
+                    now
+                );
                 // A check needs an expression: without a condition it asserts nothing.
-                let check = if *condition == Condition::None { check.condition_expression("attribute_exists(pk) OR attribute_not_exists(pk)") } else { check };
+                let check = if *condition == Condition::None {
+                    check.condition_expression("attribute_exists(pk) OR attribute_not_exists(pk)")
+                } else {
+                    check
+                };
                 TransactWriteItem::builder().condition_check(check.build().map_err(built)?).build()
             }
         })
@@ -315,7 +358,11 @@ impl Store for DynamoStore {
             if pending.is_empty() {
                 break;
             }
-            let request = KeysAndAttributes::builder().set_keys(Some(std::mem::take(&mut pending))).consistent_read(true).build().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let out = self
                 .client
                 .get()
@@ -358,7 +405,15 @@ impl Store for DynamoStore {
         // The token makes the SDK's own retries of this call idempotent: a retry of a
         // transaction that already committed succeeds instead of failing its conditions.
         let token = crypto::random_id(&OsRandom);
-        match self.client.get().transact_write_items().set_transact_items(Some(items)).client_request_token(token).send().await {
+        match self
+            .client
+            .get()
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(token)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(err) => {
                 if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
@@ -385,7 +440,15 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
-    async fn query_on(&self, index: Option<&str>, pk_name: &str, sk_name: &str, pk: &str, sk_prefix: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+    async fn query_on(
+        &self,
+        index: Option<&str>,
+        pk_name: &str,
+        sk_name: &str,
+        pk: &str,
+        sk_prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
         let now = self.clock.now();
         let mut out = Vec::new();
         let mut start = None;
@@ -454,9 +517,15 @@ pub struct SesMailer {
 impl Mailer for SesMailer {
     async fn send(&self, email: &Email) -> Result<(), DeliveryError> {
         use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
-        let content = |text: &str| Content::builder().data(text).charset("UTF-8").build().map_err(|e| DeliveryError(e.to_string()));
-        let message = Message::builder().subject(content(&email.subject)?).body(Body::builder().text(content(&email.body)?).build()).build();
-        self.client.get()
+        let content = |text: &str| {
+            Content::builder().data(text).charset("UTF-8").build().map_err(|e| DeliveryError(e.to_string()))
+        };
+        let message = Message::builder()
+            .subject(content(&email.subject)?)
+            .body(Body::builder().text(content(&email.body)?).build())
+            .build();
+        self.client
+            .get()
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(&email.to).build())
@@ -477,8 +546,13 @@ pub struct SnsSms {
 impl Sms for SnsSms {
     async fn send(&self, to: &str, text: &str) -> Result<(), DeliveryError> {
         use aws_sdk_sns::types::MessageAttributeValue;
-        let transactional = MessageAttributeValue::builder().data_type("String").string_value("Transactional").build().map_err(|e| DeliveryError(e.to_string()))?;
-        self.client.get()
+        let transactional = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value("Transactional")
+            .build()
+            .map_err(|e| DeliveryError(e.to_string()))?;
+        self.client
+            .get()
             .publish()
             .phone_number(to)
             .message(text)
@@ -500,9 +574,12 @@ pub struct SmsVoiceCalls {
 impl Voice for SmsVoiceCalls {
     async fn call(&self, to: &str, text: &str, language: &str) -> Result<(), DeliveryError> {
         use aws_sdk_pinpointsmsvoicev2::types::{VoiceId, VoiceMessageBodyTextType};
-        let origination = self.origination.as_deref().ok_or_else(|| DeliveryError("no voice origination identity configured (SIGNET_VOICE_ORIGINATION)".into()))?;
+        let origination = self.origination.as_deref().ok_or_else(|| {
+            DeliveryError("no voice origination identity configured (SIGNET_VOICE_ORIGINATION)".into())
+        })?;
         let voice = if language.starts_with("fr") { VoiceId::Chantal } else { VoiceId::Joanna };
-        self.client.get()
+        self.client
+            .get()
             .send_voice_message()
             .destination_phone_number(to)
             .origination_identity(origination)
@@ -540,7 +617,9 @@ impl Keys for KmsKeys {
             .map_err(|e| KeyError(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
         let data_key = out.plaintext.ok_or_else(|| KeyError("no plaintext data key".into()))?;
         let wrapped = out.ciphertext_blob.ok_or_else(|| KeyError("no wrapped data key".into()))?;
-        let (nonce, ciphertext) = crypto::aes_gcm_seal(data_key.as_ref(), plaintext, &crypto::context_aad(context), self.random.as_ref()).map_err(KeyError)?;
+        let (nonce, ciphertext) =
+            crypto::aes_gcm_seal(data_key.as_ref(), plaintext, &crypto::context_aad(context), self.random.as_ref())
+                .map_err(KeyError)?;
         Ok(Sealed { wrapped_key: wrapped.into_inner(), nonce, ciphertext })
     }
 
@@ -556,7 +635,8 @@ impl Keys for KmsKeys {
             .await
             .map_err(|e| KeyError(aws_sdk_kms::error::DisplayErrorContext(e).to_string()))?;
         let data_key = out.plaintext.ok_or_else(|| KeyError("no plaintext data key".into()))?;
-        crypto::aes_gcm_open(data_key.as_ref(), &sealed.nonce, &sealed.ciphertext, &crypto::context_aad(context)).map_err(KeyError)
+        crypto::aes_gcm_open(data_key.as_ref(), &sealed.nonce, &sealed.ciphertext, &crypto::context_aad(context))
+            .map_err(KeyError)
     }
 }
 
@@ -566,7 +646,9 @@ mod tests {
     fn the_shipped_aws_roots_are_the_five_amazon_trust_services_roots() {
         let pem = std::str::from_utf8(super::AWS_ROOT_CAS).unwrap();
         assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
-        let trust = aws_smithy_http_client::tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(super::AWS_ROOT_CAS);
+        let trust = aws_smithy_http_client::tls::TrustStore::empty()
+            .with_native_roots(false)
+            .with_pem_certificate(super::AWS_ROOT_CAS);
         assert!(aws_smithy_http_client::tls::TlsContext::builder().with_trust_store(trust).build().is_ok());
     }
 

@@ -100,7 +100,11 @@ pub const BROKEN: &str = "the database file failed (a full disk?) and is not usa
 impl DatabaseFile {
     /// Opens (or creates) the database at `path`, its directory and the file private to the
     /// owner; `init` creates the tables, at each (re)opening.
-    pub fn open(path: &Path, faults: Option<Arc<DiskFaults>>, init: fn(&Database) -> Result<(), String>) -> Result<Arc<DatabaseFile>, String> {
+    pub fn open(
+        path: &Path,
+        faults: Option<Arc<DiskFaults>>,
+        init: fn(&Database) -> Result<(), String>,
+    ) -> Result<Arc<DatabaseFile>, String> {
         if let Some(dir) = path.parent() {
             private_dir(dir)?;
         }
@@ -142,7 +146,8 @@ impl DatabaseFile {
     /// transaction (which writes to the file as any commit does).
     pub fn health(&self) -> Result<(), String> {
         let db = self.get()?;
-        let outcome = db.begin_write().map_err(|e| e.to_string()).and_then(|txn| txn.commit().map_err(|e| e.to_string()));
+        let outcome =
+            db.begin_write().map_err(|e| e.to_string()).and_then(|txn| txn.commit().map_err(|e| e.to_string()));
         if let Err(e) = &outcome {
             self.failed(e);
         }
@@ -153,7 +158,9 @@ impl DatabaseFile {
     fn reopen(&self) {
         let now = self.started.elapsed().as_millis() as i64;
         let last = self.last_reopen.load(Ordering::SeqCst);
-        if now - last < 1000 || self.last_reopen.compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        if now - last < 1000
+            || self.last_reopen.compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst).is_err()
+        {
             return;
         }
         let Ok(mut slot) = self.db.write() else { return };
@@ -195,9 +202,17 @@ fn open_file(path: &Path, faults: Option<&Arc<DiskFaults>>) -> Result<Database, 
     match faults {
         None => Database::create(path).map_err(|e| cannot(&e)),
         Some(faults) => {
-            let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(|e| cannot(&e))?;
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| cannot(&e))?;
             let file = redb::backends::FileBackend::new(file).map_err(|e| cannot(&e))?;
-            redb::Builder::new().create_with_backend(FaultyDisk { file, faults: faults.clone() }).map_err(|e| cannot(&e))
+            redb::Builder::new()
+                .create_with_backend(FaultyDisk { file, faults: faults.clone() })
+                .map_err(|e| cannot(&e))
         }
     }
 }
@@ -290,7 +305,9 @@ mod tests {
     }
 
     fn tempfile_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("signet-dir-test-{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""));
+        let dir = std::env::temp_dir().join(
+            format!("signet-dir-test-{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], ""),
+        );
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         restrict_to_owner(&dir, 0o700).unwrap();

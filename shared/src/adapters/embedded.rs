@@ -2,13 +2,16 @@
 //! index, the outbox of mail/SMS/voice messages) and a local key file standing in for KMS.
 //! Nothing to install or start; state survives restarts.
 
+use super::database_file::{DatabaseFile, DiskFaults};
 use crate::config::Config;
 use crate::crypto;
-use crate::ports::{Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, OsRandom, Random, Sealed, Sms, SystemClock, Voice};
+use crate::ports::{
+    Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, OsRandom, Random, Sealed, Sms, SystemClock,
+    Voice,
+};
 use crate::services::Services;
 use crate::store::{Condition, Item, Key, Store, StoreError, Write};
 use async_trait::async_trait;
-use super::database_file::{DatabaseFile, DiskFaults};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -111,7 +114,10 @@ impl EmbeddedStore {
         self.file.health()
     }
 
-    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Database, i64) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database, i64) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let db = self.db()?;
         let now = self.clock.now();
         let result = tokio::task::spawn_blocking(move || f(&db, now)).await.map_err(unavailable)?;
@@ -174,7 +180,9 @@ fn apply(txn: &redb::WriteTransaction, writes: &[Write], now: i64) -> Result<(),
         };
         let live = current.as_ref().filter(|i| !i.is_expired(now));
         let condition = match write {
-            Write::Put { condition, .. } | Write::Delete { condition, .. } | Write::Check { condition, .. } => *condition,
+            Write::Put { condition, .. } | Write::Delete { condition, .. } | Write::Check { condition, .. } => {
+                *condition
+            }
         };
         let holds = match condition {
             Condition::None => true,
@@ -351,7 +359,14 @@ impl Outbox {
         Outbox { file, clock }
     }
 
-    fn push(&self, channel: &str, to: &str, subject: Option<&str>, body: &str, language: Option<&str>) -> Result<(), DeliveryError> {
+    fn push(
+        &self,
+        channel: &str,
+        to: &str,
+        subject: Option<&str>,
+        body: &str,
+        language: Option<&str>,
+    ) -> Result<(), DeliveryError> {
         let db = self.file.get().map_err(DeliveryError)?;
         let result = self.append(&db, channel, to, subject, body, language);
         if let Err(e) = &result {
@@ -360,7 +375,15 @@ impl Outbox {
         result
     }
 
-    fn append(&self, db: &Database, channel: &str, to: &str, subject: Option<&str>, body: &str, language: Option<&str>) -> Result<(), DeliveryError> {
+    fn append(
+        &self,
+        db: &Database,
+        channel: &str,
+        to: &str,
+        subject: Option<&str>,
+        body: &str,
+        language: Option<&str>,
+    ) -> Result<(), DeliveryError> {
         let fail = |e: &dyn std::fmt::Display| DeliveryError(e.to_string());
         let txn = db.begin_write().map_err(|e| fail(&e))?;
         {
@@ -429,14 +452,17 @@ impl LocalKeys {
         let key = match std::fs::read_to_string(path) {
             Ok(text) => {
                 check_private(path)?;
-                let bytes = crypto::b64url_decode(text.trim()).filter(|b| b.len() == 32).ok_or_else(|| format!("{} is not a Signet key file", path.display()))?;
+                let bytes = crypto::b64url_decode(text.trim())
+                    .filter(|b| b.len() == 32)
+                    .ok_or_else(|| format!("{} is not a Signet key file", path.display()))?;
                 let mut key = [0u8; 32];
                 key.copy_from_slice(&bytes);
                 key
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = crypto::random_bytes::<32>(random.as_ref());
-                write_private_file(path, crypto::b64url(&key).as_bytes()).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                write_private_file(path, crypto::b64url(&key).as_bytes())
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
                 key
             }
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
@@ -451,7 +477,11 @@ fn check_private(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).map_err(|e| e.to_string())?.permissions().mode();
     if mode & 0o077 != 0 {
-        return Err(format!("{} is readable or writable by others (mode {:o}); run chmod 600 on it", path.display(), mode & 0o777));
+        return Err(format!(
+            "{} is readable or writable by others (mode {:o}); run chmod 600 on it",
+            path.display(),
+            mode & 0o777
+        ));
     }
     Ok(())
 }
@@ -480,8 +510,10 @@ impl Keys for LocalKeys {
     async fn seal(&self, plaintext: &[u8], context: &EncryptionContext) -> Result<Sealed, KeyError> {
         let aad = crypto::context_aad(context);
         let data_key = crypto::random_bytes::<32>(self.random.as_ref());
-        let (nonce, ciphertext) = crypto::aes_gcm_seal(&data_key, plaintext, &aad, self.random.as_ref()).map_err(KeyError)?;
-        let (wrap_nonce, wrapped) = crypto::aes_gcm_seal(&self.key, &data_key, &aad, self.random.as_ref()).map_err(KeyError)?;
+        let (nonce, ciphertext) =
+            crypto::aes_gcm_seal(&data_key, plaintext, &aad, self.random.as_ref()).map_err(KeyError)?;
+        let (wrap_nonce, wrapped) =
+            crypto::aes_gcm_seal(&self.key, &data_key, &aad, self.random.as_ref()).map_err(KeyError)?;
         Ok(Sealed { wrapped_key: [wrap_nonce, wrapped].concat(), nonce, ciphertext })
     }
 
@@ -518,7 +550,12 @@ pub fn open_with_clock(config: Config, data_dir: &Path, clock: Arc<dyn Clock>) -
 
 /// Opens the embedded back end with a given clock and, for the scenarios of a full disk,
 /// faults injected into the database file's storage.
-pub fn open_with_faults(config: Config, data_dir: &Path, clock: Arc<dyn Clock>, faults: Option<Arc<DiskFaults>>) -> Result<Embedded, String> {
+pub fn open_with_faults(
+    config: Config,
+    data_dir: &Path,
+    clock: Arc<dyn Clock>,
+    faults: Option<Arc<DiskFaults>>,
+) -> Result<Embedded, String> {
     let db = open_database(&data_dir.join("signet.redb"), faults)?;
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let keys = LocalKeys::open_or_create(&data_dir.join("signet.key"), random.clone())?;
@@ -548,11 +585,13 @@ fn local_ca(path: &Path) -> Result<crate::ca::LocalCaSigner, String> {
     let pkcs8 = match std::fs::read_to_string(path) {
         Ok(text) => {
             check_private(path)?;
-            crypto::b64url_decode(text.trim()).ok_or_else(|| format!("{} is not a Signet CA key file", path.display()))?
+            crypto::b64url_decode(text.trim())
+                .ok_or_else(|| format!("{} is not a Signet CA key file", path.display()))?
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let (pkcs8, _) = crate::ca::new_signing_key().map_err(|e| format!("CA key: {e}"))?;
-            write_private_file(path, crypto::b64url(&pkcs8).as_bytes()).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            write_private_file(path, crypto::b64url(&pkcs8).as_bytes())
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
             pkcs8
         }
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),

@@ -5,6 +5,6 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "embedded")]
-pub mod embedded;
-#[cfg(feature = "embedded")]
 pub mod database_file;
+#[cfg(feature = "embedded")]
+pub mod embedded;
