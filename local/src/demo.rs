@@ -2,15 +2,15 @@
 //! existing account, so that every sign-up path can be tried at once. Loading twice
 //! changes nothing.
 
-use signet_shared::account::{
+use signet_shared::domain::people::account::{
     self, BillingProfile, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind,
     SubscriberRecord,
 };
-use signet_shared::email::EmailAddress;
-use signet_shared::phone::{PhoneChannel, PhoneNumber};
-use signet_shared::store::{Item, StoreError, Write};
-use signet_shared::subscription::{self, Product, Subscription, SubscriptionStatus};
-use signet_shared::{password, Locale, Services};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::signatures::subscription::{self, Product, Subscription, SubscriptionStatus};
+use signet_shared::ports::store::{Item, StoreError, Write};
+use signet_shared::{domain::people::password, Locale, Services};
 
 /// The password of the demo account (demo data only; printed by the server at start).
 pub const DEMO_PASSWORD: &str = "demo portal password 2026";

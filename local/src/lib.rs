@@ -17,8 +17,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use signet_shared::adapters::embedded::{EmbeddedStore, Outbox, OutboxMessage};
-use signet_shared::auth::origin_of;
-use signet_shared::http::RequestContext;
+use signet_shared::web::auth::origin_of;
+use signet_shared::web::RequestContext;
 use signet_shared::{Error, ErrorCode, Services};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,7 +57,7 @@ pub fn app_with(services: Services, outbox: Outbox, store: EmbeddedStore, timeou
     // The hosted payment page delivers its webhook to the API as the provider would.
     let pay = payment_page::routes(
         services.clone(),
-        signet_shared::http::finish(api_routes(services.clone()), "local", false),
+        signet_shared::web::finish(api_routes(services.clone()), "local", false),
     );
     let guard = Guard {
         hosts: allowed_hosts(&services.config.portal_url),
@@ -70,7 +70,7 @@ pub fn app_with(services: Services, outbox: Outbox, store: EmbeddedStore, timeou
         .merge(pay)
         .merge(health)
         .layer(axum::middleware::from_fn_with_state(guard.clone(), guarded));
-    signet_shared::http::finish(routes, "local", metrics)
+    signet_shared::web::finish(routes, "local", metrics)
         .layer(axum::middleware::from_fn(request_context))
         .layer(axum::middleware::from_fn_with_state(guard, secure_headers))
 }
@@ -115,7 +115,7 @@ async fn guarded(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> R
     }
     let (parts, body) = req.into_parts();
     let body =
-        match tokio::time::timeout(guard.body_timeout, axum::body::to_bytes(body, signet_shared::http::BODY_LIMIT + 1))
+        match tokio::time::timeout(guard.body_timeout, axum::body::to_bytes(body, signet_shared::web::BODY_LIMIT + 1))
             .await
         {
             Err(_) => return Error::new(ErrorCode::RequestTimeout).into_response(),

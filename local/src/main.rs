@@ -44,7 +44,7 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let args = parse_args()?;
-    signet_shared::telemetry::init_logs();
+    signet_shared::app::telemetry::init_logs();
     let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
     vars.entry("SIGNET_PORTAL_URL".into()).or_insert_with(|| format!("http://127.0.0.1:{}", args.port));
     vars.entry("SIGNET_METRICS".into()).or_insert_with(|| "false".into());
@@ -72,11 +72,11 @@ async fn run() -> Result<(), String> {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match signet_shared::reminders::run(&reminders, reminders.now()).await {
+            match signet_shared::domain::billing::reminders::run(&reminders, reminders.now()).await {
                 Ok(sent) => tracing::info!(sent, "renewal reminders run"),
                 Err(e) => tracing::warn!(error = %e, "renewal reminders run failed"),
             }
-            if let Err(e) = signet_shared::renewal::send_pending_notices(&reminders).await {
+            if let Err(e) = signet_shared::domain::billing::renewal::send_pending_notices(&reminders).await {
                 tracing::warn!(error = %e, "pending renewal notices run failed");
             }
         }

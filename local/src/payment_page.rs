@@ -13,9 +13,9 @@ use axum::http::{header, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use signet_shared::billing::format_amount;
-use signet_shared::http::RequestContext;
-use signet_shared::payment::{LocalSession, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
+use signet_shared::domain::billing::catalogue::format_amount;
+use signet_shared::ports::payments::{LocalSession, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
+use signet_shared::web::RequestContext;
 use signet_shared::Services;
 use tower::ServiceExt;
 
@@ -44,7 +44,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     (status, Html(html)).into_response()
 }
 
-async fn session(state: &PageState, id: &str) -> Result<(signet_shared::store::Item, LocalSession), Response> {
+async fn session(state: &PageState, id: &str) -> Result<(signet_shared::ports::store::Item, LocalSession), Response> {
     let Some(local) = state.services.payments.as_local() else {
         return Err(page(
             StatusCode::NOT_FOUND,
@@ -80,7 +80,7 @@ fn form(s: &LocalSession, error: Option<&str>) -> String {
 /// A session past its time expires, as a provider's does, and the portal is told.
 async fn expire_if_due(
     state: &PageState,
-    item: &signet_shared::store::Item,
+    item: &signet_shared::ports::store::Item,
     s: &mut LocalSession,
 ) -> Result<(), Response> {
     if s.status == "open" && state.services.now() >= s.request.expires_at {
@@ -171,7 +171,7 @@ async fn deliver(state: &PageState, event: &str, s: &LocalSession) -> bool {
 /// A press of Pay on a session already paid: the same answer as the press that paid it
 /// (the return to the portal), delivering the notification again if it was not accepted
 /// (the portal fulfils a payment once, however often it is told).
-async fn already_paid(state: &PageState, item: &signet_shared::store::Item, mut s: LocalSession) -> Response {
+async fn already_paid(state: &PageState, item: &signet_shared::ports::store::Item, mut s: LocalSession) -> Response {
     let local = state.services.payments.as_local().expect("checked by session()");
     if !s.delivered && deliver(state, "checkout.session.completed", &s).await {
         s.delivered = true;

@@ -200,7 +200,7 @@ impl Config {
             Some(_) => return Err(ConfigError { var: "SIGNET_METRICS", reason: "must be true or false".into() }),
         };
         let mail_from = get("SIGNET_MAIL_FROM").unwrap_or_else(|| "no-reply@example.com".into());
-        if !crate::email::is_valid_sender(&mail_from) {
+        if !crate::domain::people::email::is_valid_sender(&mail_from) {
             return Err(ConfigError { var: "SIGNET_MAIL_FROM", reason: "must be an email address".into() });
         }
         let portal_url = url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?;
@@ -292,7 +292,7 @@ impl Config {
                     1,
                     100_000,
                 )?,
-                phone_countries: crate::phone::countries(
+                phone_countries: crate::domain::people::phone::countries(
                     &get("SIGNET_PHONE_COUNTRIES").unwrap_or_else(|| "FR,CA,EU".into()),
                 )
                 .ok_or(ConfigError {

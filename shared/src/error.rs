@@ -4,7 +4,7 @@
 //! French and English messages and its `type` URI never change meaning. Internal causes
 //! are logged with context and never returned to the client.
 
-use crate::locale::Locale;
+use crate::domain::locale::Locale;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
@@ -397,7 +397,7 @@ pub struct Problem {
 
 impl IntoResponse for Error {
     /// Renders in English and leaves the error in the response extensions, where
-    /// [`crate::http::problem_layer`] re-renders it in the request's language.
+    /// [`crate::web::problem_layer`] re-renders it in the request's language.
     fn into_response(self) -> Response {
         let mut response = self.to_response(Locale::En);
         response.extensions_mut().insert(self);

@@ -1,53 +1,26 @@
-//! Signet's common crate: the domain every function shares, the ports it talks to and
-//! the two adapter sets (AWS and embedded) that implement them.
+//! Signet's common crate, as a house whose arrows all point one way:
+//! `web` and `app` → [`domain`] → [`ports`] ← [`adapters`].
 //!
-//! Dependencies point inward: functions use the domain modules here; the domain talks to
-//! the ports in [`ports`]; adapters in [`adapters`] implement the ports.
+//! - [`domain`]: what Signet knows, by concern (people, second factor, sessions,
+//!   signatures, billing) with small shared pieces (audit, messages, calendar, throttle,
+//!   secret tokens, the table's keys). No HTTP, cloud or database crate is imported there.
+//! - [`ports`]: every trait the domain talks to, with its value types.
+//! - [`adapters`]: the AWS and embedded adapter sets, Stripe, the HTTPS client.
+//! - [`web`]: extractors, problem+json rendering, the authenticated-request extractor.
+//! - [`app`]: the one place that builds [`Services`] and picks the adapters; the Lambda
+//!   boot; the daily job; telemetry.
 
 #![warn(missing_docs)]
 
-pub mod account;
 pub mod adapters;
-pub mod audit;
-pub mod auth;
-pub mod billing;
-pub mod ca;
-pub mod challenge;
+pub mod app;
 pub mod config;
-pub mod crypto;
-pub mod devices;
-pub mod email;
-pub mod email_link;
+pub mod domain;
 pub mod error;
-pub mod factor;
-pub mod http;
-pub mod http_client;
-pub mod invoice;
-pub mod locale;
-pub mod messages;
-pub mod names;
-pub mod oidc;
-pub mod otp;
-pub mod password;
-pub mod payment;
-pub mod phone;
 pub mod ports;
-pub mod reminders;
-pub mod renewal;
-pub mod services;
-pub mod sessions;
-pub mod store;
-pub mod subscription;
-pub mod telemetry;
-pub mod throttle;
-pub mod tokens;
-pub mod totp;
-pub mod x509;
+pub mod web;
 
-#[cfg(feature = "lambda")]
-pub mod lambda;
-
+pub use app::services::Services;
 pub use config::Config;
+pub use domain::locale::Locale;
 pub use error::{Error, ErrorCode, Result};
-pub use locale::Locale;
-pub use services::Services;

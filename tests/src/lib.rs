@@ -13,10 +13,10 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
 use signet_shared::adapters::{aws, embedded};
+use signet_shared::ports::store::{Item, Key, Store, StoreError, Write};
 use signet_shared::ports::{
     Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, ManualClock, Sealed, Sms, Voice,
 };
-use signet_shared::store::{Item, Key, Store, StoreError, Write};
 use signet_shared::{Config, Services};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -271,7 +271,7 @@ fn wrap(mut services: Services, faults: &Arc<Faults>) -> Services {
 }
 
 fn app_of(services: &Services) -> Router {
-    signet_shared::http::finish(signet_local::api_routes(services.clone()), "test", false)
+    signet_shared::web::finish(signet_local::api_routes(services.clone()), "test", false)
 }
 
 impl World {
@@ -522,13 +522,15 @@ impl World {
 
     /// A person with a personal space, written straight to the store (no sign-up, no
     /// password hashing): for scenarios about what comes after. Their phone is +1 514 555 0100.
-    pub async fn person(&self, name: &str) -> signet_shared::account::Person {
-        use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind};
+    pub async fn person(&self, name: &str) -> signet_shared::domain::people::account::Person {
+        use signet_shared::domain::people::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind};
         let id = self.services.new_id();
         let phone = self.services.keys.seal(b"+15145550100", &account::person_phone_context(&id)).await.unwrap();
-        let email = signet_shared::email::EmailAddress::parse(&self.email(name)).unwrap();
+        let email = signet_shared::domain::people::email::EmailAddress::parse(&self.email(name)).unwrap();
         let phone = PhoneFactor {
-            phone, hint: "+1 ••• ••00".into(), channel: signet_shared::phone::PhoneChannel::Sms
+            phone,
+            hint: "+1 ••• ••00".into(),
+            channel: signet_shared::domain::people::phone::PhoneChannel::Sms,
         };
         let hash = "$argon2id$v=19$m=19456,t=2,p=1$unused".to_owned();
         let person = Person::new(
@@ -555,11 +557,11 @@ impl World {
     /// Opens a session of `person` in their personal space (see [`World::person`]).
     pub async fn open_session(
         &self,
-        person: &signet_shared::account::Person,
+        person: &signet_shared::domain::people::account::Person,
         device: &str,
-    ) -> signet_shared::sessions::Issued {
+    ) -> signet_shared::domain::sessions::session::Issued {
         let space = format!("space-{}", person.id);
-        signet_shared::sessions::open(
+        signet_shared::domain::sessions::session::open(
             &self.services,
             &person.id,
             &space,

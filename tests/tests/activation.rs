@@ -4,12 +4,14 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_shared::account::{self, Person};
-use signet_shared::ca::{self, Subject};
-use signet_shared::email::EmailAddress;
-use signet_shared::store::{Item, Write};
-use signet_shared::subscription::{self, CurrentCertificate, Product, Subscription, SubscriptionStatus};
-use signet_shared::{crypto, x509};
+use signet_shared::domain::people::account::{self, Person};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::domain::signatures::authority::{self, Subject};
+use signet_shared::domain::signatures::subscription::{
+    self, CurrentCertificate, Product, Subscription, SubscriptionStatus,
+};
+use signet_shared::ports::store::{Item, Write};
+use signet_shared::{domain::crypto, domain::signatures::x509};
 use signet_tests::{scenarios, World};
 use std::process::Command;
 
@@ -64,8 +66,8 @@ async fn holder(w: &World, name: &str, channel: &str) -> Holder {
 async fn signature(w: &World, h: &Holder, space_id: &str) -> (String, String) {
     let id = w.services.new_id();
     let now = w.services.now();
-    let (pkcs8, spki) = ca::new_signing_key().unwrap();
-    let old = ca::issue(
+    let (pkcs8, spki) = authority::new_signing_key().unwrap();
+    let old = authority::issue(
         &w.services,
         &Subject { common_name: "Test Subscriber", email: &h.email, reference: &id },
         &spki,
@@ -173,7 +175,8 @@ async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
     let pkcs8 = w.services.keys.open(&current.private_key, &subscription::key_context(&id)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
-    std::fs::write(path("ca.pem"), x509::pem("CERTIFICATE", &ca::authority(&w.services).await.unwrap().der())).unwrap();
+    std::fs::write(path("ca.pem"), x509::pem("CERTIFICATE", &authority::authority(&w.services).await.unwrap().der()))
+        .unwrap();
     std::fs::write(path("leaf.pem"), x509::pem("CERTIFICATE", &crypto::b64url_decode(&current.certificate).unwrap()))
         .unwrap();
     std::fs::write(path("key.pem"), x509::pem("PRIVATE KEY", &pkcs8)).unwrap();

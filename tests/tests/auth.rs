@@ -4,8 +4,8 @@
 use axum::http::{Method, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
-use signet_shared::auth::{Authenticated, ACCESS_COOKIE};
-use signet_shared::tokens::AccessClaims;
+use signet_shared::domain::sessions::access_token::AccessClaims;
+use signet_shared::web::auth::{Authenticated, ACCESS_COOKIE};
 use signet_tests::{scenarios, World};
 
 scenarios!(
@@ -20,7 +20,7 @@ async fn me(Authenticated(claims, _): Authenticated) -> Json<AccessClaims> {
 
 fn app(w: &World) -> Router {
     let routes = Router::new().route("/me", get(me).post(me)).with_state(w.services.clone());
-    signet_shared::http::finish(routes, "test", false)
+    signet_shared::web::finish(routes, "test", false)
 }
 
 /// A token of a live session of a new person, with the given audience and lifetime.

@@ -2,8 +2,8 @@
 //! `openssl verify` accepts against the authority's certificate, whose public key matches the
 //! subscriber's private key, with a status (good, revoked, unknown) per serial.
 
-use signet_shared::ca::{self, CertificateStatus, Subject};
-use signet_shared::{crypto, x509};
+use signet_shared::domain::signatures::authority::{self, CertificateStatus, Subject};
+use signet_shared::{domain::crypto, domain::signatures::x509};
 use signet_tests::{scenarios, World};
 use std::process::Command;
 
@@ -17,12 +17,12 @@ fn openssl(args: &[&str]) -> (bool, String) {
 async fn issued_certificates_verify_with_openssl_and_can_be_revoked(w: World) {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let (pkcs8, spki) = ca::new_signing_key().unwrap();
+    let (pkcs8, spki) = authority::new_signing_key().unwrap();
     let not_after = w.services.now() + 365 * 86400;
     let subject =
         Subject { common_name: "Test Subscriber", email: "subscriber@example.com", reference: "subscription-1" };
-    let issued = ca::issue(&w.services, &subject, &spki, not_after).await.unwrap();
-    let authority = ca::authority(&w.services).await.unwrap();
+    let issued = authority::issue(&w.services, &subject, &spki, not_after).await.unwrap();
+    let authority = authority::authority(&w.services).await.unwrap();
     std::fs::write(path("ca.pem"), x509::pem("CERTIFICATE", &authority.der())).unwrap();
     std::fs::write(path("leaf.pem"), x509::pem("CERTIFICATE", &crypto::b64url_decode(&issued.certificate).unwrap()))
         .unwrap();
@@ -40,10 +40,13 @@ async fn issued_certificates_verify_with_openssl_and_can_be_revoked(w: World) {
     let (_, from_key) = openssl(&["pkey", "-in", &path("key.pem"), "-pubout"]);
     assert!(from_cert.contains("BEGIN PUBLIC KEY") && from_cert == from_key, "{from_cert} vs {from_key}");
     // Status: good, then revoked; an unknown serial is unknown.
-    assert_eq!(ca::status(&w.services, &issued.serial).await.unwrap().unwrap().status, CertificateStatus::Good);
-    ca::revoke(&w.services, &issued.serial).await.unwrap();
-    assert_eq!(ca::status(&w.services, &issued.serial).await.unwrap().unwrap().status, CertificateStatus::Revoked);
-    assert!(ca::status(&w.services, "00ff").await.unwrap().is_none());
+    assert_eq!(authority::status(&w.services, &issued.serial).await.unwrap().unwrap().status, CertificateStatus::Good);
+    authority::revoke(&w.services, &issued.serial).await.unwrap();
+    assert_eq!(
+        authority::status(&w.services, &issued.serial).await.unwrap().unwrap().status,
+        CertificateStatus::Revoked
+    );
+    assert!(authority::status(&w.services, "00ff").await.unwrap().is_none());
     // The authority is made once: the same certificate afterwards.
-    assert_eq!(ca::authority(&w.services).await.unwrap().certificate, authority.certificate);
+    assert_eq!(authority::authority(&w.services).await.unwrap().certificate, authority.certificate);
 }

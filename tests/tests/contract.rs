@@ -111,7 +111,7 @@ async fn sample_events_reach_their_routes() {
     let dir = format!("{}/../events", env!("CARGO_MANIFEST_DIR"));
     let mut covered = BTreeSet::new();
     for (function, _) in functions() {
-        let app = signet_shared::lambda::app(function, signet_local::api_routes(backend.services.clone()), false);
+        let app = signet_shared::app::lambda::app(function, signet_local::api_routes(backend.services.clone()), false);
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -146,6 +146,6 @@ fn the_documented_products_are_the_catalogue_s() {
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
     let catalogue: BTreeSet<String> =
-        signet_shared::billing::Catalogue::shipped().unwrap().products.keys().cloned().collect();
+        signet_shared::domain::billing::catalogue::Catalogue::shipped().unwrap().products.keys().cloned().collect();
     assert_eq!(documented, catalogue);
 }

@@ -4,9 +4,9 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_shared::account::{self, CustomerSpace, Person, SpaceKind};
-use signet_shared::email::EmailAddress;
-use signet_shared::{password, Locale};
+use signet_shared::domain::people::account::{self, CustomerSpace, Person, SpaceKind};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::{domain::people::password, Locale};
 use signet_tests::{google, scenarios, World};
 use totp_rs::Totp;
 
@@ -81,7 +81,7 @@ fn now_code(w: &World, app: &Totp) -> String {
     app.generate(w.services.now() as u64).to_string()
 }
 
-async fn claims(w: &World, token: &str) -> signet_shared::tokens::AccessClaims {
+async fn claims(w: &World, token: &str) -> signet_shared::domain::sessions::access_token::AccessClaims {
     let ring = w.services.tokens.ring(&w.services).await.unwrap();
     ring.verify(token, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap()
 }
@@ -524,7 +524,7 @@ async fn an_organisation_identifier_logs_in(w: World) {
     let mut person: Person = item.decode().unwrap();
     let identifier = format!("EK{:06}", w.services.now() % 1_000_000);
     person.identifier = Some(identifier.clone());
-    let ident_guard = signet_shared::store::Item::new(
+    let ident_guard = signet_shared::ports::store::Item::new(
         account::identifier_guard_key(&identifier),
         &account::EmailGuard { person_id: person.id.clone() },
     )
@@ -532,8 +532,8 @@ async fn an_organisation_identifier_logs_in(w: World) {
     w.services
         .store
         .transact(vec![
-            signet_shared::store::Write::replace(item.next(&person).unwrap()),
-            signet_shared::store::Write::create(ident_guard),
+            signet_shared::ports::store::Write::replace(item.next(&person).unwrap()),
+            signet_shared::ports::store::Write::create(ident_guard),
         ])
         .await
         .unwrap();

@@ -364,10 +364,10 @@ async fn a_revoked_session_cannot_finish_the_change(w: World) {
 }
 
 async fn an_account_without_a_second_factor_cannot_change_its_email(w: World) {
-    use signet_shared::account::{self, CustomerSpace, Person, SpaceKind};
-    use signet_shared::email::EmailAddress;
+    use signet_shared::domain::people::account::{self, CustomerSpace, Person, SpaceKind};
+    use signet_shared::domain::people::email::EmailAddress;
     let email = EmailAddress::parse(&w.email("factorless")).unwrap();
-    let hash = signet_shared::password::hash(PASSWORD.into(), w.services.config.argon2).await.unwrap();
+    let hash = signet_shared::domain::people::password::hash(PASSWORD.into(), w.services.config.argon2).await.unwrap();
     let person = Person::new(
         w.services.new_id(),
         email.clone(),

@@ -5,8 +5,8 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_shared::account::{self, Membership, Role, SpaceKind};
-use signet_shared::sessions::{self, Session};
+use signet_shared::domain::people::account::{self, Membership, Role, SpaceKind};
+use signet_shared::domain::sessions::session::{self, Session};
 use signet_tests::{scenarios, World};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -36,7 +36,7 @@ async fn person_id(w: &World, email: &str) -> String {
     let guard = w
         .services
         .store
-        .get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(email).unwrap()))
+        .get(&account::email_guard_key(&signet_shared::domain::people::email::EmailAddress::parse(email).unwrap()))
         .await
         .unwrap()
         .unwrap();
@@ -55,10 +55,14 @@ async fn a_password_change_marks_every_session_revoked_however_many(w: World) {
     for i in 0..250 {
         let issued = w.open_session(&person, &format!("device {i}")).await;
         if i < 210 {
-            let item = w.services.store.get(&sessions::session_key(&issued.session.id)).await.unwrap().unwrap();
+            let item = w.services.store.get(&session::session_key(&issued.session.id)).await.unwrap().unwrap();
             let mut ended: Session = item.decode().unwrap();
             ended.revoked = Some("logout".into());
-            w.services.store.write(signet_shared::store::Write::replace(item.next(&ended).unwrap())).await.unwrap();
+            w.services
+                .store
+                .write(signet_shared::ports::store::Write::replace(item.next(&ended).unwrap()))
+                .await
+                .unwrap();
         } else {
             live.push(issued);
         }
@@ -76,7 +80,7 @@ async fn a_password_change_marks_every_session_revoked_however_many(w: World) {
     // Every session but the current one is marked revoked, the refreshed one included.
     for issued in &live {
         let stored: Session =
-            w.services.store.get(&sessions::session_key(&issued.session.id)).await.unwrap().unwrap().decode().unwrap();
+            w.services.store.get(&session::session_key(&issued.session.id)).await.unwrap().unwrap().decode().unwrap();
         assert!(stored.revoked.is_some(), "session {} still live", issued.session.id);
         let (status, _) = w.post("/token/refresh", json!({"refresh_token": issued.refresh_token})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -173,7 +177,7 @@ async fn a_password_change_or_a_revoked_family_refuses_old_tokens_at_once(w: Wor
     let stolen = w.sign_in(&email, &phone, NEW_PASSWORD).await;
     let (status, _) = w.post("/token/refresh", json!({"refresh_token": stolen["refresh_token"]})).await;
     assert_eq!(status, StatusCode::OK);
-    w.clock.advance(sessions::ROTATION_GRACE_SECONDS + 1);
+    w.clock.advance(session::ROTATION_GRACE_SECONDS + 1);
     let (status, _) = w.post("/token/refresh", json!({"refresh_token": stolen["refresh_token"]})).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = w.call(Method::GET, "/sessions", &access(&stolen), Value::Null).await;
@@ -215,7 +219,7 @@ async fn a_session_ends_at_its_absolute_lifetime_however_often_refreshed(w: Worl
     let stored: Session = w
         .services
         .store
-        .get(&sessions::session_key(signed_in["session_id"].as_str().unwrap()))
+        .get(&session::session_key(signed_in["session_id"].as_str().unwrap()))
         .await
         .unwrap()
         .unwrap()

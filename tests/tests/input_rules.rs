@@ -3,7 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-use signet_shared::account;
+use signet_shared::domain::people::account;
 use signet_tests::{scenarios, World};
 
 const PASSWORD: &str = "correct horse battery staple";

@@ -1,8 +1,8 @@
 //! Invoice numbers on both back ends: fifty issuances racing in one series end with fifty
 //! invoices numbered without gap or duplicate; a number is used only with its invoice.
 
-use signet_shared::invoice;
-use signet_shared::store::{Item, Key, Write};
+use signet_shared::domain::billing::invoice;
+use signet_shared::ports::store::{Item, Key, Write};
 use signet_tests::{scenarios, World};
 
 scenarios!(fifty_racing_issuances_number_fifty_invoices_without_gap_or_duplicate,);

@@ -5,8 +5,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use signet_shared::adapters::database_file::DiskFaults;
 use signet_shared::adapters::embedded;
+use signet_shared::adapters::embedded::database_file::DiskFaults;
 use signet_shared::ports::SystemClock;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

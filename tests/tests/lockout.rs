@@ -5,9 +5,9 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_shared::account::{self, LoginFailures, Person};
-use signet_shared::email::EmailAddress;
-use signet_shared::store::{Item, Key, Write};
+use signet_shared::domain::people::account::{self, LoginFailures, Person};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::ports::store::{Item, Key, Write};
 use signet_tests::{scenarios, World};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -163,7 +163,7 @@ async fn a_noisy_source_does_not_refuse_a_right_password_with_a_right_code(w: Wo
     let window = Item::new(key, &json!({"count": 300})).unwrap().expires_at(start + 3600);
     w.services
         .store
-        .write(Write::Put { item: window, condition: signet_shared::store::Condition::None })
+        .write(Write::Put { item: window, condition: signet_shared::ports::store::Condition::None })
         .await
         .unwrap();
     // A wrong password from there waits for the end of the hour…
@@ -255,7 +255,7 @@ async fn a_source_far_over_its_limit_is_closed_but_to_trusted_devices(w: World) 
     let window = Item::new(key, &json!({"count": 3000})).unwrap().expires_at(start + 3600);
     w.services
         .store
-        .write(Write::Put { item: window, condition: signet_shared::store::Condition::None })
+        .write(Write::Put { item: window, condition: signet_shared::ports::store::Condition::None })
         .await
         .unwrap();
     w.faults.calls.take();

@@ -2,8 +2,8 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_shared::account::{self, CustomerSpace, Membership, Role, SpaceKind};
-use signet_shared::store::{Item, Write};
+use signet_shared::domain::people::account::{self, CustomerSpace, Membership, Role, SpaceKind};
+use signet_shared::ports::store::{Item, Write};
 use signet_tests::{scenarios, World};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -144,7 +144,7 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap()))
+        .get(&account::email_guard_key(&signet_shared::domain::people::email::EmailAddress::parse(&email).unwrap()))
         .await
         .unwrap()
         .unwrap()
@@ -196,7 +196,7 @@ async fn join_organisation(w: &World, email: &str) -> String {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(email).unwrap()))
+        .get(&account::email_guard_key(&signet_shared::domain::people::email::EmailAddress::parse(email).unwrap()))
         .await
         .unwrap()
         .unwrap()
@@ -341,7 +341,7 @@ async fn parallel_wrong_passwords_all_count(w: World) {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&signet_shared::email::EmailAddress::parse(&email).unwrap()))
+        .get(&account::email_guard_key(&signet_shared::domain::people::email::EmailAddress::parse(&email).unwrap()))
         .await
         .unwrap()
         .unwrap()

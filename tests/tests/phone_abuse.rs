@@ -3,8 +3,8 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_shared::account;
-use signet_shared::store::{Condition, Item, Key, Write};
+use signet_shared::domain::people::account;
+use signet_shared::ports::store::{Condition, Item, Key, Write};
 use signet_tests::{scenarios, World};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -177,7 +177,11 @@ async fn a_one_off_call_at_sign_up_keeps_the_channel_chosen(w: World) {
         .unwrap()
         .decode()
         .unwrap();
-    assert_eq!(person.phone.unwrap().channel, signet_shared::phone::PhoneChannel::Sms, "the profile's choice stands");
+    assert_eq!(
+        person.phone.unwrap().channel,
+        signet_shared::domain::people::phone::PhoneChannel::Sms,
+        "the profile's choice stands"
+    );
     let (status, started) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
     assert_eq!((status, started["method"].as_str()), (StatusCode::OK, Some("sms")), "{started}");
     assert_eq!(w.last_to(&phone).await.channel, "sms");

@@ -1,10 +1,10 @@
 //! Renewal reminders on both back ends: a run over subscriptions ending in 30, 7 and 1 days
 //! sends each reminder once; a second run the same day sends nothing; others get none.
 
-use signet_shared::account::{self, CustomerSpace, Person, SpaceKind};
-use signet_shared::email::EmailAddress;
-use signet_shared::reminders;
-use signet_shared::subscription::{self, Product, Subscription, SubscriptionStatus};
+use signet_shared::domain::billing::reminders;
+use signet_shared::domain::people::account::{self, CustomerSpace, Person, SpaceKind};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::domain::signatures::subscription::{self, Product, Subscription, SubscriptionStatus};
 use signet_shared::Locale;
 use signet_tests::{scenarios, World};
 

@@ -5,13 +5,15 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_shared::account::{self, BillingProfile, CustomerSpace, Membership, Person, Role, SpaceKind};
-use signet_shared::email::EmailAddress;
-use signet_shared::payment::{self, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
-use signet_shared::renewal::{self, Renewal, RenewalState};
-use signet_shared::store::{Item, Key, Write};
-use signet_shared::subscription::{self, Product, Subscription, SubscriptionStatus};
-use signet_shared::{invoice, messages};
+use signet_shared::domain::billing::renewal::{self, Renewal, RenewalState};
+use signet_shared::domain::people::account::{
+    self, BillingProfile, CustomerSpace, Membership, Person, Role, SpaceKind,
+};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::domain::signatures::subscription::{self, Product, Subscription, SubscriptionStatus};
+use signet_shared::ports::payments::{self, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
+use signet_shared::ports::store::{Item, Key, Write};
+use signet_shared::{domain::billing::invoice, domain::messages};
 use signet_tests::{scenarios, World, WEBHOOK_SECRET};
 use std::process::Command;
 
@@ -518,8 +520,8 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     // A bad signature, another secret, a stale one: refused, nothing changes.
     for signature in [
         "t=1,v1=00".to_owned(),
-        payment::sign(b"whsec_another", now, &body),
-        payment::sign(WEBHOOK_SECRET.as_bytes(), now - 600, &body),
+        payments::sign(b"whsec_another", now, &body),
+        payments::sign(WEBHOOK_SECRET.as_bytes(), now - 600, &body),
         String::new(),
     ] {
         let (status, refused) = deliver(&w, &body, &signature).await;
@@ -532,13 +534,13 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::AwaitingPayment);
     // A well-signed event whose amount differs is not fulfilled.
     let wrong = checkout_event("checkout.session.completed", &r, r.amounts.total - 1);
-    let (status, mismatch) = deliver(&w, &wrong, &payment::sign(WEBHOOK_SECRET.as_bytes(), now, &wrong)).await;
+    let (status, mismatch) = deliver(&w, &wrong, &payments::sign(WEBHOOK_SECRET.as_bytes(), now, &wrong)).await;
     assert_eq!((status, mismatch["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("payment_mismatch")));
     let recorded = w.services.store.query(&format!("AUDIT#renewal:{}", r.id), "", 10).await.unwrap();
     assert_eq!(recorded.len(), 1, "the unmatched payment is recorded for reconciliation");
     assert_eq!(recorded[0].decode::<Value>().unwrap()["action"], "payment.unmatched");
     // Delivered five times at once, racing five retries of the submit: one extension.
-    let signature = payment::sign(WEBHOOK_SECRET.as_bytes(), now, &body);
+    let signature = payments::sign(WEBHOOK_SECRET.as_bytes(), now, &body);
     let mut tasks = Vec::new();
     for i in 0..10 {
         let (app, body, signature, access, id) =
@@ -570,7 +572,8 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
     // Late: a day after, redelivered (freshly signed, as the provider does): nothing more.
     w.clock.advance(86400);
-    let (status, answer) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    let (status, answer) =
+        deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         stored_subscription(&w, &sub.id).await.term_end,
@@ -585,7 +588,7 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
         serde_json::to_vec(&json!({"id": "evt_x", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}))
             .unwrap();
     let (status, ignored) =
-        deliver(&w, &other, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &other)).await;
+        deliver(&w, &other, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &other)).await;
     assert_eq!((status, ignored["outcome"].as_str()), (StatusCode::OK, Some("not_a_renewal")));
 }
 
@@ -625,7 +628,8 @@ async fn a_mail_failure_leaves_the_receipt_to_the_next_delivery(w: World) {
     let body = checkout_event("checkout.session.completed", &r, r.amounts.total);
     let before = w.sent_to(&h.email).await.len();
     w.faults.mail.store(1, std::sync::atomic::Ordering::SeqCst);
-    let (status, failed) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    let (status, failed) =
+        deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(
         (status, failed["code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("delivery_failed")),
@@ -633,7 +637,7 @@ async fn a_mail_failure_leaves_the_receipt_to_the_next_delivery(w: World) {
     );
     assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::Paid, "the payment is recorded");
     assert_eq!(w.sent_to(&h.email).await.len(), before);
-    let (status, _) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    let (status, _) = deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(w.sent_to(&h.email).await.len(), before + 1, "the receipt, once");
     assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
@@ -798,7 +802,7 @@ async fn bad_input_is_refused_clearly(w: World) {
         .await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
     let (status, refused) =
-        deliver(&w, b"not json", &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), b"not json")).await;
+        deliver(&w, b"not json", &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), b"not json")).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")));
     let (status, _) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), "garbage", Value::Null).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -824,7 +828,7 @@ async fn renewal_steps_are_counted(w: World) {
     let r = stored_renewal(&w, id).await;
     calls.take();
     let body = checkout_event("checkout.session.completed", &r, r.amounts.total);
-    let (status, _) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    let (status, _) = deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK);
     let webhook_calls = calls.take();
     let d = draft(
@@ -886,8 +890,8 @@ async fn without_a_payment_provider_card_is_not_offered(mut w: World) {
     let h = holder(&w, "nocard").await;
     let sub = subscription_of(&w, &h, 20).await;
     // As deployed without SIGNET_STRIPE_SECRET_KEY.
-    w.services.payments = std::sync::Arc::new(payment::Unconfigured);
-    w.app = signet_shared::http::finish(signet_local::api_routes(w.services.clone()), "test", false);
+    w.services.payments = std::sync::Arc::new(payments::Unconfigured);
+    w.app = signet_shared::web::finish(signet_local::api_routes(w.services.clone()), "test", false);
     let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
     assert_eq!(options["payment_modes"], json!([]));
     let (status, refused) = w
@@ -900,7 +904,7 @@ async fn without_a_payment_provider_card_is_not_offered(mut w: World) {
         .await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("payment_mode_unavailable")));
     let body = br#"{"type":"checkout.session.completed","data":{"object":{"id":"cs_1"}}}"#;
-    let (status, refused) = deliver(&w, body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), body)).await;
+    let (status, refused) = deliver(&w, body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), body)).await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")),
@@ -995,7 +999,7 @@ async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World
     let org_renewal = stored_renewal(&w, d["id"].as_str().unwrap()).await;
     // Both fulfilled, as a webhook and a submit do, and then the process dies before any
     // email: the fulfilment holds the claim on the notices.
-    let context = signet_shared::http::RequestContext { source_ip: "203.0.113.10".into(), request_id: "crash".into() };
+    let context = signet_shared::web::RequestContext { source_ip: "203.0.113.10".into(), request_id: "crash".into() };
     renewal::fulfil(&w.services, &context, &card.id, None, &renewal::Payment::Card { reference: "pi_crash".into() })
         .await
         .unwrap();
@@ -1012,7 +1016,7 @@ async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World
     assert_eq!(renewal::send_pending_notices(&w.services).await.unwrap(), 0);
     // A redelivery of the webhook within the lease does not send twice either.
     let body = checkout_event("checkout.session.completed", &card, card.amounts.total);
-    let (status, _) = deliver(&w, &body, &payment::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    let (status, _) = deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!((w.sent_to(&h.email).await.len(), w.sent_to(&contact).await.len()), before);
     // Once the lease has lapsed, the scheduled run sends each notice, once.
@@ -1034,7 +1038,7 @@ async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World
 #[tokio::test]
 async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
     use signet_shared::config::{Secret, StripeSettings};
-    use signet_shared::payment::{CheckoutRequest, PaymentProvider, Stripe};
+    use signet_shared::ports::payments::{CheckoutRequest, PaymentProvider, Stripe};
     use std::sync::{Arc, Mutex};
     let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
     let recorder = seen.clone();
@@ -1094,8 +1098,8 @@ async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
         assert!(body.split('&').any(|f| f == field), "{field} not in {body}");
     }
     assert_eq!(stripe.webhook_secret(), Some(&b"whsec_x"[..]));
-    assert_eq!(stripe.expire_checkout("cs_test_a1").await.unwrap(), payment::Expiry::Expired);
-    assert_eq!(stripe.expire_checkout("cs_test_paid").await.unwrap(), payment::Expiry::Paid, "paid first: not undone");
+    assert_eq!(stripe.expire_checkout("cs_test_a1").await.unwrap(), payments::Expiry::Expired);
+    assert_eq!(stripe.expire_checkout("cs_test_paid").await.unwrap(), payments::Expiry::Paid, "paid first: not undone");
     request.amount = 0;
     let e = stripe.create_checkout(&request).await.unwrap_err();
     assert_eq!(e.code, signet_shared::ErrorCode::ServiceUnavailable);
@@ -1117,7 +1121,7 @@ async fn twenty_presses_of_pay_take_one_payment_and_all_answer_alike(w: World) {
     assert_eq!(paid.state, RenewalState::Paid);
     let extended: Subscription =
         w.services.store.get(&subscription::subscription_key(&sub.id)).await.unwrap().unwrap().decode().unwrap();
-    assert_eq!(extended.term_end, signet_shared::messages::add_months(sub.term_end, 12), "one extension");
+    assert_eq!(extended.term_end, signet_shared::domain::messages::add_months(sub.term_end, 12), "one extension");
     let receipts = w
         .sent_to(&h.email)
         .await
@@ -1132,12 +1136,12 @@ async fn a_deployment_never_invoices_with_the_example_tax_numbers(mut w: World) 
     let (org, _) = organisation(&w, true, &[&h], "CA", Some("QC"), None).await;
     let sub = subscription_of(&w, &h, 20).await;
     assert!(
-        signet_shared::billing::Catalogue::shipped().unwrap().has_example_registrations(),
+        signet_shared::domain::billing::catalogue::Catalogue::shipped().unwrap().has_example_registrations(),
         "the demo catalogue's numbers are examples"
     );
     // As deployed (no local payment page): the organisation would be invoiced with them.
-    w.services.payments = std::sync::Arc::new(payment::Unconfigured);
-    w.app = signet_shared::http::finish(signet_local::api_routes(w.services.clone()), "test", false);
+    w.services.payments = std::sync::Arc::new(payments::Unconfigured);
+    w.app = signet_shared::web::finish(signet_local::api_routes(w.services.clone()), "test", false);
     let (status, refused) = w
         .call(
             Method::POST,

@@ -1,8 +1,8 @@
 //! Sessions and refresh-token families, on both back ends.
 
-use signet_shared::account::{self, Person};
-use signet_shared::sessions;
-use signet_shared::store::Write;
+use signet_shared::domain::people::account::{self, Person};
+use signet_shared::domain::sessions::session;
+use signet_shared::ports::store::Write;
 use signet_shared::ErrorCode;
 use signet_tests::{scenarios, World};
 
@@ -20,11 +20,11 @@ async fn person(w: &World, name: &str) -> Person {
     w.person(name).await
 }
 
-async fn open(w: &World, p: &Person, device: &str) -> sessions::Issued {
+async fn open(w: &World, p: &Person, device: &str) -> session::Issued {
     w.open_session(p, device).await
 }
 
-fn code_of(result: signet_shared::Result<sessions::Issued>) -> ErrorCode {
+fn code_of(result: signet_shared::Result<session::Issued>) -> ErrorCode {
     result.map(|_| ()).unwrap_err().code
 }
 
@@ -32,44 +32,44 @@ async fn refresh_rotates_the_token_and_the_old_one_no_longer_works(w: World) {
     let p = person(&w, "rotate").await;
     let first = open(&w, &p, "phone").await;
     w.clock.advance(60);
-    let second = sessions::refresh(&w.services, &first.refresh_token).await.unwrap();
+    let second = session::refresh(&w.services, &first.refresh_token).await.unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(second.session.id, first.session.id);
     assert_eq!(second.session.generation, 1);
-    let stored = w.services.store.get(&sessions::session_key(&first.session.id)).await.unwrap().unwrap();
+    let stored = w.services.store.get(&session::session_key(&first.session.id)).await.unwrap().unwrap();
     assert!(!stored.body.contains(&second.refresh_token[33..]), "only a hash is stored");
     w.clock.advance(60);
-    let third = sessions::refresh(&w.services, &second.refresh_token).await.unwrap();
+    let third = session::refresh(&w.services, &second.refresh_token).await.unwrap();
     assert_eq!(third.session.generation, 2);
 }
 
 async fn a_replayed_refresh_token_revokes_the_whole_family(w: World) {
     let p = person(&w, "replay").await;
     let first = open(&w, &p, "phone").await;
-    let second = sessions::refresh(&w.services, &first.refresh_token).await.unwrap();
-    w.clock.advance(sessions::ROTATION_GRACE_SECONDS + 1);
+    let second = session::refresh(&w.services, &first.refresh_token).await.unwrap();
+    w.clock.advance(session::ROTATION_GRACE_SECONDS + 1);
     // Someone replays the first token (a stolen copy): the family ends...
-    assert_eq!(code_of(sessions::refresh(&w.services, &first.refresh_token).await), ErrorCode::TokenInvalid);
+    assert_eq!(code_of(session::refresh(&w.services, &first.refresh_token).await), ErrorCode::TokenInvalid);
     // ...including for the legitimate holder of the newest token.
-    assert_eq!(code_of(sessions::refresh(&w.services, &second.refresh_token).await), ErrorCode::TokenInvalid);
-    assert!(sessions::list(&w.services, &p.id).await.unwrap().is_empty());
+    assert_eq!(code_of(session::refresh(&w.services, &second.refresh_token).await), ErrorCode::TokenInvalid);
+    assert!(session::list(&w.services, &p.id).await.unwrap().is_empty());
 }
 
 async fn a_replay_right_after_a_rotation_is_a_conflict_not_a_revocation(w: World) {
     let p = person(&w, "grace").await;
     let first = open(&w, &p, "browser").await;
-    let second = sessions::refresh(&w.services, &first.refresh_token).await.unwrap();
-    assert_eq!(code_of(sessions::refresh(&w.services, &first.refresh_token).await), ErrorCode::Conflict);
-    assert!(sessions::refresh(&w.services, &second.refresh_token).await.is_ok(), "the family lives on");
+    let second = session::refresh(&w.services, &first.refresh_token).await.unwrap();
+    assert_eq!(code_of(session::refresh(&w.services, &first.refresh_token).await), ErrorCode::Conflict);
+    assert!(session::refresh(&w.services, &second.refresh_token).await.is_ok(), "the family lives on");
 }
 
 async fn a_forged_secret_fails_without_harming_the_family(w: World) {
     let p = person(&w, "forged").await;
     let first = open(&w, &p, "browser").await;
     let forged = format!("{}.{}", first.session.id, "A".repeat(43));
-    assert_eq!(code_of(sessions::refresh(&w.services, &forged).await), ErrorCode::TokenInvalid);
-    assert_eq!(code_of(sessions::refresh(&w.services, "garbage").await), ErrorCode::TokenInvalid);
-    assert!(sessions::refresh(&w.services, &first.refresh_token).await.is_ok());
+    assert_eq!(code_of(session::refresh(&w.services, &forged).await), ErrorCode::TokenInvalid);
+    assert_eq!(code_of(session::refresh(&w.services, "garbage").await), ErrorCode::TokenInvalid);
+    assert!(session::refresh(&w.services, &first.refresh_token).await.is_ok());
 }
 
 async fn a_password_change_ends_every_session(w: World) {
@@ -81,9 +81,9 @@ async fn a_password_change_ends_every_session(w: World) {
     p.session_epoch += 1;
     w.services.store.write(Write::replace(item.next(&p).unwrap())).await.unwrap();
     for issued in [phone, browser] {
-        assert_eq!(code_of(sessions::refresh(&w.services, &issued.refresh_token).await), ErrorCode::TokenInvalid);
+        assert_eq!(code_of(session::refresh(&w.services, &issued.refresh_token).await), ErrorCode::TokenInvalid);
     }
-    assert!(sessions::list(&w.services, &p.id).await.unwrap().is_empty());
+    assert!(session::list(&w.services, &p.id).await.unwrap().is_empty());
 }
 
 async fn racing_refreshes_with_one_token_have_one_winner(w: World) {
@@ -92,7 +92,7 @@ async fn racing_refreshes_with_one_token_have_one_winner(w: World) {
     let mut tasks = Vec::new();
     for _ in 0..6 {
         let (services, token) = (w.services.clone(), first.refresh_token.clone());
-        tasks.push(tokio::spawn(async move { sessions::refresh(&services, &token).await }));
+        tasks.push(tokio::spawn(async move { session::refresh(&services, &token).await }));
     }
     let mut winners = Vec::new();
     for task in tasks {
@@ -102,7 +102,7 @@ async fn racing_refreshes_with_one_token_have_one_winner(w: World) {
         }
     }
     assert_eq!(winners.len(), 1, "exactly one rotation wins");
-    assert!(sessions::refresh(&w.services, &winners[0].refresh_token).await.is_ok(), "the family survives the race");
+    assert!(session::refresh(&w.services, &winners[0].refresh_token).await.is_ok(), "the family survives the race");
 }
 
 async fn sessions_are_listed_and_revoked(w: World) {
@@ -112,19 +112,18 @@ async fn sessions_are_listed_and_revoked(w: World) {
     let laptop = open(&w, &p, "laptop").await;
     w.clock.advance(1);
     let tablet = open(&w, &p, "tablet").await;
-    let devices: Vec<String> =
-        sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.device).collect();
+    let devices: Vec<String> = session::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.device).collect();
     assert_eq!(devices, ["phone", "laptop", "tablet"]);
     // Another person cannot revoke them.
     let other = person(&w, "other").await;
-    let err = sessions::revoke(&w.services, &other.id, &phone.session.id, "logout").await.unwrap_err();
+    let err = session::revoke(&w.services, &other.id, &phone.session.id, "logout").await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
-    sessions::revoke(&w.services, &p.id, &tablet.session.id, "logout").await.unwrap();
-    assert_eq!(code_of(sessions::refresh(&w.services, &tablet.refresh_token).await), ErrorCode::TokenInvalid);
+    session::revoke(&w.services, &p.id, &tablet.session.id, "logout").await.unwrap();
+    assert_eq!(code_of(session::refresh(&w.services, &tablet.refresh_token).await), ErrorCode::TokenInvalid);
     assert_eq!(
-        sessions::revoke_all_except(&w.services, &p.id, Some(&laptop.session.id), "sign_out_elsewhere").await.unwrap(),
+        session::revoke_all_except(&w.services, &p.id, Some(&laptop.session.id), "sign_out_elsewhere").await.unwrap(),
         1
     );
-    let left: Vec<String> = sessions::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.id).collect();
+    let left: Vec<String> = session::list(&w.services, &p.id).await.unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(left, std::slice::from_ref(&laptop.session.id));
 }

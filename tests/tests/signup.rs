@@ -2,8 +2,8 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_shared::account;
-use signet_shared::email::EmailAddress;
+use signet_shared::domain::people::account;
+use signet_shared::domain::people::email::EmailAddress;
 use signet_tests::{scenarios, World};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -90,7 +90,9 @@ async fn signup_happy_path_activates_the_account_and_sends_a_confirmation(w: Wor
     assert!(person.password_hash.starts_with("$argon2id$"));
     assert_eq!(
         person.phone.as_ref().unwrap().hint,
-        signet_shared::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries).unwrap().hint()
+        signet_shared::domain::people::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries)
+            .unwrap()
+            .hint()
     );
     assert!(w.services.store.get(&account::space_key(space_id)).await.unwrap().is_some());
     let members = w.services.store.query_gsi1(&format!("SPACE#{space_id}"), "MEMBER#", 10).await.unwrap();
@@ -103,7 +105,9 @@ async fn signup_happy_path_activates_the_account_and_sends_a_confirmation(w: Wor
     let opened = w.services.keys.open(&person.phone.as_ref().unwrap().phone, &context).await.unwrap();
     assert_eq!(
         String::from_utf8(opened).unwrap(),
-        signet_shared::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries).unwrap().as_str()
+        signet_shared::domain::people::phone::PhoneNumber::parse(&phone, &w.services.config.limits.phone_countries)
+            .unwrap()
+            .as_str()
     );
     let other = signet_shared::ports::EncryptionContext::from([
         ("purpose".into(), "phone".into()),
@@ -164,8 +168,8 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
         locale: signet_shared::Locale::Fr,
         person_id: None,
     };
-    let item = signet_shared::store::Item::new(account::subscriber_key(&record.email), &record).unwrap();
-    w.services.store.write(signet_shared::store::Write::create(item)).await.unwrap();
+    let item = signet_shared::ports::store::Item::new(account::subscriber_key(&record.email), &record).unwrap();
+    w.services.store.write(signet_shared::ports::store::Write::create(item)).await.unwrap();
     let (token, verified) = follow_link(&w, &email).await;
     // The first email too speaks the record's language, though the request named none.
     let first = w.sent_to(&email).await.remove(0);

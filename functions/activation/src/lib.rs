@@ -15,18 +15,18 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use signet_shared::account::Person;
-use signet_shared::audit::AuditEvent;
-use signet_shared::auth::Authenticated;
-use signet_shared::ca::{self, Subject};
-use signet_shared::challenge::{self, Commit, Purpose};
-use signet_shared::factor::Answer;
-use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
-use signet_shared::store::{Item, StoreError, Write};
-use signet_shared::subscription::{
+use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::people::account::Person;
+use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
+use signet_shared::domain::second_factor::Answer;
+use signet_shared::domain::signatures::authority::{self, Subject};
+use signet_shared::domain::signatures::subscription::{
     self, ActivationState, CurrentCertificate, Recovery, Subscription, SubscriptionStatus,
 };
-use signet_shared::{crypto, messages, Error, ErrorCode, Result, Services};
+use signet_shared::ports::store::{Item, StoreError, Write};
+use signet_shared::web::auth::Authenticated;
+use signet_shared::web::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::{domain::crypto, domain::messages, Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).
 pub const ROUTES: &[(&str, &str)] = &[("POST", "/activation/start"), ("POST", "/activation")];
@@ -83,11 +83,11 @@ async fn start(
         // Done: starting again could never succeed.
         return Err(Error::new(ErrorCode::ReferenceUsed).field("reference"));
     }
-    let replacement = challenge::replacing(&services, recovery.step_id.as_deref()).await?;
+    let replacement = step::replacing(&services, recovery.step_id.as_deref()).await?;
     recovery.step_id = Some(replacement.id.clone());
     let writes = vec![Write::replace(item.next(&recovery)?)];
     let purpose = Purpose::Activation { reference: recovery.reference.clone() };
-    let asked = challenge::begin_replacement(&services, &context, &live.person, replacement, purpose, writes).await?;
+    let asked = step::begin_replacement(&services, &context, &live.person, replacement, purpose, writes).await?;
     Ok(json(StatusCode::OK, &asked))
 }
 
@@ -121,7 +121,7 @@ async fn activate(
 ) -> Result<Response> {
     let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
     let (_, recovery) = recovery_of(&services, &live.person, &body.reference).await?;
-    let (_, step) = challenge::load(&services, &body.challenge_token, Some("activation")).await?;
+    let (_, step) = step::load(&services, &body.challenge_token, Some("activation")).await?;
     if step.purpose != (Purpose::Activation { reference: recovery.reference.clone() })
         || step.person_id != live.person.id
         || recovery.step_id.as_deref() != Some(step.id.as_str())
@@ -131,20 +131,19 @@ async fn activate(
     usable(&recovery, services.now())?;
     // The second factor, committed once; a retry finds it passed.
     let mut passed_now = false;
-    for _ in 0..challenge::COMMIT_ROUNDS {
-        let passed = challenge::answer(&services, &context, &body.challenge_token, "activation", Some(answer)).await?;
+    for _ in 0..step::COMMIT_ROUNDS {
+        let passed = step::answer(&services, &context, &body.challenge_token, "activation", Some(answer)).await?;
         if !passed.fresh {
             passed_now = true;
             break;
         }
-        if challenge::try_commit(&services, Commit { writes: passed.writes()?, event: None, then: () }).await?.is_some()
-        {
+        if step::try_commit(&services, Commit { writes: passed.writes()?, event: None, then: () }).await?.is_some() {
             passed_now = true;
             break;
         }
     }
     if !passed_now {
-        return Err(challenge::contention());
+        return Err(step::contention());
     }
     let (subscription_id, serial) = run(&services, &context, &live.person, &recovery.reference).await?;
     Ok(json(
@@ -185,9 +184,9 @@ async fn run(
         let mut sub: Subscription = sub_item.decode()?;
         let written = match recovery.activation.clone() {
             ActivationState::Pending => {
-                let (pkcs8, spki) = ca::new_signing_key()?;
+                let (pkcs8, spki) = authority::new_signing_key()?;
                 let private_key = services.keys.seal(&pkcs8, &subscription::key_context(&sub.id)).await?;
-                let serial = crypto::hex(&ca::new_serial(services));
+                let serial = crypto::hex(&authority::new_serial(services));
                 recovery.activation = ActivationState::KeyReady { private_key, spki: crypto::b64url(&spki), serial };
                 let next = item.next(&recovery)?;
                 let result = store.write(Write::replace(next.clone())).await;
@@ -202,7 +201,7 @@ async fn run(
                 let not_after = sub.term_end.min(services.now() + CERTIFICATE_LIFETIME);
                 let name = format!("{} {}", person.first_name, person.last_name);
                 let subject = Subject { common_name: &name, email: person.email.as_str(), reference: &sub.id };
-                let issued = ca::issue_with_serial(services, &subject, &spki, not_after, &serial_bytes)
+                let issued = authority::issue_with_serial(services, &subject, &spki, not_after, &serial_bytes)
                     .await?
                     .ok_or_else(|| Error::internal("serial of another subject"))?;
                 recovery.activation = ActivationState::Issued {
@@ -220,7 +219,7 @@ async fn run(
             }
             ActivationState::Issued { private_key, serial, certificate, not_after } => {
                 if let Some(previous) = sub.certificate.as_ref().filter(|c| c.serial != serial) {
-                    ca::revoke(services, &previous.serial).await?;
+                    authority::revoke(services, &previous.serial).await?;
                 }
                 sub.certificate =
                     Some(CurrentCertificate { serial: serial.clone(), not_after, certificate, private_key });
@@ -280,5 +279,5 @@ async fn run(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }

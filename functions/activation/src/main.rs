@@ -2,5 +2,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    signet_shared::lambda::run("activation", signet_activation::routes).await
+    signet_shared::app::lambda::run("activation", signet_activation::routes).await
 }

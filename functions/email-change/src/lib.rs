@@ -15,21 +15,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use signet_shared::account::{self, AlternateEmail, PendingEmail, Person, PhoneFactor};
-use signet_shared::audit::person_event as audit;
-use signet_shared::auth::Authenticated;
-use signet_shared::challenge::{self, Commit, Purpose};
-use signet_shared::email::EmailAddress;
-use signet_shared::email_link;
-use signet_shared::factor::{self, Answer};
-use signet_shared::http::{json, ApiJson, RequestContext};
-use signet_shared::messages::{self, CredentialChange};
-use signet_shared::otp::{self, CodeChallenge, CodeCheck};
-use signet_shared::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::audit::person_event as audit;
+use signet_shared::domain::messages::{self, CredentialChange};
+use signet_shared::domain::people::account::{self, AlternateEmail, PendingEmail, Person, PhoneFactor};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::second_factor::otp::{self, CodeChallenge, CodeCheck};
+use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
+use signet_shared::domain::second_factor::{self, Answer};
+use signet_shared::domain::secret_token;
+use signet_shared::domain::sessions::session::Live;
+use signet_shared::ports::store::{Condition, Item, Key, Write};
 use signet_shared::ports::Sealed;
-use signet_shared::sessions::Live;
-use signet_shared::store::{Condition, Item, Key, Write};
-use signet_shared::{throttle, Error, ErrorCode, Result, Services};
+use signet_shared::web::auth::Authenticated;
+use signet_shared::web::{json, ApiJson, RequestContext};
+use signet_shared::{domain::throttle, Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -163,7 +163,7 @@ async fn request_change(
     let taken_by_other =
         owner.map(|g| g.decode::<account::EmailGuard>()).transpose()?.is_some_and(|g| g.person_id != live.person.id);
     let id = services.new_id();
-    let token = email_link::issue(&id, services.random.as_ref());
+    let token = secret_token::issue(&id, services.random.as_ref());
     let expires_at = now + services.config.limits.link_ttl;
     let request = ChangeRequest {
         token_hash: token.hash,
@@ -228,7 +228,7 @@ async fn verify_link(
     ApiJson(body): ApiJson<LinkBody>,
 ) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
-    let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
+    let presented = secret_token::parse(&body.token).ok_or_else(invalid)?;
     let now = services.now();
     let item = services.store.get(&change_key(presented.id)).await?.ok_or_else(invalid)?;
     let mut request: ChangeRequest = item.decode()?;
@@ -245,12 +245,12 @@ async fn verify_link(
     }
     // A new step replaces the previous one and inherits its wrong answers: opening the link
     // again never buys more tries.
-    let replacement = challenge::replacing(&services, request.step_id.as_deref()).await?;
+    let replacement = step::replacing(&services, request.step_id.as_deref()).await?;
     request.starts += 1;
     request.step_id = Some(replacement.id.clone());
     let writes = vec![Write::replace(item.next(&request)?)];
     let purpose = Purpose::EmailChange { change_id: presented.id.to_owned(), session_id: claims.sid.clone() };
-    let asked = challenge::begin_replacement(&services, &context, &live.person, replacement, purpose, writes).await?;
+    let asked = step::begin_replacement(&services, &context, &live.person, replacement, purpose, writes).await?;
     Ok(json(StatusCode::OK, &asked))
 }
 
@@ -280,7 +280,7 @@ async fn confirm_change(
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Response> {
     let answer = Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?);
-    let (_, begun) = challenge::load(&services, &body.challenge_token, Some("email_change")).await?;
+    let (_, begun) = step::load(&services, &body.challenge_token, Some("email_change")).await?;
     let Purpose::EmailChange { change_id, session_id } = begun.purpose.clone() else {
         return Err(Error::new(ErrorCode::LoginInvalid));
     };
@@ -288,16 +288,15 @@ async fn confirm_change(
         return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
     }
     let store = services.store.as_ref();
-    for _ in 0..challenge::COMMIT_ROUNDS {
-        let mut passed =
-            match challenge::answer(&services, &context, &body.challenge_token, "email_change", answer).await {
-                Ok(passed) => passed,
-                Err(e) if e.code == ErrorCode::CodeAttemptsExceeded => {
-                    end_change(&services, &context, &change_id).await?;
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            };
+    for _ in 0..step::COMMIT_ROUNDS {
+        let mut passed = match step::answer(&services, &context, &body.challenge_token, "email_change", answer).await {
+            Ok(passed) => passed,
+            Err(e) if e.code == ErrorCode::CodeAttemptsExceeded => {
+                end_change(&services, &context, &change_id).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         if answer.is_some() && !passed.fresh {
             return Err(Error::new(ErrorCode::Conflict));
         }
@@ -341,9 +340,7 @@ async fn confirm_change(
             event.write(&services.new_id())?,
         ];
         let then = (old, passed.person.clone());
-        if let Some((old, person)) =
-            challenge::try_commit(&services, Commit { writes, event: Some(event), then }).await?
-        {
+        if let Some((old, person)) = step::try_commit(&services, Commit { writes, event: Some(event), then }).await? {
             let new = person.email.as_str();
             for to in [new, old.as_str()] {
                 services
@@ -353,13 +350,13 @@ async fn confirm_change(
             return Ok(json(StatusCode::OK, &EmailChanged { status: "email_changed", email: new.to_owned() }));
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }
 
 /// Ends a change after too many wrong codes: the request is finished and no longer pending.
 async fn end_change(services: &Services, context: &RequestContext, change_id: &str) -> Result<()> {
     let store = services.store.as_ref();
-    for _ in 0..challenge::COMMIT_ROUNDS {
+    for _ in 0..step::COMMIT_ROUNDS {
         let Some(item) = store.get(&change_key(change_id)).await? else { return Ok(()) };
         let mut request: ChangeRequest = item.decode()?;
         if request.finished.is_some() {
@@ -384,11 +381,11 @@ async fn end_change(services: &Services, context: &RequestContext, change_id: &s
             serde_json::json!({"change_id": change_id}),
         );
         writes.push(event.write(&services.new_id())?);
-        if challenge::try_commit(services, Commit { writes, event: Some(event), then: () }).await?.is_some() {
+        if step::try_commit(services, Commit { writes, event: Some(event), then: () }).await?.is_some() {
             return Ok(());
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -449,7 +446,7 @@ async fn request_phone_change(
             number = otp::Number::Verified;
         }
     }
-    if factor::person_exhausted(&live.person, now) {
+    if second_factor::person_exhausted(&live.person, now) {
         return Err(Error::new(ErrorCode::TooManyRequests).retry_after(3600));
     }
     let store = services.store.as_ref();
@@ -530,7 +527,7 @@ async fn confirm_phone_change(
 ) -> Result<Response> {
     let limits = &services.config.limits;
     let mut read = Some(first);
-    for _ in 0..challenge::COMMIT_ROUNDS {
+    for _ in 0..step::COMMIT_ROUNDS {
         // After a lost race, the session and the person are read again.
         let live = match read.take() {
             Some(live) => live,
@@ -546,7 +543,7 @@ async fn confirm_phone_change(
         if change.session_id != claims.sid {
             return Err(Error::new(ErrorCode::Conflict));
         }
-        if factor::person_exhausted(&live.person, now) {
+        if second_factor::person_exhausted(&live.person, now) {
             return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
         }
         let check = change.code.check(&body.code, now, limits);
@@ -582,7 +579,7 @@ async fn confirm_phone_change(
             }
             (writes, None, Err(error))
         };
-        match challenge::try_commit(&services, Commit { writes, event, then: outcome }).await? {
+        match step::try_commit(&services, Commit { writes, event, then: outcome }).await? {
             None => continue,
             Some(Err(error)) => return Err(error),
             Some(Ok(person)) => {
@@ -594,7 +591,7 @@ async fn confirm_phone_change(
             }
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -631,7 +628,7 @@ async fn add_alternate(
     }
     throttle::enforce(services.store.as_ref(), "alternate-email", &live.person.id, 3600, CHANGES_PER_HOUR, now).await?;
     let id = services.new_id();
-    let token = email_link::issue(&id, services.random.as_ref());
+    let token = secret_token::issue(&id, services.random.as_ref());
     let expires_at = now + services.config.limits.link_ttl;
     let mut person = live.person.clone();
     person.alternate_email = Some(AlternateEmail {
@@ -677,7 +674,7 @@ async fn verify_alternate(
     ApiJson(body): ApiJson<LinkBody>,
 ) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
-    let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
+    let presented = secret_token::parse(&body.token).ok_or_else(invalid)?;
     let mut person = live.person.clone();
     let alternate = person.alternate_email.as_mut().ok_or_else(invalid)?;
     let hash = alternate.token_hash.clone().filter(|_| alternate.token_id.as_deref() == Some(presented.id));

@@ -8,15 +8,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use signet_shared::auth::Authenticated;
-use signet_shared::challenge::{self, Begun, Commit, Purpose};
-use signet_shared::factor::{self, Answer};
-use signet_shared::http::{json, ApiJson, RequestContext};
-use signet_shared::messages::CredentialChange;
-use signet_shared::password::{self, Verified};
-use signet_shared::sessions::{self, Live, Session};
-use signet_shared::store::{Item, Key, StoreError, Write};
-use signet_shared::totp::{self, TotpCheck, TotpFactor};
+use signet_shared::domain::messages::CredentialChange;
+use signet_shared::domain::people::password::{self, Verified};
+use signet_shared::domain::second_factor::step::{self, Begun, Commit, Purpose};
+use signet_shared::domain::second_factor::totp::{self, TotpCheck, TotpFactor};
+use signet_shared::domain::second_factor::{self, Answer};
+use signet_shared::domain::sessions::session::{self, Live, Session};
+use signet_shared::ports::store::{Item, Key, StoreError, Write};
+use signet_shared::web::auth::Authenticated;
+use signet_shared::web::{json, ApiJson, RequestContext};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 // ---------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ pub(crate) async fn reauth(
     }
     session.reauth_failures = Default::default();
     writes.push(Write::replace(item.next(&session)?));
-    let Begun { token, challenge, view } = challenge::begin(
+    let Begun { token, challenge, view } = step::begin(
         &services,
         &context,
         &person,
@@ -112,7 +112,7 @@ async fn wrong_reauth_password(
 ) -> Result<Response> {
     for _ in 0..32 {
         session.reauth_failures_total += 1;
-        let ended = session.reauth_failures_total >= sessions::REAUTH_FAILURES_BEFORE_REVOCATION;
+        let ended = session.reauth_failures_total >= session::REAUTH_FAILURES_BEFORE_REVOCATION;
         let event = audit(
             services,
             context,
@@ -121,7 +121,7 @@ async fn wrong_reauth_password(
             serde_json::json!({"session_id": session.id, "session_ended": ended}),
         );
         let write = if ended {
-            sessions::revocation(&item, &mut session, "reauthentication_failures")?
+            session::revocation(&item, &mut session, "reauthentication_failures")?
         } else {
             Write::replace(item.next(&session)?)
         };
@@ -163,7 +163,7 @@ pub(crate) async fn reauth_code(
 ) -> Result<Response> {
     let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
     // Only the session that began the step may finish it.
-    let (_, begun) = challenge::load(&services, &body.challenge_token, Some("reauth")).await?;
+    let (_, begun) = step::load(&services, &body.challenge_token, Some("reauth")).await?;
     if begun.purpose != (Purpose::Reauth { session_id: claims.sid.clone() }) || begun.person_id != claims.sub {
         return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
     }
@@ -179,15 +179,15 @@ async fn finish_reauth(
     answer: Option<Answer<'_>>,
     session_id: &str,
 ) -> Result<Response> {
-    for _ in 0..challenge::COMMIT_ROUNDS {
-        let mut passed = challenge::answer(services, context, token, "reauth", answer).await?;
+    for _ in 0..step::COMMIT_ROUNDS {
+        let mut passed = step::answer(services, context, token, "reauth", answer).await?;
         if answer.is_some() && !passed.fresh {
             return Err(Error::new(ErrorCode::Conflict));
         }
         let now = services.now();
         let item = services
             .store
-            .get(&sessions::session_key(session_id))
+            .get(&session::session_key(session_id))
             .await?
             .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
         let mut session: Session = item.decode()?;
@@ -208,13 +208,13 @@ async fn finish_reauth(
         writes.push(event.write(&services.new_id())?);
         let then = json(
             StatusCode::OK,
-            &Reauthenticated { status: "reauthenticated", valid_until: now + sessions::REAUTHENTICATION_SECONDS },
+            &Reauthenticated { status: "reauthenticated", valid_until: now + session::REAUTHENTICATION_SECONDS },
         );
-        if let Some(response) = challenge::try_commit(services, Commit { writes, event: Some(event), then }).await? {
+        if let Some(response) = step::try_commit(services, Commit { writes, event: Some(event), then }).await? {
             return Ok(response);
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -275,13 +275,14 @@ pub(crate) async fn change_password(
     services.store.transact(writes).await?;
     event.log();
     // Already ended by the epoch; marked revoked so that they leave the session list.
-    let ended = sessions::revoke_all_except(&services, &person.id, Some(&session.id), "password_changed").await.unwrap_or_else(|e| {
+    let ended = session::revoke_all_except(&services, &person.id, Some(&session.id), "password_changed").await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "sessions not all marked revoked after a password change (their epoch ended them)");
         0
     });
     services.notify_credential_change(&person, CredentialChange::PasswordChanged).await;
     let (access_token, expires_in) = access_token(&services, &session, now).await?;
-    let device_token = signet_shared::devices::issue(&services, &person.id, person.session_epoch).await?;
+    let device_token =
+        signet_shared::domain::sessions::devices::issue(&services, &person.id, person.session_epoch).await?;
     let mut response = json(
         StatusCode::OK,
         &PasswordChanged {
@@ -293,7 +294,7 @@ pub(crate) async fn change_password(
             device_token: device_token.clone(),
         },
     );
-    signet_shared::auth::set_device_cookie(&services, &mut response, &device_token);
+    signet_shared::web::auth::set_device_cookie(&services, &mut response, &device_token);
     Ok(response)
 }
 
@@ -333,7 +334,7 @@ pub(crate) async fn enrol_totp(
         session_id: claims.sid.clone(),
     };
     let item = Item::new(pending_key(&live.person.id), &pending)?.expires_at(now + ENROLMENT_TTL);
-    services.store.write(Write::Put { item, condition: signet_shared::store::Condition::None }).await?;
+    services.store.write(Write::Put { item, condition: signet_shared::ports::store::Condition::None }).await?;
     let mut response = json(StatusCode::CREATED, &enrolment);
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(response)
@@ -362,7 +363,7 @@ pub(crate) async fn confirm_totp(
 ) -> Result<Response> {
     let limits = &services.config.limits;
     let mut read = Some(first);
-    for _ in 0..challenge::COMMIT_ROUNDS {
+    for _ in 0..step::COMMIT_ROUNDS {
         // After a lost race, the session and the person are read again.
         let live = match read.take() {
             Some(live) => live,
@@ -375,13 +376,15 @@ pub(crate) async fn confirm_totp(
         if pending.session_id != claims.sid {
             return Err(Error::new(ErrorCode::Conflict));
         }
-        if factor::person_exhausted(&live.person, now) {
+        if second_factor::person_exhausted(&live.person, now) {
             return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
         }
         let mut person = live.person.clone();
         let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&person.id)).await?;
-        let pending_delete =
-            Write::Delete { key: item.key.clone(), condition: signet_shared::store::Condition::Version(item.version) };
+        let pending_delete = Write::Delete {
+            key: item.key.clone(),
+            condition: signet_shared::ports::store::Condition::Version(item.version),
+        };
         let (writes, event, outcome) = match pending.factor.check(&seed, &body.code, now)? {
             TotpCheck::Valid(_) => {
                 let remaining = pending.factor.backup_codes.len();
@@ -403,8 +406,8 @@ pub(crate) async fn confirm_totp(
             TotpCheck::Wrong | TotpCheck::Replayed => {
                 pending.failed_attempts += 1;
                 person.factor_failures.record(now);
-                let ended =
-                    pending.failed_attempts >= limits.code_max_attempts || factor::person_exhausted(&person, now);
+                let ended = pending.failed_attempts >= limits.code_max_attempts
+                    || second_factor::person_exhausted(&person, now);
                 let (pending_write, error) = if ended {
                     (pending_delete, Error::new(ErrorCode::CodeAttemptsExceeded))
                 } else {
@@ -417,7 +420,7 @@ pub(crate) async fn confirm_totp(
                 (vec![pending_write, Write::replace(live.person_item.next(&person)?)], None, Err(error))
             }
         };
-        match challenge::try_commit(&services, Commit { writes, event, then: outcome }).await? {
+        match step::try_commit(&services, Commit { writes, event, then: outcome }).await? {
             None => continue,
             Some(Err(error)) => return Err(error),
             Some(Ok(remaining)) => {
@@ -429,7 +432,7 @@ pub(crate) async fn confirm_totp(
             }
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }
 
 /// Removes the authenticator app; the phone becomes the second factor again. Refused when

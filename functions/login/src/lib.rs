@@ -14,10 +14,10 @@ mod session_routes;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Serialize;
-use signet_shared::account::{self, Membership, SpaceKind};
-use signet_shared::audit::person_event as audit;
-use signet_shared::sessions;
-use signet_shared::tokens::AccessClaims;
+use signet_shared::domain::audit::person_event as audit;
+use signet_shared::domain::people::account::{self, Membership, SpaceKind};
+use signet_shared::domain::sessions::access_token::AccessClaims;
+use signet_shared::domain::sessions::session;
 use signet_shared::{Result, Services};
 
 /// Every route of this function (method, path).
@@ -87,7 +87,7 @@ fn view(m: Membership) -> SpaceView {
 /// A signed access token for a session and how long it lives (seconds): never past the
 /// session's absolute lifetime. Every caller checked that the session is live and of its
 /// person's current epoch.
-async fn access_token(services: &Services, session: &sessions::Session, now: i64) -> Result<(String, i64)> {
+async fn access_token(services: &Services, session: &session::Session, now: i64) -> Result<(String, i64)> {
     let settings = &services.config.tokens;
     let exp = (now + settings.access_ttl).min(session.ends_at(settings));
     let claims = AccessClaims {

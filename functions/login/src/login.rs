@@ -12,18 +12,18 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use signet_shared::account::{self, Membership, Person};
-use signet_shared::auth::cookie_value;
-use signet_shared::challenge::{self, Begun, Commit, Purpose};
-use signet_shared::devices;
-use signet_shared::email::EmailAddress;
-use signet_shared::factor::{Answer, FactorView};
-use signet_shared::http::{json, ApiJson, RequestContext};
-use signet_shared::oidc;
-use signet_shared::password::{self, Verified};
-use signet_shared::phone::PhoneChannel;
-use signet_shared::sessions;
-use signet_shared::store::{Key, Write};
+use signet_shared::domain::people::account::{self, Membership, Person};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::domain::people::password::{self, Verified};
+use signet_shared::domain::people::phone::PhoneChannel;
+use signet_shared::domain::second_factor::step::{self, Begun, Commit, Purpose};
+use signet_shared::domain::second_factor::{Answer, FactorView};
+use signet_shared::domain::sessions::devices;
+use signet_shared::domain::sessions::google;
+use signet_shared::domain::sessions::session;
+use signet_shared::ports::store::{Key, Write};
+use signet_shared::web::auth::cookie_value;
+use signet_shared::web::{json, ApiJson, RequestContext};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 #[derive(Deserialize)]
@@ -76,7 +76,7 @@ fn guard_key(body: &LoginBody) -> Result<(Key, String)> {
 /// A password login. Failures are throttled per account first: a growing delay after the
 /// third, at most 100 an hour, during which every attempt is answered "wait N seconds"
 /// without being checked or counted. A trusted device (one that signed in before, see
-/// [`signet_shared::devices`]) is judged by its own failures instead of everyone else's.
+/// [`signet_shared::domain::sessions::devices`]) is judged by its own failures instead of everyone else's.
 ///
 /// Each attempt is counted before its password is checked (and the count cleared when it is
 /// right): concurrent guesses are counted one by one against the allowance, never all
@@ -153,7 +153,7 @@ async fn second_factor(
     writes: Vec<Write>,
 ) -> Result<Response> {
     let Begun { token, challenge, view } =
-        challenge::begin(services, context, person, Purpose::Login { device }, amr, writes).await?;
+        step::begin(services, context, person, Purpose::Login { device }, amr, writes).await?;
     if challenge.factor.is_passed() {
         return after_second_factor(services, context, &token, None).await;
     }
@@ -179,7 +179,7 @@ pub(crate) async fn google(
     ApiJson(body): ApiJson<GoogleBody>,
 ) -> Result<Response> {
     let settings = services.config.google.as_ref().ok_or_else(|| Error::new(ErrorCode::NotFound))?;
-    let identity = match oidc::verify(settings, &body.id_token, services.now()).await {
+    let identity = match google::verify(settings, &body.id_token, services.now()).await {
         Ok(identity) => identity,
         Err(e) if e.code == ErrorCode::ExternalTokenInvalid => {
             count_source_failure(&services, &context).await?;
@@ -263,8 +263,8 @@ async fn after_second_factor(
     token: &str,
     answer: Option<Answer<'_>>,
 ) -> Result<Response> {
-    for _ in 0..challenge::COMMIT_ROUNDS {
-        let passed = challenge::answer(services, context, token, "login", answer).await?;
+    for _ in 0..step::COMMIT_ROUNDS {
+        let passed = step::answer(services, context, token, "login", answer).await?;
         if answer.is_some() && !passed.fresh {
             // Already passed: only a space choice remains.
             return Err(Error::new(ErrorCode::Conflict));
@@ -279,11 +279,11 @@ async fn after_second_factor(
                 json(StatusCode::OK, &ChooseSpace { status: "choose_space", login_token: token.to_owned(), spaces });
             Commit { writes: passed.writes()?, event: None, then }
         };
-        if let Some(response) = challenge::try_commit(services, commit).await? {
+        if let Some(response) = step::try_commit(services, commit).await? {
             return Ok(response);
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }
 
 /// Opens the session and marks the login used (one transaction, committed by the caller);
@@ -291,13 +291,13 @@ async fn after_second_factor(
 async fn sign_in(
     services: &Services,
     context: &RequestContext,
-    mut passed: challenge::Passed,
+    mut passed: step::Passed,
     membership: Membership,
 ) -> Result<Commit<Response>> {
     let now = services.now();
     let challenge = &mut passed.challenge;
     let Purpose::Login { device } = &challenge.purpose else { return Err(Error::new(ErrorCode::LoginInvalid)) };
-    let prepared = sessions::prepare(
+    let prepared = session::prepare(
         services,
         &challenge.person_id,
         &membership.space_id,
@@ -332,7 +332,7 @@ async fn sign_in(
             device_token: device_token.clone(),
         },
     );
-    signet_shared::auth::set_device_cookie(services, &mut then, &device_token);
+    signet_shared::web::auth::set_device_cookie(services, &mut then, &device_token);
     Ok(Commit { writes, event: Some(event), then })
 }
 
@@ -348,8 +348,8 @@ pub(crate) async fn choose_space(
     context: RequestContext,
     ApiJson(body): ApiJson<SpaceBody>,
 ) -> Result<Response> {
-    for _ in 0..challenge::COMMIT_ROUNDS {
-        let passed = challenge::answer(&services, &context, &body.login_token, "login", None).await.map_err(|e| {
+    for _ in 0..step::COMMIT_ROUNDS {
+        let passed = step::answer(&services, &context, &body.login_token, "login", None).await.map_err(|e| {
             // The factor is still awaited: the space comes after it.
             if e.code == ErrorCode::InvalidRequest {
                 Error::new(ErrorCode::Conflict)
@@ -364,12 +364,12 @@ pub(crate) async fn choose_space(
             .cloned()
             .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?;
         if let Some(response) =
-            challenge::try_commit(&services, sign_in(&services, &context, passed, membership).await?).await?
+            step::try_commit(&services, sign_in(&services, &context, passed, membership).await?).await?
         {
             return Ok(response);
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }
 
 #[derive(Deserialize)]
@@ -388,6 +388,6 @@ pub(crate) async fn resend_code(
     context: RequestContext,
     ApiJson(body): ApiJson<ResendBody>,
 ) -> Result<Response> {
-    let (token, factor) = challenge::send_new_code(&services, &context, &body.login_token, body.channel).await?;
+    let (token, factor) = step::send_new_code(&services, &context, &body.login_token, body.channel).await?;
     Ok(json(StatusCode::OK, &FactorRequired { status: "code_sent", login_token: token, factor }))
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    signet_shared::lambda::run("login", signet_login::routes).await
+    signet_shared::app::lambda::run("login", signet_login::routes).await
 }

@@ -7,17 +7,17 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use signet_shared::account::{self, Person};
-use signet_shared::challenge::{self, Begun, Commit, Purpose};
-use signet_shared::email::EmailAddress;
-use signet_shared::email_link;
-use signet_shared::factor::Answer;
-use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
-use signet_shared::messages::{self, CredentialChange};
-use signet_shared::password;
-use signet_shared::sessions;
-use signet_shared::store::{Condition, Item, Key, Write};
-use signet_shared::throttle::{self, Throttled};
+use signet_shared::domain::messages::{self, CredentialChange};
+use signet_shared::domain::people::account::{self, Person};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::domain::people::password;
+use signet_shared::domain::second_factor::step::{self, Begun, Commit, Purpose};
+use signet_shared::domain::second_factor::Answer;
+use signet_shared::domain::secret_token;
+use signet_shared::domain::sessions::session;
+use signet_shared::domain::throttle::{self, Throttled};
+use signet_shared::ports::store::{Condition, Item, Key, Write};
+use signet_shared::web::{json, ApiJson, RequestContext, RequestLocale};
 use signet_shared::{Error, ErrorCode, Locale, Result, Services};
 
 /// Emails of one kind to one address per hour (beyond: silently not sent).
@@ -120,7 +120,7 @@ pub(crate) async fn forgot_password(
         .map(|i| i.decode())
         .transpose()?;
     let id = services.new_id();
-    let token = email_link::issue(&id, services.random.as_ref());
+    let token = secret_token::issue(&id, services.random.as_ref());
     let expires_at = now + services.config.limits.link_ttl;
     let link = ResetLink {
         token_hash: token.hash,
@@ -152,7 +152,7 @@ struct ResetStarted {
     status: &'static str,
     challenge_token: String,
     #[serde(flatten)]
-    factor: signet_shared::factor::FactorView,
+    factor: signet_shared::domain::second_factor::FactorView,
 }
 
 /// Follows the emailed link: the second factor is asked (a code is sent to the phone).
@@ -162,7 +162,7 @@ pub(crate) async fn start_reset(
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
-    let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
+    let presented = secret_token::parse(&body.token).ok_or_else(invalid)?;
     let store = services.store.as_ref();
     let now = services.now();
     let item = store.get(&reset_key(presented.id)).await?.ok_or_else(invalid)?;
@@ -183,7 +183,7 @@ pub(crate) async fn start_reset(
     }
     link.starts += 1;
     let purpose = Purpose::PasswordReset { reset_id: presented.id.to_owned(), link_expires_at: link.expires_at };
-    let Begun { token, challenge, view } = challenge::begin(
+    let Begun { token, challenge, view } = step::begin(
         &services,
         &context,
         &person,
@@ -227,14 +227,15 @@ pub(crate) async fn reset_password(
         _ => Some(Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?),
     };
     let person = loop_reset(&services, &context, &body.challenge_token, answer, &body.new_password).await?;
-    if let Err(e) = sessions::revoke_all_except(&services, &person.id, None, "password_reset").await {
+    if let Err(e) = session::revoke_all_except(&services, &person.id, None, "password_reset").await {
         tracing::warn!(error = %e, "sessions not all marked revoked after a reset (their epoch ended them)");
     }
     services.notify_credential_change(&person, CredentialChange::PasswordReset).await;
-    let device_token = signet_shared::devices::issue(&services, &person.id, person.session_epoch).await?;
+    let device_token =
+        signet_shared::domain::sessions::devices::issue(&services, &person.id, person.session_epoch).await?;
     let mut response =
         json(StatusCode::OK, &ResetDone { status: "password_reset", device_token: device_token.clone() });
-    signet_shared::auth::set_device_cookie(&services, &mut response, &device_token);
+    signet_shared::web::auth::set_device_cookie(&services, &mut response, &device_token);
     Ok(response)
 }
 
@@ -247,8 +248,8 @@ async fn loop_reset(
     answer: Option<Answer<'_>>,
     new_password: &str,
 ) -> Result<Person> {
-    for _ in 0..challenge::COMMIT_ROUNDS {
-        let mut passed = challenge::answer(services, context, token, "password_reset", answer).await?;
+    for _ in 0..step::COMMIT_ROUNDS {
+        let mut passed = step::answer(services, context, token, "password_reset", answer).await?;
         let Purpose::PasswordReset { reset_id, link_expires_at } = passed.challenge.purpose.clone() else {
             return Err(Error::new(ErrorCode::LoginInvalid));
         };
@@ -279,12 +280,12 @@ async fn loop_reset(
             event.write(&services.new_id())?,
         ];
         if let Some(person) =
-            challenge::try_commit(services, Commit { writes, event: Some(event), then: passed.person.clone() }).await?
+            step::try_commit(services, Commit { writes, event: Some(event), then: passed.person.clone() }).await?
         {
             return Ok(person);
         }
     }
-    Err(challenge::contention())
+    Err(step::contention())
 }
 
 // ---------------------------------------------------------------------------------------

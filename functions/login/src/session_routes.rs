@@ -5,10 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use signet_shared::account::{self, Membership};
-use signet_shared::auth::Authenticated;
-use signet_shared::http::{json, ApiJson};
-use signet_shared::sessions;
+use signet_shared::domain::people::account::{self, Membership};
+use signet_shared::domain::sessions::session;
+use signet_shared::web::auth::Authenticated;
+use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 #[derive(Deserialize)]
@@ -28,7 +28,7 @@ struct Refreshed {
 }
 
 pub(crate) async fn refresh(State(services): State<Services>, ApiJson(body): ApiJson<RefreshBody>) -> Result<Response> {
-    let issued = sessions::refresh(&services, &body.refresh_token).await?;
+    let issued = session::refresh(&services, &body.refresh_token).await?;
     let (access_token, expires_in) = access_token(&services, &issued.session, services.now()).await?;
     Ok(json(
         StatusCode::OK,
@@ -47,7 +47,7 @@ pub(crate) async fn logout(
     State(services): State<Services>,
     Authenticated(claims, _): Authenticated,
 ) -> Result<Response> {
-    sessions::revoke(&services, &claims.sub, &claims.sid, "logout").await?;
+    session::revoke(&services, &claims.sub, &claims.sid, "logout").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -80,7 +80,7 @@ pub(crate) async fn switch_space(
         .await?
         .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?
         .decode()?;
-    let session = sessions::switch_space(&services, &live, &membership.space_id).await?;
+    let session = session::switch_space(&services, &live, &membership.space_id).await?;
     let (access_token, expires_in) = access_token(&services, &session, services.now()).await?;
     Ok(json(
         StatusCode::OK,
@@ -113,7 +113,7 @@ pub(crate) async fn list_sessions(
     State(services): State<Services>,
     Authenticated(claims, _): Authenticated,
 ) -> Result<Response> {
-    let sessions = sessions::list(&services, &claims.sub)
+    let sessions = session::list(&services, &claims.sub)
         .await?
         .into_iter()
         .filter(|s| s.epoch == claims.epoch)
@@ -133,7 +133,7 @@ pub(crate) async fn revoke_session(
     Authenticated(claims, _): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    sessions::revoke(&services, &claims.sub, &id, "revoked_by_owner").await?;
+    session::revoke(&services, &claims.sub, &id, "revoked_by_owner").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

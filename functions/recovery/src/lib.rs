@@ -12,13 +12,15 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use signet_shared::audit::AuditEvent;
-use signet_shared::auth::Authenticated;
-use signet_shared::ca::{self, CertificateStatus};
-use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
-use signet_shared::store::{Item, StoreError, Write};
-use signet_shared::subscription::{self, ActivationState, Product, Recovery, Subscription, SubscriptionStatus};
-use signet_shared::{messages, Error, ErrorCode, Result, Services};
+use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::signatures::authority::{self, CertificateStatus};
+use signet_shared::domain::signatures::subscription::{
+    self, ActivationState, Product, Recovery, Subscription, SubscriptionStatus,
+};
+use signet_shared::ports::store::{Item, StoreError, Write};
+use signet_shared::web::auth::Authenticated;
+use signet_shared::web::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::{domain::messages, Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).
 pub const ROUTES: &[(&str, &str)] =
@@ -120,7 +122,7 @@ async fn recover(
     let store = services.store.as_ref();
     let now = services.now();
     let not_found = || Error::new(ErrorCode::NotFound).field("id");
-    if !signet_shared::crypto::is_random_id(&id) {
+    if !signet_shared::domain::crypto::is_random_id(&id) {
         return Err(not_found());
     }
     for _ in 0..16 {
@@ -223,7 +225,7 @@ async fn certificate_status(State(services): State<Services>, Path(serial): Path
     if serial.is_empty() || serial.len() > 40 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::new(ErrorCode::InvalidRequest).field("serial"));
     }
-    let record = ca::status(&services, &serial).await?;
+    let record = authority::status(&services, &serial).await?;
     let (status, revoked_at) = match record {
         Some(r) if r.status == CertificateStatus::Revoked => ("revoked", r.revoked_at),
         Some(_) => ("good", None),

@@ -2,5 +2,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    signet_shared::lambda::run("recovery", signet_recovery::routes).await
+    signet_shared::app::lambda::run("recovery", signet_recovery::routes).await
 }

@@ -5,10 +5,10 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    signet_shared::lambda::run_scheduled("reminders", |services| async move {
+    signet_shared::app::lambda::run_scheduled("reminders", |services| async move {
         // Both jobs run, whatever the other's outcome; a failure of either fails the run.
-        let reminders = signet_shared::reminders::run(&services, services.now()).await;
-        let notices = signet_shared::renewal::send_pending_notices(&services).await;
+        let reminders = signet_shared::domain::billing::reminders::run(&services, services.now()).await;
+        let notices = signet_shared::domain::billing::renewal::send_pending_notices(&services).await;
         Ok(reminders? + notices?)
     })
     .await

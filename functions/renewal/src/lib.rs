@@ -12,19 +12,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use signet_shared::account::{self, BillingProfile, CustomerSpace, SpaceKind};
-use signet_shared::audit::AuditEvent;
-use signet_shared::auth::Authenticated;
-use signet_shared::billing::{self, Catalogue};
-use signet_shared::http::{json, ApiJson, RequestContext};
-use signet_shared::locale::Locale;
-use signet_shared::payment::{self, CheckoutRequest};
-use signet_shared::renewal::{
+use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::billing::catalogue::{self, Catalogue};
+use signet_shared::domain::billing::renewal::{
     self, Amounts, Buyer, Fulfilled, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount,
     TermsAcceptance,
 };
-use signet_shared::store::{Item, StoreError, Write};
-use signet_shared::subscription::{self, Subscription};
+use signet_shared::domain::locale::Locale;
+use signet_shared::domain::people::account::{self, BillingProfile, CustomerSpace, SpaceKind};
+use signet_shared::domain::signatures::subscription::{self, Subscription};
+use signet_shared::ports::payments::{self, CheckoutRequest};
+use signet_shared::ports::store::{Item, StoreError, Write};
+use signet_shared::web::auth::Authenticated;
+use signet_shared::web::{json, ApiJson, RequestContext};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).
@@ -75,7 +75,7 @@ async fn my_subscription(
     id: &str,
 ) -> Result<(Subscription, bool)> {
     let not_found = || Error::new(ErrorCode::NotFound).field("id");
-    if !signet_shared::crypto::is_random_id(id) {
+    if !signet_shared::domain::crypto::is_random_id(id) {
         return Err(not_found());
     }
     let found = renewal::subscription_and_lock(services, id).await?;
@@ -186,7 +186,7 @@ async fn options(
             code: p.code.clone(),
             name: p.name.pick(locale).to_owned(),
             term_months: p.term_months,
-            prices: p.prices.iter().map(|(c, v)| (c.clone(), billing::format_amount(*v))).collect(),
+            prices: p.prices.iter().map(|(c, v)| (c.clone(), catalogue::format_amount(*v))).collect(),
         })
         .collect();
     let mut payment_modes = Vec::new();
@@ -255,16 +255,16 @@ fn checked_billing(b: &BillingView) -> Result<BillingView> {
         .name
         .as_deref()
         .filter(|n| !n.trim().is_empty())
-        .map(|n| signet_shared::names::checked(n, "billing.name", 200))
+        .map(|n| signet_shared::domain::people::names::checked(n, "billing.name", 200))
         .transpose()?;
     Ok(BillingView { name, country, region, vat_number })
 }
 
 /// The draft invoice's amounts for one product and buyer.
-fn amounts(catalogue: &Catalogue, product: &billing::Product, buyer: &Buyer) -> Result<Amounts> {
+fn amounts(catalogue: &Catalogue, product: &catalogue::Product, buyer: &Buyer) -> Result<Amounts> {
     let currency = catalogue.currency_for(&buyer.country).to_owned();
     let price = *product.prices.get(&currency).ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("product"))?;
-    let tax_buyer = billing::Buyer {
+    let tax_buyer = catalogue::Buyer {
         country: buyer.country.clone(),
         region: buyer.region.clone(),
         vat_number: buyer.vat_number.clone(),
@@ -372,8 +372,8 @@ fn amounts_view(a: &Amounts, locale: Locale) -> InvoiceDraft {
                 code: l.code.clone(),
                 description: l.description.pick(locale).to_owned(),
                 quantity: l.quantity,
-                unit_price: billing::format_amount(l.unit_price),
-                amount: billing::format_amount(l.amount),
+                unit_price: catalogue::format_amount(l.unit_price),
+                amount: catalogue::format_amount(l.amount),
             })
             .collect(),
         taxes: a
@@ -383,12 +383,12 @@ fn amounts_view(a: &Amounts, locale: Locale) -> InvoiceDraft {
                 code: t.code.clone(),
                 name: t.name.pick(locale).to_owned(),
                 rate: t.rate.clone(),
-                base: billing::format_amount(t.base),
-                amount: billing::format_amount(t.amount),
+                base: catalogue::format_amount(t.base),
+                amount: catalogue::format_amount(t.amount),
             })
             .collect(),
-        subtotal: billing::format_amount(a.subtotal),
-        total: billing::format_amount(a.total),
+        subtotal: catalogue::format_amount(a.subtotal),
+        total: catalogue::format_amount(a.total),
         reverse_charge_mention: a.reverse_charge_mention.as_ref().map(|m| m.pick(locale).to_owned()),
     }
 }
@@ -543,7 +543,7 @@ async fn draft(
 
 /// My renewal `id`, or not found.
 async fn my_renewal(services: &Services, person_id: &str, id: &str) -> Result<(Item, Renewal)> {
-    if !signet_shared::crypto::is_random_id(id) {
+    if !signet_shared::domain::crypto::is_random_id(id) {
         return Err(Error::new(ErrorCode::NotFound).field("id"));
     }
     match renewal::load(services, id).await? {
@@ -558,7 +558,7 @@ async fn my_renewal(services: &Services, person_id: &str, id: &str) -> Result<(I
 /// the key names the hour. A retry in a later hour opens another session; the one before was
 /// never handed to the buyer (its renewal was not written), and a payment on it would not
 /// match the renewal's session.
-async fn open_checkout(services: &Services, r: &Renewal) -> Result<payment::Checkout> {
+async fn open_checkout(services: &Services, r: &Renewal) -> Result<payments::Checkout> {
     let hour = services.now().div_euclid(3600);
     let catalogue = catalogue()?;
     let description = catalogue
@@ -730,7 +730,7 @@ async fn cancel(
             RenewalState::Draft | RenewalState::AwaitingPayment => {}
         }
         if let Some(checkout) = &r.checkout {
-            if services.payments.expire_checkout(&checkout.session_id).await? == payment::Expiry::Paid {
+            if services.payments.expire_checkout(&checkout.session_id).await? == payments::Expiry::Paid {
                 return Err(
                     Error::new(ErrorCode::Conflict).detail("the payment went through first; the renewal completes")
                 );
@@ -838,14 +838,15 @@ async fn webhook(
         return Err(Error::new(ErrorCode::WebhookSignatureInvalid));
     };
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if let Err(e) = payment::verify(secret, signature, &body, services.now(), payment::DEFAULT_TOLERANCE) {
+    if let Err(e) = payments::verify(secret, signature, &body, services.now(), payments::DEFAULT_TOLERANCE) {
         tracing::warn!(reason = ?e, source = %context.source_ip, "payment webhook with a bad signature");
         return Err(Error::new(ErrorCode::WebhookSignatureInvalid));
     }
     let event: Event = serde_json::from_slice(&body).map_err(|_| Error::new(ErrorCode::InvalidRequest))?;
     let session = event.data.object;
     let ignored = |why: &'static str| Ok(json(StatusCode::OK, &Received { received: true, outcome: Some(why) }));
-    let Some(renewal_id) = session.client_reference_id.clone().filter(|id| signet_shared::crypto::is_random_id(id))
+    let Some(renewal_id) =
+        session.client_reference_id.clone().filter(|id| signet_shared::domain::crypto::is_random_id(id))
     else {
         return ignored("not_a_renewal");
     };
@@ -917,7 +918,7 @@ async fn webhook(
 /// space it is issued to), or not found.
 async fn readable_invoice(
     services: &Services,
-    claims: &signet_shared::tokens::AccessClaims,
+    claims: &signet_shared::domain::sessions::access_token::AccessClaims,
     number: &str,
 ) -> Result<Invoice> {
     let not_found = || Error::new(ErrorCode::NotFound).field("number");
@@ -935,7 +936,7 @@ async fn readable_invoice(
 struct InvoiceJson {
     number: String,
     issued_at: i64,
-    seller: billing::Seller,
+    seller: catalogue::Seller,
     buyer: BuyerView,
     subscription_id: String,
     term_end: i64,
@@ -1022,7 +1023,7 @@ async fn receipt_json(
         &ReceiptJson {
             invoice_number: i.number.clone(),
             paid_at,
-            amount: billing::format_amount(i.amounts.total),
+            amount: catalogue::format_amount(i.amounts.total),
             currency: i.amounts.currency.clone(),
             reference: reference.to_owned(),
             buyer: buyer_view(&i.buyer),

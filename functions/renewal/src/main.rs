@@ -2,5 +2,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    signet_shared::lambda::run("renewal", signet_renewal::routes).await
+    signet_shared::app::lambda::run("renewal", signet_renewal::routes).await
 }

@@ -2,10 +2,10 @@
 //! every reader has (nothing embedded), with WinAnsi encoding for French text.
 
 use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
-use signet_shared::billing::format_amount;
-use signet_shared::locale::Locale;
-use signet_shared::messages::{utc, utc_day as date};
-use signet_shared::renewal::{Invoice, PaymentMode, Settlement};
+use signet_shared::domain::billing::catalogue::format_amount;
+use signet_shared::domain::billing::renewal::{Invoice, PaymentMode, Settlement};
+use signet_shared::domain::locale::Locale;
+use signet_shared::domain::messages::{utc, utc_day as date};
 
 /// What WinAnsiEncoding (Windows-1252) puts at 0x80–0x9F (0x81, 0x8D, 0x8F, 0x90 and 0x9D
 /// are unassigned).
@@ -171,7 +171,7 @@ fn header(page: &mut Page, i: &Invoice, title: &str) {
     // The seller's numbers for the taxes this invoice charges (and its VAT number under
     // reverse charge, where the buyer accounts for the VAT).
     let a = &i.amounts;
-    let concerned = |r: &&signet_shared::billing::Registration| {
+    let concerned = |r: &&signet_shared::domain::billing::catalogue::Registration| {
         r.taxes.iter().any(|t| {
             a.taxes.iter().any(|charged| charged.code == *t) || (a.reverse_charge_mention.is_some() && t == "VAT")
         })
@@ -335,6 +335,6 @@ mod tests {
         assert_eq!(super::wrap("", 4), [""]);
         let long = "Example Organisation ".repeat(10);
         assert!(super::wrap(&long, 90).iter().all(|l| l.chars().count() <= 90));
-        assert_eq!(super::money(11_498, "CAD", signet_shared::locale::Locale::Fr), "114,98 CAD");
+        assert_eq!(super::money(11_498, "CAD", signet_shared::domain::locale::Locale::Fr), "114,98 CAD");
     }
 }

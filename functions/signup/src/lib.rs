@@ -9,17 +9,19 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{extract::State, response::Response, Router};
 use serde::{Deserialize, Serialize};
-use signet_shared::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
-use signet_shared::audit::AuditEvent;
-use signet_shared::email::EmailAddress;
-use signet_shared::email_link::{self, PresentedToken};
-use signet_shared::http::{json, ApiJson, RequestContext, RequestLocale};
-use signet_shared::otp::{self, Code, CodeChallenge, CodeCheck};
-use signet_shared::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::people::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
+use signet_shared::domain::people::email::EmailAddress;
+use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::second_factor::otp::{self, Code, CodeChallenge, CodeCheck};
+use signet_shared::domain::secret_token::{self, PresentedToken};
+use signet_shared::domain::throttle::{self, Throttled};
+use signet_shared::ports::store::{Item, Key, StoreError, Write};
 use signet_shared::ports::Sealed;
-use signet_shared::store::{Item, Key, StoreError, Write};
-use signet_shared::throttle::{self, Throttled};
-use signet_shared::{messages, names, password, Error, ErrorCode, Locale, Result, Services};
+use signet_shared::web::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::{
+    domain::messages, domain::people::names, domain::people::password, Error, ErrorCode, Locale, Result, Services,
+};
 
 /// Every route of this function (method, path): the OpenAPI document and the SAM
 /// template are checked against this list, and the list against the router.
@@ -172,7 +174,7 @@ async fn start(
     // timing nor a store failure tells a known address from an unknown one. For a known
     // address the request only records the attempt: its link is never sent.
     let id = services.new_id();
-    let link = email_link::issue(&id, services.random.as_ref());
+    let link = secret_token::issue(&id, services.random.as_ref());
     let request = SignupRequest {
         id: id.clone(),
         email: email.clone(),
@@ -243,7 +245,7 @@ struct Verified {
 /// with the profile prefilled from the subscriber record when there is one.
 async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<VerifyBody>) -> Result<Response> {
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
-    let presented = email_link::parse(&body.token).ok_or_else(invalid)?;
+    let presented = secret_token::parse(&body.token).ok_or_else(invalid)?;
     let now = services.now();
     let store = services.store.as_ref();
     let item = store.get(&request_key(presented.id)).await?.ok_or_else(invalid)?;
@@ -261,7 +263,7 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
         Some(item) => Some(item.decode::<SubscriberRecord>()?).filter(|r| r.person_id.is_none()),
         None => None,
     };
-    let continuation = email_link::issue(&request.id, services.random.as_ref());
+    let continuation = secret_token::issue(&request.id, services.random.as_ref());
     request.continuation_hash = Some(continuation.hash.clone());
     request.status = SignupStatus::Verified;
     request.subscriber_id = record.as_ref().map(|r| r.id.clone());
@@ -304,7 +306,7 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
 /// Loads the sign-up named by a continuation token.
 async fn load(services: &Services, token: &str) -> Result<(Item, SignupRequest)> {
     let invalid = || Error::new(ErrorCode::SignupInvalid).field("signup_token");
-    let presented: PresentedToken<'_> = email_link::parse(token).ok_or_else(invalid)?;
+    let presented: PresentedToken<'_> = secret_token::parse(token).ok_or_else(invalid)?;
     let item =
         services.store.get(&request_key(presented.id)).await?.ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
     let request: SignupRequest = item.decode()?;

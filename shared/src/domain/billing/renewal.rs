@@ -1,0 +1,690 @@
+//! Renewals (seed 000, step 3): a draft invoice for one subscription, paid by card through
+//! the payment provider or billed to an organisation, then fulfilled exactly once.
+//!
+//! A renewal (`RENEWAL#<id>`) moves draft → awaiting payment (card) → paid, or draft →
+//! invoiced (organisation); or to abandoned when its payment session expires. Fulfilment is
+//! one transaction: the renewal's state (conditional on the version read), the invoice with
+//! the next number of its series, the subscription's new term (conditional too), its entry
+//! in the expiry index and the audit event. A second webhook, a late one, or one racing a
+//! retried submit finds the renewal fulfilled and changes nothing; a declined or abandoned
+//! payment never reaches fulfilment, so it never uses an invoice number.
+
+use crate::domain::audit::AuditEvent;
+use crate::domain::billing::catalogue::{Cents, Names};
+use crate::domain::locale::Locale;
+use crate::domain::people::account::{self, Person, Role};
+use crate::domain::signatures::subscription::{self, Subscription, SubscriptionStatus};
+use crate::ports::payments::Checkout;
+use crate::ports::store::{Condition, Item, Key, Write};
+use crate::web::RequestContext;
+use crate::{domain::billing::invoice, domain::messages, Error, ErrorCode, Result, Services};
+use serde::{Deserialize, Serialize};
+
+/// How a renewal is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMode {
+    /// By card, on the payment provider's hosted page.
+    Card,
+    /// Invoiced to an organisation, payable on terms.
+    Organisation,
+}
+
+/// Who buys: the person (card) or the organisation (invoice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Buyer {
+    /// The space that pays (the subscription's, or the organisation's).
+    pub space_id: String,
+    /// Name on the invoice.
+    pub name: String,
+    /// Where receipts and invoices are emailed.
+    pub email: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// Province or region.
+    pub region: Option<String>,
+    /// EU VAT number.
+    pub vat_number: Option<String>,
+}
+
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// The product's code.
+    pub code: String,
+    /// What it is.
+    pub description: Names,
+    /// How many.
+    pub quantity: u32,
+    /// Price of one, in cents.
+    pub unit_price: Cents,
+    /// quantity × unit price.
+    pub amount: Cents,
+}
+
+/// One tax of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxAmount {
+    /// `GST`, `QST`, `VAT`…
+    pub code: String,
+    /// Its names.
+    pub name: Names,
+    /// Its rate, as written (`9.975`).
+    pub rate: String,
+    /// On what.
+    pub base: Cents,
+    /// How much.
+    pub amount: Cents,
+}
+
+/// The amounts of a sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amounts {
+    /// The lines.
+    pub lines: Vec<Line>,
+    /// The taxes (none under reverse charge).
+    pub taxes: Vec<TaxAmount>,
+    /// Before taxes.
+    pub subtotal: Cents,
+    /// With taxes.
+    pub total: Cents,
+    /// ISO 4217.
+    pub currency: String,
+    /// The reverse-charge mention, when it applies.
+    pub reverse_charge_mention: Option<Names>,
+}
+
+/// The acceptance of the terms of sale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermsAcceptance {
+    /// The version accepted.
+    pub version: String,
+    /// When.
+    pub accepted_at: i64,
+    /// From where.
+    pub source_ip: String,
+}
+
+/// Where a renewal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenewalState {
+    /// Drafted; the terms are not accepted yet.
+    Draft,
+    /// Submitted by card; the provider's webhook is awaited.
+    AwaitingPayment,
+    /// Paid by card; the term is extended and the invoice issued.
+    Paid,
+    /// Invoiced to the organisation; the term is extended.
+    Invoiced,
+    /// The payment session expired or was cancelled.
+    Abandoned,
+}
+
+/// A renewal (`RENEWAL#<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Renewal {
+    /// Random id (also the payment's idempotency key).
+    pub id: String,
+    /// The subscription renewed.
+    pub subscription_id: String,
+    /// Who renews (the holder).
+    pub person_id: String,
+    /// The subscription's term end when drafted: a renewal drafted before another one
+    /// extended the term is stale (it would renew twice).
+    #[serde(default)]
+    pub base_term_end: i64,
+    /// The product bought.
+    pub product_code: String,
+    /// Months it adds.
+    pub term_months: u32,
+    /// Card or organisation.
+    pub mode: PaymentMode,
+    /// Who pays.
+    pub buyer: Buyer,
+    /// The draft invoice's amounts.
+    pub amounts: Amounts,
+    /// The buyer's language.
+    pub locale: Locale,
+    /// When drafted.
+    pub created_at: i64,
+    /// Where it stands.
+    pub state: RenewalState,
+    /// The terms accepted at submission.
+    pub terms: Option<TermsAcceptance>,
+    /// The hosted checkout (card).
+    pub checkout: Option<Checkout>,
+    /// The invoice, once issued.
+    pub invoice_number: Option<String>,
+    /// The subscription's term end after this renewal.
+    pub new_term_end: Option<i64>,
+    /// The emails that follow the fulfilment: which went out, who is sending them.
+    #[serde(default)]
+    pub notices: Notices,
+}
+
+/// An email that follows a fulfilment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// The receipt of a card payment, to the buyer.
+    Receipt,
+    /// The invoice, to the organisation's billing contact.
+    OrganisationInvoice,
+    /// The confirmation, to the member who renewed on the organisation's account.
+    MemberConfirmation,
+}
+
+/// The notices of a renewal: sent ones, and the claim of whoever is sending the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notices {
+    /// Those sent.
+    pub sent: Vec<Notice>,
+    /// When a sender claimed the rest; a claim older than [`NOTICE_LEASE`] is taken over.
+    pub claimed_at: Option<i64>,
+}
+
+/// How long a sender holds the notices before another may take them over: longer than any
+/// function that sends them may run (the renewal function's 10 s, the scheduled run's 300 s).
+pub const NOTICE_LEASE: i64 = 600;
+
+/// The notices a renewal owes.
+pub fn notices_due(mode: PaymentMode) -> &'static [Notice] {
+    match mode {
+        PaymentMode::Card => &[Notice::Receipt],
+        PaymentMode::Organisation => &[Notice::OrganisationInvoice, Notice::MemberConfirmation],
+    }
+}
+
+/// The index entry of a renewal whose notices are not all sent (`NOTICEPENDING`, one item
+/// per renewal): written with the fulfilment, deleted once they are, read by the scheduled
+/// run that takes over what a crashed sender left.
+pub fn pending_notice_key(renewal_id: &str) -> Key {
+    Key::new("NOTICEPENDING", renewal_id)
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingNotice {
+    renewal_id: String,
+    since: i64,
+}
+
+/// Key of a renewal.
+pub fn renewal_key(id: &str) -> Key {
+    Key::new(format!("RENEWAL#{id}"), "RENEWAL")
+}
+
+/// How an invoice is settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Settlement {
+    /// Paid by card.
+    Paid {
+        /// When.
+        paid_at: i64,
+        /// The provider's reference of the payment.
+        reference: String,
+    },
+    /// Payable by the organisation.
+    Due {
+        /// By when.
+        due_at: i64,
+    },
+}
+
+/// An issued invoice (`INVOICE#<number>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    /// `2026-000042`.
+    pub number: String,
+    /// When issued.
+    pub issued_at: i64,
+    /// The seller.
+    pub seller: crate::domain::billing::catalogue::Seller,
+    /// The buyer.
+    pub buyer: Buyer,
+    /// Who ordered it.
+    pub ordered_by: String,
+    /// The renewal.
+    pub renewal_id: String,
+    /// The subscription renewed.
+    pub subscription_id: String,
+    /// The term it now runs until.
+    pub term_end: i64,
+    /// Lines, taxes, totals.
+    pub amounts: Amounts,
+    /// Card or organisation.
+    pub mode: PaymentMode,
+    /// Paid or due.
+    pub settlement: Settlement,
+    /// The terms of sale accepted.
+    pub terms: TermsAcceptance,
+    /// The language it is printed in.
+    pub locale: Locale,
+}
+
+/// The lock that keeps one card checkout open per subscription: created when a card renewal
+/// is submitted, living as long as its checkout session, removed when it is paid or
+/// abandoned. Another renewal of the subscription is refused while it lives. It sits in the
+/// subscription's partition, so both are read in one query.
+pub fn lock_key(subscription_id: &str) -> Key {
+    Key::new(format!("SUB#{subscription_id}"), "RENEWALLOCK")
+}
+
+/// A subscription and the live lock on it, read together (one query of its partition).
+pub struct SubscriptionAndLock {
+    /// The subscription's item and the subscription.
+    pub subscription: Option<(Item, Subscription)>,
+    /// The lock, if one lives.
+    pub lock: Option<(Item, RenewalLock)>,
+}
+
+/// Reads a subscription and its lock in one query.
+pub async fn subscription_and_lock(services: &Services, subscription_id: &str) -> Result<SubscriptionAndLock> {
+    let mut found = SubscriptionAndLock { subscription: None, lock: None };
+    for item in services.store.query(&format!("SUB#{subscription_id}"), "", 10).await? {
+        match item.key.sk.as_str() {
+            "SUBSCRIPTION" => found.subscription = Some((item.clone(), item.decode()?)),
+            "RENEWALLOCK" => found.lock = Some((item.clone(), item.decode()?)),
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+/// The lock's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewalLock {
+    /// The renewal holding it.
+    pub renewal_id: String,
+}
+
+/// The live lock on `subscription_id`, if any, with its item.
+pub async fn live_lock(services: &Services, subscription_id: &str) -> Result<Option<(Item, RenewalLock)>> {
+    match services.store.get(&lock_key(subscription_id)).await? {
+        Some(item) => {
+            let lock = item.decode()?;
+            Ok(Some((item, lock)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The write that removes `renewal_id`'s own lock, if it holds the one read.
+pub fn release_lock(lock: Option<&(Item, RenewalLock)>, renewal_id: &str) -> Option<Write> {
+    lock.filter(|(_, l)| l.renewal_id == renewal_id)
+        .map(|(item, _)| Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) })
+}
+
+/// How long the lock of a card checkout lives: longer than the session (which ends 22 to 23
+/// hours after it opens); about a day.
+pub const CHECKOUT_TTL: i64 = 86400 - 60;
+
+/// Key of an invoice.
+pub fn invoice_key(number: &str) -> Key {
+    Key::new(format!("INVOICE#{number}"), "INVOICE")
+}
+
+/// Reads a renewal.
+pub async fn load(services: &Services, id: &str) -> Result<Option<(Item, Renewal)>> {
+    match services.store.get(&renewal_key(id)).await? {
+        Some(item) => {
+            let renewal = item.decode()?;
+            Ok(Some((item, renewal)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Reads an invoice.
+pub async fn load_invoice(services: &Services, number: &str) -> Result<Option<Invoice>> {
+    Ok(services.store.get(&invoice_key(number)).await?.map(|i| i.decode()).transpose()?)
+}
+
+/// The new term of a subscription renewed for `months` at `now`: from its end when it has
+/// not lapsed, from now when it has.
+pub fn extended_term(sub: &Subscription, months: u32, now: i64) -> (i64, i64) {
+    let from = sub.term_end.max(now);
+    let start = if sub.term_end < now { now } else { sub.term_start };
+    (start, messages::add_months(from, i64::from(months)))
+}
+
+/// How a fulfilment is settled.
+pub enum Payment {
+    /// The provider confirmed a card payment.
+    Card {
+        /// Its reference.
+        reference: String,
+    },
+    /// The organisation is invoiced; the terms are accepted in the same transaction.
+    Organisation {
+        /// The terms accepted now.
+        terms: TermsAcceptance,
+    },
+}
+
+/// A renewal after [`fulfil`].
+pub struct Fulfilled {
+    /// Its item as stored.
+    pub item: Item,
+    /// The renewal.
+    pub renewal: Renewal,
+    /// Whether this call fulfilled it (and so claimed its notices, to send now).
+    pub now: bool,
+}
+
+/// Extends the subscription and issues the invoice, exactly once: returns the renewal as
+/// it now stands (already fulfilled ones are returned as they are). `read` is the renewal
+/// when the caller has just read it (it is read again only after a lost race). The notices
+/// are claimed in the same transaction: the caller sends them ([`send_notices`]).
+pub async fn fulfil(
+    services: &Services,
+    context: &RequestContext,
+    renewal_id: &str,
+    mut read: Option<(Item, Renewal)>,
+    payment: &Payment,
+) -> Result<Fulfilled> {
+    for _ in 0..32 {
+        let (item, renewal) = match read.take() {
+            Some(found) => found,
+            None => load(services, renewal_id).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?,
+        };
+        if matches!(renewal.state, RenewalState::Paid | RenewalState::Invoiced) {
+            return Ok(Fulfilled { item, renewal, now: false });
+        }
+        let SubscriptionAndLock { subscription, lock } =
+            subscription_and_lock(services, &renewal.subscription_id).await?;
+        let (sub_item, mut sub) = subscription.ok_or_else(|| Error::internal("renewal of a missing subscription"))?;
+        // A card payment releases its own lock; an organisation's invoice is refused while
+        // another renewal's checkout is open.
+        if matches!(payment, Payment::Organisation { .. }) {
+            if lock.as_ref().is_some_and(|(_, l)| l.renewal_id != renewal.id) {
+                return Err(Error::new(ErrorCode::RenewalInProgress));
+            }
+            // Another renewal extended the term since this one was drafted.
+            if renewal.base_term_end != 0 && renewal.base_term_end != sub.term_end {
+                return Err(Error::new(ErrorCode::RenewalClosed));
+            }
+        }
+        let now = services.now();
+        let (term_start, term_end) = extended_term(&sub, renewal.term_months, now);
+        sub.term_start = term_start;
+        sub.term_end = term_end;
+        // The certificate ends with the old term: the signature needs an update (seed 000,
+        // step 4: recover it after paying).
+        if sub.status == SubscriptionStatus::Functional
+            && sub.certificate.as_ref().is_some_and(|c| c.not_after < term_end)
+        {
+            sub.status = SubscriptionStatus::NeedsUpdate;
+        }
+        let (state, settlement, terms) = match payment {
+            Payment::Card { reference } => {
+                let terms =
+                    renewal.terms.clone().ok_or_else(|| Error::internal("a paid renewal without accepted terms"))?;
+                (RenewalState::Paid, Settlement::Paid { paid_at: now, reference: reference.clone() }, terms)
+            }
+            Payment::Organisation { terms } => {
+                let due_at = now + services.config.payments.invoice_payment_days * 86400;
+                (RenewalState::Invoiced, Settlement::Due { due_at }, terms.clone())
+            }
+        };
+        let catalogue = crate::domain::billing::catalogue::Catalogue::shipped().map_err(Error::internal)?;
+        let series = invoice::series_of(now);
+        let mut written = None;
+        let result = invoice::issue_numbered(services, &series, |number| {
+            let mut done = renewal.clone();
+            done.state = state;
+            done.terms = Some(terms.clone());
+            done.invoice_number = Some(number.to_owned());
+            done.new_term_end = Some(term_end);
+            done.notices = Notices { sent: Vec::new(), claimed_at: Some(now) };
+            let invoice = Invoice {
+                number: number.to_owned(),
+                issued_at: now,
+                seller: catalogue.seller.clone(),
+                buyer: renewal.buyer.clone(),
+                ordered_by: renewal.person_id.clone(),
+                renewal_id: renewal.id.clone(),
+                subscription_id: renewal.subscription_id.clone(),
+                term_end,
+                amounts: renewal.amounts.clone(),
+                mode: renewal.mode,
+                settlement: settlement.clone(),
+                terms: terms.clone(),
+                locale: renewal.locale,
+            };
+            let mut renewal_item = item.next(&done)?;
+            renewal_item.expires_at = None;
+            let event = AuditEvent::new(
+                now,
+                context,
+                match renewal.mode {
+                    PaymentMode::Card => "renewal.paid",
+                    PaymentMode::Organisation => "renewal.invoiced",
+                },
+                Some(&renewal.person_id),
+                format!("subscription:{}", renewal.subscription_id),
+                serde_json::json!({"renewal": renewal.id, "invoice": number, "total": renewal.amounts.total, "currency": renewal.amounts.currency, "term_end": term_end, "terms_version": terms.version}),
+            );
+            let mut writes = vec![
+                Write::replace(renewal_item.clone()),
+                Write::create(Item::new(invoice_key(number), &invoice)?),
+                Write::replace(sub_item.next(&sub)?),
+            ];
+            let mut index = subscription::creation_writes(&sub)?.swap_remove(1);
+            if let Write::Put { condition, .. } = &mut index {
+                *condition = Condition::None;
+            }
+            writes.push(index);
+            writes.push(event.write(&services.new_id())?);
+            writes.push(Write::Put { item: Item::new(pending_notice_key(&renewal.id), &PendingNotice { renewal_id: renewal.id.clone(), since: now })?, condition: Condition::None });
+            match (&lock, release_lock(lock.as_ref(), &renewal.id)) {
+                (_, Some(release)) => writes.push(release),
+                // No live lock: none may appear meanwhile (a card checkout opening).
+                (None, None) => writes.push(Write::Check { key: lock_key(&renewal.subscription_id), condition: Condition::Absent }),
+                (Some(_), None) => {}
+            }
+            written = Some((renewal_item, done));
+            Ok(writes)
+        })
+        .await;
+        match result {
+            Ok(number) => {
+                tracing::info!(renewal = %renewal.id, invoice = %number, "renewal fulfilled");
+                let (item, renewal) = written.ok_or_else(|| Error::internal("fulfilment wrote nothing"))?;
+                return Ok(Fulfilled { item, renewal, now: true });
+            }
+            // The renewal or the subscription moved (a racing delivery, another renewal of
+            // the same subscription): read them again.
+            Err(e) if e.code == ErrorCode::Conflict => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+}
+
+/// Sends the notices a fulfilled renewal still owes — the receipt (card), or the invoice to
+/// the organisation's billing contact and the confirmation to the member (organisation) —
+/// each once. The fulfilment claimed them (`f.now`); otherwise they are claimed here, unless
+/// another sender holds a claim younger than [`NOTICE_LEASE`]. What was sent is recorded and
+/// the claim released together; a failed send answers `delivery_failed`, and a retry (the
+/// submit again, the provider's next delivery of the webhook, or the scheduled run of
+/// [`send_pending_notices`]) sends the rest. `person` is the member, when already read.
+pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Person>) -> Result<()> {
+    let Fulfilled { mut item, mut renewal, now: claimed } = f;
+    let Some(number) = renewal.invoice_number.clone() else { return Ok(()) };
+    let due: Vec<Notice> =
+        notices_due(renewal.mode).iter().copied().filter(|n| !renewal.notices.sent.contains(n)).collect();
+    if due.is_empty() {
+        return Ok(());
+    }
+    let store = services.store.as_ref();
+    let now = services.now();
+    if !claimed {
+        if renewal.notices.claimed_at.is_some_and(|at| now - at < NOTICE_LEASE) {
+            // Another sender is at it.
+            return Ok(());
+        }
+        renewal.notices.claimed_at = Some(now);
+        let next = item.next(&renewal)?;
+        match store.write(Write::replace(next.clone())).await {
+            Ok(()) => item = next,
+            // Someone else claimed (or moved) it: theirs to send.
+            Err(crate::ports::store::StoreError::ConditionFailed(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let term_end = renewal.new_term_end.unwrap_or_default();
+    let ends = &messages::utc_day(term_end);
+    let total = format!(
+        "{} {}",
+        crate::domain::billing::catalogue::format_amount(renewal.amounts.total),
+        renewal.amounts.currency
+    );
+    let link = services.portal_link(&format!("/invoices/{number}"));
+    let mut failure = None;
+    for notice in due.iter().copied() {
+        let email = match notice {
+            Notice::Receipt => {
+                messages::renewal_receipt(&renewal.buyer.email, &number, &total, ends, &link, renewal.locale)
+            }
+            Notice::OrganisationInvoice => messages::organisation_invoice(
+                &renewal.buyer.email,
+                &renewal.buyer.name,
+                &number,
+                &total,
+                &link,
+                renewal.locale,
+            ),
+            Notice::MemberConfirmation => {
+                let read = match person {
+                    Some(_) => None,
+                    None => store
+                        .get(&account::person_key(&renewal.person_id))
+                        .await?
+                        .map(|i| i.decode::<Person>())
+                        .transpose()?,
+                };
+                match person.or(read.as_ref()) {
+                    Some(p) => {
+                        messages::renewal_invoiced(p.email.as_str(), &renewal.buyer.name, &number, ends, p.locale)
+                    }
+                    None => {
+                        // The member's account is gone: nobody to confirm to.
+                        renewal.notices.sent.push(notice);
+                        continue;
+                    }
+                }
+            }
+        };
+        match services.mailer.send(&email).await {
+            Ok(()) => renewal.notices.sent.push(notice),
+            Err(e) => {
+                tracing::warn!(renewal = %renewal.id, error = %e, "renewal notice not sent; a retry sends it");
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    // What went out, and the claim released (a retry may take over at once).
+    renewal.notices.claimed_at = None;
+    let mut writes = vec![Write::replace(item.next(&renewal)?)];
+    if failure.is_none() {
+        writes.push(Write::Delete { key: pending_notice_key(&renewal.id), condition: Condition::None });
+    }
+    if let Err(e) = store.transact(writes).await {
+        tracing::warn!(renewal = %renewal.id, error = %e, "notices sent but not recorded; the claim lapses and a retry may send them again");
+    }
+    match failure {
+        Some(_) => Err(Error::new(ErrorCode::DeliveryFailed).retry_after(5)),
+        None => Ok(()),
+    }
+}
+
+/// Takes over the notices a sender claimed and never finished (it crashed, or timed out):
+/// every pending entry older than [`NOTICE_LEASE`]. Run by the daily schedule with the
+/// reminders; returns how many renewals it completed.
+pub async fn send_pending_notices(services: &Services) -> Result<usize> {
+    let now = services.now();
+    let mut done = 0;
+    for entry in services.store.query("NOTICEPENDING", "", 1000).await? {
+        // One bad entry never stops the others.
+        let key = entry.key.clone();
+        let result: Result<bool> = async {
+            let entry: PendingNotice = entry.decode()?;
+            if now - entry.since < NOTICE_LEASE {
+                return Ok(false);
+            }
+            let Some((item, renewal)) = load(services, &entry.renewal_id).await? else {
+                services.store.write(Write::Delete { key: key.clone(), condition: Condition::None }).await?;
+                return Ok(false);
+            };
+            if notices_due(renewal.mode).iter().all(|n| renewal.notices.sent.contains(n)) {
+                // All sent; only the entry's deletion was lost.
+                services.store.write(Write::Delete { key: key.clone(), condition: Condition::None }).await?;
+                return Ok(false);
+            }
+            send_notices(services, Fulfilled { item, renewal, now: false }, None).await?;
+            Ok(true)
+        }
+        .await;
+        match result {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(entry = %key.sk, error = %e, "pending renewal notices not sent; the next run tries again")
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Whether the signed-in person may read an invoice: the person who ordered it, or an
+/// administrator or billing contact of the space it is issued to, acting for that space.
+pub async fn may_read(services: &Services, person_id: &str, space_id: &str, invoice: &Invoice) -> Result<bool> {
+    if invoice.ordered_by == person_id {
+        return Ok(true);
+    }
+    if invoice.buyer.space_id != space_id {
+        return Ok(false);
+    }
+    let Some(item) = services.store.get(&account::membership_key(person_id, space_id)).await? else { return Ok(false) };
+    let membership: account::Membership = item.decode()?;
+    Ok(membership.roles.iter().any(|r| matches!(r, Role::Administrator | Role::BillingContact)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::signatures::subscription::Product;
+
+    fn sub(term_start: i64, term_end: i64) -> Subscription {
+        Subscription {
+            id: "s".into(),
+            space_id: "sp".into(),
+            holder_id: "p".into(),
+            product: Product::CloudSignature,
+            status: SubscriptionStatus::Functional,
+            term_start,
+            term_end,
+            certificate: None,
+            recovery: None,
+        }
+    }
+
+    #[test]
+    fn a_term_extends_from_its_end_or_from_now_once_lapsed() {
+        let day = 86400;
+        let now = messages::days_from_civil(2026, 11, 22) * day;
+        let end = messages::days_from_civil(2026, 12, 10) * day;
+        assert_eq!(
+            extended_term(&sub(now - 300 * day, end), 12, now),
+            (now - 300 * day, messages::days_from_civil(2027, 12, 10) * day)
+        );
+        let lapsed = messages::days_from_civil(2026, 10, 1) * day;
+        assert_eq!(
+            extended_term(&sub(lapsed - 365 * day, lapsed), 12, now),
+            (now, messages::days_from_civil(2027, 11, 22) * day)
+        );
+    }
+}

@@ -1,0 +1,400 @@
+//! The words Signet sends: emails, text messages and voice-call scripts, in French and
+//! English. One function per message, so a reader finds every text in one file.
+
+use crate::domain::locale::Locale;
+use crate::domain::second_factor::otp::Code;
+use crate::ports::Email;
+
+const SIGNATURE_FR: &str =
+    "\n\n— L'équipe Signet\nCe message vous a été envoyé automatiquement ; merci de ne pas y répondre.";
+const SIGNATURE_EN: &str = "\n\n— The Signet team\nThis message was sent automatically; please do not reply.";
+
+fn email(to: &str, locale: Locale, subject: (&str, &str), body: String) -> Email {
+    let signature = locale.pick(SIGNATURE_FR, SIGNATURE_EN);
+    Email {
+        to: to.to_owned(),
+        subject: locale.pick(subject.0, subject.1).to_owned(),
+        body: format!("{body}{signature}"),
+    }
+}
+
+/// The link that continues a sign-up.
+pub fn signup_link(to: &str, link: &str, valid_minutes: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nVous avez demandé la création d'un compte Signet avec cette adresse.\n\nPoursuivez la création de votre compte en ouvrant ce lien (valable {valid_minutes} minutes, une seule fois) :\n{link}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : aucun compte ne sera créé."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nYou asked to create a Signet account with this address.\n\nContinue creating your account by opening this link (valid for {valid_minutes} minutes, once):\n{link}\n\nIf you did not ask for this, ignore this message: no account will be created."
+        ),
+    };
+    email(to, locale, ("Poursuivez la création de votre compte Signet", "Continue creating your Signet account"), body)
+}
+
+/// Sent instead of a sign-up link when the address already has an account.
+pub fn signup_already_registered(to: &str, login_url: &str, reset_url: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nQuelqu'un a demandé la création d'un compte Signet avec cette adresse, mais vous avez déjà un compte.\n\nConnectez-vous : {login_url}\nMot de passe oublié : {reset_url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nSomeone asked to create a Signet account with this address, but you already have an account.\n\nSign in: {login_url}\nForgot your password: {reset_url}\n\nIf you did not ask for this, ignore this message."
+        ),
+    };
+    email(to, locale, ("Vous avez déjà un compte Signet", "You already have a Signet account"), body)
+}
+
+/// Confirms that a sign-up is complete.
+pub fn signup_confirmed(to: &str, first_name: &str, login_url: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour {first_name},\n\nLa création de votre compte Signet est complétée.\n\nConnectez-vous avec votre adresse courriel et votre mot de passe : {login_url}\n\nSi vous n'êtes pas à l'origine de cette inscription, contactez notre équipe de soutien."
+        ),
+        Locale::En => format!(
+            "Hello {first_name},\n\nYour Signet account is now created.\n\nSign in with your email address and password: {login_url}\n\nIf you did not sign up, contact our support team."
+        ),
+    };
+    email(to, locale, ("Votre compte Signet est créé", "Your Signet account is created"), body)
+}
+
+/// The link that starts a password reset.
+pub fn password_reset_link(to: &str, link: &str, valid_minutes: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nVous avez demandé la réinitialisation du mot de passe de votre compte Signet.\n\nOuvrez ce lien (valable {valid_minutes} minutes) ; un code vous sera ensuite demandé, puis votre nouveau mot de passe :\n{link}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe reste inchangé."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nYou asked to reset the password of your Signet account.\n\nOpen this link (valid for {valid_minutes} minutes); you will then be asked for a code, then for your new password:\n{link}\n\nIf you did not ask for this, ignore this message: your password stays unchanged."
+        ),
+    };
+    email(to, locale, ("Réinitialisation de votre mot de passe Signet", "Reset your Signet password"), body)
+}
+
+/// Sent to an address without an account that asked for a password reset or its identifiers.
+pub fn no_account(to: &str, signup_url: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nQuelqu'un a demandé un accès à un compte Signet avec cette adresse, mais aucun compte n'utilise cette adresse pour se connecter.\n\nVous pouvez créer un compte : {signup_url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nSomeone asked for access to a Signet account with this address, but no account signs in with this address.\n\nYou can create an account: {signup_url}\n\nIf you did not ask for this, ignore this message."
+        ),
+    };
+    email(to, locale, ("Aucun compte Signet pour cette adresse", "No Signet account for this address"), body)
+}
+
+/// The identifiers an address signs in with ("forgot identifier").
+pub fn identifiers(to: &str, identifiers: &[String], spaces: &[String], login_url: &str, locale: Locale) -> Email {
+    let list = identifiers.iter().map(|i| format!("  • {i}")).collect::<Vec<_>>().join("\n");
+    let spaces = spaces.iter().map(|s| format!("  • {s}")).collect::<Vec<_>>().join("\n");
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nVoici les identifiants de connexion associés à cette adresse :\n{list}\n\nEspaces clients auxquels vous avez accès :\n{spaces}\n\nConnectez-vous : {login_url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nHere are the sign-in identifiers of this address:\n{list}\n\nCustomer spaces you have access to:\n{spaces}\n\nSign in: {login_url}\n\nIf you did not ask for this, ignore this message."
+        ),
+    };
+    email(to, locale, ("Vos identifiants Signet", "Your Signet identifiers"), body)
+}
+
+/// What changed on an account's credentials, for [`credential_changed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialChange {
+    /// The password was changed by its owner, signed in.
+    PasswordChanged,
+    /// The password was reset through "forgot password".
+    PasswordReset,
+    /// An authenticator app was enrolled.
+    TotpEnabled,
+    /// The authenticator app was removed.
+    TotpDisabled,
+    /// The second-factor phone or its SMS/voice choice changed.
+    PhoneChanged,
+    /// An alternate email address was verified.
+    AlternateEmailAdded,
+    /// The alternate email address was removed.
+    AlternateEmailRemoved,
+}
+
+/// Tells the account's owner that a credential changed, and what to do if it was not them.
+pub fn credential_changed(to: &str, change: CredentialChange, when: &str, reset_url: &str, locale: Locale) -> Email {
+    let (subject, what) = match change {
+        CredentialChange::PasswordChanged => (
+            ("Votre mot de passe Signet a été modifié", "Your Signet password was changed"),
+            (
+                "Le mot de passe de votre compte a été modifié. Vos autres sessions ont été fermées.",
+                "Your account's password was changed. Your other sessions were signed out.",
+            ),
+        ),
+        CredentialChange::PasswordReset => (
+            ("Votre mot de passe Signet a été réinitialisé", "Your Signet password was reset"),
+            (
+                "Le mot de passe de votre compte a été réinitialisé. Toutes vos sessions ont été fermées.",
+                "Your account's password was reset. All your sessions were signed out.",
+            ),
+        ),
+        CredentialChange::TotpEnabled => (
+            ("Application d'authentification ajoutée", "Authenticator app added"),
+            (
+                "Une application d'authentification a été ajoutée à votre compte comme second facteur.",
+                "An authenticator app was added to your account as second factor.",
+            ),
+        ),
+        CredentialChange::TotpDisabled => (
+            ("Application d'authentification retirée", "Authenticator app removed"),
+            (
+                "L'application d'authentification a été retirée de votre compte.",
+                "The authenticator app was removed from your account.",
+            ),
+        ),
+        CredentialChange::PhoneChanged => (
+            ("Votre second facteur a été modifié", "Your second factor was changed"),
+            (
+                "Le téléphone de votre second facteur (ou le mode de réception des codes) a été modifié.",
+                "The phone of your second factor (or how codes reach it) was changed.",
+            ),
+        ),
+        CredentialChange::AlternateEmailAdded => (
+            ("Adresse courriel secondaire ajoutée", "Alternate email address added"),
+            (
+                "Une adresse courriel secondaire a été vérifiée et ajoutée à votre compte.",
+                "An alternate email address was verified and added to your account.",
+            ),
+        ),
+        CredentialChange::AlternateEmailRemoved => (
+            ("Adresse courriel secondaire retirée", "Alternate email address removed"),
+            (
+                "L'adresse courriel secondaire a été retirée de votre compte.",
+                "The alternate email address was removed from your account.",
+            ),
+        ),
+    };
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\n{} ({when} UTC)\n\nSi vous n'êtes pas à l'origine de cette modification, réinitialisez votre mot de passe sans attendre : {reset_url}\net contactez notre équipe de soutien.", what.0),
+        Locale::En => format!("Hello,\n\n{} ({when} UTC)\n\nIf you did not make this change, reset your password now: {reset_url}\nand contact our support team.", what.1),
+    };
+    email(to, locale, subject, body)
+}
+
+/// The link that confirms a new login email, sent to the new address.
+pub fn email_change_link(to: &str, link: &str, valid_minutes: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nVous avez demandé que cette adresse devienne l'adresse de connexion de votre compte Signet.\n\nOuvrez ce lien en étant connecté (valable {valid_minutes} minutes) ; un code vous sera ensuite demandé :\n{link}\n\nTant que ce n'est pas fait, votre ancienne adresse reste votre adresse de connexion. Si vous n'êtes pas à l'origine de cette demande, ignorez ce message."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nYou asked for this address to become the sign-in address of your Signet account.\n\nOpen this link while signed in (valid for {valid_minutes} minutes); you will then be asked for a code:\n{link}\n\nUntil then, your old address stays your sign-in address. If you did not ask for this, ignore this message."
+        ),
+    };
+    email(to, locale, ("Confirmez votre nouvelle adresse courriel", "Confirm your new email address"), body)
+}
+
+/// Tells the current address that a change of login email was asked (it may be unreachable).
+pub fn email_change_requested(to: &str, new_hint: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!(
+            "Bonjour,\n\nUne demande de changement de l'adresse de connexion de votre compte Signet vers {new_hint} a été faite. Elle ne prendra effet qu'après confirmation depuis la nouvelle adresse et un code envoyé à votre téléphone.\n\nSi vous n'êtes pas à l'origine de cette demande, changez votre mot de passe et contactez notre équipe de soutien."
+        ),
+        Locale::En => format!(
+            "Hello,\n\nA change of your Signet account's sign-in address to {new_hint} was asked. It takes effect only once confirmed from the new address and with a code sent to your phone.\n\nIf you did not ask for this, change your password and contact our support team."
+        ),
+    };
+    email(to, locale, ("Demande de changement d'adresse courriel", "Email address change requested"), body)
+}
+
+/// Sent to the owner of an address another account asked to move to.
+pub fn email_change_address_taken(to: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => "Bonjour,\n\nQuelqu'un a demandé d'utiliser cette adresse comme adresse de connexion d'un autre compte Signet. Elle est déjà celle de votre compte : rien n'a été changé.\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message.".to_owned(),
+        Locale::En => "Hello,\n\nSomeone asked to use this address as the sign-in address of another Signet account. It is already your account's: nothing was changed.\n\nIf you did not ask for this, ignore this message.".to_owned(),
+    };
+    email(to, locale, ("Votre adresse courriel est déjà utilisée", "Your email address is already in use"), body)
+}
+
+/// Confirms a completed change of login email (sent to both addresses).
+pub fn email_changed(to: &str, old: &str, new: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nL'adresse de connexion de votre compte Signet est maintenant {new} (auparavant {old}).\n\nSi vous n'êtes pas à l'origine de ce changement, contactez notre équipe de soutien sans attendre."),
+        Locale::En => format!("Hello,\n\nYour Signet account now signs in with {new} (before: {old}).\n\nIf you did not make this change, contact our support team now."),
+    };
+    email(to, locale, ("Votre adresse courriel a été modifiée", "Your email address was changed"), body)
+}
+
+/// The link that verifies an alternate email address.
+pub fn alternate_email_link(to: &str, link: &str, valid_minutes: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nCette adresse a été indiquée comme adresse courriel secondaire d'un compte Signet. Confirmez-la en ouvrant ce lien en étant connecté (valable {valid_minutes} minutes) :\n{link}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."),
+        Locale::En => format!("Hello,\n\nThis address was given as the alternate email address of a Signet account. Confirm it by opening this link while signed in (valid for {valid_minutes} minutes):\n{link}\n\nIf you did not ask for this, ignore this message."),
+    };
+    email(to, locale, ("Confirmez votre adresse courriel secondaire", "Confirm your alternate email address"), body)
+}
+
+/// The reference number of a signature recovery, with the activation link.
+pub fn recovery_reference(to: &str, reference: &str, link: &str, valid_days: i64, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre demande de récupération de signature est enregistrée.\n\nVotre numéro de référence : {reference}\n\nActiver ma signature : {link}\n\nConnectez-vous, puis indiquez ce numéro et le code qui sera envoyé à votre téléphone. Ce numéro est valable {valid_days} jours ; une nouvelle demande le remplace."),
+        Locale::En => format!("Hello,\n\nYour signature recovery request is recorded.\n\nYour reference number: {reference}\n\nActivate my signature: {link}\n\nSign in, then enter this number and the code that will be sent to your phone. This number is valid for {valid_days} days; a new request replaces it."),
+    };
+    email(
+        to,
+        locale,
+        ("Votre numéro de référence pour activer votre signature", "Your reference number to activate your signature"),
+        body,
+    )
+}
+
+/// Confirms that a signature works again.
+pub fn signature_activated(to: &str, serial: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre signature a été activée : elle est de nouveau fonctionnelle. Numéro de série du nouveau certificat : {serial}.\n\nSi vous n'êtes pas à l'origine de cette activation, contactez notre équipe de soutien sans attendre."),
+        Locale::En => format!("Hello,\n\nYour signature was activated: it works again. Serial number of the new certificate: {serial}.\n\nIf you did not activate it, contact our support team now."),
+    };
+    email(to, locale, ("Votre signature est activée", "Your signature is activated"), body)
+}
+
+/// A renewal reminder, some days before a subscription's term ends.
+pub fn renewal_reminder(to: &str, product: &str, days: i64, ends: &str, link: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre abonnement « {product} » prend fin dans {days} jour(s), le {ends} (UTC).\n\nRenouvelez-le pour continuer à signer sans interruption : {link}"),
+        Locale::En => format!("Hello,\n\nYour subscription \"{product}\" ends in {days} day(s), on {ends} (UTC).\n\nRenew it to keep signing without interruption: {link}"),
+    };
+    email(to, locale, ("Votre abonnement arrive à échéance", "Your subscription is ending soon"), body)
+}
+
+/// The receipt of a renewal paid by card.
+pub fn renewal_receipt(to: &str, number: &str, total: &str, ends: &str, link: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nNous avons bien reçu votre paiement de {total}. Merci !\n\nFacture : {number}\nVotre abonnement est renouvelé jusqu'au {ends} (UTC).\n\nVotre reçu et votre facture (PDF) : {link}\n\nProchaine étape : récupérez votre signature depuis « Mes abonnements »."),
+        Locale::En => format!("Hello,\n\nWe received your payment of {total}. Thank you!\n\nInvoice: {number}\nYour subscription is renewed until {ends} (UTC).\n\nYour receipt and invoice (PDF): {link}\n\nNext step: recover your signature from \"My subscriptions\"."),
+    };
+    email(to, locale, ("Reçu de transaction", "Transaction receipt"), body)
+}
+
+/// An invoice issued to an organisation, to its billing contact.
+pub fn organisation_invoice(
+    to: &str,
+    organisation: &str,
+    number: &str,
+    total: &str,
+    link: &str,
+    locale: Locale,
+) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nLa facture {number} de {total} a été émise au nom de {organisation} pour le renouvellement d'un abonnement par l'un de ses membres.\n\nConsultez-la et téléchargez-la (PDF) : {link}"),
+        Locale::En => format!("Hello,\n\nInvoice {number} for {total} was issued to {organisation} for the renewal of a subscription by one of its members.\n\nView and download it (PDF): {link}"),
+    };
+    email(to, locale, ("Nouvelle facture", "New invoice"), body)
+}
+
+/// The confirmation of a renewal billed to an organisation, to the person who renewed.
+pub fn renewal_invoiced(to: &str, organisation: &str, number: &str, ends: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre abonnement est renouvelé jusqu'au {ends} (UTC). La facture {number} a été transmise à {organisation}.\n\nProchaine étape : récupérez votre signature depuis « Mes abonnements »."),
+        Locale::En => format!("Hello,\n\nYour subscription is renewed until {ends} (UTC). Invoice {number} was sent to {organisation}.\n\nNext step: recover your signature from \"My subscriptions\"."),
+    };
+    email(to, locale, ("Votre abonnement est renouvelé", "Your subscription is renewed"), body)
+}
+
+/// An address shown without giving it away whole (`n•••@example.org`).
+pub fn email_hint(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => format!("{}•••@{domain}", local.chars().next().unwrap_or('•')),
+        None => "•••".to_owned(),
+    }
+}
+
+/// The text message carrying a code.
+pub fn code_sms(code: &Code, valid_minutes: i64, locale: Locale) -> String {
+    match locale {
+        Locale::Fr => format!("Signet : votre code de confirmation est {}. Il expire dans {valid_minutes} minutes. Ne le communiquez à personne.", code.digits()),
+        Locale::En => format!("Signet: your confirmation code is {}. It expires in {valid_minutes} minutes. Do not share it with anyone.", code.digits()),
+    }
+}
+
+/// The script read by a voice call carrying a code: digits one by one, said twice.
+pub fn code_voice(code: &Code, locale: Locale) -> String {
+    let spaced: Vec<String> = code.digits().chars().map(|d| d.to_string()).collect();
+    let digits = spaced.join(", ");
+    match locale {
+        Locale::Fr => format!("Bonjour, ici Signet. Votre code de confirmation est : {digits}. Je répète : {digits}."),
+        Locale::En => format!("Hello, this is Signet. Your confirmation code is: {digits}. I repeat: {digits}."),
+    }
+}
+
+/// The language a voice call is read in.
+pub fn voice_language(locale: Locale) -> &'static str {
+    locale.pick("fr-CA", "en-US")
+}
+
+/// The civil date (year, month, day) of a count of days since 1970-01-01 (H. Hinnant's
+/// algorithm).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Days since 1970-01-01 of a civil date (the inverse of [`civil_from_days`]).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `timestamp` plus `months` calendar months, at the same time of day; the day of month is
+/// kept, or the month's last day when it has fewer (31 January + 1 month = 28 or 29 February).
+pub fn add_months(timestamp: i64, months: i64) -> i64 {
+    let (year, month, day) = civil_from_days(timestamp.div_euclid(86400));
+    let index = year * 12 + (month - 1) + months;
+    let (y, m) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+    let last =
+        days_from_civil(if m == 12 { y + 1 } else { y }, if m == 12 { 1 } else { m + 1 }, 1) - days_from_civil(y, m, 1);
+    days_from_civil(y, m, day.min(last)) * 86400 + timestamp.rem_euclid(86400)
+}
+
+/// The UTC day of a unix time, `YYYY-MM-DD`.
+pub fn utc_day(timestamp: i64) -> String {
+    utc(timestamp)[..10].to_owned()
+}
+
+/// A unix time as `YYYY-MM-DD HH:MM` (UTC), for messages.
+pub fn utc(timestamp: i64) -> String {
+    let seconds = timestamp.rem_euclid(86400);
+    let (year, month, day) = civil_from_days(timestamp.div_euclid(86400));
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", seconds / 3600, seconds % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn months_are_added_on_the_calendar() {
+        use super::{add_months, civil_from_days, days_from_civil};
+        let at = |y, m, d| days_from_civil(y, m, d) * 86400 + 3600;
+        assert_eq!(add_months(at(2026, 11, 22), 12), at(2027, 11, 22));
+        assert_eq!(add_months(at(2027, 1, 31), 1), at(2027, 2, 28));
+        assert_eq!(add_months(at(2028, 1, 31), 1), at(2028, 2, 29));
+        assert_eq!(add_months(at(2026, 12, 15), 36), at(2029, 12, 15));
+        for days in [-1000, 0, 19_000, 20_500] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn utc_formats_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00");
+        assert_eq!(super::utc(1_795_000_000), "2026-11-18 11:06");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00");
+    }
+}

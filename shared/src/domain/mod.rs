@@ -1,0 +1,14 @@
+//! What Signet knows, by concern. Nothing here speaks HTTP or names a cloud or a database:
+//! the domain talks to the world through [`crate::ports`] only.
+
+pub mod audit;
+pub mod billing;
+pub mod crypto;
+pub mod locale;
+pub mod messages;
+pub mod people;
+pub mod second_factor;
+pub mod secret_token;
+pub mod sessions;
+pub mod signatures;
+pub mod throttle;

@@ -1,0 +1,5 @@
+//! Cloud signatures: subscriptions, the certificate authority, certificates.
+
+pub mod authority;
+pub mod subscription;
+pub mod x509;

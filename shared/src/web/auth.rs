@@ -1,0 +1,139 @@
+//! Who is calling: the authenticated-request extractor every signed-in step uses. Apps send
+//! the access token as `Authorization: Bearer`; the browser sends it in an HttpOnly, Secure,
+//! SameSite cookie, and then a state-changing request must carry an `Origin` equal to the
+//! portal's (a cross-site form cannot).
+
+use crate::domain::sessions::access_token::{self, AccessClaims, KeyRing};
+use crate::domain::sessions::session::Live;
+use crate::{Error, ErrorCode, Result, Services};
+use axum::extract::FromRequestParts;
+use http::request::Parts;
+use http::{header, Method};
+use std::sync::Arc;
+use tokio::sync::RwLock;
+
+/// The name of the browser's access-token cookie.
+pub const ACCESS_COOKIE: &str = "signet_access";
+
+/// How long a loaded key ring is used before it is read again (a rotation reaches every
+/// instance within this delay, well inside the time old keys stay published).
+const RING_RELOAD_SECONDS: i64 = 300;
+
+/// The key ring, loaded once per instance and reloaded now and then.
+#[derive(Default)]
+pub struct TokenKeys {
+    ring: RwLock<Option<(Arc<KeyRing>, i64)>>,
+}
+
+impl TokenKeys {
+    /// The current ring (one store query and one key-service call when (re)loaded).
+    pub async fn ring(&self, services: &Services) -> Result<Arc<KeyRing>> {
+        let now = services.now();
+        if let Some((ring, loaded)) = self.ring.read().await.as_ref() {
+            if now - loaded < RING_RELOAD_SECONDS {
+                return Ok(ring.clone());
+            }
+        }
+        let mut slot = self.ring.write().await;
+        if let Some((ring, loaded)) = slot.as_ref() {
+            if now - loaded < RING_RELOAD_SECONDS {
+                return Ok(ring.clone());
+            }
+        }
+        let ring =
+            Arc::new(access_token::load(services, services.config.tokens.access_ttl + RING_RELOAD_SECONDS * 2).await?);
+        *slot = Some((ring.clone(), now));
+        Ok(ring)
+    }
+}
+
+/// A request with a valid access token of a live session: the claims (the person, the
+/// space it acts for, how they signed in) and the session and person as read for this
+/// request. A token whose session ended (logout, revocation, a password change, its
+/// absolute lifetime) is refused on every route, though its signature stays valid until
+/// it expires: one batch read per request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authenticated(pub AccessClaims, pub Live);
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The value of the cookie `name` in a request's headers.
+pub fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The origin (`scheme://host[:port]`) of a URL.
+pub fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
+/// Gives a browser its device token with `response`: a `Set-Cookie` (HttpOnly,
+/// SameSite=Strict, Secure unless the portal is served over plain HTTP on loopback).
+pub fn set_device_cookie(services: &Services, response: &mut axum::response::Response, token: &str) {
+    let secure = if services.config.portal_url.starts_with("https://") { "; Secure" } else { "" };
+    let value = format!(
+        "{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        crate::domain::sessions::devices::DEVICE_COOKIE,
+        crate::domain::sessions::devices::DEVICE_LIFETIME
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+}
+
+impl FromRequestParts<Services> for Authenticated {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        let token = match bearer(parts) {
+            Some(token) => token.to_owned(),
+            None => {
+                let token = cookie_value(&parts.headers, ACCESS_COOKIE)
+                    .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?
+                    .to_owned();
+                let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+                if !safe && origin != Some(origin_of(&services.config.portal_url)) {
+                    return Err(Error::new(ErrorCode::OriginRefused));
+                }
+                token
+            }
+        };
+        // A token that is not even an ES256 JWT with a key id is refused before the key ring
+        // is loaded: garbage costs no store or key-service call.
+        let plausible = jsonwebtoken::decode_header(&token)
+            .is_ok_and(|h| h.alg == jsonwebtoken::Algorithm::ES256 && h.kid.is_some());
+        if !plausible {
+            return Err(Error::new(ErrorCode::TokenInvalid));
+        }
+        let ring = services.tokens.ring(services).await?;
+        let settings = &services.config.tokens;
+        let claims = ring.verify(&token, &settings.issuer, &settings.audience, services.now())?;
+        let live = Live::load(services, &claims).await?;
+        Ok(Authenticated(claims, live))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origin_is_scheme_host_and_port() {
+        assert_eq!(super::origin_of("https://portal.example.com/app"), "https://portal.example.com");
+        assert_eq!(super::origin_of("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
+    }
+}
