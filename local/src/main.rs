@@ -50,7 +50,7 @@ async fn run() -> Result<(), String> {
     vars.entry("SIGNET_METRICS".into()).or_insert_with(|| "false".into());
     let config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
     let portal = config.portal_url.clone();
-    let backend = embedded::open(config, &args.data_dir)?;
+    let backend = signet_shared::app::wiring::embedded(config, &args.data_dir)?;
     if args.demo {
         signet_local::demo::load(&backend.services).await.map_err(|e| format!("loading demo data: {e}"))?;
     }

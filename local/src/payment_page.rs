@@ -13,8 +13,8 @@ use axum::http::{header, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use signet_shared::adapters::local_payments::{LocalPayments, LocalSession, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
 use signet_shared::domain::billing::catalogue::format_amount;
-use signet_shared::ports::payments::{LocalSession, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
 use signet_shared::web::RequestContext;
 use signet_shared::Services;
 use tower::ServiceExt;
@@ -45,7 +45,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 async fn session(state: &PageState, id: &str) -> Result<(signet_shared::ports::store::Item, LocalSession), Response> {
-    let Some(local) = state.services.payments.as_local() else {
+    let Some(local) = state.services.payments.as_any().downcast_ref::<LocalPayments>() else {
         return Err(page(
             StatusCode::NOT_FOUND,
             "No local payments",
@@ -84,7 +84,7 @@ async fn expire_if_due(
     s: &mut LocalSession,
 ) -> Result<(), Response> {
     if s.status == "open" && state.services.now() >= s.request.expires_at {
-        let local = state.services.payments.as_local().expect("checked by session()");
+        let local = state.services.payments.as_any().downcast_ref::<LocalPayments>().expect("checked by session()");
         s.status = "expired".into();
         local.update(item, s).await.map_err(IntoResponse::into_response)?;
         deliver(state, "checkout.session.expired", s).await;
@@ -148,7 +148,7 @@ fn fields(body: &[u8]) -> Vec<(String, String)> {
 
 /// Delivers the signed webhook of `event` to the API; whether it was accepted.
 async fn deliver(state: &PageState, event: &str, s: &LocalSession) -> bool {
-    let Some(local) = state.services.payments.as_local() else { return false };
+    let Some(local) = state.services.payments.as_any().downcast_ref::<LocalPayments>() else { return false };
     let (body, signature) = local.webhook(event, s, state.services.now());
     let mut request = Request::post("/payments/webhook")
         .header(header::CONTENT_TYPE, "application/json")
@@ -172,7 +172,7 @@ async fn deliver(state: &PageState, event: &str, s: &LocalSession) -> bool {
 /// (the return to the portal), delivering the notification again if it was not accepted
 /// (the portal fulfils a payment once, however often it is told).
 async fn already_paid(state: &PageState, item: &signet_shared::ports::store::Item, mut s: LocalSession) -> Response {
-    let local = state.services.payments.as_local().expect("checked by session()");
+    let local = state.services.payments.as_any().downcast_ref::<LocalPayments>().expect("checked by session()");
     if !s.delivered && deliver(state, "checkout.session.completed", &s).await {
         s.delivered = true;
         let _ = local.update(item, &s).await;
@@ -193,7 +193,7 @@ async fn pay(State(state): State<PageState>, Path(id): Path<String>, body: Bytes
         Ok(found) => found,
         Err(r) => return r,
     };
-    let local = state.services.payments.as_local().expect("checked by session()");
+    let local = state.services.payments.as_any().downcast_ref::<LocalPayments>().expect("checked by session()");
     let fields = fields(&body);
     let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
     if let Err(r) = expire_if_due(&state, &item, &mut s).await {

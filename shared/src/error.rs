@@ -4,7 +4,7 @@
 //! French and English messages and its `type` URI never change meaning. Internal causes
 //! are logged with context and never returned to the client.
 
-use crate::domain::locale::Locale;
+use crate::locale::Locale;
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;

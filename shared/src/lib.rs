@@ -17,10 +17,11 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod locale;
 pub mod ports;
 pub mod web;
 
-pub use app::services::Services;
 pub use config::Config;
-pub use domain::locale::Locale;
+pub use domain::services::Services;
 pub use error::{Error, ErrorCode, Result};
+pub use locale::Locale;

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use serde_json::Value;
-use signet_shared::adapters::{aws, embedded};
+use signet_shared::adapters::embedded;
 use signet_shared::ports::store::{Item, Key, Store, StoreError, Write};
 use signet_shared::ports::{
     Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, ManualClock, Sealed, Sms, Voice,
@@ -279,7 +279,8 @@ impl World {
     pub async fn embedded() -> World {
         let temp = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::at(signet_shared::ports::SystemClock.now()));
-        let backend = embedded::open_with_clock(test_config(&[]), temp.path(), clock.clone()).unwrap();
+        let backend =
+            signet_shared::app::wiring::embedded_with_clock(test_config(&[]), temp.path(), clock.clone()).unwrap();
         let faults = Arc::new(Faults::default());
         let services = wrap(backend.services, &faults);
         World {
@@ -336,7 +337,7 @@ impl World {
         ]);
         let clock = Arc::new(ManualClock::at(signet_shared::ports::SystemClock.now()));
         let faults = Arc::new(Faults::default());
-        let services = wrap(aws::services_with_clock(config, &sdk, clock.clone()), &faults);
+        let services = wrap(signet_shared::app::wiring::aws_with_clock(config, &sdk, clock.clone()), &faults);
         let before = moto_sent(&moto).await;
         let emails_before = before.iter().filter(|m| m.channel == "email").count();
         let sms_before = before.len() - emails_before;
@@ -359,7 +360,7 @@ impl World {
         let World { clock, faults, tag, data_dir, _temp, app, services, outbox, .. } = self;
         drop((app, services, outbox));
         let dir = data_dir.clone().expect("restart is for the embedded back end");
-        let backend = embedded::open_with_clock(test_config(&[]), &dir, clock.clone()).unwrap();
+        let backend = signet_shared::app::wiring::embedded_with_clock(test_config(&[]), &dir, clock.clone()).unwrap();
         let services = wrap(backend.services, &faults);
         World {
             backend: "embedded",

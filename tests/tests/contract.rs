@@ -55,7 +55,7 @@ fn openapi_document_lists_exactly_the_routes_served() {
 #[tokio::test]
 async fn every_listed_route_is_served() {
     let temp = tempfile::tempdir().unwrap();
-    let backend = signet_shared::adapters::embedded::open(signet_tests::test_config(&[]), temp.path()).unwrap();
+    let backend = signet_shared::app::wiring::embedded(signet_tests::test_config(&[]), temp.path()).unwrap();
     let app = signet_local::app(backend.services, backend.outbox, backend.store);
     for (method, path) in all_routes() {
         let request = Request::builder()
@@ -107,7 +107,7 @@ fn sam_template_routes_each_function_s_paths() {
 #[tokio::test]
 async fn sample_events_reach_their_routes() {
     let temp = tempfile::tempdir().unwrap();
-    let backend = signet_shared::adapters::embedded::open(signet_tests::test_config(&[]), temp.path()).unwrap();
+    let backend = signet_shared::app::wiring::embedded(signet_tests::test_config(&[]), temp.path()).unwrap();
     let dir = format!("{}/../events", env!("CARGO_MANIFEST_DIR"));
     let mut covered = BTreeSet::new();
     for (function, _) in functions() {

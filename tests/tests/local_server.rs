@@ -5,7 +5,6 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use signet_shared::adapters::embedded;
 use signet_shared::adapters::embedded::database_file::DiskFaults;
 use signet_shared::ports::SystemClock;
 use std::sync::atomic::Ordering;
@@ -24,7 +23,13 @@ fn local(timeouts: signet_local::serve::Timeouts) -> Local {
     let dir = tempfile::tempdir().unwrap();
     let faults = Arc::new(DiskFaults::default());
     let config = signet_tests::test_config(&[("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")]);
-    let backend = embedded::open_with_faults(config, dir.path(), Arc::new(SystemClock), Some(faults.clone())).unwrap();
+    let backend = signet_shared::app::wiring::embedded_with_faults(
+        config,
+        dir.path(),
+        Arc::new(SystemClock),
+        Some(faults.clone()),
+    )
+    .unwrap();
     Local { app: signet_local::app_with(backend.services, backend.outbox, backend.store, timeouts), faults, _dir: dir }
 }
 

@@ -5,13 +5,16 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
+use signet_shared::adapters::local_payments::{LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
+use signet_shared::adapters::stripe::{Stripe, Unconfigured};
+use signet_shared::adapters::webhook_signature;
 use signet_shared::domain::billing::renewal::{self, Renewal, RenewalState};
 use signet_shared::domain::people::account::{
     self, BillingProfile, CustomerSpace, Membership, Person, Role, SpaceKind,
 };
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::signatures::subscription::{self, Product, Subscription, SubscriptionStatus};
-use signet_shared::ports::payments::{self, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
+use signet_shared::ports::payments;
 use signet_shared::ports::store::{Item, Key, Write};
 use signet_shared::{domain::billing::invoice, domain::messages};
 use signet_tests::{scenarios, World, WEBHOOK_SECRET};
@@ -520,8 +523,8 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     // A bad signature, another secret, a stale one: refused, nothing changes.
     for signature in [
         "t=1,v1=00".to_owned(),
-        payments::sign(b"whsec_another", now, &body),
-        payments::sign(WEBHOOK_SECRET.as_bytes(), now - 600, &body),
+        webhook_signature::sign(b"whsec_another", now, &body),
+        webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), now - 600, &body),
         String::new(),
     ] {
         let (status, refused) = deliver(&w, &body, &signature).await;
@@ -534,13 +537,14 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::AwaitingPayment);
     // A well-signed event whose amount differs is not fulfilled.
     let wrong = checkout_event("checkout.session.completed", &r, r.amounts.total - 1);
-    let (status, mismatch) = deliver(&w, &wrong, &payments::sign(WEBHOOK_SECRET.as_bytes(), now, &wrong)).await;
+    let (status, mismatch) =
+        deliver(&w, &wrong, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), now, &wrong)).await;
     assert_eq!((status, mismatch["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("payment_mismatch")));
     let recorded = w.services.store.query(&format!("AUDIT#renewal:{}", r.id), "", 10).await.unwrap();
     assert_eq!(recorded.len(), 1, "the unmatched payment is recorded for reconciliation");
     assert_eq!(recorded[0].decode::<Value>().unwrap()["action"], "payment.unmatched");
     // Delivered five times at once, racing five retries of the submit: one extension.
-    let signature = payments::sign(WEBHOOK_SECRET.as_bytes(), now, &body);
+    let signature = webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), now, &body);
     let mut tasks = Vec::new();
     for i in 0..10 {
         let (app, body, signature, access, id) =
@@ -573,7 +577,7 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     // Late: a day after, redelivered (freshly signed, as the provider does): nothing more.
     w.clock.advance(86400);
     let (status, answer) =
-        deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+        deliver(&w, &body, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         stored_subscription(&w, &sub.id).await.term_end,
@@ -588,7 +592,7 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
         serde_json::to_vec(&json!({"id": "evt_x", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}))
             .unwrap();
     let (status, ignored) =
-        deliver(&w, &other, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &other)).await;
+        deliver(&w, &other, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &other)).await;
     assert_eq!((status, ignored["outcome"].as_str()), (StatusCode::OK, Some("not_a_renewal")));
 }
 
@@ -629,7 +633,7 @@ async fn a_mail_failure_leaves_the_receipt_to_the_next_delivery(w: World) {
     let before = w.sent_to(&h.email).await.len();
     w.faults.mail.store(1, std::sync::atomic::Ordering::SeqCst);
     let (status, failed) =
-        deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+        deliver(&w, &body, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(
         (status, failed["code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("delivery_failed")),
@@ -637,7 +641,8 @@ async fn a_mail_failure_leaves_the_receipt_to_the_next_delivery(w: World) {
     );
     assert_eq!(stored_renewal(&w, &r.id).await.state, RenewalState::Paid, "the payment is recorded");
     assert_eq!(w.sent_to(&h.email).await.len(), before);
-    let (status, _) = deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    let (status, _) =
+        deliver(&w, &body, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(w.sent_to(&h.email).await.len(), before + 1, "the receipt, once");
     assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
@@ -802,7 +807,8 @@ async fn bad_input_is_refused_clearly(w: World) {
         .await;
     assert_eq!((status, problem["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
     let (status, refused) =
-        deliver(&w, b"not json", &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), b"not json")).await;
+        deliver(&w, b"not json", &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), b"not json"))
+            .await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")));
     let (status, _) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), "garbage", Value::Null).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -828,7 +834,8 @@ async fn renewal_steps_are_counted(w: World) {
     let r = stored_renewal(&w, id).await;
     calls.take();
     let body = checkout_event("checkout.session.completed", &r, r.amounts.total);
-    let (status, _) = deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    let (status, _) =
+        deliver(&w, &body, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK);
     let webhook_calls = calls.take();
     let d = draft(
@@ -890,7 +897,7 @@ async fn without_a_payment_provider_card_is_not_offered(mut w: World) {
     let h = holder(&w, "nocard").await;
     let sub = subscription_of(&w, &h, 20).await;
     // As deployed without SIGNET_STRIPE_SECRET_KEY.
-    w.services.payments = std::sync::Arc::new(payments::Unconfigured);
+    w.services.payments = std::sync::Arc::new(Unconfigured);
     w.app = signet_shared::web::finish(signet_local::api_routes(w.services.clone()), "test", false);
     let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
     assert_eq!(options["payment_modes"], json!([]));
@@ -904,7 +911,8 @@ async fn without_a_payment_provider_card_is_not_offered(mut w: World) {
         .await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("payment_mode_unavailable")));
     let body = br#"{"type":"checkout.session.completed","data":{"object":{"id":"cs_1"}}}"#;
-    let (status, refused) = deliver(&w, body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), body)).await;
+    let (status, refused) =
+        deliver(&w, body, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), body)).await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("webhook_signature_invalid")),
@@ -1016,7 +1024,8 @@ async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World
     assert_eq!(renewal::send_pending_notices(&w.services).await.unwrap(), 0);
     // A redelivery of the webhook within the lease does not send twice either.
     let body = checkout_event("checkout.session.completed", &card, card.amounts.total);
-    let (status, _) = deliver(&w, &body, &payments::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
+    let (status, _) =
+        deliver(&w, &body, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!((w.sent_to(&h.email).await.len(), w.sent_to(&contact).await.len()), before);
     // Once the lease has lapsed, the scheduled run sends each notice, once.
@@ -1038,7 +1047,7 @@ async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World
 #[tokio::test]
 async fn the_stripe_adapter_opens_a_checkout_session_over_https_api_calls() {
     use signet_shared::config::{Secret, StripeSettings};
-    use signet_shared::ports::payments::{CheckoutRequest, PaymentProvider, Stripe};
+    use signet_shared::ports::payments::{CheckoutRequest, PaymentProvider};
     use std::sync::{Arc, Mutex};
     let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
     let recorder = seen.clone();
@@ -1140,7 +1149,7 @@ async fn a_deployment_never_invoices_with_the_example_tax_numbers(mut w: World) 
         "the demo catalogue's numbers are examples"
     );
     // As deployed (no local payment page): the organisation would be invoiced with them.
-    w.services.payments = std::sync::Arc::new(payments::Unconfigured);
+    w.services.payments = std::sync::Arc::new(Unconfigured);
     w.app = signet_shared::web::finish(signet_local::api_routes(w.services.clone()), "test", false);
     let (status, refused) = w
         .call(

@@ -18,10 +18,10 @@ use signet_shared::domain::billing::renewal::{
     self, Amounts, Buyer, Fulfilled, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount,
     TermsAcceptance,
 };
-use signet_shared::domain::locale::Locale;
 use signet_shared::domain::people::account::{self, BillingProfile, CustomerSpace, SpaceKind};
 use signet_shared::domain::signatures::subscription::{self, Subscription};
-use signet_shared::ports::payments::{self, CheckoutRequest};
+use signet_shared::locale::Locale;
+use signet_shared::ports::payments::{self, CheckoutRequest, SignatureError};
 use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson, RequestContext};
@@ -506,7 +506,7 @@ async fn draft(
     };
     // The demo catalogue's registration numbers are placeholders: only the local payment
     // page (the local server, the tests' emulator) may invoice with them, never a deployment.
-    if catalogue.has_example_registrations() && services.payments.as_local().is_none() {
+    if catalogue.has_example_registrations() && !services.payments.is_local() {
         tracing::error!(
             "the catalogue's seller tax registrations are examples: configure the real numbers before invoicing"
         );
@@ -833,14 +833,17 @@ async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let Some(secret) = services.payments.webhook_secret() else {
-        tracing::error!("payment webhook refused: no signing secret is configured");
-        return Err(Error::new(ErrorCode::WebhookSignatureInvalid));
-    };
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if let Err(e) = payments::verify(secret, signature, &body, services.now(), payments::DEFAULT_TOLERANCE) {
-        tracing::warn!(reason = ?e, source = %context.source_ip, "payment webhook with a bad signature");
-        return Err(Error::new(ErrorCode::WebhookSignatureInvalid));
+    match services.payments.verify_webhook(signature, &body, services.now()) {
+        Ok(()) => {}
+        Err(SignatureError::NotConfigured) => {
+            tracing::error!("payment webhook refused: no signing secret is configured");
+            return Err(Error::new(ErrorCode::WebhookSignatureInvalid));
+        }
+        Err(e) => {
+            tracing::warn!(reason = ?e, source = %context.source_ip, "payment webhook with a bad signature");
+            return Err(Error::new(ErrorCode::WebhookSignatureInvalid));
+        }
     }
     let event: Event = serde_json::from_slice(&body).map_err(|_| Error::new(ErrorCode::InvalidRequest))?;
     let session = event.data.object;

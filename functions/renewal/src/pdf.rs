@@ -4,8 +4,8 @@
 use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
 use signet_shared::domain::billing::catalogue::format_amount;
 use signet_shared::domain::billing::renewal::{Invoice, PaymentMode, Settlement};
-use signet_shared::domain::locale::Locale;
 use signet_shared::domain::messages::{utc, utc_day as date};
+use signet_shared::locale::Locale;
 
 /// What WinAnsiEncoding (Windows-1252) puts at 0x80–0x9F (0x81, 0x8D, 0x8F, 0x90 and 0x9D
 /// are unassigned).
@@ -335,6 +335,6 @@ mod tests {
         assert_eq!(super::wrap("", 4), [""]);
         let long = "Example Organisation ".repeat(10);
         assert!(super::wrap(&long, 90).iter().all(|l| l.chars().count() <= 90));
-        assert_eq!(super::money(11_498, "CAD", signet_shared::domain::locale::Locale::Fr), "114,98 CAD");
+        assert_eq!(super::money(11_498, "CAD", signet_shared::locale::Locale::Fr), "114,98 CAD");
     }
 }

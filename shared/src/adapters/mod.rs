@@ -7,3 +7,6 @@ pub mod aws;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod http_client;
+pub mod local_payments;
+pub mod stripe;
+pub mod webhook_signature;

@@ -20,7 +20,7 @@ pub async fn run(function: &'static str, routes: fn(Services) -> Router) -> Resu
     })?;
     let metrics = config.metrics;
     let sdk = crate::adapters::aws::sdk_config(&config).await;
-    let services = crate::adapters::aws::services(config, &sdk);
+    let services = crate::app::wiring::aws(config, &sdk);
     lambda_http::run(app(function, routes(services), metrics)).await
 }
 
@@ -39,7 +39,7 @@ where
         e
     })?;
     let sdk = crate::adapters::aws::sdk_config(&config).await;
-    let services = crate::adapters::aws::services(config, &sdk);
+    let services = crate::app::wiring::aws(config, &sdk);
     let job = &job;
     let services = &services;
     lambda_http::lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {

@@ -1,7 +1,7 @@
-//! The application's assembly: the one place that builds [`Services`](services::Services)
+//! The application's assembly: the one place that builds [`Services`](crate::Services)
 //! and picks the adapters, the Lambda boot, and telemetry.
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
-pub mod services;
 pub mod telemetry;
+pub mod wiring;

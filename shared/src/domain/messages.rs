@@ -1,8 +1,8 @@
 //! The words Signet sends: emails, text messages and voice-call scripts, in French and
 //! English. One function per message, so a reader finds every text in one file.
 
-use crate::domain::locale::Locale;
 use crate::domain::second_factor::otp::Code;
+use crate::locale::Locale;
 use crate::ports::Email;
 
 const SIGNATURE_FR: &str =

@@ -4,11 +4,11 @@
 pub mod audit;
 pub mod billing;
 pub mod crypto;
-pub mod locale;
 pub mod messages;
 pub mod people;
 pub mod second_factor;
 pub mod secret_token;
+pub mod services;
 pub mod sessions;
 pub mod signatures;
 pub mod throttle;

@@ -61,13 +61,13 @@ pub type EncryptionContext = BTreeMap<String, String>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {
     /// The wrapped data key (KMS ciphertext blob, or the local key file's wrapping).
-    #[serde(with = "crate::domain::crypto::b64")]
+    #[serde(with = "crate::ports::b64")]
     pub wrapped_key: Vec<u8>,
     /// The AES-GCM nonce.
-    #[serde(with = "crate::domain::crypto::b64")]
+    #[serde(with = "crate::ports::b64")]
     pub nonce: Vec<u8>,
     /// The ciphertext and tag.
-    #[serde(with = "crate::domain::crypto::b64")]
+    #[serde(with = "crate::ports::b64")]
     pub ciphertext: Vec<u8>,
 }
 
@@ -143,5 +143,34 @@ impl Random for OsRandom {
     fn fill(&self, buf: &mut [u8]) {
         // A failure of the OS random source leaves nothing safe to do.
         getrandom::fill(buf).expect("operating system random source failed");
+    }
+}
+
+/// The authority's signer (KMS, or a local key).
+#[async_trait]
+pub trait CaSigner: Send + Sync {
+    /// An identifier of the key (its KMS key id, or `local`).
+    fn key_id(&self) -> String;
+    /// The key's SubjectPublicKeyInfo (DER).
+    async fn public_key(&self) -> Result<Vec<u8>, KeyError>;
+    /// ECDSA P-256 with SHA-256 over `message`; the DER signature.
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+}
+
+/// Serde helper: bytes as standard base64.
+pub mod b64 {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serializes bytes as base64.
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    /// Deserializes base64 into bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
     }
 }

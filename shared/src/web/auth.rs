@@ -3,49 +3,15 @@
 //! SameSite cookie, and then a state-changing request must carry an `Origin` equal to the
 //! portal's (a cross-site form cannot).
 
-use crate::domain::sessions::access_token::{self, AccessClaims, KeyRing};
+use crate::domain::sessions::access_token::AccessClaims;
 use crate::domain::sessions::session::Live;
 use crate::{Error, ErrorCode, Result, Services};
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use http::{header, Method};
-use std::sync::Arc;
-use tokio::sync::RwLock;
 
 /// The name of the browser's access-token cookie.
 pub const ACCESS_COOKIE: &str = "signet_access";
-
-/// How long a loaded key ring is used before it is read again (a rotation reaches every
-/// instance within this delay, well inside the time old keys stay published).
-const RING_RELOAD_SECONDS: i64 = 300;
-
-/// The key ring, loaded once per instance and reloaded now and then.
-#[derive(Default)]
-pub struct TokenKeys {
-    ring: RwLock<Option<(Arc<KeyRing>, i64)>>,
-}
-
-impl TokenKeys {
-    /// The current ring (one store query and one key-service call when (re)loaded).
-    pub async fn ring(&self, services: &Services) -> Result<Arc<KeyRing>> {
-        let now = services.now();
-        if let Some((ring, loaded)) = self.ring.read().await.as_ref() {
-            if now - loaded < RING_RELOAD_SECONDS {
-                return Ok(ring.clone());
-            }
-        }
-        let mut slot = self.ring.write().await;
-        if let Some((ring, loaded)) = slot.as_ref() {
-            if now - loaded < RING_RELOAD_SECONDS {
-                return Ok(ring.clone());
-            }
-        }
-        let ring =
-            Arc::new(access_token::load(services, services.config.tokens.access_ttl + RING_RELOAD_SECONDS * 2).await?);
-        *slot = Some((ring.clone(), now));
-        Ok(ring)
-    }
-}
 
 /// A request with a valid access token of a live session: the claims (the person, the
 /// space it acts for, how they signed in) and the session and person as read for this

@@ -5,7 +5,7 @@
 
 pub mod auth;
 
-use crate::domain::locale::Locale;
+use crate::locale::Locale;
 use crate::{Error, ErrorCode};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};

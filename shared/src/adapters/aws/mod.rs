@@ -2,12 +2,11 @@
 //! writes, transactions, TTL), SES v2, SNS (SMS), SMS and Voice v2 (voice calls) and KMS
 //! (envelope encryption with an encryption context).
 
-use crate::app::services::Services;
 use crate::config::Config;
 use crate::domain::crypto;
 use crate::ports::store::{Condition, Item, Key, Store, StoreError, Write};
 use crate::ports::{
-    Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, OsRandom, Random, Sealed, Sms, SystemClock,
+    CaSigner, Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, OsRandom, Random, Sealed, Sms,
     Voice,
 };
 use async_trait::async_trait;
@@ -57,32 +56,35 @@ pub async fn sdk_config(config: &Config) -> SdkConfig {
     builder.build()
 }
 
-/// Builds the services on the AWS adapters.
-pub fn services(config: Config, sdk: &SdkConfig) -> Services {
-    services_with_clock(config, sdk, Arc::new(SystemClock))
+/// The AWS adapters, one per port the domain talks to.
+pub struct AwsPorts {
+    /// DynamoDB: the single table.
+    pub store: Arc<dyn Store>,
+    /// SES v2.
+    pub mailer: Arc<dyn Mailer>,
+    /// SNS text messages.
+    pub sms: Arc<dyn Sms>,
+    /// AWS End User Messaging SMS and Voice v2 calls.
+    pub voice: Arc<dyn Voice>,
+    /// KMS envelope encryption and the token-signing keys.
+    pub keys: Arc<dyn Keys>,
+    /// The certificate authority's KMS signing key.
+    pub ca: Arc<dyn CaSigner>,
 }
 
-/// Builds the services on the AWS adapters with a given clock (tests move time).
-pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Services {
+/// The AWS adapters over `sdk`. Each client is built on its first call.
+pub fn ports(config: &Config, sdk: &SdkConfig, clock: Arc<dyn Clock>, random: Arc<dyn Random>) -> AwsPorts {
     let voice_sdk = match &config.voice_endpoint_url {
         Some(url) => aws_sdk_pinpointsmsvoicev2::config::Builder::from(sdk).endpoint_url(url).build(),
         None => aws_sdk_pinpointsmsvoicev2::config::Builder::from(sdk).build(),
     };
-    let random: Arc<dyn Random> = Arc::new(OsRandom);
     let (dynamodb, ses, sns, kms, ca_kms) = (sdk.clone(), sdk.clone(), sdk.clone(), sdk.clone(), sdk.clone());
-    let store: Arc<dyn crate::ports::store::Store> = Arc::new(DynamoStore {
-        client: LazyClient::new(move || aws_sdk_dynamodb::Client::new(&dynamodb)),
-        table: config.table.clone(),
-        clock: clock.clone(),
-    });
-    Services {
-        payments: crate::app::services::payment_provider(
-            &config,
-            store.clone(),
-            random.as_ref(),
-            config.aws_endpoint_url.is_some(),
-        ),
-        store,
+    AwsPorts {
+        store: Arc::new(DynamoStore {
+            client: LazyClient::new(move || aws_sdk_dynamodb::Client::new(&dynamodb)),
+            table: config.table.clone(),
+            clock,
+        }),
         mailer: Arc::new(SesMailer {
             client: LazyClient::new(move || aws_sdk_sesv2::Client::new(&ses)),
             from: config.mail_from.clone(),
@@ -95,17 +97,13 @@ pub fn services_with_clock(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock
         keys: Arc::new(KmsKeys {
             client: LazyClient::new(move || aws_sdk_kms::Client::new(&kms)),
             key_id: config.kms_key_id.clone(),
-            random: random.clone(),
+            random,
         }),
         ca: Arc::new(KmsCaSigner {
             client: LazyClient::new(move || aws_sdk_kms::Client::new(&ca_kms)),
             key_id: config.ca_kms_key_id.clone(),
             spki: tokio::sync::OnceCell::new(),
         }),
-        config: Arc::new(config),
-        clock,
-        random,
-        tokens: Arc::default(),
     }
 }
 
@@ -118,7 +116,7 @@ pub struct KmsCaSigner {
 }
 
 #[async_trait]
-impl crate::domain::signatures::authority::CaSigner for KmsCaSigner {
+impl CaSigner for KmsCaSigner {
     fn key_id(&self) -> String {
         self.key_id.clone()
     }

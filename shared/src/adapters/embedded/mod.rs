@@ -2,17 +2,16 @@
 //! index, the outbox of mail/SMS/voice messages) and a local key file standing in for KMS.
 //! Nothing to install or start; state survives restarts.
 
+pub mod ca_key;
 pub mod database_file;
 
-use crate::app::services::Services;
-use crate::config::Config;
 use crate::domain::crypto;
 use crate::ports::store::{Condition, Item, Key, Store, StoreError, Write};
 use crate::ports::{
-    Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, OsRandom, Random, Sealed, Sms, SystemClock,
-    Voice,
+    Clock, DeliveryError, Email, EncryptionContext, KeyError, Keys, Mailer, Random, Sealed, Sms, Voice,
 };
 use async_trait::async_trait;
+use ca_key::LocalCaSigner;
 use database_file::{DatabaseFile, DiskFaults};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -530,60 +529,37 @@ impl Keys for LocalKeys {
     }
 }
 
-/// The embedded back end in `data_dir`: `signet.redb` and `signet.key`.
-pub struct Embedded {
-    /// The services on the embedded adapters.
-    pub services: Services,
-    /// The outbox, for the local server's pages and for tests.
-    pub outbox: Outbox,
-    /// The store, for maintenance (TTL sweep) and its health.
+/// The embedded adapters in `data_dir` (`signet.redb`, `signet.key`, `signet-ca.key`).
+pub struct EmbeddedPorts {
+    /// The single table in the redb file.
     pub store: EmbeddedStore,
+    /// Mail, text messages and calls, kept for the outbox page.
+    pub outbox: Outbox,
+    /// Envelope encryption and token-signing keys under the local key file.
+    pub keys: LocalKeys,
+    /// The certificate authority's local key.
+    pub ca: LocalCaSigner,
 }
 
-/// Opens the embedded back end with the system clock.
-pub fn open(config: Config, data_dir: &Path) -> Result<Embedded, String> {
-    open_with_clock(config, data_dir, Arc::new(SystemClock))
-}
-
-/// Opens the embedded back end with a given clock (tests move time).
-pub fn open_with_clock(config: Config, data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Embedded, String> {
-    open_with_faults(config, data_dir, clock, None)
-}
-
-/// Opens the embedded back end with a given clock and, for the scenarios of a full disk,
-/// faults injected into the database file's storage.
-pub fn open_with_faults(
-    config: Config,
+/// Opens the embedded adapters in `data_dir` with `clock`; `faults`, for the scenarios of
+/// a full disk, are injected into the database file's storage.
+pub fn open(
     data_dir: &Path,
     clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
     faults: Option<Arc<DiskFaults>>,
-) -> Result<Embedded, String> {
+) -> Result<EmbeddedPorts, String> {
     let db = open_database(&data_dir.join("signet.redb"), faults)?;
-    let random: Arc<dyn Random> = Arc::new(OsRandom);
-    let keys = LocalKeys::open_or_create(&data_dir.join("signet.key"), random.clone())?;
+    let keys = LocalKeys::open_or_create(&data_dir.join("signet.key"), random)?;
     let ca = local_ca(&data_dir.join("signet-ca.key"))?;
     let store = EmbeddedStore::new(db.clone(), clock.clone());
-    let outbox = Outbox::new(db, clock.clone());
-    let payments = crate::app::services::payment_provider(&config, Arc::new(store.clone()), random.as_ref(), true);
-    let services = Services {
-        config: Arc::new(config),
-        payments,
-        store: Arc::new(store.clone()),
-        mailer: Arc::new(outbox.clone()),
-        sms: Arc::new(outbox.clone()),
-        voice: Arc::new(outbox.clone()),
-        keys: Arc::new(keys),
-        ca: Arc::new(ca),
-        clock,
-        random,
-        tokens: Arc::default(),
-    };
-    Ok(Embedded { services, outbox, store })
+    let outbox = Outbox::new(db, clock);
+    Ok(EmbeddedPorts { store, outbox, keys, ca })
 }
 
 /// The local certificate authority key (PKCS#8 P-256, base64url), created 0600 on first run
 /// in place of the KMS signing key.
-fn local_ca(path: &Path) -> Result<crate::domain::signatures::authority::LocalCaSigner, String> {
+fn local_ca(path: &Path) -> Result<LocalCaSigner, String> {
     let pkcs8 = match std::fs::read_to_string(path) {
         Ok(text) => {
             check_private(path)?;
@@ -599,7 +575,7 @@ fn local_ca(path: &Path) -> Result<crate::domain::signatures::authority::LocalCa
         }
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    crate::domain::signatures::authority::LocalCaSigner::from_pkcs8(&pkcs8)
+    LocalCaSigner::from_pkcs8(&pkcs8)
 }
 
 /// The default data directory of the local server.

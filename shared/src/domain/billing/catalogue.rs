@@ -6,12 +6,11 @@
 //! The catalogue is `catalogue/catalogue.json`, compiled in and parsed once at start: a bad
 //! catalogue is a start-up error naming what is wrong.
 
-use crate::domain::locale::Locale;
+use crate::locale::Locale;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// Cents of a currency.
-pub type Cents = i64;
+use crate::ports::payments::Cents;
 
 /// A name in French and English.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]

@@ -10,10 +10,11 @@
 //! payment never reaches fulfilment, so it never uses an invoice number.
 
 use crate::domain::audit::AuditEvent;
-use crate::domain::billing::catalogue::{Cents, Names};
-use crate::domain::locale::Locale;
+use crate::domain::billing::catalogue::Names;
 use crate::domain::people::account::{self, Person, Role};
 use crate::domain::signatures::subscription::{self, Subscription, SubscriptionStatus};
+use crate::locale::Locale;
+use crate::ports::payments::Cents;
 use crate::ports::payments::Checkout;
 use crate::ports::store::{Condition, Item, Key, Write};
 use crate::web::RequestContext;

@@ -1,9 +1,9 @@
 //! People, customer spaces and memberships: the nouns every journey after sign-up uses,
 //! their keys in the single table, and the writes that create an individual account.
 
-use crate::domain::locale::Locale;
 use crate::domain::people::email::EmailAddress;
 use crate::domain::people::phone::PhoneChannel;
+use crate::locale::Locale;
 use crate::ports::store::{Item, Key, StoreError, Write};
 use crate::ports::{EncryptionContext, Sealed};
 use serde::{Deserialize, Serialize};

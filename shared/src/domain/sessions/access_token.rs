@@ -16,6 +16,8 @@ use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNIN
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::RwLock;
 
 /// The JWT `typ` of access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -315,6 +317,37 @@ pub async fn load(services: &Services, keep_old_for: i64) -> Result<KeyRing> {
     let mut keys = vec![(newest.kid.clone(), pkcs8, newest.x.clone(), newest.y.clone())];
     keys.extend(stored.iter().skip(1).map(|k| (k.kid.clone(), Vec::new(), k.x.clone(), k.y.clone())));
     KeyRing::from_keys(&keys)
+}
+
+/// How long a loaded key ring is used before it is read again (a rotation reaches every
+/// instance within this delay, well inside the time old keys stay published).
+const RING_RELOAD_SECONDS: i64 = 300;
+
+/// The key ring, loaded once per instance and reloaded now and then.
+#[derive(Default)]
+pub struct TokenKeys {
+    ring: RwLock<Option<(Arc<KeyRing>, i64)>>,
+}
+
+impl TokenKeys {
+    /// The current ring (one store query and one key-service call when (re)loaded).
+    pub async fn ring(&self, services: &Services) -> Result<Arc<KeyRing>> {
+        let now = services.now();
+        if let Some((ring, loaded)) = self.ring.read().await.as_ref() {
+            if now - loaded < RING_RELOAD_SECONDS {
+                return Ok(ring.clone());
+            }
+        }
+        let mut slot = self.ring.write().await;
+        if let Some((ring, loaded)) = slot.as_ref() {
+            if now - loaded < RING_RELOAD_SECONDS {
+                return Ok(ring.clone());
+            }
+        }
+        let ring = Arc::new(load(services, services.config.tokens.access_ttl + RING_RELOAD_SECONDS * 2).await?);
+        *slot = Some((ring.clone(), now));
+        Ok(ring)
+    }
 }
 
 #[cfg(test)]

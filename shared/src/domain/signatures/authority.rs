@@ -8,19 +8,7 @@ use crate::domain::signatures::x509::{self, Profile, ToBeSigned};
 use crate::ports::store::{Item, Key, StoreError, Write};
 use crate::ports::KeyError;
 use crate::{domain::crypto, Error, ErrorCode, Result, Services};
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-
-/// The authority's signer (KMS, or a local key).
-#[async_trait]
-pub trait CaSigner: Send + Sync {
-    /// An identifier of the key (its KMS key id, or `local`).
-    fn key_id(&self) -> String;
-    /// The key's SubjectPublicKeyInfo (DER).
-    async fn public_key(&self) -> Result<Vec<u8>, KeyError>;
-    /// ECDSA P-256 with SHA-256 over `message`; the DER signature.
-    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
-}
 
 /// The authority's distinguished name.
 pub const AUTHORITY_NAME: &str = "Signet Issuing CA";
@@ -257,38 +245,4 @@ pub fn new_signing_key() -> Result<(Vec<u8>, Vec<u8>)> {
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).map_err(Error::internal)?;
     let spki = x509::p256_spki(pair.public_key().as_ref());
     Ok((pkcs8.as_ref().to_vec(), spki))
-}
-
-/// The local authority key of the embedded back end (a PKCS#8 P-256 key in a 0600 file).
-pub struct LocalCaSigner {
-    pair: aws_lc_rs::signature::EcdsaKeyPair,
-}
-
-impl LocalCaSigner {
-    /// From a PKCS#8 document.
-    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, String> {
-        let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(
-            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
-            pkcs8,
-        )
-        .map_err(|e| format!("CA key: {e}"))?;
-        Ok(LocalCaSigner { pair })
-    }
-}
-
-#[async_trait]
-impl CaSigner for LocalCaSigner {
-    fn key_id(&self) -> String {
-        "local".into()
-    }
-
-    async fn public_key(&self) -> Result<Vec<u8>, KeyError> {
-        use aws_lc_rs::signature::KeyPair;
-        Ok(x509::p256_spki(self.pair.public_key().as_ref()))
-    }
-
-    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        self.pair.sign(&rng, message).map(|s| s.as_ref().to_vec()).map_err(|e| KeyError(e.to_string()))
-    }
 }

@@ -1,8 +1,10 @@
-//! The ports a function works with, bundled as the state of its router.
+//! The ports a function works with, bundled as the state of its router: the domain's view
+//! of the world. [`crate::app::wiring`] builds it on one adapter set or the other.
 
 use crate::config::Config;
+use crate::ports::payments::PaymentProvider;
 use crate::ports::store::Store;
-use crate::ports::{Clock, Keys, Mailer, Random, Sms, Voice};
+use crate::ports::{CaSigner, Clock, Keys, Mailer, Random, Sms, Voice};
 use std::sync::Arc;
 
 /// Everything a handler may use: configuration and one adapter per port.
@@ -25,36 +27,11 @@ pub struct Services {
     /// Randomness.
     pub random: Arc<dyn Random>,
     /// The certificate authority's signer.
-    pub ca: Arc<dyn crate::domain::signatures::authority::CaSigner>,
+    pub ca: Arc<dyn CaSigner>,
     /// The access-token key ring, cached for this instance.
-    pub tokens: Arc<crate::web::auth::TokenKeys>,
+    pub tokens: Arc<crate::domain::sessions::access_token::TokenKeys>,
     /// The payment provider (Stripe, or the local hosted page).
-    pub payments: Arc<dyn crate::ports::payments::PaymentProvider>,
-}
-
-/// The payment provider the configuration names: Stripe when its key is set, otherwise
-/// (when `local_allowed`: the embedded back end, or the AWS one against an emulator) the
-/// local hosted page (sessions in `store`), whose webhook secret is the configured one or,
-/// when none is, a random one for this process. A deployed function without Stripe refuses
-/// card payments (and says why in its log) rather than send buyers to a page nobody serves.
-pub fn payment_provider(
-    config: &Config,
-    store: Arc<dyn Store>,
-    random: &dyn Random,
-    local_allowed: bool,
-) -> Arc<dyn crate::ports::payments::PaymentProvider> {
-    let settings = &config.payments;
-    match &settings.stripe {
-        Some(stripe) => Arc::new(crate::ports::payments::Stripe::new(stripe, settings.webhook_secret.as_ref())),
-        None if !local_allowed => Arc::new(crate::ports::payments::Unconfigured),
-        None => {
-            let secret = match &settings.webhook_secret {
-                Some(s) => s.0.as_bytes().to_vec(),
-                None => crate::domain::crypto::hex(&crate::domain::crypto::random_bytes::<32>(random)).into_bytes(),
-            };
-            Arc::new(crate::ports::payments::LocalPayments::new(store, &settings.page_url, secret))
-        }
-    }
+    pub payments: Arc<dyn PaymentProvider>,
 }
 
 impl Services {
