@@ -14,8 +14,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use signet_shared::adapters::local_payments::{LocalPayments, LocalSession, LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::billing::catalogue::format_amount;
-use signet_shared::web::RequestContext;
 use signet_shared::Services;
 use tower::ServiceExt;
 

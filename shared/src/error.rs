@@ -5,12 +5,29 @@
 //! are logged with context and never returned to the client.
 
 use crate::locale::Locale;
-use axum::response::{IntoResponse, Response};
-use http::{header, HeaderValue, StatusCode};
-use serde::Serialize;
 
 /// Result alias used across Signet.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The HTTP statuses the codes map to, by their names in RFC 9110 (the error knows the
+/// number; [`crate::web::problem`] renders it).
+mod status {
+    pub const BAD_REQUEST: u16 = 400;
+    pub const UNAUTHORIZED: u16 = 401;
+    pub const FORBIDDEN: u16 = 403;
+    pub const NOT_FOUND: u16 = 404;
+    pub const METHOD_NOT_ALLOWED: u16 = 405;
+    pub const REQUEST_TIMEOUT: u16 = 408;
+    pub const CONFLICT: u16 = 409;
+    pub const GONE: u16 = 410;
+    pub const PAYLOAD_TOO_LARGE: u16 = 413;
+    pub const UNSUPPORTED_MEDIA_TYPE: u16 = 415;
+    pub const MISDIRECTED_REQUEST: u16 = 421;
+    pub const UNPROCESSABLE_ENTITY: u16 = 422;
+    pub const TOO_MANY_REQUESTS: u16 = 429;
+    pub const INTERNAL_SERVER_ERROR: u16 = 500;
+    pub const SERVICE_UNAVAILABLE: u16 = 503;
+}
 
 macro_rules! error_codes {
     ($( $(#[$doc:meta])* $variant:ident = ($code:literal, $status:ident, $fr:literal, $en:literal), )*) => {
@@ -30,8 +47,8 @@ macro_rules! error_codes {
             }
 
             /// The HTTP status this code maps to.
-            pub fn status(self) -> StatusCode {
-                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
+            pub fn status(self) -> u16 {
+                match self { $(ErrorCode::$variant => status::$status,)* }
             }
 
             /// The user-facing message in the given language.
@@ -336,73 +353,6 @@ impl Error {
         tracing::warn!(cause = %cause, "dependency unavailable");
         Error::new(ErrorCode::ServiceUnavailable).retry_after(2)
     }
-
-    /// The RFC 9457 body in the given language.
-    pub fn problem(&self, locale: Locale) -> Problem {
-        Problem {
-            type_uri: format!("/problems/{}", self.code.as_str().replace('_', "-")),
-            title: self.code.message(locale).to_owned(),
-            status: self.code.status().as_u16(),
-            code: self.code.as_str(),
-            detail: self.detail.clone(),
-            field: self.field.clone(),
-            remaining_attempts: self.remaining_attempts,
-            retry_after: self.retry_after,
-        }
-    }
-
-    /// Renders the error as a problem+json response in the given language.
-    pub fn to_response(&self, locale: Locale) -> Response {
-        let body = serde_json::to_vec(&self.problem(locale)).unwrap_or_default();
-        let mut response = (self.code.status(), body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(locale.tag()));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if self.code == ErrorCode::TokenInvalid {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
-        }
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-}
-
-/// The RFC 9457 problem details object, with Signet's extension members.
-#[derive(Debug, Serialize)]
-pub struct Problem {
-    /// A URI reference naming the problem type (stable per code).
-    #[serde(rename = "type")]
-    pub type_uri: String,
-    /// The localized, human-readable summary.
-    pub title: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// The stable machine-readable code.
-    pub code: &'static str,
-    /// A client-safe detail.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// The request field at fault.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Tries left for a code.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub remaining_attempts: Option<u32>,
-    /// Seconds before a retry may succeed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<u64>,
-}
-
-impl IntoResponse for Error {
-    /// Renders in English and leaves the error in the response extensions, where
-    /// [`crate::web::problem_layer`] re-renders it in the request's language.
-    fn into_response(self) -> Response {
-        let mut response = self.to_response(Locale::En);
-        response.extensions_mut().insert(self);
-        response
-    }
 }
 
 #[cfg(test)]
@@ -418,16 +368,5 @@ mod tests {
             assert!(!code.message(Locale::Fr).is_empty() && !code.message(Locale::En).is_empty());
             assert_ne!(code.message(Locale::Fr), code.message(Locale::En));
         }
-    }
-
-    #[test]
-    fn problem_body_follows_rfc_9457() {
-        let p = Error::new(ErrorCode::CodeInvalid).remaining_attempts(3).problem(Locale::Fr);
-        let v = serde_json::to_value(&p).unwrap();
-        assert_eq!(v["type"], "/problems/code-invalid");
-        assert_eq!(v["status"], 422);
-        assert_eq!(v["code"], "code_invalid");
-        assert_eq!(v["title"], "Le code de confirmation est incorrect.");
-        assert_eq!(v["remaining_attempts"], 3);
     }
 }

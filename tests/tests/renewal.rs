@@ -1007,7 +1007,8 @@ async fn notices_left_by_a_crashed_sender_are_sent_once_by_the_next_run(w: World
     let org_renewal = stored_renewal(&w, d["id"].as_str().unwrap()).await;
     // Both fulfilled, as a webhook and a submit do, and then the process dies before any
     // email: the fulfilment holds the claim on the notices.
-    let context = signet_shared::web::RequestContext { source_ip: "203.0.113.10".into(), request_id: "crash".into() };
+    let context =
+        signet_shared::domain::audit::RequestContext { source_ip: "203.0.113.10".into(), request_id: "crash".into() };
     renewal::fulfil(&w.services, &context, &card.id, None, &renewal::Payment::Card { reference: "pi_crash".into() })
         .await
         .unwrap();

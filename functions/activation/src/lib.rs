@@ -16,6 +16,7 @@ use axum::routing::post;
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::people::account::Person;
 use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
 use signet_shared::domain::second_factor::Answer;
@@ -25,7 +26,7 @@ use signet_shared::domain::signatures::subscription::{
 };
 use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::web::auth::Authenticated;
-use signet_shared::web::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::web::{json, ApiJson, RequestLocale};
 use signet_shared::{domain::crypto, domain::messages, Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).

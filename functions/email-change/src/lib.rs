@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::person_event as audit;
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::messages::{self, CredentialChange};
 use signet_shared::domain::people::account::{self, AlternateEmail, PendingEmail, Person, PhoneFactor};
 use signet_shared::domain::people::email::EmailAddress;
@@ -28,7 +29,7 @@ use signet_shared::domain::sessions::session::Live;
 use signet_shared::ports::store::{Condition, Item, Key, Write};
 use signet_shared::ports::Sealed;
 use signet_shared::web::auth::Authenticated;
-use signet_shared::web::{json, ApiJson, RequestContext};
+use signet_shared::web::{json, ApiJson};
 use signet_shared::{domain::throttle, Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).

@@ -6,11 +6,11 @@
 //! for its trusted devices.
 
 use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::people::account::{self, Person};
 use signet_shared::domain::people::password;
 use signet_shared::domain::throttle;
 use signet_shared::ports::store::{Item, Key, StoreError, Write};
-use signet_shared::web::RequestContext;
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 /// Failed logins per source address per hour. Past it, the source's wrong passwords are

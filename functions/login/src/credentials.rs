@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::messages::CredentialChange;
 use signet_shared::domain::people::password::{self, Verified};
 use signet_shared::domain::second_factor::step::{self, Begun, Commit, Purpose};
@@ -16,7 +17,7 @@ use signet_shared::domain::second_factor::{self, Answer};
 use signet_shared::domain::sessions::session::{self, Live, Session};
 use signet_shared::ports::store::{Item, Key, StoreError, Write};
 use signet_shared::web::auth::Authenticated;
-use signet_shared::web::{json, ApiJson, RequestContext};
+use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 // ---------------------------------------------------------------------------------------

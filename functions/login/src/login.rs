@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::people::account::{self, Membership, Person};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::password::{self, Verified};
@@ -23,7 +24,7 @@ use signet_shared::domain::sessions::google;
 use signet_shared::domain::sessions::session;
 use signet_shared::ports::store::{Key, Write};
 use signet_shared::web::auth::cookie_value;
-use signet_shared::web::{json, ApiJson, RequestContext};
+use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 #[derive(Deserialize)]
@@ -179,7 +180,7 @@ pub(crate) async fn google(
     ApiJson(body): ApiJson<GoogleBody>,
 ) -> Result<Response> {
     let settings = services.config.google.as_ref().ok_or_else(|| Error::new(ErrorCode::NotFound))?;
-    let identity = match google::verify(settings, &body.id_token, services.now()).await {
+    let identity = match google::verify(services.documents.as_ref(), settings, &body.id_token, services.now()).await {
         Ok(identity) => identity,
         Err(e) if e.code == ErrorCode::ExternalTokenInvalid => {
             count_source_failure(&services, &context).await?;

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::messages::{self, CredentialChange};
 use signet_shared::domain::people::account::{self, Person};
 use signet_shared::domain::people::email::EmailAddress;
@@ -17,7 +18,7 @@ use signet_shared::domain::secret_token;
 use signet_shared::domain::sessions::session;
 use signet_shared::domain::throttle::{self, Throttled};
 use signet_shared::ports::store::{Condition, Item, Key, Write};
-use signet_shared::web::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::web::{json, ApiJson, RequestLocale};
 use signet_shared::{Error, ErrorCode, Locale, Result, Services};
 
 /// Emails of one kind to one address per hour (beyond: silently not sent).

@@ -13,13 +13,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::signatures::authority::{self, CertificateStatus};
 use signet_shared::domain::signatures::subscription::{
     self, ActivationState, Product, Recovery, Subscription, SubscriptionStatus,
 };
 use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::web::auth::Authenticated;
-use signet_shared::web::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::web::{json, ApiJson, RequestLocale};
 use signet_shared::{domain::messages, Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).

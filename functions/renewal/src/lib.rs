@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::billing::catalogue::{self, Catalogue};
 use signet_shared::domain::billing::renewal::{
     self, Amounts, Buyer, Fulfilled, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount,
@@ -24,7 +25,7 @@ use signet_shared::locale::Locale;
 use signet_shared::ports::payments::{self, CheckoutRequest, SignatureError};
 use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::web::auth::Authenticated;
-use signet_shared::web::{json, ApiJson, RequestContext};
+use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 /// Every route of this function (method, path).

@@ -10,6 +10,7 @@ use axum::routing::post;
 use axum::{extract::State, response::Response, Router};
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::people::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
@@ -18,7 +19,7 @@ use signet_shared::domain::secret_token::{self, PresentedToken};
 use signet_shared::domain::throttle::{self, Throttled};
 use signet_shared::ports::store::{Item, Key, StoreError, Write};
 use signet_shared::ports::Sealed;
-use signet_shared::web::{json, ApiJson, RequestContext, RequestLocale};
+use signet_shared::web::{json, ApiJson, RequestLocale};
 use signet_shared::{
     domain::messages, domain::people::names, domain::people::password, Error, ErrorCode, Locale, Result, Services,
 };

@@ -49,6 +49,16 @@ pub async fn get(url: &str, max_bytes: usize) -> Result<bytes::Bytes> {
     Ok(body)
 }
 
+/// The documents port on this client.
+pub struct HttpsDocuments;
+
+#[async_trait::async_trait]
+impl crate::ports::Documents for HttpsDocuments {
+    async fn get(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>> {
+        Ok(get(url, max_bytes).await?.to_vec())
+    }
+}
+
 /// Sends a request (HTTPS, or HTTP to 127.0.0.1) and returns its status and body, at most
 /// `max_bytes`. A failure to get an answer is a retryable `service_unavailable`; the
 /// caller judges the status. Header values are never logged (they may carry a key).

@@ -2,7 +2,7 @@
 //! clients built once per cold start, the request context from the API Gateway event,
 //! then `lambda_http::run`.
 
-use crate::web::RequestContext;
+use crate::domain::audit::RequestContext;
 use crate::{Config, Services};
 use axum::extract::Request;
 use axum::middleware::Next;

@@ -6,6 +6,7 @@
 use crate::adapters::aws;
 #[cfg(feature = "embedded")]
 use crate::adapters::embedded::{self, database_file::DiskFaults, EmbeddedStore, Outbox};
+use crate::adapters::http_client::HttpsDocuments;
 use crate::adapters::local_payments::LocalPayments;
 use crate::adapters::stripe::{Stripe, Unconfigured};
 use crate::config::Config;
@@ -66,6 +67,7 @@ pub fn aws_with_clock(config: Config, sdk: &aws_config::SdkConfig, clock: Arc<dy
         payments,
         clock,
         random,
+        documents: Arc::new(HttpsDocuments),
         tokens: Arc::default(),
     }
 }
@@ -119,6 +121,7 @@ pub fn embedded_with_faults(
         ca: Arc::new(ports.ca),
         clock,
         random,
+        documents: Arc::new(HttpsDocuments),
         tokens: Arc::default(),
     };
     Ok(Embedded { services, outbox, store: ports.store })

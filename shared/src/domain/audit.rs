@@ -4,6 +4,16 @@
 use crate::ports::store::{Item, Key, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
+/// Where a request came from and which request it is: set by the entry point (the
+/// Lambda event's request context, or the local server's socket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    /// Source address.
+    pub source_ip: String,
+    /// Request id (API Gateway's, or generated).
+    pub request_id: String,
+}
+
 /// One security-relevant event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -27,7 +37,7 @@ impl AuditEvent {
     /// An event of the request `context`, at `at`.
     pub fn new(
         at: i64,
-        context: &crate::web::RequestContext,
+        context: &RequestContext,
         action: &str,
         actor: Option<&str>,
         subject: String,
@@ -69,7 +79,7 @@ impl AuditEvent {
 /// An event about a person (subject `person:<id>`, actor the person), at the services' now.
 pub fn person_event(
     services: &crate::Services,
-    context: &crate::web::RequestContext,
+    context: &RequestContext,
     action: &str,
     person_id: &str,
     detail: serde_json::Value,

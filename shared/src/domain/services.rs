@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::ports::payments::PaymentProvider;
 use crate::ports::store::Store;
-use crate::ports::{CaSigner, Clock, Keys, Mailer, Random, Sms, Voice};
+use crate::ports::{CaSigner, Clock, Documents, Keys, Mailer, Random, Sms, Voice};
 use std::sync::Arc;
 
 /// Everything a handler may use: configuration and one adapter per port.
@@ -30,6 +30,8 @@ pub struct Services {
     pub ca: Arc<dyn CaSigner>,
     /// The access-token key ring, cached for this instance.
     pub tokens: Arc<crate::domain::sessions::access_token::TokenKeys>,
+    /// Public documents over HTTPS (an identity provider's keys).
+    pub documents: Arc<dyn Documents>,
     /// The payment provider (Stripe, or the local hosted page).
     pub payments: Arc<dyn PaymentProvider>,
 }

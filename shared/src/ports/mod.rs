@@ -157,6 +157,14 @@ pub trait CaSigner: Send + Sync {
     async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
 }
 
+/// Public documents read over HTTPS (an identity provider's signing keys).
+#[async_trait]
+pub trait Documents: Send + Sync {
+    /// The body at `url`, at most `max_bytes`; any failure is a retryable
+    /// `service_unavailable`.
+    async fn get(&self, url: &str, max_bytes: usize) -> crate::Result<Vec<u8>>;
+}
+
 /// Serde helper: bytes as standard base64.
 pub mod b64 {
     use base64::engine::general_purpose::STANDARD;

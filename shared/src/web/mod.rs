@@ -4,7 +4,10 @@
 //! errors in the request's language, logs the request and records its outcome metric.
 
 pub mod auth;
+pub mod metrics;
+pub mod problem;
 
+use crate::domain::audit::RequestContext;
 use crate::locale::Locale;
 use crate::{Error, ErrorCode};
 use axum::body::Bytes;
@@ -90,16 +93,6 @@ pub fn locale_of(headers: &http::HeaderMap) -> Locale {
     Locale::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())).unwrap_or_default()
 }
 
-/// Where a request came from and which request it is: set by the entry point (the
-/// Lambda event's request context, or the local server's socket).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestContext {
-    /// Source address.
-    pub source_ip: String,
-    /// Request id (API Gateway's, or generated).
-    pub request_id: String,
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = std::convert::Infallible;
 
@@ -172,7 +165,7 @@ async fn respond(req: Request, next: Next, function: &'static str, metrics: bool
         tracing::info!(%method, %route, status, outcome, request_id, latency_ms, "request");
     }
     if metrics {
-        crate::app::telemetry::record_outcome(function, &format!("{method} {route} {outcome}"), latency_ms);
+        metrics::record_outcome(function, &format!("{method} {route} {outcome}"), latency_ms);
     }
     response
 }

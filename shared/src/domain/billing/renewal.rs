@@ -10,6 +10,7 @@
 //! payment never reaches fulfilment, so it never uses an invoice number.
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::audit::RequestContext;
 use crate::domain::billing::catalogue::Names;
 use crate::domain::people::account::{self, Person, Role};
 use crate::domain::signatures::subscription::{self, Subscription, SubscriptionStatus};
@@ -17,7 +18,6 @@ use crate::locale::Locale;
 use crate::ports::payments::Cents;
 use crate::ports::payments::Checkout;
 use crate::ports::store::{Condition, Item, Key, Write};
-use crate::web::RequestContext;
 use crate::{domain::billing::invoice, domain::messages, Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
 

@@ -3,12 +3,12 @@
 //! one item (`LOGIN#<id>`, expires) named by a bearer token `<id>.<secret>`.
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::audit::RequestContext;
 use crate::domain::people::account::{self, Person};
 use crate::domain::second_factor::otp;
 use crate::domain::second_factor::{self, Answer, Checked, FactorChallenge, FactorView};
 use crate::domain::secret_token;
 use crate::ports::store::{Item, Key, StoreError, Write};
-use crate::web::RequestContext;
 use crate::{Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
 

@@ -10,6 +10,7 @@
 
 use crate::config::OidcSettings;
 use crate::domain::people::email::EmailAddress;
+use crate::ports::Documents;
 use crate::{Error, ErrorCode, Result};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -82,7 +83,12 @@ fn rejected(reason: &str) -> Error {
 }
 
 /// Verifies an ID token of the configured provider at `now`.
-pub async fn verify(settings: &OidcSettings, id_token: &str, now: i64) -> Result<VerifiedIdentity> {
+pub async fn verify(
+    documents: &dyn Documents,
+    settings: &OidcSettings,
+    id_token: &str,
+    now: i64,
+) -> Result<VerifiedIdentity> {
     if id_token.len() > 8192 {
         return Err(rejected("too long"));
     }
@@ -91,7 +97,7 @@ pub async fn verify(settings: &OidcSettings, id_token: &str, now: i64) -> Result
         return Err(rejected("algorithm"));
     }
     let kid = header.kid.ok_or_else(|| rejected("no key id"))?;
-    let (n, e) = key(settings, &kid, now).await?;
+    let (n, e) = key(documents, settings, &kid, now).await?;
     let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|_| rejected("bad key"))?;
     let mut validation = Validation::new(Algorithm::RS256);
     // Google writes its issuer with and without the scheme.
@@ -129,7 +135,7 @@ pub async fn verify(settings: &OidcSettings, id_token: &str, now: i64) -> Result
 }
 
 /// The RSA key (n, e) of `kid`, from the cache or freshly fetched.
-async fn key(settings: &OidcSettings, kid: &str, now: i64) -> Result<(String, String)> {
+async fn key(documents: &dyn Documents, settings: &OidcSettings, kid: &str, now: i64) -> Result<(String, String)> {
     let cached = cache().lock().map_err(Error::internal)?.get(&settings.jwks_url).cloned();
     if let Some(fetched) = &cached {
         let fresh = now - fetched.at < KEYS_TTL;
@@ -140,7 +146,7 @@ async fn key(settings: &OidcSettings, kid: &str, now: i64) -> Result<(String, St
             return Err(rejected("unknown key id"));
         }
     }
-    let body = crate::adapters::http_client::get(&settings.jwks_url, MAX_JWKS_BYTES).await?;
+    let body = documents.get(&settings.jwks_url, MAX_JWKS_BYTES).await?;
     let jwks: Jwks =
         serde_json::from_slice(&body).map_err(|_| Error::unavailable("identity provider keys are not a JWKS"))?;
     let keys: HashMap<String, (String, String)> = jwks
