@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use signet_shared::adapters::local_payments::{LOCAL_CARD_DECLINED, LOCAL_CARD_PAYS};
 use signet_shared::adapters::stripe::{Stripe, Unconfigured};
 use signet_shared::adapters::webhook_signature;
+use signet_shared::domain::billing::invoice;
 use signet_shared::domain::billing::renewal::{self, Renewal, RenewalState};
+use signet_shared::domain::calendar;
 use signet_shared::domain::people::account::{
     self, BillingProfile, CustomerSpace, Membership, Person, Role, SpaceKind,
 };
@@ -16,7 +18,6 @@ use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::signatures::subscription::{self, Product, Subscription, SubscriptionStatus};
 use signet_shared::ports::payments;
 use signet_shared::ports::store::{Item, Key, Write};
-use signet_shared::{domain::billing::invoice, domain::messages};
 use signet_tests::{scenarios, World, WEBHOOK_SECRET};
 use std::process::Command;
 
@@ -310,7 +311,7 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     let n = number(&w, 1);
     assert_eq!(paid["invoice_number"], n.as_str());
     let renewed = stored_subscription(&w, &sub.id).await;
-    assert_eq!(renewed.term_end, messages::add_months(sub.term_end, 12));
+    assert_eq!(renewed.term_end, calendar::add_months(sub.term_end, 12));
     assert_eq!(paid["term_end"], renewed.term_end);
     // The receipt is emailed, in the account's language.
     let receipt = w.last_to(&h.email).await;
@@ -406,7 +407,7 @@ async fn a_declined_card_extends_nothing_and_uses_no_number(w: World) {
     let (status, _) = w.pay(submitted["checkout_url"].as_str().unwrap(), LOCAL_CARD_PAYS).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(stored_renewal(&w, id).await.invoice_number, Some(number(&w, 1)));
-    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 24));
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, calendar::add_months(sub.term_end, 24));
 }
 
 async fn bill_my_organisation_extends_at_once_and_emails_the_billing_contact(w: World) {
@@ -433,7 +434,7 @@ async fn bill_my_organisation_extends_at_once_and_emails_the_billing_contact(w: 
     assert_eq!(done["invoice_number"], n.as_str());
     // Lapsed: the new term runs a year from now.
     let renewed = stored_subscription(&w, &sub.id).await;
-    assert!((renewed.term_end - messages::add_months(w.services.now(), 12)).abs() < 5, "from now once lapsed");
+    assert!((renewed.term_end - calendar::add_months(w.services.now(), 12)).abs() < 5, "from now once lapsed");
     // The billing contact gets the invoice, the member the confirmation.
     let notice = w.last_to(&contact).await;
     assert!(
@@ -573,7 +574,7 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     }
     let done = stored_renewal(&w, &r.id).await;
     assert_eq!((done.state, done.invoice_number.clone()), (RenewalState::Paid, Some(number(&w, 1))));
-    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, calendar::add_months(sub.term_end, 12));
     // Late: a day after, redelivered (freshly signed, as the provider does): nothing more.
     w.clock.advance(86400);
     let (status, answer) =
@@ -581,7 +582,7 @@ async fn the_webhook_twice_late_racing_or_badly_signed_extends_once(w: World) {
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(
         stored_subscription(&w, &sub.id).await.term_end,
-        messages::add_months(sub.term_end, 12),
+        calendar::add_months(sub.term_end, 12),
         "extended exactly once"
     );
     assert_eq!(counter(&w).await, Some(2), "one number used");
@@ -645,7 +646,7 @@ async fn a_mail_failure_leaves_the_receipt_to_the_next_delivery(w: World) {
         deliver(&w, &body, &webhook_signature::sign(WEBHOOK_SECRET.as_bytes(), w.services.now(), &body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(w.sent_to(&h.email).await.len(), before + 1, "the receipt, once");
-    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, calendar::add_months(sub.term_end, 12));
     assert_eq!(counter(&w).await, Some(2));
 }
 
@@ -890,7 +891,7 @@ async fn one_open_checkout_per_subscription(w: World) {
         .call(Method::POST, &format!("/renewals/{}/submit", by_org["id"].as_str().unwrap()), &access, accept(&w))
         .await;
     assert_eq!((status, done["state"].as_str()), (StatusCode::CREATED, Some("invoiced")), "{done}");
-    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12), "renewed once");
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, calendar::add_months(sub.term_end, 12), "renewed once");
 }
 
 async fn without_a_payment_provider_card_is_not_offered(mut w: World) {
@@ -940,7 +941,7 @@ async fn giving_up_a_checkout_frees_the_subscription_at_once(w: World) {
     let (status, refused) =
         w.call(Method::POST, &format!("/renewals/{}/cancel", again.id), &h.access, Value::Null).await;
     assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
-    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, messages::add_months(sub.term_end, 12));
+    assert_eq!(stored_subscription(&w, &sub.id).await.term_end, calendar::add_months(sub.term_end, 12));
     assert_eq!(counter(&w).await, Some(2), "one number, for the paid one");
     // A renewal drafted before another one extended the term is stale.
     let stale = draft(
@@ -1131,7 +1132,7 @@ async fn twenty_presses_of_pay_take_one_payment_and_all_answer_alike(w: World) {
     assert_eq!(paid.state, RenewalState::Paid);
     let extended: Subscription =
         w.services.store.get(&subscription::subscription_key(&sub.id)).await.unwrap().unwrap().decode().unwrap();
-    assert_eq!(extended.term_end, signet_shared::domain::messages::add_months(sub.term_end, 12), "one extension");
+    assert_eq!(extended.term_end, signet_shared::domain::calendar::add_months(sub.term_end, 12), "one extension");
     let receipts = w
         .sent_to(&h.email)
         .await

@@ -4,7 +4,7 @@
 use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str};
 use signet_shared::domain::billing::catalogue::format_amount;
 use signet_shared::domain::billing::renewal::{Invoice, PaymentMode, Settlement};
-use signet_shared::domain::messages::{utc, utc_day as date};
+use signet_shared::domain::calendar::{utc, utc_day as date};
 use signet_shared::locale::Locale;
 
 /// What WinAnsiEncoding (Windows-1252) puts at 0x80–0x9F (0x81, 0x8D, 0x8F, 0x90 and 0x9D

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod billing;
+pub mod calendar;
 pub mod crypto;
 pub mod messages;
 pub mod people;

@@ -68,7 +68,7 @@ impl Services {
         let email = crate::domain::messages::credential_changed(
             person.email.as_str(),
             change,
-            &crate::domain::messages::utc(self.now()),
+            &crate::domain::calendar::utc(self.now()),
             &self.portal_link("/password/forgot"),
             person.locale,
         );

@@ -20,7 +20,7 @@ fn counter_key(series: &str) -> Key {
 
 /// The series of a time: its UTC year (`2026`).
 pub fn series_of(unix: i64) -> String {
-    crate::domain::messages::utc(unix)[..4].to_owned()
+    crate::domain::calendar::utc(unix)[..4].to_owned()
 }
 
 /// An invoice number as printed: `<series>-<six digits>` (`2026-000042`).

@@ -4,6 +4,7 @@
 //! that overlap or repeat the same day send nothing twice, and a failed send gives the claim
 //! back for the next run.
 
+use crate::domain::calendar;
 use crate::domain::people::account::{self, Person};
 use crate::domain::signatures::subscription::{self, Subscription};
 use crate::ports::store::{Item, Key, StoreError, Write};
@@ -32,7 +33,7 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
     let store = services.store.as_ref();
     let mut sent = 0;
     for days in DAYS_BEFORE {
-        let day = &messages::utc_day(now + days * 86400);
+        let day = &calendar::utc_day(now + days * 86400);
         for entry in store.query(&format!("EXPIRY#{day}"), "SUB#", 1000).await? {
             let entry: Entry = entry.decode()?;
             let Some(item) = store.get(&subscription::subscription_key(&entry.subscription_id)).await? else {
@@ -40,7 +41,7 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
             };
             let sub: Subscription = item.decode()?;
             // The term moved (renewed) since the entry was written: not this day's.
-            if &messages::utc_day(sub.term_end) != day {
+            if &calendar::utc_day(sub.term_end) != day {
                 continue;
             }
             let Some(person) = store.get(&account::person_key(&sub.holder_id)).await? else { continue };
@@ -57,7 +58,7 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
                 person.email.as_str(),
                 person.locale.pick(fr, en),
                 days,
-                &messages::utc_day(sub.term_end),
+                &calendar::utc_day(sub.term_end),
                 &services.portal_link(&format!("/subscriptions/{}/renew", sub.id)),
                 person.locale,
             );

@@ -12,6 +12,7 @@
 use crate::domain::audit::AuditEvent;
 use crate::domain::audit::RequestContext;
 use crate::domain::billing::catalogue::Names;
+use crate::domain::calendar;
 use crate::domain::people::account::{self, Person, Role};
 use crate::domain::signatures::subscription::{self, Subscription, SubscriptionStatus};
 use crate::locale::Locale;
@@ -347,7 +348,7 @@ pub async fn load_invoice(services: &Services, number: &str) -> Result<Option<In
 pub fn extended_term(sub: &Subscription, months: u32, now: i64) -> (i64, i64) {
     let from = sub.term_end.max(now);
     let start = if sub.term_end < now { now } else { sub.term_start };
-    (start, messages::add_months(from, i64::from(months)))
+    (start, calendar::add_months(from, i64::from(months)))
 }
 
 /// How a fulfilment is settled.
@@ -536,7 +537,7 @@ pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Per
         }
     }
     let term_end = renewal.new_term_end.unwrap_or_default();
-    let ends = &messages::utc_day(term_end);
+    let ends = &calendar::utc_day(term_end);
     let total = format!(
         "{} {}",
         crate::domain::billing::catalogue::format_amount(renewal.amounts.total),
@@ -676,16 +677,16 @@ mod tests {
     #[test]
     fn a_term_extends_from_its_end_or_from_now_once_lapsed() {
         let day = 86400;
-        let now = messages::days_from_civil(2026, 11, 22) * day;
-        let end = messages::days_from_civil(2026, 12, 10) * day;
+        let now = calendar::days_from_civil(2026, 11, 22) * day;
+        let end = calendar::days_from_civil(2026, 12, 10) * day;
         assert_eq!(
             extended_term(&sub(now - 300 * day, end), 12, now),
-            (now - 300 * day, messages::days_from_civil(2027, 12, 10) * day)
+            (now - 300 * day, calendar::days_from_civil(2027, 12, 10) * day)
         );
-        let lapsed = messages::days_from_civil(2026, 10, 1) * day;
+        let lapsed = calendar::days_from_civil(2026, 10, 1) * day;
         assert_eq!(
             extended_term(&sub(lapsed - 365 * day, lapsed), 12, now),
-            (now, messages::days_from_civil(2027, 11, 22) * day)
+            (now, calendar::days_from_civil(2027, 11, 22) * day)
         );
     }
 }

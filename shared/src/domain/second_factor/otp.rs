@@ -210,13 +210,13 @@ pub async fn deliver(
         PhoneChannel::Sms => {
             services
                 .sms
-                .send(phone.as_str(), &messages::code_sms(code, services.config.limits.code_ttl / 60, locale))
+                .send(phone.as_str(), &messages::code_sms(code.digits(), services.config.limits.code_ttl / 60, locale))
                 .await
         }
         PhoneChannel::Voice => {
             services
                 .voice
-                .call(phone.as_str(), &messages::code_voice(code, locale), messages::voice_language(locale))
+                .call(phone.as_str(), &messages::code_voice(code.digits(), locale), messages::voice_language(locale))
                 .await
         }
     }

@@ -90,7 +90,7 @@ pub fn space_index(space_id: &str, id: &str) -> Key {
 
 /// The index item that finds the subscriptions ending on a day (`EXPIRY#<YYYY-MM-DD>`).
 pub fn expiry_index_key(term_end: i64, id: &str) -> Key {
-    Key::new(format!("EXPIRY#{}", crate::domain::messages::utc_day(term_end)), format!("SUB#{id}"))
+    Key::new(format!("EXPIRY#{}", crate::domain::calendar::utc_day(term_end)), format!("SUB#{id}"))
 }
 
 /// The writes that create a subscription: the item (indexed under its space) and its entry

@@ -83,7 +83,7 @@ pub fn octet_string(bytes: &[u8]) -> Vec<u8> {
 
 /// A time: UTCTime until 2049, GeneralizedTime after (RFC 5280 4.1.2.5).
 pub fn time(unix: i64) -> Vec<u8> {
-    let text = crate::domain::messages::utc(unix);
+    let text = crate::domain::calendar::utc(unix);
     // "YYYY-MM-DD HH:MM" → digits; seconds from the timestamp.
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
     let seconds = unix.rem_euclid(60);
