@@ -2,6 +2,7 @@
 //! existing account, so that every sign-up path can be tried at once. Loading twice
 //! changes nothing.
 
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{
     self, BillingProfile, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind,
     SubscriberRecord,
@@ -48,13 +49,11 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
             locale,
             person_id: None,
         };
-        ignore_existing(
-            services.store.write(Write::create(Item::new(account::subscriber_key(&email), &record)?)).await,
-        )?;
+        ignore_existing(services.store.write(Write::create(Item::new(keys::subscriber(&email), &record)?)).await)?;
     }
 
     let email = EmailAddress::parse("member@example.com")?;
-    if services.store.get(&account::email_guard_key(&email)).await?.is_some() {
+    if services.store.get(&keys::email_guard(&email)).await?.is_some() {
         return Ok(());
     }
     let person_id = services.new_id();
@@ -107,7 +106,7 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         space_kind: organisation.kind,
     };
     let mut writes = account::individual_account_writes(&person, &space)?;
-    writes.push(Write::create(Item::new(account::space_key(&organisation.id), &organisation)?));
+    writes.push(Write::create(Item::new(keys::space(&organisation.id), &organisation)?));
     writes.push(account::membership_write(&membership)?);
     // A cloud signature that "needs to be updated", in the member's own space: the recovery
     // and activation journeys (seed 002) start from it.

@@ -4,6 +4,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, Person};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::signatures::authority::{self, Subject};
@@ -51,14 +52,14 @@ async fn holder(w: &World, name: &str, channel: &str) -> Holder {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap()))
+        .get(&keys::email_guard(&EmailAddress::parse(&email).unwrap()))
         .await
         .unwrap()
         .unwrap()
         .decode()
         .unwrap();
     let person: Person =
-        w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+        w.services.store.get(&keys::person(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
     Holder { email, phone, access: signed_in["access_token"].as_str().unwrap().to_owned(), person }
 }
 
@@ -92,8 +93,7 @@ async fn signature(w: &World, h: &Holder, space_id: &str) -> (String, String) {
         }),
         recovery: None,
     };
-    let item =
-        Item::new(subscription::subscription_key(&id), &sub).unwrap().gsi1(subscription::space_index(space_id, &id));
+    let item = Item::new(keys::subscription(&id), &sub).unwrap().gsi1(keys::space_subscription_index(space_id, &id));
     w.services.store.write(Write::create(item)).await.unwrap();
     (id, old.serial)
 }
@@ -169,8 +169,7 @@ async fn the_seed_002_recovery_and_activation_end_to_end(w: World) {
     assert_eq!(unknown["status"], "unknown");
     assert!(w.last_to(&h.email).await.subject.contains("Your signature is activated"));
     // The certificate verifies against the authority, and its key is the sealed private key.
-    let sub: Subscription =
-        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription = w.services.store.get(&keys::subscription(&id)).await.unwrap().unwrap().decode().unwrap();
     let current = sub.certificate.unwrap();
     let pkcs8 = w.services.keys.open(&current.private_key, &subscription::key_context(&id)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -275,15 +274,13 @@ async fn a_retry_after_a_kms_or_mail_failure_completes_with_one_certificate(w: W
     w.faults.keys.store(1, Ordering::SeqCst);
     let (status, body) = activate(&w, &h, &step, &reference, &code).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let sub: Subscription =
-        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription = w.services.store.get(&keys::subscription(&id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(sub.certificate.unwrap().serial, old_serial, "nothing changed");
     // The mail fails at the very end: the certificate is there, the retry only sends the email.
     w.faults.mail.store(1, Ordering::SeqCst);
     let (status, body) = activate(&w, &h, &step, &reference, &code).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    let sub: Subscription =
-        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription = w.services.store.get(&keys::subscription(&id)).await.unwrap().unwrap().decode().unwrap();
     let issued = sub.certificate.unwrap().serial;
     assert_ne!(issued, old_serial);
     let (status, body) = activate(&w, &h, &step, &reference, &code).await;
@@ -315,8 +312,7 @@ async fn twenty_racing_activations_issue_one_certificate(w: World) {
         "{answers:?}"
     );
     assert_eq!(serials.len(), 1, "one certificate: {serials:?}");
-    let sub: Subscription =
-        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription = w.services.store.get(&keys::subscription(&id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(Some(&sub.certificate.unwrap().serial), serials.iter().next());
     let confirmations =
         w.sent_to(&h.email).await.iter().filter(|m| m.subject.contains("Your signature is activated")).count();
@@ -399,7 +395,7 @@ async fn a_new_subscription_is_activated_the_same_way(w: World) {
     w.services
         .store
         .write(Write::create(
-            Item::new(subscription::subscription_key(&id), &sub).unwrap().gsi1(subscription::space_index(&space, &id)),
+            Item::new(keys::subscription(&id), &sub).unwrap().gsi1(keys::space_subscription_index(&space, &id)),
         ))
         .await
         .unwrap();
@@ -408,8 +404,7 @@ async fn a_new_subscription_is_activated_the_same_way(w: World) {
     let code = w.last_to(&h.phone).await.code();
     let (status, body) = activate(&w, &h, &step, &reference, &code).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let sub: Subscription =
-        w.services.store.get(&subscription::subscription_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let sub: Subscription = w.services.store.get(&keys::subscription(&id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(sub.status, SubscriptionStatus::Functional);
     // The certificate ends with the term.
     assert_eq!(sub.certificate.unwrap().not_after, now + 365 * 86400);

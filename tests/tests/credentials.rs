@@ -4,6 +4,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, CustomerSpace, Person, SpaceKind};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::{domain::people::password, Locale};
@@ -136,9 +137,9 @@ async fn an_authenticator_app_is_enrolled_then_asked_at_login(w: World) {
     assert_eq!(claims(&w, &access(&body)).await.amr, ["pwd", "otp"]);
     // The seed is sealed at rest: the person's item does not hold it in clear.
     let person_item =
-        w.services.store.get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap();
+        w.services.store.get(&keys::email_guard(&EmailAddress::parse(&email).unwrap())).await.unwrap().unwrap();
     let guard: account::EmailGuard = person_item.decode().unwrap();
-    let stored = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap();
+    let stored = w.services.store.get(&keys::person(&guard.person_id)).await.unwrap().unwrap();
     let secret = app.to_url().unwrap();
     let secret = secret.split("secret=").nth(1).unwrap().split('&').next().unwrap();
     assert!(secret.len() >= 32);
@@ -514,18 +515,18 @@ async fn an_organisation_identifier_logs_in(w: World) {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap()))
+        .get(&keys::email_guard(&EmailAddress::parse(&email).unwrap()))
         .await
         .unwrap()
         .unwrap()
         .decode()
         .unwrap();
-    let item = w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap();
+    let item = w.services.store.get(&keys::person(&guard.person_id)).await.unwrap().unwrap();
     let mut person: Person = item.decode().unwrap();
     let identifier = format!("EK{:06}", w.services.now() % 1_000_000);
     person.identifier = Some(identifier.clone());
     let ident_guard = signet_shared::ports::store::Item::new(
-        account::identifier_guard_key(&identifier),
+        keys::identifier_guard(&identifier),
         &account::EmailGuard { person_id: person.id.clone() },
     )
     .unwrap();

@@ -5,6 +5,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, Membership, Role, SpaceKind};
 use signet_shared::domain::sessions::session::{self, Session};
 use signet_tests::{scenarios, World};
@@ -36,7 +37,7 @@ async fn person_id(w: &World, email: &str) -> String {
     let guard = w
         .services
         .store
-        .get(&account::email_guard_key(&signet_shared::domain::people::email::EmailAddress::parse(email).unwrap()))
+        .get(&keys::email_guard(&signet_shared::domain::people::email::EmailAddress::parse(email).unwrap()))
         .await
         .unwrap()
         .unwrap();
@@ -47,15 +48,14 @@ async fn a_password_change_marks_every_session_revoked_however_many(w: World) {
     let (email, phone) = member(&w, "many").await;
     let signed_in = w.sign_in(&email, &phone, PASSWORD).await;
     let id = person_id(&w, &email).await;
-    let person: account::Person =
-        w.services.store.get(&account::person_key(&id)).await.unwrap().unwrap().decode().unwrap();
+    let person: account::Person = w.services.store.get(&keys::person(&id)).await.unwrap().unwrap().decode().unwrap();
     // 210 sign-ins ended by logout (stored as they were before revoked sessions left the
     // index: revoked, still indexed), then 40 still live: more than a page of the index.
     let mut live = Vec::new();
     for i in 0..250 {
         let issued = w.open_session(&person, &format!("device {i}")).await;
         if i < 210 {
-            let item = w.services.store.get(&session::session_key(&issued.session.id)).await.unwrap().unwrap();
+            let item = w.services.store.get(&keys::session(&issued.session.id)).await.unwrap().unwrap();
             let mut ended: Session = item.decode().unwrap();
             ended.revoked = Some("logout".into());
             w.services
@@ -80,7 +80,7 @@ async fn a_password_change_marks_every_session_revoked_however_many(w: World) {
     // Every session but the current one is marked revoked, the refreshed one included.
     for issued in &live {
         let stored: Session =
-            w.services.store.get(&session::session_key(&issued.session.id)).await.unwrap().unwrap().decode().unwrap();
+            w.services.store.get(&keys::session(&issued.session.id)).await.unwrap().unwrap().decode().unwrap();
         assert!(stored.revoked.is_some(), "session {} still live", issued.session.id);
         let (status, _) = w.post("/token/refresh", json!({"refresh_token": issued.refresh_token})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -219,7 +219,7 @@ async fn a_session_ends_at_its_absolute_lifetime_however_often_refreshed(w: Worl
     let stored: Session = w
         .services
         .store
-        .get(&session::session_key(signed_in["session_id"].as_str().unwrap()))
+        .get(&keys::session(signed_in["session_id"].as_str().unwrap()))
         .await
         .unwrap()
         .unwrap()

@@ -3,6 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account;
 use signet_tests::{scenarios, World};
 
@@ -99,7 +100,7 @@ async fn names_with_invisible_or_direction_characters_are_refused_and_others_kep
     let person: account::Person = w
         .services
         .store
-        .get(&account::person_key(done["person_id"].as_str().unwrap()))
+        .get(&keys::person(done["person_id"].as_str().unwrap()))
         .await
         .unwrap()
         .unwrap()

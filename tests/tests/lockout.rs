@@ -5,6 +5,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, LoginFailures, Person};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::ports::store::{Item, Key, Write};
@@ -35,12 +36,11 @@ async fn login(w: &World, email: &str, password: &str, device_token: Option<&str
 }
 
 async fn person_of(w: &World, email: &str) -> (Item, Person) {
-    let guard =
-        w.services.store.get(&account::email_guard_key(&EmailAddress::parse(email).unwrap())).await.unwrap().unwrap();
+    let guard = w.services.store.get(&keys::email_guard(&EmailAddress::parse(email).unwrap())).await.unwrap().unwrap();
     let item = w
         .services
         .store
-        .get(&account::person_key(&guard.decode::<account::EmailGuard>().unwrap().person_id))
+        .get(&keys::person(&guard.decode::<account::EmailGuard>().unwrap().person_id))
         .await
         .unwrap()
         .unwrap();

@@ -2,6 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, CustomerSpace, Membership, Role, SpaceKind};
 use signet_shared::ports::store::{Item, Write};
 use signet_tests::{scenarios, World};
@@ -144,7 +145,7 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&signet_shared::domain::people::email::EmailAddress::parse(&email).unwrap()))
+        .get(&keys::email_guard(&signet_shared::domain::people::email::EmailAddress::parse(&email).unwrap()))
         .await
         .unwrap()
         .unwrap()
@@ -167,7 +168,7 @@ async fn a_person_with_several_spaces_picks_one(w: World) {
     w.services
         .store
         .transact(vec![
-            Write::create(Item::new(account::space_key(&org.id), &org).unwrap()),
+            Write::create(Item::new(keys::space(&org.id), &org).unwrap()),
             account::membership_write(&membership).unwrap(),
         ])
         .await
@@ -196,7 +197,7 @@ async fn join_organisation(w: &World, email: &str) -> String {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&signet_shared::domain::people::email::EmailAddress::parse(email).unwrap()))
+        .get(&keys::email_guard(&signet_shared::domain::people::email::EmailAddress::parse(email).unwrap()))
         .await
         .unwrap()
         .unwrap()
@@ -219,7 +220,7 @@ async fn join_organisation(w: &World, email: &str) -> String {
     w.services
         .store
         .transact(vec![
-            Write::create(Item::new(account::space_key(&org.id), &org).unwrap()),
+            Write::create(Item::new(keys::space(&org.id), &org).unwrap()),
             account::membership_write(&membership).unwrap(),
         ])
         .await
@@ -341,14 +342,14 @@ async fn parallel_wrong_passwords_all_count(w: World) {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&signet_shared::domain::people::email::EmailAddress::parse(&email).unwrap()))
+        .get(&keys::email_guard(&signet_shared::domain::people::email::EmailAddress::parse(&email).unwrap()))
         .await
         .unwrap()
         .unwrap()
         .decode()
         .unwrap();
     let person: account::Person =
-        w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+        w.services.store.get(&keys::person(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(person.login_failures.count as usize, checked, "every parallel guess checked was counted");
     assert_eq!(checked, 3, "three free failures, then the wait");
 }

@@ -3,6 +3,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account;
 use signet_shared::ports::store::{Condition, Item, Key, Write};
 use signet_tests::{scenarios, World};
@@ -171,7 +172,7 @@ async fn a_one_off_call_at_sign_up_keeps_the_channel_chosen(w: World) {
     let person: account::Person = w
         .services
         .store
-        .get(&account::person_key(body["person_id"].as_str().unwrap()))
+        .get(&keys::person(body["person_id"].as_str().unwrap()))
         .await
         .unwrap()
         .unwrap()

@@ -11,6 +11,7 @@ use signet_shared::adapters::webhook_signature;
 use signet_shared::domain::billing::invoice;
 use signet_shared::domain::billing::renewal::{self, Renewal, RenewalState};
 use signet_shared::domain::calendar;
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{
     self, BillingProfile, CustomerSpace, Membership, Person, Role, SpaceKind,
 };
@@ -59,14 +60,14 @@ async fn holder(w: &World, name: &str) -> Holder {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap()))
+        .get(&keys::email_guard(&EmailAddress::parse(&email).unwrap()))
         .await
         .unwrap()
         .unwrap()
         .decode()
         .unwrap();
     let person: Person =
-        w.services.store.get(&account::person_key(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
+        w.services.store.get(&keys::person(&guard.person_id)).await.unwrap().unwrap().decode().unwrap();
     let ring = w.services.tokens.ring(&w.services).await.unwrap();
     let space = ring
         .verify(&access, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now())
@@ -135,7 +136,7 @@ async fn organisation(
             billing_contact: Some(EmailAddress::parse(&contact).unwrap()),
         }),
     };
-    let mut writes = vec![Write::create(Item::new(account::space_key(&org.id), &org).unwrap())];
+    let mut writes = vec![Write::create(Item::new(keys::space(&org.id), &org).unwrap())];
     for m in members {
         writes.push(
             account::membership_write(&Membership {
@@ -167,7 +168,7 @@ async fn stored_renewal(w: &World, id: &str) -> Renewal {
 }
 
 async fn stored_subscription(w: &World, id: &str) -> Subscription {
-    w.services.store.get(&subscription::subscription_key(id)).await.unwrap().unwrap().decode().unwrap()
+    w.services.store.get(&keys::subscription(id)).await.unwrap().unwrap().decode().unwrap()
 }
 
 async fn counter(w: &World) -> Option<u64> {
@@ -269,7 +270,7 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     assert_eq!(d["invoice"]["total"], "114.98");
     // A billing address on file without a VAT number is answered as the document describes
     // it: the absent field left out, never null.
-    let item = w.services.store.get(&account::space_key(&h.space)).await.unwrap().unwrap();
+    let item = w.services.store.get(&keys::space(&h.space)).await.unwrap().unwrap();
     let mut space: CustomerSpace = item.decode().unwrap();
     space.billing = Some(BillingProfile {
         name: "Test Subscriber".into(),
@@ -963,7 +964,7 @@ async fn giving_up_a_checkout_frees_the_subscription_at_once(w: World) {
 async fn a_french_speaking_buyer_gets_a_french_invoice_and_receipt(w: World) {
     let h = holder(&w, "francophone").await;
     // The account's language is French (set as the profile page would).
-    let item = w.services.store.get(&account::person_key(&h.person.id)).await.unwrap().unwrap();
+    let item = w.services.store.get(&keys::person(&h.person.id)).await.unwrap().unwrap();
     let mut person: Person = item.decode().unwrap();
     person.locale = signet_shared::Locale::Fr;
     w.services.store.write(Write::replace(item.next(&person).unwrap())).await.unwrap();
@@ -1131,7 +1132,7 @@ async fn twenty_presses_of_pay_take_one_payment_and_all_answer_alike(w: World) {
     let paid = stored_renewal(&w, &r.id).await;
     assert_eq!(paid.state, RenewalState::Paid);
     let extended: Subscription =
-        w.services.store.get(&subscription::subscription_key(&sub.id)).await.unwrap().unwrap().decode().unwrap();
+        w.services.store.get(&keys::subscription(&sub.id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(extended.term_end, signet_shared::domain::calendar::add_months(sub.term_end, 12), "one extension");
     let receipts = w
         .sent_to(&h.email)

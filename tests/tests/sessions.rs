@@ -1,6 +1,7 @@
 //! Sessions and refresh-token families, on both back ends.
 
-use signet_shared::domain::people::account::{self, Person};
+use signet_shared::domain::keys;
+use signet_shared::domain::people::account::Person;
 use signet_shared::domain::sessions::session;
 use signet_shared::ports::store::Write;
 use signet_shared::ErrorCode;
@@ -36,7 +37,7 @@ async fn refresh_rotates_the_token_and_the_old_one_no_longer_works(w: World) {
     assert_ne!(second.refresh_token, first.refresh_token);
     assert_eq!(second.session.id, first.session.id);
     assert_eq!(second.session.generation, 1);
-    let stored = w.services.store.get(&session::session_key(&first.session.id)).await.unwrap().unwrap();
+    let stored = w.services.store.get(&keys::session(&first.session.id)).await.unwrap().unwrap();
     assert!(!stored.body.contains(&second.refresh_token[33..]), "only a hash is stored");
     w.clock.advance(60);
     let third = session::refresh(&w.services, &second.refresh_token).await.unwrap();
@@ -77,7 +78,7 @@ async fn a_password_change_ends_every_session(w: World) {
     let phone = open(&w, &p, "phone").await;
     let browser = open(&w, &p, "browser").await;
     // The password change bumps the epoch (what the login function will do).
-    let item = w.services.store.get(&account::person_key(&p.id)).await.unwrap().unwrap();
+    let item = w.services.store.get(&keys::person(&p.id)).await.unwrap().unwrap();
     p.session_epoch += 1;
     w.services.store.write(Write::replace(item.next(&p).unwrap())).await.unwrap();
     for issued in [phone, browser] {

@@ -2,6 +2,7 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account;
 use signet_shared::domain::people::email::EmailAddress;
 use signet_tests::{scenarios, World};
@@ -68,7 +69,7 @@ fn assert_problem(status: StatusCode, body: &Value, expected_status: u16, code: 
 }
 
 async fn has_account(w: &World, email: &str) -> bool {
-    w.services.store.get(&account::email_guard_key(&EmailAddress::parse(email).unwrap())).await.unwrap().is_some()
+    w.services.store.get(&keys::email_guard(&EmailAddress::parse(email).unwrap())).await.unwrap().is_some()
 }
 
 async fn signup_happy_path_activates_the_account_and_sends_a_confirmation(w: World) {
@@ -86,7 +87,7 @@ async fn signup_happy_path_activates_the_account_and_sends_a_confirmation(w: Wor
     let person_id = body["person_id"].as_str().unwrap();
     let space_id = body["space_id"].as_str().unwrap();
     let person: account::Person =
-        w.services.store.get(&account::person_key(person_id)).await.unwrap().unwrap().decode().unwrap();
+        w.services.store.get(&keys::person(person_id)).await.unwrap().unwrap().decode().unwrap();
     assert!(person.password_hash.starts_with("$argon2id$"));
     assert_eq!(
         person.phone.as_ref().unwrap().hint,
@@ -94,7 +95,7 @@ async fn signup_happy_path_activates_the_account_and_sends_a_confirmation(w: Wor
             .unwrap()
             .hint()
     );
-    assert!(w.services.store.get(&account::space_key(space_id)).await.unwrap().is_some());
+    assert!(w.services.store.get(&keys::space(space_id)).await.unwrap().is_some());
     let members = w.services.store.query_gsi1(&format!("SPACE#{space_id}"), "MEMBER#", 10).await.unwrap();
     assert_eq!(members.len(), 1);
     // The phone is sealed for this person only.
@@ -168,7 +169,7 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
         locale: signet_shared::Locale::Fr,
         person_id: None,
     };
-    let item = signet_shared::ports::store::Item::new(account::subscriber_key(&record.email), &record).unwrap();
+    let item = signet_shared::ports::store::Item::new(keys::subscriber(&record.email), &record).unwrap();
     w.services.store.write(signet_shared::ports::store::Write::create(item)).await.unwrap();
     let (token, verified) = follow_link(&w, &email).await;
     // The first email too speaks the record's language, though the request named none.
@@ -186,7 +187,7 @@ async fn signup_profile_is_prefilled_from_the_subscriber_record(w: World) {
     let (status, body) = w.post("/signup/confirm", json!({"signup_token": token, "code": sms.code()})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let linked: account::SubscriberRecord =
-        w.services.store.get(&account::subscriber_key(&record.email)).await.unwrap().unwrap().decode().unwrap();
+        w.services.store.get(&keys::subscriber(&record.email)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(linked.person_id.as_deref(), body["person_id"].as_str(), "the record is linked to the new person");
     assert!(w.last_to(&email).await.subject.contains("créé"));
 }
@@ -365,7 +366,7 @@ async fn signup_racing_for_one_email_ends_in_one_account(w: World) {
     let guard: account::EmailGuard = w
         .services
         .store
-        .get(&account::email_guard_key(&EmailAddress::parse(&email).unwrap()))
+        .get(&keys::email_guard(&EmailAddress::parse(&email).unwrap()))
         .await
         .unwrap()
         .unwrap()

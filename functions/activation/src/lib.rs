@@ -17,6 +17,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::Person;
 use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
 use signet_shared::domain::second_factor::Answer;
@@ -47,7 +48,7 @@ fn invalid() -> Error {
 /// The person's live recovery of `reference` (as typed: spaces, dashes, case forgiven).
 async fn recovery_of(services: &Services, person: &Person, typed: &str) -> Result<(Item, Recovery)> {
     let reference = subscription::normalize_reference(typed).ok_or_else(invalid)?;
-    let item = services.store.get(&subscription::recovery_key(&reference)).await?.ok_or_else(invalid)?;
+    let item = services.store.get(&keys::recovery(&reference)).await?.ok_or_else(invalid)?;
     let recovery: Recovery = item.decode()?;
     // Another person's reference is not one for this person.
     if recovery.person_id != person.id {
@@ -174,10 +175,9 @@ async fn run(
         let (item, sub_item) = match known.take() {
             Some(pair) => pair,
             None => {
-                let item = store.get(&subscription::recovery_key(reference)).await?.ok_or_else(invalid)?;
+                let item = store.get(&keys::recovery(reference)).await?.ok_or_else(invalid)?;
                 let subscription_id = item.decode::<Recovery>()?.subscription_id;
-                let sub_item =
-                    store.get(&subscription::subscription_key(&subscription_id)).await?.ok_or_else(invalid)?;
+                let sub_item = store.get(&keys::subscription(&subscription_id)).await?.ok_or_else(invalid)?;
                 (item, sub_item)
             }
         };

@@ -17,6 +17,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::person_event as audit;
 use signet_shared::domain::audit::RequestContext;
+use signet_shared::domain::keys;
 use signet_shared::domain::messages::{self, CredentialChange};
 use signet_shared::domain::people::account::{self, AlternateEmail, PendingEmail, Person, PhoneFactor};
 use signet_shared::domain::people::email::EmailAddress;
@@ -26,7 +27,7 @@ use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
 use signet_shared::domain::second_factor::{self, Answer};
 use signet_shared::domain::secret_token;
 use signet_shared::domain::sessions::session::Live;
-use signet_shared::ports::store::{Condition, Item, Key, Write};
+use signet_shared::ports::store::{Condition, Item, Write};
 use signet_shared::ports::Sealed;
 use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson};
@@ -123,10 +124,6 @@ struct ChangeRequest {
     finished: Option<String>,
 }
 
-fn change_key(id: &str) -> Key {
-    Key::new(format!("EMAILCHANGE#{id}"), "REQUEST")
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChangeBody {
@@ -160,7 +157,7 @@ async fn request_change(
         return Err(Error::new(ErrorCode::SecondFactorMissing));
     }
     throttle::enforce(store, "email-change", &live.person.id, 3600, CHANGES_PER_HOUR, now).await?;
-    let owner = store.get(&account::email_guard_key(&new_email)).await?;
+    let owner = store.get(&keys::email_guard(&new_email)).await?;
     let taken_by_other =
         owner.map(|g| g.decode::<account::EmailGuard>()).transpose()?.is_some_and(|g| g.person_id != live.person.id);
     let id = services.new_id();
@@ -182,7 +179,7 @@ async fn request_change(
     let event = audit(&services, &context, "email_change.requested", &person.id, serde_json::json!({"change_id": id}));
     let writes = vec![
         // Kept a day past its link, so that a late click is told "expired", not "invalid".
-        Write::create(Item::new(change_key(&id), &request)?.expires_at(expires_at + 86400)),
+        Write::create(Item::new(keys::email_change(&id), &request)?.expires_at(expires_at + 86400)),
         // A newer request replaces the pending one (its link stops working).
         Write::replace(live.person_item.next(&person)?),
         event.write(&services.new_id())?,
@@ -231,7 +228,7 @@ async fn verify_link(
     let invalid = || Error::new(ErrorCode::LinkInvalid).field("token");
     let presented = secret_token::parse(&body.token).ok_or_else(invalid)?;
     let now = services.now();
-    let item = services.store.get(&change_key(presented.id)).await?.ok_or_else(invalid)?;
+    let item = services.store.get(&keys::email_change(presented.id)).await?.ok_or_else(invalid)?;
     let mut request: ChangeRequest = item.decode()?;
     // Another person's link, signed in or not, is not a link for this one.
     if !presented.matches(&request.token_hash) || request.person_id != live.person.id {
@@ -303,7 +300,7 @@ async fn confirm_change(
         }
         let now = services.now();
         let request_item =
-            store.get(&change_key(&change_id)).await?.ok_or_else(|| Error::new(ErrorCode::LinkExpired))?;
+            store.get(&keys::email_change(&change_id)).await?.ok_or_else(|| Error::new(ErrorCode::LinkExpired))?;
         let mut request: ChangeRequest = request_item.decode()?;
         let current = passed.person.pending_email.as_ref().is_some_and(|p| p.change_id == change_id);
         if request.finished.is_some() || !current || request.step_id.as_deref() != Some(passed.challenge.id.as_str()) {
@@ -312,7 +309,7 @@ async fn confirm_change(
         if now >= request.expires_at {
             return Err(Error::new(ErrorCode::LinkExpired));
         }
-        if store.get(&account::email_guard_key(&request.new_email)).await?.is_some() {
+        if store.get(&keys::email_guard(&request.new_email)).await?.is_some() {
             // Taken since the request (a sign-up, another change): the mailbox holder asking
             // may be told.
             return Err(Error::new(ErrorCode::AccountExists));
@@ -332,9 +329,9 @@ async fn confirm_change(
         let writes = vec![
             Write::replace(passed.item.next(&passed.challenge)?),
             Write::replace(passed.person_item.next(&passed.person)?),
-            Write::Delete { key: account::email_guard_key(&old), condition: Condition::None },
+            Write::Delete { key: keys::email_guard(&old), condition: Condition::None },
             Write::create(Item::new(
-                account::email_guard_key(&request.new_email),
+                keys::email_guard(&request.new_email),
                 &account::EmailGuard { person_id: passed.person.id.clone() },
             )?),
             Write::replace(request_item.next(&request)?),
@@ -358,15 +355,13 @@ async fn confirm_change(
 async fn end_change(services: &Services, context: &RequestContext, change_id: &str) -> Result<()> {
     let store = services.store.as_ref();
     for _ in 0..step::COMMIT_ROUNDS {
-        let Some(item) = store.get(&change_key(change_id)).await? else { return Ok(()) };
+        let Some(item) = store.get(&keys::email_change(change_id)).await? else { return Ok(()) };
         let mut request: ChangeRequest = item.decode()?;
         if request.finished.is_some() {
             return Ok(());
         }
-        let person_item = store
-            .get(&account::person_key(&request.person_id))
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?;
+        let person_item =
+            store.get(&keys::person(&request.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?;
         let mut person: Person = person_item.decode()?;
         request.finished = Some("too_many_codes".into());
         let mut writes = vec![Write::replace(item.next(&request)?)];
@@ -400,10 +395,6 @@ struct PhoneChange {
     hint: String,
     channel: PhoneChannel,
     code: CodeChallenge,
-}
-
-fn phone_change_key(person_id: &str) -> Key {
-    Key::new(format!("PERSON#{person_id}"), "PHONECHANGE")
 }
 
 #[derive(Deserialize)]
@@ -470,7 +461,7 @@ async fn request_phone_change(
     )
     .await?;
     // A newer request replaces a pending one and inherits its wrong codes.
-    let carried = match services.store.get(&phone_change_key(&live.person.id)).await? {
+    let carried = match services.store.get(&keys::phone_change(&live.person.id)).await? {
         Some(item) => item.decode::<PhoneChange>()?.code.failed_attempts,
         None => 0,
     };
@@ -491,7 +482,7 @@ async fn request_phone_change(
     };
     otp::limit_sending(&services, &context.source_ip, &phone, number).await?;
     // A newer request replaces a pending one.
-    let item = Item::new(phone_change_key(&live.person.id), &change)?.expires_at(now + PHONE_CHANGE_TTL);
+    let item = Item::new(keys::phone_change(&live.person.id), &change)?.expires_at(now + PHONE_CHANGE_TTL);
     services.store.write(Write::Put { item, condition: Condition::None }).await?;
     otp::deliver(&services, &phone, body.channel, &code, live.person.locale).await?;
     Ok(json(
@@ -537,7 +528,7 @@ async fn confirm_phone_change(
         let now = services.now();
         let item = services
             .store
-            .get(&phone_change_key(&live.person.id))
+            .get(&keys::phone_change(&live.person.id))
             .await?
             .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
         let mut change: PhoneChange = item.decode()?;

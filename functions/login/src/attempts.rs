@@ -7,10 +7,11 @@
 
 use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, Person};
 use signet_shared::domain::people::password;
 use signet_shared::domain::throttle;
-use signet_shared::ports::store::{Item, Key, StoreError, Write};
+use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 /// Failed logins per source address per hour. Past it, the source's wrong passwords are
@@ -104,7 +105,7 @@ pub(crate) async fn unknown_account(
     if source.closed {
         return Err(wait(source.over.unwrap_or(1)));
     }
-    let key = Key::new(format!("LOGINFAIL#{login_name}"), "FAILURES");
+    let key = keys::login_failures(login_name);
     let mut counted = false;
     for _ in 0..32 {
         let current = store.get(&key).await?;

@@ -9,13 +9,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::RequestContext;
+use signet_shared::domain::keys;
 use signet_shared::domain::messages::CredentialChange;
 use signet_shared::domain::people::password::{self, Verified};
 use signet_shared::domain::second_factor::step::{self, Begun, Commit, Purpose};
 use signet_shared::domain::second_factor::totp::{self, TotpCheck, TotpFactor};
 use signet_shared::domain::second_factor::{self, Answer};
 use signet_shared::domain::sessions::session::{self, Live, Session};
-use signet_shared::ports::store::{Item, Key, StoreError, Write};
+use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
@@ -186,11 +187,8 @@ async fn finish_reauth(
             return Err(Error::new(ErrorCode::Conflict));
         }
         let now = services.now();
-        let item = services
-            .store
-            .get(&session::session_key(session_id))
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+        let item =
+            services.store.get(&keys::session(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
         let mut session: Session = item.decode()?;
         if session.revoked.is_some() || session.epoch != passed.person.session_epoch {
             return Err(Error::new(ErrorCode::TokenInvalid));
@@ -314,10 +312,6 @@ struct PendingTotp {
     session_id: String,
 }
 
-fn pending_key(person_id: &str) -> Key {
-    Key::new(format!("PERSON#{person_id}"), "TOTP#PENDING")
-}
-
 /// Starts an enrolment: a new seed (sealed under the key service), its `otpauth://` URI and
 /// QR code, and ten backup codes, shown once. A newer enrolment replaces a pending one; an
 /// enrolled app keeps working until the new one is confirmed.
@@ -334,7 +328,7 @@ pub(crate) async fn enrol_totp(
         failed_attempts: 0,
         session_id: claims.sid.clone(),
     };
-    let item = Item::new(pending_key(&live.person.id), &pending)?.expires_at(now + ENROLMENT_TTL);
+    let item = Item::new(keys::pending_app(&live.person.id), &pending)?.expires_at(now + ENROLMENT_TTL);
     services.store.write(Write::Put { item, condition: signet_shared::ports::store::Condition::None }).await?;
     let mut response = json(StatusCode::CREATED, &enrolment);
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
@@ -371,8 +365,11 @@ pub(crate) async fn confirm_totp(
             None => Live::load(&services, &claims).await?,
         };
         let now = services.now();
-        let item =
-            services.store.get(&pending_key(&live.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+        let item = services
+            .store
+            .get(&keys::pending_app(&live.person.id))
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
         let mut pending: PendingTotp = item.decode()?;
         if pending.session_id != claims.sid {
             return Err(Error::new(ErrorCode::Conflict));

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::RequestContext;
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, Membership, Person};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::password::{self, Verified};
@@ -61,14 +62,14 @@ fn guard_key(body: &LoginBody) -> Result<(Key, String)> {
         (Some(email), None) => {
             // An identifier typed in the email field is accepted too.
             if let Some(identifier) = account::parse_identifier(email) {
-                return Ok((account::identifier_guard_key(&identifier), identifier));
+                return Ok((keys::identifier_guard(&identifier), identifier));
             }
             let email = EmailAddress::parse(email)?;
-            Ok((account::email_guard_key(&email), email.to_string()))
+            Ok((keys::email_guard(&email), email.to_string()))
         }
         (None, Some(identifier)) => {
             let identifier = account::parse_identifier(identifier).ok_or_else(|| Error::new(ErrorCode::LoginFailed))?;
-            Ok((account::identifier_guard_key(&identifier), identifier))
+            Ok((keys::identifier_guard(&identifier), identifier))
         }
         _ => Err(Error::new(ErrorCode::InvalidRequest).field("email")),
     }
@@ -97,7 +98,7 @@ pub(crate) async fn login(
     let person = match store.get(&guard).await? {
         Some(guard) => {
             let guard: account::EmailGuard = guard.decode()?;
-            store.get(&account::person_key(&guard.person_id)).await?
+            store.get(&keys::person(&guard.person_id)).await?
         }
         // An unknown address makes the same calls as a known one with a wrong password:
         // one more read, the attempt counted, its failure recorded.
@@ -189,8 +190,8 @@ pub(crate) async fn google(
         Err(e) => return Err(e),
     };
     let store = services.store.as_ref();
-    let person = match store.get(&account::email_guard_key(&identity.email)).await? {
-        Some(guard) => store.get(&account::person_key(&guard.decode::<account::EmailGuard>()?.person_id)).await?,
+    let person = match store.get(&keys::email_guard(&identity.email)).await? {
+        Some(guard) => store.get(&keys::person(&guard.decode::<account::EmailGuard>()?.person_id)).await?,
         None => None,
     };
     // A Google account without a Signet account, or another Google account than the one

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::RequestContext;
+use signet_shared::domain::keys;
 use signet_shared::domain::messages::{self, CredentialChange};
 use signet_shared::domain::people::account::{self, Person};
 use signet_shared::domain::people::email::EmailAddress;
@@ -17,7 +18,7 @@ use signet_shared::domain::second_factor::Answer;
 use signet_shared::domain::secret_token;
 use signet_shared::domain::sessions::session;
 use signet_shared::domain::throttle::{self, Throttled};
-use signet_shared::ports::store::{Condition, Item, Key, Write};
+use signet_shared::ports::store::{Condition, Item, Write};
 use signet_shared::web::{json, ApiJson, RequestLocale};
 use signet_shared::{Error, ErrorCode, Locale, Result, Services};
 
@@ -76,7 +77,7 @@ async fn person_id_of(
     {
         return Ok(None);
     }
-    let guard = store.get(&account::email_guard_key(email)).await?;
+    let guard = store.get(&keys::email_guard(email)).await?;
     Ok(Some(guard.map(|g| g.decode::<account::EmailGuard>().map(|g| g.person_id)).transpose()?))
 }
 
@@ -97,10 +98,6 @@ struct ResetLink {
     starts: u32,
 }
 
-fn reset_key(id: &str) -> Key {
-    Key::new(format!("RESET#{id}"), "LINK")
-}
-
 pub(crate) async fn forgot_password(
     State(services): State<Services>,
     context: RequestContext,
@@ -116,7 +113,7 @@ pub(crate) async fn forgot_password(
     // link names nobody, and its token is never sent).
     let person: Option<Person> = services
         .store
-        .get(&account::person_key(person_id.as_deref().unwrap_or(NOBODY)))
+        .get(&keys::person(person_id.as_deref().unwrap_or(NOBODY)))
         .await?
         .map(|i| i.decode())
         .transpose()?;
@@ -130,7 +127,7 @@ pub(crate) async fn forgot_password(
         expires_at,
         starts: 0,
     };
-    services.store.write(Write::create(Item::new(reset_key(&id), &link)?.expires_at(expires_at))).await?;
+    services.store.write(Write::create(Item::new(keys::password_reset(&id), &link)?.expires_at(expires_at))).await?;
     let message = match person {
         Some(person) => {
             let url = services.portal_link(&format!("/password/reset?token={}", token.token));
@@ -166,7 +163,7 @@ pub(crate) async fn start_reset(
     let presented = secret_token::parse(&body.token).ok_or_else(invalid)?;
     let store = services.store.as_ref();
     let now = services.now();
-    let item = store.get(&reset_key(presented.id)).await?.ok_or_else(invalid)?;
+    let item = store.get(&keys::password_reset(presented.id)).await?.ok_or_else(invalid)?;
     let mut link: ResetLink = item.decode()?;
     if !presented.matches(&link.token_hash) {
         return Err(invalid());
@@ -177,7 +174,7 @@ pub(crate) async fn start_reset(
     if link.starts >= RESET_LINK_STARTS {
         return Err(Error::new(ErrorCode::LinkUsed).field("token"));
     }
-    let person: Person = store.get(&account::person_key(&link.person_id)).await?.ok_or_else(invalid)?.decode()?;
+    let person: Person = store.get(&keys::person(&link.person_id)).await?.ok_or_else(invalid)?.decode()?;
     if person.session_epoch != link.epoch {
         // The password changed since the link was sent.
         return Err(Error::new(ErrorCode::LinkUsed).field("token"));
@@ -277,7 +274,7 @@ async fn loop_reset(
         let writes = vec![
             Write::replace(passed.item.next(&passed.challenge)?),
             Write::replace(passed.person_item.next(&passed.person)?),
-            Write::Delete { key: reset_key(&reset_id), condition: Condition::None },
+            Write::Delete { key: keys::password_reset(&reset_id), condition: Condition::None },
             event.write(&services.new_id())?,
         ];
         if let Some(person) =

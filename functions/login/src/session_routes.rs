@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use signet_shared::domain::people::account::{self, Membership};
+use signet_shared::domain::keys;
+use signet_shared::domain::people::account::Membership;
 use signet_shared::domain::sessions::session;
 use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson};
@@ -76,7 +77,7 @@ pub(crate) async fn switch_space(
 ) -> Result<Response> {
     let membership: Membership = services
         .store
-        .get(&account::membership_key(&claims.sub, &body.space_id))
+        .get(&keys::membership(&claims.sub, &body.space_id))
         .await?
         .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?
         .decode()?;

@@ -14,6 +14,7 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
+use signet_shared::domain::keys;
 use signet_shared::domain::signatures::authority::{self, CertificateStatus};
 use signet_shared::domain::signatures::subscription::{
     self, ActivationState, Product, Recovery, Subscription, SubscriptionStatus,
@@ -67,7 +68,8 @@ async fn list(
     RequestLocale(locale): RequestLocale,
     Authenticated(claims, _): Authenticated,
 ) -> Result<Response> {
-    let items = services.store.query_gsi1(&format!("SPACE#{}", claims.space), "SUB#", 500).await?;
+    let items =
+        services.store.query_gsi1(&keys::space_partition(&claims.space), keys::SUBSCRIPTION_PREFIX, 500).await?;
     let mut subscriptions = Vec::new();
     for item in items {
         let s: Subscription = item.decode()?;
@@ -127,7 +129,7 @@ async fn recover(
         return Err(not_found());
     }
     for _ in 0..16 {
-        let item = store.get(&subscription::subscription_key(&id)).await?.ok_or_else(not_found)?;
+        let item = store.get(&keys::subscription(&id)).await?.ok_or_else(not_found)?;
         let mut sub: Subscription = item.decode()?;
         // Another person's subscription, or another space's, does not exist for this one.
         if sub.holder_id != person.id || sub.space_id != claims.space {
@@ -159,12 +161,11 @@ async fn recover(
         };
         // Kept as long again past its expiry, so that a late activation is told "expired".
         let mut writes = vec![Write::create(
-            Item::new(subscription::recovery_key(&reference), &recovery)?
-                .expires_at(expires_at + REFERENCE_DAYS * 86400),
+            Item::new(keys::recovery(&reference), &recovery)?.expires_at(expires_at + REFERENCE_DAYS * 86400),
         )];
         // A new request replaces the pending one.
         if let Some(previous) = &sub.recovery {
-            if let Some(previous_item) = store.get(&subscription::recovery_key(previous)).await? {
+            if let Some(previous_item) = store.get(&keys::recovery(previous)).await? {
                 let mut old: Recovery = previous_item.decode()?;
                 if matches!(old.activation, ActivationState::Pending) && !old.superseded {
                     old.superseded = true;

@@ -19,6 +19,7 @@ use signet_shared::domain::billing::renewal::{
     self, Amounts, Buyer, Fulfilled, Invoice, Line, Payment, PaymentMode, Renewal, RenewalState, Settlement, TaxAmount,
     TermsAcceptance,
 };
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, BillingProfile, CustomerSpace, SpaceKind};
 use signet_shared::domain::signatures::subscription::{self, Subscription};
 use signet_shared::locale::Locale;
@@ -88,7 +89,7 @@ async fn my_subscription(
 }
 
 async fn space(services: &Services, id: &str) -> Result<Option<CustomerSpace>> {
-    Ok(services.store.get(&account::space_key(id)).await?.map(|i| i.decode()).transpose()?)
+    Ok(services.store.get(&keys::space(id)).await?.map(|i| i.decode()).transpose()?)
 }
 
 /// The organisations a person may bill: member of, enabled for invoicing, with a billing
@@ -536,7 +537,7 @@ async fn draft(
     };
     services
         .store
-        .write(Write::create(Item::new(renewal::renewal_key(&renewal.id), &renewal)?.expires_at(now + DRAFT_TTL)))
+        .write(Write::create(Item::new(keys::renewal(&renewal.id), &renewal)?.expires_at(now + DRAFT_TTL)))
         .await?;
     tracing::info!(renewal = %renewal.id, subscription = %sub.id, source = %context.source_ip, "renewal drafted");
     Ok(json(StatusCode::CREATED, &view(&services, &renewal)))
@@ -637,8 +638,7 @@ async fn submit(
             (RenewalState::Abandoned, _) => return Err(Error::new(ErrorCode::RenewalClosed)),
             (RenewalState::Draft, PaymentMode::Organisation) => {
                 // The membership is checked again: it may have ended since the draft.
-                let still_member =
-                    store.get(&account::membership_key(&live.person.id, &r.buyer.space_id)).await?.is_some();
+                let still_member = store.get(&keys::membership(&live.person.id, &r.buyer.space_id)).await?.is_some();
                 let org = space(&services, &r.buyer.space_id).await?;
                 if !still_member
                     || !org.and_then(|o| o.billing).is_some_and(|b| b.invoicing_enabled && b.billing_contact.is_some())
@@ -682,7 +682,7 @@ async fn submit(
                 if lock.is_none() {
                     let held = renewal::RenewalLock { renewal_id: r.id.clone() };
                     writes.push(Write::create(
-                        Item::new(renewal::lock_key(&r.subscription_id), &held)?
+                        Item::new(keys::renewal_lock(&r.subscription_id), &held)?
                             .expires_at(services.now() + renewal::CHECKOUT_TTL + 300),
                     ));
                 }

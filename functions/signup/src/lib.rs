@@ -11,13 +11,14 @@ use axum::{extract::State, response::Response, Router};
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
+use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::domain::second_factor::otp::{self, Code, CodeChallenge, CodeCheck};
 use signet_shared::domain::secret_token::{self, PresentedToken};
 use signet_shared::domain::throttle::{self, Throttled};
-use signet_shared::ports::store::{Item, Key, StoreError, Write};
+use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::ports::Sealed;
 use signet_shared::web::{json, ApiJson, RequestLocale};
 use signet_shared::{
@@ -114,10 +115,6 @@ pub struct PendingProfile {
     pub channel: PhoneChannel,
 }
 
-fn request_key(id: &str) -> Key {
-    Key::new(format!("SIGNUP#{id}"), "REQUEST")
-}
-
 // ---------------------------------------------------------------------------------------
 // Step 1: an email address.
 
@@ -167,7 +164,7 @@ async fn start(
     // The guard and the subscriber record, read together (one call, whoever asks): the
     // emails speak the language on record, unless the form chose one. The answer keeps the
     // request's language, so it tells nothing of a record.
-    let found = store.get_many(&[account::email_guard_key(&email), account::subscriber_key(&email)]).await?;
+    let found = store.get_many(&[keys::email_guard(&email), keys::subscriber(&email)]).await?;
     let known = found[0].is_some();
     let on_record = found[1].as_ref().map(|i| i.decode::<SubscriberRecord>()).transpose()?.map(|r| r.locale);
     let locale = body.locale.or(on_record).unwrap_or(header_locale);
@@ -192,7 +189,7 @@ async fn start(
         confirmation_sent: false,
         space_id: None,
     };
-    let item = Item::new(request_key(&id), &request)?.expires_at(now + services.config.limits.signup_ttl);
+    let item = Item::new(keys::signup_request(&id), &request)?.expires_at(now + services.config.limits.signup_ttl);
     store.write(Write::create(item)).await?;
     let mail = if known {
         messages::signup_already_registered(
@@ -249,7 +246,7 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
     let presented = secret_token::parse(&body.token).ok_or_else(invalid)?;
     let now = services.now();
     let store = services.store.as_ref();
-    let item = store.get(&request_key(presented.id)).await?.ok_or_else(invalid)?;
+    let item = store.get(&keys::signup_request(presented.id)).await?.ok_or_else(invalid)?;
     let mut request: SignupRequest = item.decode()?;
     if !presented.matches(&request.link_hash) {
         return Err(invalid());
@@ -260,7 +257,7 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
     if now >= request.link_expires_at {
         return Err(Error::new(ErrorCode::LinkExpired).field("token"));
     }
-    let record = match store.get(&account::subscriber_key(&request.email)).await? {
+    let record = match store.get(&keys::subscriber(&request.email)).await? {
         Some(item) => Some(item.decode::<SubscriberRecord>()?).filter(|r| r.person_id.is_none()),
         None => None,
     };
@@ -308,8 +305,11 @@ async fn verify_link(State(services): State<Services>, ApiJson(body): ApiJson<Ve
 async fn load(services: &Services, token: &str) -> Result<(Item, SignupRequest)> {
     let invalid = || Error::new(ErrorCode::SignupInvalid).field("signup_token");
     let presented: PresentedToken<'_> = secret_token::parse(token).ok_or_else(invalid)?;
-    let item =
-        services.store.get(&request_key(presented.id)).await?.ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
+    let item = services
+        .store
+        .get(&keys::signup_request(presented.id))
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::SignupExpired))?;
     let request: SignupRequest = item.decode()?;
     match &request.continuation_hash {
         Some(hash) if presented.matches(hash) => {}
@@ -565,7 +565,7 @@ async fn confirm(
     let guard_index = 0;
     writes.push(Write::replace(next.clone()));
     if let Some(subscriber_id) = &request.subscriber_id {
-        if let Some(record_item) = store.get(&account::subscriber_key(&request.email)).await? {
+        if let Some(record_item) = store.get(&keys::subscriber(&request.email)).await? {
             let mut record: SubscriberRecord = record_item.decode()?;
             if record.id == *subscriber_id && record.person_id.is_none() {
                 record.person_id = Some(person.id.clone());

@@ -3,8 +3,9 @@
 
 use crate::adapters::webhook_signature::{self, DEFAULT_TOLERANCE};
 use crate::domain::crypto;
+use crate::domain::keys;
 use crate::ports::payments::{Checkout, CheckoutRequest, Expiry, PaymentProvider, SignatureError};
-use crate::ports::store::{Item, Key, Store, StoreError, Write};
+use crate::ports::store::{Item, Store, StoreError, Write};
 use crate::{Error, Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -24,11 +25,6 @@ pub struct LocalSession {
     pub payment_intent: Option<String>,
     /// Whether the webhook announcing the outcome was accepted.
     pub delivered: bool,
-}
-
-/// Key of a local payment session.
-pub fn local_session_key(id: &str) -> Key {
-    Key::new(format!("PAYSESSION#{id}"), "SESSION")
 }
 
 /// The embedded back end's payment provider: sessions kept in the store, paid on the local
@@ -53,7 +49,7 @@ impl LocalPayments {
 
     /// Reads a session.
     pub async fn session(&self, id: &str) -> Result<Option<(Item, LocalSession)>> {
-        match self.store.get(&local_session_key(id)).await? {
+        match self.store.get(&keys::local_payment_session(id)).await? {
             Some(item) => {
                 let session = item.decode()?;
                 Ok(Some((item, session)))
@@ -107,7 +103,7 @@ impl PaymentProvider for LocalPayments {
             delivered: false,
         };
         // The same key finds the same session (created once).
-        match self.store.write(Write::create(Item::new(local_session_key(&id), &session)?)).await {
+        match self.store.write(Write::create(Item::new(keys::local_payment_session(&id), &session)?)).await {
             Ok(()) | Err(StoreError::ConditionFailed(_)) => {}
             Err(e) => return Err(e.into()),
         }

@@ -1,7 +1,8 @@
 //! Audit events: who did what, when, from where. Append-only items (written in the same
 //! transaction as the change they record, when there is one) and a JSON log line.
 
-use crate::ports::store::{Item, Key, StoreError, Write};
+use crate::domain::keys;
+use crate::ports::store::{Item, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
 /// Where a request came from and which request it is: set by the entry point (the
@@ -58,7 +59,7 @@ impl AuditEvent {
     /// in the transaction of the change it records, then call [`AuditEvent::log`] once
     /// that transaction committed.
     pub fn write(&self, event_id: &str) -> Result<Write, StoreError> {
-        let key = Key::new(format!("AUDIT#{}", self.subject), format!("{:012}#{event_id}", self.at));
+        let key = keys::audit_event(&self.subject, self.at, event_id);
         Ok(Write::create(Item::new(key, self)?))
     }
 

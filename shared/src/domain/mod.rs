@@ -5,6 +5,7 @@ pub mod audit;
 pub mod billing;
 pub mod calendar;
 pub mod crypto;
+pub mod keys;
 pub mod messages;
 pub mod people;
 pub mod second_factor;

@@ -1,7 +1,8 @@
 //! Fixed-window rate limits kept in the store (one small item per key and window, with a
 //! TTL), so that every Lambda instance sees the same counts.
 
-use crate::ports::store::{Item, Key, Store, StoreError, Write};
+use crate::domain::keys;
+use crate::ports::store::{Item, Store, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -21,7 +22,7 @@ pub enum Throttled {
 /// The events counted for `key` in the current window (without counting one).
 pub async fn count(store: &dyn Store, scope: &str, key: &str, window: i64, now: i64) -> Result<u32, StoreError> {
     let start = now - now.rem_euclid(window);
-    match store.get(&Key::new(format!("THROTTLE#{scope}#{key}"), format!("W#{start}"))).await? {
+    match store.get(&keys::throttle_window(scope, key, start)).await? {
         Some(item) => Ok(item.decode::<Window>()?.count),
         None => Ok(0),
     }
@@ -38,7 +39,7 @@ pub async fn hit(
     now: i64,
 ) -> Result<Throttled, StoreError> {
     let start = now - now.rem_euclid(window);
-    let item_key = Key::new(format!("THROTTLE#{scope}#{key}"), format!("W#{start}"));
+    let item_key = keys::throttle_window(scope, key, start);
     // Each retry follows a write that won: contention resolves in as many rounds as writers.
     for _ in 0..32 {
         let current = store.get(&item_key).await?;

@@ -4,7 +4,8 @@
 //! stored with it: a declined or abandoned payment never consumes one, and racing issuances
 //! each get the next number, one at a time.
 
-use crate::ports::store::{Item, Key, StoreError, Write};
+use crate::domain::keys;
+use crate::ports::store::{Item, StoreError, Write};
 use crate::{Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
 
@@ -12,10 +13,6 @@ use serde::{Deserialize, Serialize};
 struct Counter {
     /// The next number to give.
     next: u64,
-}
-
-fn counter_key(series: &str) -> Key {
-    Key::new(format!("INVOICESERIES#{series}"), "COUNTER")
 }
 
 /// The series of a time: its UTC year (`2026`).
@@ -37,7 +34,7 @@ pub async fn issue_numbered(
     mut issue: impl FnMut(&str) -> Result<Vec<Write>>,
 ) -> Result<String> {
     let store = services.store.as_ref();
-    let key = counter_key(series);
+    let key = keys::invoice_counter(series);
     for _ in 0..256 {
         let current = store.get(&key).await?;
         let (n, counter_write) = match &current {

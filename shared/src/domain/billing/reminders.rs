@@ -5,8 +5,9 @@
 //! back for the next run.
 
 use crate::domain::calendar;
-use crate::domain::people::account::{self, Person};
-use crate::domain::signatures::subscription::{self, Subscription};
+use crate::domain::keys;
+use crate::domain::people::account::Person;
+use crate::domain::signatures::subscription::Subscription;
 use crate::ports::store::{Item, Key, StoreError, Write};
 use crate::{domain::messages, Result, Services};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ struct Claim {
 }
 
 fn claim_key(sub: &Subscription, days: i64) -> Key {
-    Key::new(format!("REMINDER#{}", sub.id), format!("{}#{days}", sub.term_end))
+    keys::reminder_claim(&sub.id, sub.term_end, days)
 }
 
 /// Sends the reminders due at `now`; returns how many were sent.
@@ -34,9 +35,9 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
     let mut sent = 0;
     for days in DAYS_BEFORE {
         let day = &calendar::utc_day(now + days * 86400);
-        for entry in store.query(&format!("EXPIRY#{day}"), "SUB#", 1000).await? {
+        for entry in store.query(&keys::expiry_partition(&day), keys::SUBSCRIPTION_PREFIX, 1000).await? {
             let entry: Entry = entry.decode()?;
-            let Some(item) = store.get(&subscription::subscription_key(&entry.subscription_id)).await? else {
+            let Some(item) = store.get(&keys::subscription(&entry.subscription_id)).await? else {
                 continue;
             };
             let sub: Subscription = item.decode()?;
@@ -44,7 +45,7 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
             if &calendar::utc_day(sub.term_end) != day {
                 continue;
             }
-            let Some(person) = store.get(&account::person_key(&sub.holder_id)).await? else { continue };
+            let Some(person) = store.get(&keys::person(&sub.holder_id)).await? else { continue };
             let person: Person = person.decode()?;
             let claim =
                 Item::new(claim_key(&sub, days), &Claim { sent_at: now })?.expires_at(sub.term_end + 31 * 86400);

@@ -13,12 +13,13 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::audit::RequestContext;
 use crate::domain::billing::catalogue::Names;
 use crate::domain::calendar;
+use crate::domain::keys;
 use crate::domain::people::account::{self, Person, Role};
 use crate::domain::signatures::subscription::{self, Subscription, SubscriptionStatus};
 use crate::locale::Locale;
 use crate::ports::payments::Cents;
 use crate::ports::payments::Checkout;
-use crate::ports::store::{Condition, Item, Key, Write};
+use crate::ports::store::{Condition, Item, Write};
 use crate::{domain::billing::invoice, domain::messages, Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
 
@@ -198,22 +199,10 @@ pub fn notices_due(mode: PaymentMode) -> &'static [Notice] {
     }
 }
 
-/// The index entry of a renewal whose notices are not all sent (`NOTICEPENDING`, one item
-/// per renewal): written with the fulfilment, deleted once they are, read by the scheduled
-/// run that takes over what a crashed sender left.
-pub fn pending_notice_key(renewal_id: &str) -> Key {
-    Key::new("NOTICEPENDING", renewal_id)
-}
-
 #[derive(Serialize, Deserialize)]
 struct PendingNotice {
     renewal_id: String,
     since: i64,
-}
-
-/// Key of a renewal.
-pub fn renewal_key(id: &str) -> Key {
-    Key::new(format!("RENEWAL#{id}"), "RENEWAL")
 }
 
 /// How an invoice is settled.
@@ -265,14 +254,6 @@ pub struct Invoice {
     pub locale: Locale,
 }
 
-/// The lock that keeps one card checkout open per subscription: created when a card renewal
-/// is submitted, living as long as its checkout session, removed when it is paid or
-/// abandoned. Another renewal of the subscription is refused while it lives. It sits in the
-/// subscription's partition, so both are read in one query.
-pub fn lock_key(subscription_id: &str) -> Key {
-    Key::new(format!("SUB#{subscription_id}"), "RENEWALLOCK")
-}
-
 /// A subscription and the live lock on it, read together (one query of its partition).
 pub struct SubscriptionAndLock {
     /// The subscription's item and the subscription.
@@ -284,7 +265,7 @@ pub struct SubscriptionAndLock {
 /// Reads a subscription and its lock in one query.
 pub async fn subscription_and_lock(services: &Services, subscription_id: &str) -> Result<SubscriptionAndLock> {
     let mut found = SubscriptionAndLock { subscription: None, lock: None };
-    for item in services.store.query(&format!("SUB#{subscription_id}"), "", 10).await? {
+    for item in services.store.query(&keys::subscription_partition(subscription_id), "", 10).await? {
         match item.key.sk.as_str() {
             "SUBSCRIPTION" => found.subscription = Some((item.clone(), item.decode()?)),
             "RENEWALLOCK" => found.lock = Some((item.clone(), item.decode()?)),
@@ -303,7 +284,7 @@ pub struct RenewalLock {
 
 /// The live lock on `subscription_id`, if any, with its item.
 pub async fn live_lock(services: &Services, subscription_id: &str) -> Result<Option<(Item, RenewalLock)>> {
-    match services.store.get(&lock_key(subscription_id)).await? {
+    match services.store.get(&keys::renewal_lock(subscription_id)).await? {
         Some(item) => {
             let lock = item.decode()?;
             Ok(Some((item, lock)))
@@ -322,14 +303,9 @@ pub fn release_lock(lock: Option<&(Item, RenewalLock)>, renewal_id: &str) -> Opt
 /// hours after it opens); about a day.
 pub const CHECKOUT_TTL: i64 = 86400 - 60;
 
-/// Key of an invoice.
-pub fn invoice_key(number: &str) -> Key {
-    Key::new(format!("INVOICE#{number}"), "INVOICE")
-}
-
 /// Reads a renewal.
 pub async fn load(services: &Services, id: &str) -> Result<Option<(Item, Renewal)>> {
-    match services.store.get(&renewal_key(id)).await? {
+    match services.store.get(&keys::renewal(id)).await? {
         Some(item) => {
             let renewal = item.decode()?;
             Ok(Some((item, renewal)))
@@ -340,7 +316,7 @@ pub async fn load(services: &Services, id: &str) -> Result<Option<(Item, Renewal
 
 /// Reads an invoice.
 pub async fn load_invoice(services: &Services, number: &str) -> Result<Option<Invoice>> {
-    Ok(services.store.get(&invoice_key(number)).await?.map(|i| i.decode()).transpose()?)
+    Ok(services.store.get(&keys::invoice(number)).await?.map(|i| i.decode()).transpose()?)
 }
 
 /// The new term of a subscription renewed for `months` at `now`: from its end when it has
@@ -470,7 +446,7 @@ pub async fn fulfil(
             );
             let mut writes = vec![
                 Write::replace(renewal_item.clone()),
-                Write::create(Item::new(invoice_key(number), &invoice)?),
+                Write::create(Item::new(keys::invoice(number), &invoice)?),
                 Write::replace(sub_item.next(&sub)?),
             ];
             let mut index = subscription::creation_writes(&sub)?.swap_remove(1);
@@ -479,11 +455,11 @@ pub async fn fulfil(
             }
             writes.push(index);
             writes.push(event.write(&services.new_id())?);
-            writes.push(Write::Put { item: Item::new(pending_notice_key(&renewal.id), &PendingNotice { renewal_id: renewal.id.clone(), since: now })?, condition: Condition::None });
+            writes.push(Write::Put { item: Item::new(keys::pending_notice(&renewal.id), &PendingNotice { renewal_id: renewal.id.clone(), since: now })?, condition: Condition::None });
             match (&lock, release_lock(lock.as_ref(), &renewal.id)) {
                 (_, Some(release)) => writes.push(release),
                 // No live lock: none may appear meanwhile (a card checkout opening).
-                (None, None) => writes.push(Write::Check { key: lock_key(&renewal.subscription_id), condition: Condition::Absent }),
+                (None, None) => writes.push(Write::Check { key: keys::renewal_lock(&renewal.subscription_id), condition: Condition::Absent }),
                 (Some(_), None) => {}
             }
             written = Some((renewal_item, done));
@@ -561,11 +537,9 @@ pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Per
             Notice::MemberConfirmation => {
                 let read = match person {
                     Some(_) => None,
-                    None => store
-                        .get(&account::person_key(&renewal.person_id))
-                        .await?
-                        .map(|i| i.decode::<Person>())
-                        .transpose()?,
+                    None => {
+                        store.get(&keys::person(&renewal.person_id)).await?.map(|i| i.decode::<Person>()).transpose()?
+                    }
                 };
                 match person.or(read.as_ref()) {
                     Some(p) => {
@@ -592,7 +566,7 @@ pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Per
     renewal.notices.claimed_at = None;
     let mut writes = vec![Write::replace(item.next(&renewal)?)];
     if failure.is_none() {
-        writes.push(Write::Delete { key: pending_notice_key(&renewal.id), condition: Condition::None });
+        writes.push(Write::Delete { key: keys::pending_notice(&renewal.id), condition: Condition::None });
     }
     if let Err(e) = store.transact(writes).await {
         tracing::warn!(renewal = %renewal.id, error = %e, "notices sent but not recorded; the claim lapses and a retry may send them again");
@@ -650,7 +624,7 @@ pub async fn may_read(services: &Services, person_id: &str, space_id: &str, invo
     if invoice.buyer.space_id != space_id {
         return Ok(false);
     }
-    let Some(item) = services.store.get(&account::membership_key(person_id, space_id)).await? else { return Ok(false) };
+    let Some(item) = services.store.get(&keys::membership(person_id, space_id)).await? else { return Ok(false) };
     let membership: account::Membership = item.decode()?;
     Ok(membership.roles.iter().any(|r| matches!(r, Role::Administrator | Role::BillingContact)))
 }

@@ -1,10 +1,11 @@
 //! People, customer spaces and memberships: the nouns every journey after sign-up uses,
 //! their keys in the single table, and the writes that create an individual account.
 
+use crate::domain::keys;
 use crate::domain::people::email::EmailAddress;
 use crate::domain::people::phone::PhoneChannel;
 use crate::locale::Locale;
-use crate::ports::store::{Item, Key, StoreError, Write};
+use crate::ports::store::{Item, StoreError, Write};
 use crate::ports::{EncryptionContext, Sealed};
 use serde::{Deserialize, Serialize};
 
@@ -173,11 +174,6 @@ pub struct AlternateEmail {
     pub token_hash: Option<String>,
     /// When the link stops working.
     pub expires_at: i64,
-}
-
-/// Key of the guard item that makes an organisation identifier unique.
-pub fn identifier_guard_key(identifier: &str) -> Key {
-    Key::new(format!("IDENT#{identifier}"), "GUARD")
 }
 
 /// An organisation identifier as typed (`ek 700-962` → `EK700962`), if it is one.
@@ -411,43 +407,18 @@ pub async fn person_with_spaces(
     store: &dyn crate::ports::store::Store,
     person_id: &str,
 ) -> Result<Option<PersonWithSpaces>, StoreError> {
-    let items = store.query(&format!("PERSON#{person_id}"), "", 200).await?;
+    let items = store.query(&keys::person_partition(person_id), "", 200).await?;
     let mut person = None;
     let mut memberships = Vec::new();
     for item in items {
         if item.key.sk == "PROFILE" {
             let decoded: Person = item.decode()?;
             person = Some((item, decoded));
-        } else if item.key.sk.starts_with("MEMBER#") {
+        } else if item.key.sk.starts_with(keys::MEMBERSHIP_PREFIX) {
             memberships.push(item.decode()?);
         }
     }
     Ok(person.map(|(item, person)| PersonWithSpaces { item, person, memberships }))
-}
-
-/// Key of a person's profile item.
-pub fn person_key(person_id: &str) -> Key {
-    Key::new(format!("PERSON#{person_id}"), "PROFILE")
-}
-
-/// Key of the guard item that makes a login email unique.
-pub fn email_guard_key(email: &EmailAddress) -> Key {
-    Key::new(format!("EMAIL#{email}"), "GUARD")
-}
-
-/// Key of a customer space item.
-pub fn space_key(space_id: &str) -> Key {
-    Key::new(format!("SPACE#{space_id}"), "SPACE")
-}
-
-/// Key of a membership item (under the person; indexed under the space).
-pub fn membership_key(person_id: &str, space_id: &str) -> Key {
-    Key::new(format!("PERSON#{person_id}"), format!("MEMBER#{space_id}"))
-}
-
-/// Key of the subscriber record of an email address.
-pub fn subscriber_key(email: &EmailAddress) -> Key {
-    Key::new(format!("SUBSCRIBER#{email}"), "RECORD")
 }
 
 /// The guard item's body: which person holds the email.
@@ -468,17 +439,17 @@ pub fn individual_account_writes(person: &Person, space: &CustomerSpace) -> Resu
         space_kind: space.kind,
     };
     Ok(vec![
-        Write::create(Item::new(email_guard_key(&person.email), &EmailGuard { person_id: person.id.clone() })?),
-        Write::create(Item::new(person_key(&person.id), person)?),
-        Write::create(Item::new(space_key(&space.id), space)?),
+        Write::create(Item::new(keys::email_guard(&person.email), &EmailGuard { person_id: person.id.clone() })?),
+        Write::create(Item::new(keys::person(&person.id), person)?),
+        Write::create(Item::new(keys::space(&space.id), space)?),
         membership_write(&membership)?,
     ])
 }
 
 /// The write that creates a membership, indexed under its space (`gsi1`).
 pub fn membership_write(membership: &Membership) -> Result<Write, StoreError> {
-    let index = Key::new(format!("SPACE#{}", membership.space_id), format!("MEMBER#{}", membership.person_id));
-    Ok(Write::create(Item::new(membership_key(&membership.person_id, &membership.space_id), membership)?.gsi1(index)))
+    let index = keys::space_member_index(&membership.space_id, &membership.person_id);
+    Ok(Write::create(Item::new(keys::membership(&membership.person_id, &membership.space_id), membership)?.gsi1(index)))
 }
 
 #[cfg(test)]

@@ -4,11 +4,12 @@
 
 use crate::domain::audit::AuditEvent;
 use crate::domain::audit::RequestContext;
+use crate::domain::keys;
 use crate::domain::people::account::{self, Person};
 use crate::domain::second_factor::otp;
 use crate::domain::second_factor::{self, Answer, Checked, FactorChallenge, FactorView};
 use crate::domain::secret_token;
-use crate::ports::store::{Item, Key, StoreError, Write};
+use crate::ports::store::{Item, StoreError, Write};
 use crate::{Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
 
@@ -84,10 +85,6 @@ pub struct Challenge {
     pub completed: Option<String>,
 }
 
-fn key(id: &str) -> Key {
-    Key::new(format!("LOGIN#{id}"), "CHALLENGE")
-}
-
 /// A step that began: its token and what to tell the client.
 pub struct Begun {
     /// The bearer token of the step.
@@ -147,7 +144,7 @@ pub async fn begin_as(
         Some(_) => Some(second_factor::open_phone(services, &context.source_ip, person).await?),
         None => None,
     };
-    writes.push(Write::create(Item::new(key(&id), &challenge)?.expires_at(now + CHALLENGE_TTL)));
+    writes.push(Write::create(Item::new(keys::second_factor_step(&id), &challenge)?.expires_at(now + CHALLENGE_TTL)));
     services.store.transact(writes).await?;
     if let (Some(code), Some(phone)) = (code, phone) {
         // A failed delivery leaves an unusable step behind (it expires): the person starts again.
@@ -230,7 +227,7 @@ pub async fn begin_replacement(
 
 /// A step by its id (not by its token: for the journey that owns it), if it still exists.
 pub async fn by_id(services: &Services, id: &str) -> Result<Option<(Item, Challenge)>> {
-    match services.store.get(&key(id)).await? {
+    match services.store.get(&keys::second_factor_step(id)).await? {
         Some(item) => {
             let challenge = item.decode()?;
             Ok(Some((item, challenge)))
@@ -244,7 +241,7 @@ pub async fn by_id(services: &Services, id: &str) -> Result<Option<(Item, Challe
 pub async fn load(services: &Services, token: &str, purpose_kind: Option<&str>) -> Result<(Item, Challenge)> {
     let invalid = || Error::new(ErrorCode::LoginInvalid).field("challenge_token");
     let presented = secret_token::parse(token).ok_or_else(invalid)?;
-    let item = services.store.get(&key(presented.id)).await?.ok_or_else(invalid)?;
+    let item = services.store.get(&keys::second_factor_step(presented.id)).await?.ok_or_else(invalid)?;
     let challenge: Challenge = item.decode()?;
     if !presented.matches(&challenge.token_hash)
         || challenge.completed.is_some()
@@ -400,7 +397,7 @@ pub async fn send_new_code(
     let now = services.now();
     let person: Person = services
         .store
-        .get(&account::person_key(&challenge.person_id))
+        .get(&keys::person(&challenge.person_id))
         .await?
         .ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?
         .decode()?;

@@ -8,7 +8,8 @@
 //! items expire. Rotating is adding a key.
 
 use crate::domain::crypto;
-use crate::ports::store::{Item, Key, Write};
+use crate::domain::keys;
+use crate::ports::store::{Item, Write};
 use crate::ports::{EncryptionContext, Sealed};
 use crate::{Error, ErrorCode, Result, Services};
 use aws_lc_rs::rand::SystemRandom;
@@ -24,8 +25,6 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
 /// The JWT `typ` of device tokens: never accepted as an access token, nor the reverse.
 pub const DEVICE_TOKEN_TYPE: &str = "device+jwt";
-
-const RING_PK: &str = "SIGNINGKEYS";
 
 /// The claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,8 +286,8 @@ pub async fn rotate(services: &Services, keep_old_for: i64) -> Result<String> {
     let (pkcs8, x, y) = generate()?;
     let private_key = services.keys.seal(&pkcs8, &signing_context(&kid)).await?;
     let stored = StoredSigningKey { kid: kid.clone(), created_at: now, private_key, x, y };
-    let mut writes = vec![Write::create(Item::new(Key::new(RING_PK, format!("KEY#{:012}#{kid}", now)), &stored)?)];
-    for old in services.store.query(RING_PK, "KEY#", 100).await? {
+    let mut writes = vec![Write::create(Item::new(keys::signing_key(now, &kid), &stored)?)];
+    for old in services.store.query(keys::SIGNING_KEYS, keys::SIGNING_KEY_PREFIX, 100).await? {
         if old.expires_at.is_none() {
             writes.push(Write::replace(old.next(&old.decode::<StoredSigningKey>()?)?.expires_at(now + keep_old_for)));
         }
@@ -300,14 +299,14 @@ pub async fn rotate(services: &Services, keep_old_for: i64) -> Result<String> {
 /// Loads the stored ring (one query and one key-service call), creating the first key
 /// when there is none.
 pub async fn load(services: &Services, keep_old_for: i64) -> Result<KeyRing> {
-    let mut items = services.store.query(RING_PK, "KEY#", 100).await?;
+    let mut items = services.store.query(keys::SIGNING_KEYS, keys::SIGNING_KEY_PREFIX, 100).await?;
     if items.is_empty() {
         match rotate(services, keep_old_for).await {
             // Another instance created the first key at the same moment: use it.
             Ok(_) | Err(Error { code: ErrorCode::Conflict, .. }) => {}
             Err(e) => return Err(e),
         }
-        items = services.store.query(RING_PK, "KEY#", 100).await?;
+        items = services.store.query(keys::SIGNING_KEYS, keys::SIGNING_KEY_PREFIX, 100).await?;
     }
     // Newest first: it signs; the others only verify.
     let mut stored: Vec<StoredSigningKey> = items.iter().map(|i| i.decode()).collect::<Result<_, _>>()?;

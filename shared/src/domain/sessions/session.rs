@@ -4,9 +4,10 @@
 //! the person's session epoch: a password change bumps the epoch and ends every session.
 
 use crate::config::TokenSettings;
+use crate::domain::keys;
 use crate::domain::people::account::{self, Person};
 use crate::domain::secret_token;
-use crate::ports::store::{Condition, Item, Key, StoreError, Write};
+use crate::ports::store::{Condition, Item, StoreError, Write};
 use crate::{Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
 
@@ -103,7 +104,7 @@ impl Live {
         claims: &crate::domain::sessions::access_token::AccessClaims,
     ) -> Result<Live> {
         let invalid = || Error::new(ErrorCode::TokenInvalid);
-        let keys = [session_key(&claims.sid), account::person_key(&claims.sub)];
+        let keys = [keys::session(&claims.sid), keys::person(&claims.sub)];
         let mut found = services.store.get_many(&keys).await?.into_iter();
         let (session_item, person_item) =
             (found.next().flatten().ok_or_else(invalid)?, found.next().flatten().ok_or_else(invalid)?);
@@ -132,15 +133,6 @@ impl Live {
             _ => Err(Error::new(ErrorCode::ReauthenticationRequired)),
         }
     }
-}
-
-/// Key of a session item.
-pub fn session_key(id: &str) -> Key {
-    Key::new(format!("SESSION#{id}"), "SESSION")
-}
-
-fn person_index(person_id: &str, created_at: i64, id: &str) -> Key {
-    Key::new(format!("PERSON#{person_id}"), format!("SESSION#{created_at:012}#{id}"))
 }
 
 /// A session and the refresh token to give its holder (never stored in clear).
@@ -206,7 +198,9 @@ pub fn prepare(
         reauth_failures_total: 0,
     };
     let expiry = session.expiry(&services.config.tokens, now);
-    let item = Item::new(session_key(&id), &session)?.expires_at(expiry).gsi1(person_index(person_id, now, &id));
+    let item = Item::new(keys::session(&id), &session)?
+        .expires_at(expiry)
+        .gsi1(keys::person_session_index(person_id, now, &id));
     Ok(Prepared { issued: Issued { session, refresh_token: token.token }, write: Write::create(item) })
 }
 
@@ -220,15 +214,14 @@ pub async fn refresh(services: &Services, refresh_token: &str) -> Result<Issued>
     let invalid = || Error::new(ErrorCode::TokenInvalid);
     let presented = secret_token::parse(refresh_token).ok_or_else(invalid)?;
     let store = services.store.as_ref();
-    let item = store.get(&session_key(presented.id)).await?.ok_or_else(invalid)?;
+    let item = store.get(&keys::session(presented.id)).await?.ok_or_else(invalid)?;
     let mut session: Session = item.decode()?;
     let now = services.now();
     let settings = &services.config.tokens;
     if session.revoked.is_some() || now >= session.ends_at(settings) {
         return Err(invalid());
     }
-    let person: Option<Person> =
-        store.get(&account::person_key(&session.person_id)).await?.map(|i| i.decode()).transpose()?;
+    let person: Option<Person> = store.get(&keys::person(&session.person_id)).await?.map(|i| i.decode()).transpose()?;
     if person.is_none_or(|p| p.session_epoch != session.epoch) {
         revoke_item(services, &item, session, "password_changed").await?;
         return Err(invalid());
@@ -318,7 +311,7 @@ pub async fn revoke(services: &Services, person_id: &str, session_id: &str, reas
     if !crate::domain::crypto::is_random_id(session_id) {
         return Err(Error::new(ErrorCode::NotFound));
     }
-    let item = services.store.get(&session_key(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
+    let item = services.store.get(&keys::session(session_id)).await?.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
     let session: Session = item.decode()?;
     if session.person_id != person_id {
         return Err(Error::new(ErrorCode::NotFound));
@@ -329,14 +322,10 @@ pub async fn revoke(services: &Services, person_id: &str, session_id: &str, reas
 /// How many sessions one read of a person's index lists.
 const PAGE: usize = 200;
 
-fn index_pk(person_id: &str) -> String {
-    format!("PERSON#{person_id}")
-}
-
 /// A person's sessions not revoked, oldest first (the first 200; every one is ended by a
 /// password change whatever their number, see [`revoke_all_except`]).
 pub async fn list(services: &Services, person_id: &str) -> Result<Vec<Session>> {
-    let items = services.store.query_gsi1(&index_pk(person_id), "SESSION#", PAGE).await?;
+    let items = services.store.query_gsi1(&keys::person_partition(person_id), keys::SESSION_PREFIX, PAGE).await?;
     let mut sessions = Vec::new();
     for item in items {
         let session: Session = item.decode()?;
@@ -365,7 +354,7 @@ pub async fn revoke_all_except(
     let mut seen = std::collections::HashSet::new();
     let mut waits = 0;
     loop {
-        let items = services.store.query_gsi1(&index_pk(person_id), "SESSION#", PAGE).await?;
+        let items = services.store.query_gsi1(&keys::person_partition(person_id), keys::SESSION_PREFIX, PAGE).await?;
         let full = items.len() == PAGE;
         let mut progressed = false;
         for item in items {

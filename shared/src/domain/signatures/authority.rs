@@ -4,8 +4,9 @@
 //! Its own certificate is self-signed once, on first use, and kept in the store. Every issued
 //! certificate gets a unique serial and a status record (`CERT#<serial>`: good or revoked).
 
+use crate::domain::keys;
 use crate::domain::signatures::x509::{self, Profile, ToBeSigned};
-use crate::ports::store::{Item, Key, StoreError, Write};
+use crate::ports::store::{Item, StoreError, Write};
 use crate::ports::KeyError;
 use crate::{domain::crypto, Error, ErrorCode, Result, Services};
 use serde::{Deserialize, Serialize};
@@ -31,10 +32,6 @@ impl Authority {
     pub fn der(&self) -> Vec<u8> {
         crypto::b64url_decode(&self.certificate).unwrap_or_default()
     }
-}
-
-fn authority_key(key_id: &str) -> Key {
-    Key::new(format!("CA#{key_id}"), "AUTHORITY")
 }
 
 fn authority_name() -> Vec<u8> {
@@ -66,11 +63,6 @@ pub enum CertificateStatus {
     Revoked,
 }
 
-/// Key of a certificate's status record.
-pub fn certificate_key(serial: &str) -> Key {
-    Key::new(format!("CERT#{serial}"), "STATUS")
-}
-
 fn unavailable(e: KeyError) -> Error {
     Error::unavailable(format!("certificate authority: {e}"))
 }
@@ -78,7 +70,7 @@ fn unavailable(e: KeyError) -> Error {
 /// The authority's certificate: read from the store, or made (self-signed) on first use.
 /// Two instances making it at once keep the first stored.
 pub async fn authority(services: &Services) -> Result<Authority> {
-    let key = authority_key(&services.ca.key_id());
+    let key = keys::authority(&services.ca.key_id());
     if let Some(item) = services.store.get(&key).await? {
         return Ok(item.decode()?);
     }
@@ -192,7 +184,7 @@ pub async fn issue_with_serial(
         not_after,
         revoked_at: None,
     };
-    match services.store.write(Write::create(Item::new(certificate_key(&serial_hex), &record)?)).await {
+    match services.store.write(Write::create(Item::new(keys::certificate(&serial_hex), &record)?)).await {
         Ok(()) => Ok(Some(Issued {
             serial: serial_hex,
             certificate: crypto::b64url(&x509::certificate(&tbs, &signature)),
@@ -215,7 +207,7 @@ pub async fn issue_with_serial(
 /// Marks a certificate revoked (idempotent).
 pub async fn revoke(services: &Services, serial: &str) -> Result<()> {
     for _ in 0..8 {
-        let Some(item) = services.store.get(&certificate_key(serial)).await? else { return Ok(()) };
+        let Some(item) = services.store.get(&keys::certificate(serial)).await? else { return Ok(()) };
         let mut record: CertificateRecord = item.decode()?;
         if record.status == CertificateStatus::Revoked {
             return Ok(());
@@ -233,7 +225,7 @@ pub async fn revoke(services: &Services, serial: &str) -> Result<()> {
 
 /// The status of a serial: good, revoked, or unknown (`None`).
 pub async fn status(services: &Services, serial: &str) -> Result<Option<CertificateRecord>> {
-    Ok(services.store.get(&certificate_key(&serial.to_ascii_lowercase())).await?.map(|i| i.decode()).transpose()?)
+    Ok(services.store.get(&keys::certificate(&serial.to_ascii_lowercase())).await?.map(|i| i.decode()).transpose()?)
 }
 
 /// A new P-256 key pair for a subscriber: its PKCS#8 private key (to seal) and its

@@ -7,6 +7,7 @@
 //! subscription functional, confirmation email — advance by conditional writes, so that a
 //! retry resumes where a failure stopped and racing activations issue one certificate.
 
+use crate::domain::keys;
 use crate::ports::store::Key;
 use crate::ports::Sealed;
 use serde::{Deserialize, Serialize};
@@ -78,19 +79,9 @@ pub struct Subscription {
     pub recovery: Option<String>,
 }
 
-/// Key of a subscription.
-pub fn subscription_key(id: &str) -> Key {
-    Key::new(format!("SUB#{id}"), "SUBSCRIPTION")
-}
-
-/// The index key of a subscription under its space.
-pub fn space_index(space_id: &str, id: &str) -> Key {
-    Key::new(format!("SPACE#{space_id}"), format!("SUB#{id}"))
-}
-
 /// The index item that finds the subscriptions ending on a day (`EXPIRY#<YYYY-MM-DD>`).
 pub fn expiry_index_key(term_end: i64, id: &str) -> Key {
-    Key::new(format!("EXPIRY#{}", crate::domain::calendar::utc_day(term_end)), format!("SUB#{id}"))
+    keys::expiry_index(&crate::domain::calendar::utc_day(term_end), id)
 }
 
 /// The writes that create a subscription: the item (indexed under its space) and its entry
@@ -102,7 +93,9 @@ pub fn creation_writes(sub: &Subscription) -> Result<Vec<crate::ports::store::Wr
         subscription_id: &'a str,
     }
     Ok(vec![
-        Write::create(Item::new(subscription_key(&sub.id), sub)?.gsi1(space_index(&sub.space_id, &sub.id))),
+        Write::create(
+            Item::new(keys::subscription(&sub.id), sub)?.gsi1(keys::space_subscription_index(&sub.space_id, &sub.id)),
+        ),
         Write::create(
             Item::new(expiry_index_key(sub.term_end, &sub.id), &Entry { subscription_id: &sub.id })?
                 .expires_at(sub.term_end + 86400),
@@ -170,11 +163,6 @@ pub struct Recovery {
     pub step_id: Option<String>,
     /// Whether the confirmation email went out.
     pub confirmation_sent: bool,
-}
-
-/// Key of a recovery.
-pub fn recovery_key(reference: &str) -> Key {
-    Key::new(format!("RECOVERY#{reference}"), "RECOVERY")
 }
 
 /// Characters of a reference: no 0/O, 1/I/L, so it reads and copies without doubt.
