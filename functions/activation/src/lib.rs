@@ -19,6 +19,7 @@ use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::keys;
 use signet_shared::domain::people::account::Person;
+use signet_shared::domain::retry::{self, Round};
 use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
 use signet_shared::domain::second_factor::Answer;
 use signet_shared::domain::signatures::authority::{self, Subject};
@@ -132,22 +133,16 @@ async fn activate(
     }
     usable(&recovery, services.now())?;
     // The second factor, committed once; a retry finds it passed.
-    let mut passed_now = false;
-    for _ in 0..step::COMMIT_ROUNDS {
-        let passed = step::answer(&services, &context, &body.challenge_token, "activation", Some(answer)).await?;
+    let (services, context, token) = (&services, &context, body.challenge_token.as_str());
+    retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
+        let passed = step::answer(services, context, token, "activation", Some(answer)).await?;
         if !passed.fresh {
-            passed_now = true;
-            break;
+            return Ok(Round::Done(()));
         }
-        if step::try_commit(&services, Commit { writes: passed.writes()?, event: None, then: () }).await?.is_some() {
-            passed_now = true;
-            break;
-        }
-    }
-    if !passed_now {
-        return Err(step::contention());
-    }
-    let (subscription_id, serial) = run(&services, &context, &live.person, &recovery.reference).await?;
+        step::try_commit(services, Commit { writes: passed.writes()?, event: None, then: () }).await
+    })
+    .await?;
+    let (subscription_id, serial) = run(services, context, &live.person, &recovery.reference).await?;
     Ok(json(
         StatusCode::OK,
         &Activated {
@@ -160,125 +155,152 @@ async fn activate(
     ))
 }
 
-/// Advances the activation to its end; each step is a conditional write, a lost race
-/// re-reads the record and goes on from the state the winner left.
+/// Advances the activation to its end; each move is a conditional write, a lost race
+/// re-reads the records and goes on from the state the winner left.
 async fn run(
     services: &Services,
     context: &RequestContext,
     person: &Person,
     reference: &str,
 ) -> Result<(String, String)> {
-    let store = services.store.as_ref();
     // The records as this call last wrote them: read again only after a lost race.
-    let mut known: Option<(Item, Item)> = None;
-    for _ in 0..64 {
-        let (item, sub_item) = match known.take() {
-            Some(pair) => pair,
-            None => {
-                let item = store.get(&keys::recovery(reference)).await?.ok_or_else(invalid)?;
-                let subscription_id = item.decode::<Recovery>()?.subscription_id;
-                let sub_item = store.get(&keys::subscription(&subscription_id)).await?.ok_or_else(invalid)?;
-                (item, sub_item)
-            }
-        };
-        let mut recovery: Recovery = item.decode()?;
-        let mut sub: Subscription = sub_item.decode()?;
-        let written = match recovery.activation.clone() {
-            ActivationState::Pending => {
-                let (pkcs8, spki) = authority::new_signing_key()?;
-                let private_key = services.keys.seal(&pkcs8, &subscription::key_context(&sub.id)).await?;
-                let serial = crypto::hex(&authority::new_serial(services));
-                recovery.activation = ActivationState::KeyReady { private_key, spki: crypto::b64url(&spki), serial };
-                let next = item.next(&recovery)?;
-                let result = store.write(Write::replace(next.clone())).await;
-                if result.is_ok() {
-                    known = Some((next, sub_item));
-                }
-                result
-            }
-            ActivationState::KeyReady { private_key, spki, serial } => {
-                let spki = crypto::b64url_decode(&spki).ok_or_else(|| Error::internal("stored public key"))?;
-                let serial_bytes = crypto::unhex(&serial).ok_or_else(|| Error::internal("stored serial"))?;
-                let not_after = sub.term_end.min(services.now() + CERTIFICATE_LIFETIME);
-                let name = format!("{} {}", person.first_name, person.last_name);
-                let subject = Subject { common_name: &name, email: person.email.as_str(), reference: &sub.id };
-                let issued = authority::issue_with_serial(services, &subject, &spki, not_after, &serial_bytes)
-                    .await?
-                    .ok_or_else(|| Error::internal("serial of another subject"))?;
-                recovery.activation = ActivationState::Issued {
-                    private_key,
-                    serial: issued.serial,
-                    certificate: issued.certificate,
-                    not_after: issued.not_after,
-                };
-                let next = item.next(&recovery)?;
-                let result = store.write(Write::replace(next.clone())).await;
-                if result.is_ok() {
-                    known = Some((next, sub_item));
-                }
-                result
-            }
-            ActivationState::Issued { private_key, serial, certificate, not_after } => {
-                if let Some(previous) = sub.certificate.as_ref().filter(|c| c.serial != serial) {
-                    authority::revoke(services, &previous.serial).await?;
-                }
-                sub.certificate =
-                    Some(CurrentCertificate { serial: serial.clone(), not_after, certificate, private_key });
-                sub.status = SubscriptionStatus::Functional;
-                if sub.recovery.as_deref() == Some(reference) {
-                    sub.recovery = None;
-                }
-                recovery.activation = ActivationState::Done { serial: serial.clone() };
-                let event = AuditEvent::new(
-                    services.now(),
-                    context,
-                    "activation.completed",
-                    Some(&person.id),
-                    format!("subscription:{}", sub.id),
-                    serde_json::json!({"serial": serial}),
-                );
-                let (next, sub_next) = (item.next(&recovery)?, sub_item.next(&sub)?);
-                let writes = vec![
-                    Write::replace(next.clone()),
-                    Write::replace(sub_next.clone()),
-                    event.write(&services.new_id())?,
-                ];
-                let result = store.transact(writes).await;
-                if result.is_ok() {
-                    event.log();
-                    known = Some((next, sub_next));
-                }
-                result
-            }
-            ActivationState::Done { serial } => {
-                if recovery.confirmation_sent {
-                    return Ok((sub.id, serial));
-                }
-                // Claimed before it is sent: racing activations send it once; a failed send
-                // gives the claim back so that a retry sends it.
-                recovery.confirmation_sent = true;
-                let claimed = item.next(&recovery)?;
-                match store.write(Write::replace(claimed.clone())).await {
-                    Ok(()) => {}
-                    Err(StoreError::ConditionFailed(_)) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-                if let Err(e) = services
-                    .mailer
-                    .send(&messages::signature_activated(person.email.as_str(), &serial, person.locale))
-                    .await
-                {
-                    recovery.confirmation_sent = false;
-                    let _ = store.write(Write::replace(claimed.next(&recovery)?)).await;
-                    return Err(e.into());
-                }
-                return Ok((sub.id, serial));
-            }
-        };
-        match written {
-            Ok(()) | Err(StoreError::ConditionFailed(_)) => continue,
-            Err(e) => return Err(e.into()),
+    retry::optimistic_from(64, retry::busy, None, |known| advance(services, context, person, reference, known)).await
+}
+
+/// The records of an activation: the recovery and its subscription.
+type Records = (Item, Item);
+
+/// One move of the activation from the state its records hold: a new key, the
+/// certificate, the subscription's new certificate, then the confirmation sent once.
+async fn advance(
+    services: &Services,
+    context: &RequestContext,
+    person: &Person,
+    reference: &str,
+    known: Option<Records>,
+) -> Result<Round<(String, String), Option<Records>>> {
+    let store = services.store.as_ref();
+    let (item, sub_item) = match known {
+        Some(pair) => pair,
+        None => {
+            let item = store.get(&keys::recovery(reference)).await?.ok_or_else(invalid)?;
+            let subscription_id = item.decode::<Recovery>()?.subscription_id;
+            let sub_item = store.get(&keys::subscription(&subscription_id)).await?.ok_or_else(invalid)?;
+            (item, sub_item)
         }
+    };
+    let mut recovery: Recovery = item.decode()?;
+    let sub: Subscription = sub_item.decode()?;
+    match recovery.activation.clone() {
+        ActivationState::Pending => {
+            let (pkcs8, spki) = authority::new_signing_key()?;
+            let private_key = services.keys.seal(&pkcs8, &subscription::key_context(&sub.id)).await?;
+            let serial = crypto::hex(&authority::new_serial(services));
+            recovery.activation = ActivationState::KeyReady { private_key, spki: crypto::b64url(&spki), serial };
+            let next = item.next(&recovery)?;
+            again_after(store.write(Write::replace(next.clone())).await, (next, sub_item))
+        }
+        ActivationState::KeyReady { private_key, spki, serial } => {
+            let spki = crypto::b64url_decode(&spki).ok_or_else(|| Error::internal("stored public key"))?;
+            let serial_bytes = crypto::unhex(&serial).ok_or_else(|| Error::internal("stored serial"))?;
+            let not_after = sub.term_end.min(services.now() + CERTIFICATE_LIFETIME);
+            let name = format!("{} {}", person.first_name, person.last_name);
+            let subject = Subject { common_name: &name, email: person.email.as_str(), reference: &sub.id };
+            let issued = authority::issue_with_serial(services, &subject, &spki, not_after, &serial_bytes)
+                .await?
+                .ok_or_else(|| Error::internal("serial of another subject"))?;
+            recovery.activation = ActivationState::Issued {
+                private_key,
+                serial: issued.serial,
+                certificate: issued.certificate,
+                not_after: issued.not_after,
+            };
+            let next = item.next(&recovery)?;
+            again_after(store.write(Write::replace(next.clone())).await, (next, sub_item))
+        }
+        ActivationState::Issued { private_key, serial, certificate, not_after } => {
+            let issued = CurrentCertificate { serial, not_after, certificate, private_key };
+            install(services, context, person, reference, (item, sub_item), issued).await
+        }
+        ActivationState::Done { serial } => confirm(services, person, &item, recovery, sub.id, serial).await,
     }
-    Err(step::contention())
+}
+
+/// Another move after a write: from the records written, or read again after a lost race.
+fn again_after<T>(written: std::result::Result<(), StoreError>, records: Records) -> Result<Round<T, Option<Records>>> {
+    match written {
+        Ok(()) => Ok(Round::Again(Some(records))),
+        Err(StoreError::ConditionFailed(_)) => Ok(Round::Again(None)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The subscription gets the issued certificate (the previous one revoked) and is
+/// functional again; the recovery is done. One transaction, audited.
+async fn install(
+    services: &Services,
+    context: &RequestContext,
+    person: &Person,
+    reference: &str,
+    (item, sub_item): Records,
+    issued: CurrentCertificate,
+) -> Result<Round<(String, String), Option<Records>>> {
+    let mut recovery: Recovery = item.decode()?;
+    let mut sub: Subscription = sub_item.decode()?;
+    if let Some(previous) = sub.certificate.as_ref().filter(|c| c.serial != issued.serial) {
+        authority::revoke(services, &previous.serial).await?;
+    }
+    let serial = issued.serial.clone();
+    sub.certificate = Some(issued);
+    sub.status = SubscriptionStatus::Functional;
+    if sub.recovery.as_deref() == Some(reference) {
+        sub.recovery = None;
+    }
+    recovery.activation = ActivationState::Done { serial: serial.clone() };
+    let event = AuditEvent::new(
+        services.now(),
+        context,
+        "activation.completed",
+        Some(&person.id),
+        format!("subscription:{}", sub.id),
+        serde_json::json!({"serial": serial}),
+    );
+    let (next, sub_next) = (item.next(&recovery)?, sub_item.next(&sub)?);
+    let writes = vec![Write::replace(next.clone()), Write::replace(sub_next.clone()), event.write(&services.new_id())?];
+    let result = services.store.transact(writes).await;
+    if result.is_ok() {
+        event.log();
+    }
+    again_after(result, (next, sub_next))
+}
+
+/// The confirmation email, sent once: claimed before it is sent, so racing activations
+/// send it once; a failed send gives the claim back so that a retry sends it.
+async fn confirm(
+    services: &Services,
+    person: &Person,
+    item: &Item,
+    mut recovery: Recovery,
+    subscription_id: String,
+    serial: String,
+) -> Result<Round<(String, String), Option<Records>>> {
+    if recovery.confirmation_sent {
+        return Ok(Round::Done((subscription_id, serial)));
+    }
+    let store = services.store.as_ref();
+    recovery.confirmation_sent = true;
+    let claimed = item.next(&recovery)?;
+    match store.write(Write::replace(claimed.clone())).await {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed(_)) => return Ok(Round::Again(None)),
+        Err(e) => return Err(e.into()),
+    }
+    if let Err(e) =
+        services.mailer.send(&messages::signature_activated(person.email.as_str(), &serial, person.locale)).await
+    {
+        recovery.confirmation_sent = false;
+        let _ = store.write(Write::replace(claimed.next(&recovery)?)).await;
+        return Err(e.into());
+    }
+    Ok(Round::Done((subscription_id, serial)))
 }

@@ -22,6 +22,7 @@ use signet_shared::domain::messages::{self, CredentialChange};
 use signet_shared::domain::people::account::{self, AlternateEmail, PendingEmail, Person, PhoneFactor};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::retry::{self, Round};
 use signet_shared::domain::second_factor::otp::{self, CodeChallenge, CodeCheck};
 use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
 use signet_shared::domain::second_factor::{self, Answer};
@@ -285,80 +286,89 @@ async fn confirm_change(
     if session_id != claims.sid || begun.person_id != claims.sub {
         return Err(Error::new(ErrorCode::LoginInvalid).field("challenge_token"));
     }
-    let store = services.store.as_ref();
-    for _ in 0..step::COMMIT_ROUNDS {
-        let mut passed = match step::answer(&services, &context, &body.challenge_token, "email_change", answer).await {
-            Ok(passed) => passed,
-            Err(e) if e.code == ErrorCode::CodeAttemptsExceeded => {
-                end_change(&services, &context, &change_id).await?;
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
-        if answer.is_some() && !passed.fresh {
-            return Err(Error::new(ErrorCode::Conflict));
-        }
-        let now = services.now();
-        let request_item =
-            store.get(&keys::email_change(&change_id)).await?.ok_or_else(|| Error::new(ErrorCode::LinkExpired))?;
-        let mut request: ChangeRequest = request_item.decode()?;
-        let current = passed.person.pending_email.as_ref().is_some_and(|p| p.change_id == change_id);
-        if request.finished.is_some() || !current || request.step_id.as_deref() != Some(passed.challenge.id.as_str()) {
-            return Err(Error::new(ErrorCode::LinkUsed));
-        }
-        if now >= request.expires_at {
-            return Err(Error::new(ErrorCode::LinkExpired));
-        }
-        if store.get(&keys::email_guard(&request.new_email)).await?.is_some() {
-            // Taken since the request (a sign-up, another change): the mailbox holder asking
-            // may be told.
-            return Err(Error::new(ErrorCode::AccountExists));
-        }
-        let old = passed.person.email.clone();
-        passed.person.email = request.new_email.clone();
-        passed.person.pending_email = None;
-        passed.challenge.completed = Some("email_changed".into());
-        request.finished = Some("email_changed".into());
-        let event = audit(
-            &services,
-            &context,
-            "email_change.completed",
-            &passed.person.id,
-            serde_json::json!({"change_id": change_id, "amr": passed.challenge.amr}),
-        );
-        let writes = vec![
-            Write::replace(passed.item.next(&passed.challenge)?),
-            Write::replace(passed.person_item.next(&passed.person)?),
-            Write::Delete { key: keys::email_guard(&old), condition: Condition::None },
-            Write::create(Item::new(
-                keys::email_guard(&request.new_email),
-                &account::EmailGuard { person_id: passed.person.id.clone() },
-            )?),
-            Write::replace(request_item.next(&request)?),
-            event.write(&services.new_id())?,
-        ];
-        let then = (old, passed.person.clone());
-        if let Some((old, person)) = step::try_commit(&services, Commit { writes, event: Some(event), then }).await? {
-            let new = person.email.as_str();
-            for to in [new, old.as_str()] {
-                services
-                    .send_notice(&messages::email_changed(to, old.as_str(), new, person.locale), "email changed")
-                    .await;
-            }
-            return Ok(json(StatusCode::OK, &EmailChanged { status: "email_changed", email: new.to_owned() }));
-        }
+    let (old, person) = retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || {
+        change_email_round(&services, &context, &body.challenge_token, &change_id, answer)
+    })
+    .await?;
+    let new = person.email.as_str();
+    for to in [new, old.as_str()] {
+        services.send_notice(&messages::email_changed(to, old.as_str(), new, person.locale), "email changed").await;
     }
-    Err(step::contention())
+    Ok(json(StatusCode::OK, &EmailChanged { status: "email_changed", email: new.to_owned() }))
+}
+
+/// One round of the change: the answer checked on the fresh step, then the new address
+/// committed with the step used up; the old address and the person once committed.
+async fn change_email_round(
+    services: &Services,
+    context: &RequestContext,
+    token: &str,
+    change_id: &str,
+    answer: Option<Answer<'_>>,
+) -> Result<Round<(EmailAddress, Person)>> {
+    let store = services.store.as_ref();
+    let mut passed = match step::answer(services, context, token, "email_change", answer).await {
+        Ok(passed) => passed,
+        Err(e) if e.code == ErrorCode::CodeAttemptsExceeded => {
+            end_change(services, context, change_id).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    if answer.is_some() && !passed.fresh {
+        return Err(Error::new(ErrorCode::Conflict));
+    }
+    let now = services.now();
+    let request_item =
+        store.get(&keys::email_change(change_id)).await?.ok_or_else(|| Error::new(ErrorCode::LinkExpired))?;
+    let mut request: ChangeRequest = request_item.decode()?;
+    let current = passed.person.pending_email.as_ref().is_some_and(|p| p.change_id == change_id);
+    if request.finished.is_some() || !current || request.step_id.as_deref() != Some(passed.challenge.id.as_str()) {
+        return Err(Error::new(ErrorCode::LinkUsed));
+    }
+    if now >= request.expires_at {
+        return Err(Error::new(ErrorCode::LinkExpired));
+    }
+    if store.get(&keys::email_guard(&request.new_email)).await?.is_some() {
+        // Taken since the request (a sign-up, another change): the mailbox holder asking
+        // may be told.
+        return Err(Error::new(ErrorCode::AccountExists));
+    }
+    let old = passed.person.email.clone();
+    passed.person.email = request.new_email.clone();
+    passed.person.pending_email = None;
+    passed.challenge.completed = Some("email_changed".into());
+    request.finished = Some("email_changed".into());
+    let event = audit(
+        services,
+        context,
+        "email_change.completed",
+        &passed.person.id,
+        serde_json::json!({"change_id": change_id, "amr": passed.challenge.amr}),
+    );
+    let writes = vec![
+        Write::replace(passed.item.next(&passed.challenge)?),
+        Write::replace(passed.person_item.next(&passed.person)?),
+        Write::Delete { key: keys::email_guard(&old), condition: Condition::None },
+        Write::create(Item::new(
+            keys::email_guard(&request.new_email),
+            &account::EmailGuard { person_id: passed.person.id.clone() },
+        )?),
+        Write::replace(request_item.next(&request)?),
+        event.write(&services.new_id())?,
+    ];
+    let then = (old, passed.person.clone());
+    step::try_commit(services, Commit { writes, event: Some(event), then }).await
 }
 
 /// Ends a change after too many wrong codes: the request is finished and no longer pending.
 async fn end_change(services: &Services, context: &RequestContext, change_id: &str) -> Result<()> {
     let store = services.store.as_ref();
-    for _ in 0..step::COMMIT_ROUNDS {
-        let Some(item) = store.get(&keys::email_change(change_id)).await? else { return Ok(()) };
+    retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
+        let Some(item) = store.get(&keys::email_change(change_id)).await? else { return Ok(Round::Done(())) };
         let mut request: ChangeRequest = item.decode()?;
         if request.finished.is_some() {
-            return Ok(());
+            return Ok(Round::Done(()));
         }
         let person_item =
             store.get(&keys::person(&request.person_id)).await?.ok_or_else(|| Error::new(ErrorCode::LoginInvalid))?;
@@ -377,11 +387,9 @@ async fn end_change(services: &Services, context: &RequestContext, change_id: &s
             serde_json::json!({"change_id": change_id}),
         );
         writes.push(event.write(&services.new_id())?);
-        if step::try_commit(services, Commit { writes, event: Some(event), then: () }).await?.is_some() {
-            return Ok(());
-        }
-    }
-    Err(step::contention())
+        step::try_commit(services, Commit { writes, event: Some(event), then: () }).await
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -517,73 +525,83 @@ async fn confirm_phone_change(
     Authenticated(claims, first): Authenticated,
     ApiJson(body): ApiJson<PhoneConfirmBody>,
 ) -> Result<Response> {
-    let limits = &services.config.limits;
-    let mut read = Some(first);
-    for _ in 0..step::COMMIT_ROUNDS {
+    let first = Some(first);
+    let (services, context, claims, code) = (&services, &context, &claims, body.code.as_str());
+    let (person, change) = retry::optimistic_from(step::COMMIT_ROUNDS, retry::busy, first, |read| async move {
         // After a lost race, the session and the person are read again.
-        let live = match read.take() {
+        let live = match read {
             Some(live) => live,
-            None => Live::load(&services, &claims).await?,
+            None => Live::load(services, claims).await?,
         };
-        let now = services.now();
-        let item = services
-            .store
-            .get(&keys::phone_change(&live.person.id))
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
-        let mut change: PhoneChange = item.decode()?;
-        if change.session_id != claims.sid {
-            return Err(Error::new(ErrorCode::Conflict));
-        }
-        if second_factor::person_exhausted(&live.person, now) {
-            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
-        }
-        let check = change.code.check(&body.code, now, limits);
-        let (writes, event, outcome) = if check == CodeCheck::Valid {
-            let mut person = live.person.clone();
-            person.phone =
-                Some(PhoneFactor { phone: change.phone.clone(), hint: change.hint.clone(), channel: change.channel });
-            let mut session = live.session.clone();
-            session.reauthenticated_at = None;
-            let event = audit(
-                &services,
-                &context,
-                "credential.phone_changed",
-                &person.id,
-                serde_json::json!({"channel": change.channel}),
-            );
-            let writes = vec![
-                Write::replace(live.person_item.next(&person)?),
-                Write::replace(live.session_item.next(&session)?),
-                Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) },
-                event.write(&services.new_id())?,
-            ];
-            (writes, Some(event), Ok(person))
-        } else {
-            let error = check.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid));
-            // Exhausted, the change stays (with its count) until it expires: asking again
-            // cannot reset it.
-            let mut writes = vec![Write::replace(item.next(&change)?)];
-            if matches!(check, CodeCheck::Wrong { .. } | CodeCheck::Exhausted) {
-                let mut person = live.person.clone();
-                person.factor_failures.record(now);
-                writes.push(Write::replace(live.person_item.next(&person)?));
-            }
-            (writes, None, Err(error))
-        };
-        match step::try_commit(&services, Commit { writes, event, then: outcome }).await? {
-            None => continue,
-            Some(Err(error)) => return Err(error),
-            Some(Ok(person)) => {
-                services.notify_credential_change(&person, CredentialChange::PhoneChanged).await;
-                return Ok(json(
-                    StatusCode::OK,
-                    &PhoneChanged { status: "phone_changed", phone_hint: change.hint, channel: change.channel },
-                ));
-            }
-        }
+        confirm_phone_round(services, context, claims, &live, code).await
+    })
+    .await?;
+    services.notify_credential_change(&person, CredentialChange::PhoneChanged).await;
+    Ok(json(
+        StatusCode::OK,
+        &PhoneChanged { status: "phone_changed", phone_hint: change.hint, channel: change.channel },
+    ))
+}
+
+/// One round of a phone confirmation on the session and person as `live` holds them.
+async fn confirm_phone_round(
+    services: &Services,
+    context: &RequestContext,
+    claims: &signet_shared::domain::sessions::access_token::AccessClaims,
+    live: &Live,
+    code: &str,
+) -> Result<Round<(Person, PhoneChange), Option<Live>>> {
+    let limits = &services.config.limits;
+    let now = services.now();
+    let item = services
+        .store
+        .get(&keys::phone_change(&live.person.id))
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+    let mut change: PhoneChange = item.decode()?;
+    if change.session_id != claims.sid {
+        return Err(Error::new(ErrorCode::Conflict));
     }
-    Err(step::contention())
+    if second_factor::person_exhausted(&live.person, now) {
+        return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+    }
+    let check = change.code.check(code, now, limits);
+    let (writes, event, outcome) = if check == CodeCheck::Valid {
+        let mut person = live.person.clone();
+        person.phone =
+            Some(PhoneFactor { phone: change.phone.clone(), hint: change.hint.clone(), channel: change.channel });
+        let mut session = live.session.clone();
+        session.reauthenticated_at = None;
+        let event = audit(
+            services,
+            context,
+            "credential.phone_changed",
+            &person.id,
+            serde_json::json!({"channel": change.channel}),
+        );
+        let writes = vec![
+            Write::replace(live.person_item.next(&person)?),
+            Write::replace(live.session_item.next(&session)?),
+            Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) },
+            event.write(&services.new_id())?,
+        ];
+        (writes, Some(event), Ok(person))
+    } else {
+        let error = check.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid));
+        // Exhausted, the change stays (with its count) until it expires: asking again
+        // cannot reset it.
+        let mut writes = vec![Write::replace(item.next(&change)?)];
+        if matches!(check, CodeCheck::Wrong { .. } | CodeCheck::Exhausted) {
+            let mut person = live.person.clone();
+            person.factor_failures.record(now);
+            writes.push(Write::replace(live.person_item.next(&person)?));
+        }
+        (writes, None, Err(error))
+    };
+    Ok(match step::try_commit(services, Commit { writes, event, then: outcome }).await? {
+        Round::Again(()) => Round::Again(None),
+        Round::Done(outcome) => Round::Done((outcome?, change)),
+    })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, Person};
 use signet_shared::domain::people::password;
+use signet_shared::domain::retry::{self, Round};
 use signet_shared::domain::throttle;
 use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::{Error, ErrorCode, Result, Services};
@@ -65,28 +66,29 @@ pub(crate) fn wait(seconds: u64) -> Error {
 /// attempts are each counted, and those past the allowance wait.
 pub(crate) async fn count_attempt(
     services: &Services,
-    mut item: Item,
-    mut person: Person,
+    item: Item,
+    person: Person,
     device: Option<&str>,
 ) -> Result<(Item, Person)> {
     let store = services.store.as_ref();
     let now = services.now();
-    for _ in 0..32 {
+    retry::optimistic_from(32, retry::busy, (item, person), |(item, mut person)| async move {
         if let Some(seconds) = person.failures_of(device).wait(now) {
             return Err(wait(seconds));
         }
         person.record_login_failure(device, now);
         let next = item.next(&person)?;
         match store.write(Write::replace(next.clone())).await {
-            Ok(()) => return Ok((next, person)),
+            Ok(()) => Ok(Round::Done((next, person))),
             Err(StoreError::ConditionFailed(_)) => {
-                item = store.get(&item.key).await?.ok_or_else(failed)?;
-                person = item.decode()?;
+                let item = store.get(&item.key).await?.ok_or_else(failed)?;
+                let person: Person = item.decode()?;
+                Ok(Round::Again((item, person)))
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-    }
-    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+    })
+    .await
 }
 
 /// The failed login of a name without an account: its failures are kept under the name and
@@ -106,9 +108,9 @@ pub(crate) async fn unknown_account(
         return Err(wait(source.over.unwrap_or(1)));
     }
     let key = keys::login_failures(login_name);
-    let mut counted = false;
-    for _ in 0..32 {
-        let current = store.get(&key).await?;
+    let key = &key;
+    retry::optimistic(32, retry::busy, || async move {
+        let current = store.get(key).await?;
         let mut failures: account::LoginFailures =
             current.as_ref().map(|i| i.decode()).transpose()?.unwrap_or_default();
         if let Some(seconds) = failures.wait(now) {
@@ -119,18 +121,9 @@ pub(crate) async fn unknown_account(
             Some(item) => Write::replace(item.next(&failures)?),
             None => Write::create(Item::new(key.clone(), &failures)?.expires_at(now + 3600)),
         };
-        match store.write(write).await {
-            Ok(()) => {
-                counted = true;
-                break;
-            }
-            Err(StoreError::ConditionFailed(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if !counted {
-        return Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1));
-    }
+        retry::settle(store.write(write).await, ())
+    })
+    .await?;
     let _ = password::verify(password, None, services.config.argon2).await?;
     // Recorded as a real account's failure is (the name itself is not: it may be anyone's
     // address).

@@ -12,6 +12,7 @@ use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::keys;
 use signet_shared::domain::messages::CredentialChange;
 use signet_shared::domain::people::password::{self, Verified};
+use signet_shared::domain::retry::{self, Round};
 use signet_shared::domain::second_factor::step::{self, Begun, Commit, Purpose};
 use signet_shared::domain::second_factor::totp::{self, TotpCheck, TotpFactor};
 use signet_shared::domain::second_factor::{self, Answer};
@@ -49,33 +50,28 @@ pub(crate) async fn reauth(
 ) -> Result<Response> {
     let now = services.now();
     let store = services.store.as_ref();
-    let (mut item, mut session) = (live.session_item.clone(), live.session.clone());
-    let mut counted = false;
-    for _ in 0..32 {
+    let read = (live.session_item.clone(), live.session.clone());
+    // The attempt is counted before the password is checked.
+    let (item, mut session) = retry::optimistic_from(32, retry::busy, read, |(item, mut session)| async move {
         if let Some(seconds) = session.reauth_failures.wait(now) {
             return Err(Error::new(ErrorCode::TooManyRequests).retry_after(seconds));
         }
         session.reauth_failures.record(now);
         let next = item.next(&session)?;
         match store.write(Write::replace(next.clone())).await {
-            Ok(()) => {
-                item = next;
-                counted = true;
-                break;
-            }
+            Ok(()) => Ok(Round::Done((next, session))),
             Err(StoreError::ConditionFailed(_)) => {
-                item = store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
-                session = item.decode()?;
+                let item = store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+                let session: Session = item.decode()?;
                 if session.revoked.is_some() {
                     return Err(Error::new(ErrorCode::TokenInvalid));
                 }
+                Ok(Round::Again((item, session)))
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-    }
-    if !counted {
-        return Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1));
-    }
+    })
+    .await?;
     let stored = Some(live.person.password_hash.clone()).filter(|_| body.password.chars().count() <= 128);
     let verified = password::verify(body.password, stored, services.config.argon2).await?;
     let mut person = live.person.clone();
@@ -109,10 +105,10 @@ pub(crate) async fn reauth(
 async fn wrong_reauth_password(
     services: &Services,
     context: &RequestContext,
-    mut item: Item,
-    mut session: Session,
+    item: Item,
+    session: Session,
 ) -> Result<Response> {
-    for _ in 0..32 {
+    retry::optimistic_from(32, retry::busy, (item, session), |(item, mut session)| async move {
         session.reauth_failures_total += 1;
         let ended = session.reauth_failures_total >= session::REAUTH_FAILURES_BEFORE_REVOCATION;
         let event = audit(
@@ -130,20 +126,21 @@ async fn wrong_reauth_password(
         match services.store.transact(vec![write, event.write(&services.new_id())?]).await {
             Ok(()) => {
                 event.log();
-                return Err(if ended {
+                Err(if ended {
                     Error::new(ErrorCode::TokenInvalid)
                 } else {
                     Error::new(ErrorCode::PasswordIncorrect).field("password")
-                });
+                })
             }
             Err(StoreError::ConditionFailed(_)) => {
-                item = services.store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
-                session = item.decode()?;
+                let item = services.store.get(&item.key).await?.ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
+                let session: Session = item.decode()?;
+                Ok(Round::Again((item, session)))
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-    }
-    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -181,7 +178,7 @@ async fn finish_reauth(
     answer: Option<Answer<'_>>,
     session_id: &str,
 ) -> Result<Response> {
-    for _ in 0..step::COMMIT_ROUNDS {
+    retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
         let mut passed = step::answer(services, context, token, "reauth", answer).await?;
         if answer.is_some() && !passed.fresh {
             return Err(Error::new(ErrorCode::Conflict));
@@ -209,11 +206,9 @@ async fn finish_reauth(
             StatusCode::OK,
             &Reauthenticated { status: "reauthenticated", valid_until: now + session::REAUTHENTICATION_SECONDS },
         );
-        if let Some(response) = step::try_commit(services, Commit { writes, event: Some(event), then }).await? {
-            return Ok(response);
-        }
-    }
-    Err(step::contention())
+        step::try_commit(services, Commit { writes, event: Some(event), then }).await
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -356,81 +351,85 @@ pub(crate) async fn confirm_totp(
     Authenticated(claims, first): Authenticated,
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Response> {
-    let limits = &services.config.limits;
-    let mut read = Some(first);
-    for _ in 0..step::COMMIT_ROUNDS {
+    let first = Some(first);
+    let (services, context, claims, code) = (&services, &context, &claims, body.code.as_str());
+    let (person, remaining) = retry::optimistic_from(step::COMMIT_ROUNDS, retry::busy, first, |read| async move {
         // After a lost race, the session and the person are read again.
-        let live = match read.take() {
+        let live = match read {
             Some(live) => live,
-            None => Live::load(&services, &claims).await?,
+            None => Live::load(services, claims).await?,
         };
-        let now = services.now();
-        let item = services
-            .store
-            .get(&keys::pending_app(&live.person.id))
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
-        let mut pending: PendingTotp = item.decode()?;
-        if pending.session_id != claims.sid {
-            return Err(Error::new(ErrorCode::Conflict));
-        }
-        if second_factor::person_exhausted(&live.person, now) {
-            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
-        }
-        let mut person = live.person.clone();
-        let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&person.id)).await?;
-        let pending_delete = Write::Delete {
-            key: item.key.clone(),
-            condition: signet_shared::ports::store::Condition::Version(item.version),
-        };
-        let (writes, event, outcome) = match pending.factor.check(&seed, &body.code, now)? {
-            TotpCheck::Valid(_) => {
-                let remaining = pending.factor.backup_codes.len();
-                person.totp = Some(pending.factor);
-                let event = audit(
-                    &services,
-                    &context,
-                    "credential.totp_enabled",
-                    &person.id,
-                    serde_json::json!({"session_id": claims.sid}),
-                );
-                let writes = vec![
-                    Write::replace(live.person_item.next(&person)?),
-                    pending_delete,
-                    event.write(&services.new_id())?,
-                ];
-                (writes, Some(event), Ok(remaining))
-            }
-            TotpCheck::Wrong | TotpCheck::Replayed => {
-                pending.failed_attempts += 1;
-                person.factor_failures.record(now);
-                let ended = pending.failed_attempts >= limits.code_max_attempts
-                    || second_factor::person_exhausted(&person, now);
-                let (pending_write, error) = if ended {
-                    (pending_delete, Error::new(ErrorCode::CodeAttemptsExceeded))
-                } else {
-                    let remaining = limits.code_max_attempts - pending.failed_attempts;
-                    (
-                        Write::replace(item.next(&pending)?),
-                        Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining),
-                    )
-                };
-                (vec![pending_write, Write::replace(live.person_item.next(&person)?)], None, Err(error))
-            }
-        };
-        match step::try_commit(&services, Commit { writes, event, then: outcome }).await? {
-            None => continue,
-            Some(Err(error)) => return Err(error),
-            Some(Ok(remaining)) => {
-                services.notify_credential_change(&person, CredentialChange::TotpEnabled).await;
-                return Ok(json(
-                    StatusCode::OK,
-                    &TotpEnabled { status: "totp_enabled", backup_codes_remaining: remaining },
-                ));
-            }
-        }
+        confirm_totp_round(services, context, claims, &live, code).await
+    })
+    .await?;
+    services.notify_credential_change(&person, CredentialChange::TotpEnabled).await;
+    Ok(json(StatusCode::OK, &TotpEnabled { status: "totp_enabled", backup_codes_remaining: remaining }))
+}
+
+/// One round of an enrolment's confirmation on the session and person as `live` holds them.
+async fn confirm_totp_round(
+    services: &Services,
+    context: &RequestContext,
+    claims: &signet_shared::domain::sessions::access_token::AccessClaims,
+    live: &Live,
+    code: &str,
+) -> Result<Round<(signet_shared::domain::people::account::Person, usize), Option<Live>>> {
+    let limits = &services.config.limits;
+    let now = services.now();
+    let item = services
+        .store
+        .get(&keys::pending_app(&live.person.id))
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+    let mut pending: PendingTotp = item.decode()?;
+    if pending.session_id != claims.sid {
+        return Err(Error::new(ErrorCode::Conflict));
     }
-    Err(step::contention())
+    if second_factor::person_exhausted(&live.person, now) {
+        return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+    }
+    let mut person = live.person.clone();
+    let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&person.id)).await?;
+    let pending_delete = Write::Delete {
+        key: item.key.clone(),
+        condition: signet_shared::ports::store::Condition::Version(item.version),
+    };
+    let (writes, event, outcome) = match pending.factor.check(&seed, code, now)? {
+        TotpCheck::Valid(_) => {
+            let remaining = pending.factor.backup_codes.len();
+            person.totp = Some(pending.factor);
+            let event = audit(
+                services,
+                context,
+                "credential.totp_enabled",
+                &person.id,
+                serde_json::json!({"session_id": claims.sid}),
+            );
+            let writes =
+                vec![Write::replace(live.person_item.next(&person)?), pending_delete, event.write(&services.new_id())?];
+            (writes, Some(event), Ok(remaining))
+        }
+        TotpCheck::Wrong | TotpCheck::Replayed => {
+            pending.failed_attempts += 1;
+            person.factor_failures.record(now);
+            let ended =
+                pending.failed_attempts >= limits.code_max_attempts || second_factor::person_exhausted(&person, now);
+            let (pending_write, error) = if ended {
+                (pending_delete, Error::new(ErrorCode::CodeAttemptsExceeded))
+            } else {
+                let remaining = limits.code_max_attempts - pending.failed_attempts;
+                (
+                    Write::replace(item.next(&pending)?),
+                    Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining),
+                )
+            };
+            (vec![pending_write, Write::replace(live.person_item.next(&person)?)], None, Err(error))
+        }
+    };
+    Ok(match step::try_commit(services, Commit { writes, event, then: outcome }).await? {
+        Round::Again(()) => Round::Again(None),
+        Round::Done(outcome) => Round::Done((person, outcome?)),
+    })
 }
 
 /// Removes the authenticator app; the phone becomes the second factor again. Refused when

@@ -18,6 +18,7 @@ use signet_shared::domain::people::account::{self, Membership, Person};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::password::{self, Verified};
 use signet_shared::domain::people::phone::PhoneChannel;
+use signet_shared::domain::retry;
 use signet_shared::domain::second_factor::step::{self, Begun, Commit, Purpose};
 use signet_shared::domain::second_factor::{Answer, FactorView};
 use signet_shared::domain::sessions::devices;
@@ -265,7 +266,7 @@ async fn after_second_factor(
     token: &str,
     answer: Option<Answer<'_>>,
 ) -> Result<Response> {
-    for _ in 0..step::COMMIT_ROUNDS {
+    retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
         let passed = step::answer(services, context, token, "login", answer).await?;
         if answer.is_some() && !passed.fresh {
             // Already passed: only a space choice remains.
@@ -281,11 +282,9 @@ async fn after_second_factor(
                 json(StatusCode::OK, &ChooseSpace { status: "choose_space", login_token: token.to_owned(), spaces });
             Commit { writes: passed.writes()?, event: None, then }
         };
-        if let Some(response) = step::try_commit(services, commit).await? {
-            return Ok(response);
-        }
-    }
-    Err(step::contention())
+        step::try_commit(services, commit).await
+    })
+    .await
 }
 
 /// Opens the session and marks the login used (one transaction, committed by the caller);
@@ -350,8 +349,9 @@ pub(crate) async fn choose_space(
     context: RequestContext,
     ApiJson(body): ApiJson<SpaceBody>,
 ) -> Result<Response> {
-    for _ in 0..step::COMMIT_ROUNDS {
-        let passed = step::answer(&services, &context, &body.login_token, "login", None).await.map_err(|e| {
+    let (services, context, body) = (&services, &context, &body);
+    retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
+        let passed = step::answer(services, context, &body.login_token, "login", None).await.map_err(|e| {
             // The factor is still awaited: the space comes after it.
             if e.code == ErrorCode::InvalidRequest {
                 Error::new(ErrorCode::Conflict)
@@ -365,13 +365,9 @@ pub(crate) async fn choose_space(
             .find(|m| m.space_id == body.space_id)
             .cloned()
             .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space_id"))?;
-        if let Some(response) =
-            step::try_commit(&services, sign_in(&services, &context, passed, membership).await?).await?
-        {
-            return Ok(response);
-        }
-    }
-    Err(step::contention())
+        step::try_commit(services, sign_in(services, context, passed, membership).await?).await
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -13,6 +13,7 @@ use signet_shared::domain::messages::{self, CredentialChange};
 use signet_shared::domain::people::account::{self, Person};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::password;
+use signet_shared::domain::retry::{self};
 use signet_shared::domain::second_factor::step::{self, Begun, Commit, Purpose};
 use signet_shared::domain::second_factor::Answer;
 use signet_shared::domain::secret_token;
@@ -246,7 +247,7 @@ async fn loop_reset(
     answer: Option<Answer<'_>>,
     new_password: &str,
 ) -> Result<Person> {
-    for _ in 0..step::COMMIT_ROUNDS {
+    retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
         let mut passed = step::answer(services, context, token, "password_reset", answer).await?;
         let Purpose::PasswordReset { reset_id, link_expires_at } = passed.challenge.purpose.clone() else {
             return Err(Error::new(ErrorCode::LoginInvalid));
@@ -277,13 +278,9 @@ async fn loop_reset(
             Write::Delete { key: keys::password_reset(&reset_id), condition: Condition::None },
             event.write(&services.new_id())?,
         ];
-        if let Some(person) =
-            step::try_commit(services, Commit { writes, event: Some(event), then: passed.person.clone() }).await?
-        {
-            return Ok(person);
-        }
-    }
-    Err(step::contention())
+        step::try_commit(services, Commit { writes, event: Some(event), then: passed.person.clone() }).await
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, CustomerSpace, Person, PhoneFactor, SpaceKind, SubscriberRecord};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::retry::{self, Round};
 use signet_shared::domain::second_factor::otp::{self, Code, CodeChallenge, CodeCheck};
 use signet_shared::domain::secret_token::{self, PresentedToken};
 use signet_shared::domain::throttle::{self, Throttled};
@@ -506,36 +507,9 @@ async fn confirm(
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Response> {
     let store = services.store.as_ref();
-    // Every guess is stored before it is answered: a guess that loses a race with another
-    // one is checked again on the fresh state, so parallel guesses all count.
-    let (item, mut request) = loop {
-        let (item, mut request) = load(&services, &body.signup_token).await?;
-        if request.status == SignupStatus::Completed {
-            // A retry after success (a lost answer, a failed confirmation email): same answer.
-            return completed(&services, &item, request).await;
-        }
-        if request.status != SignupStatus::CodeSent {
-            return Err(Error::new(ErrorCode::SignupWrongStep));
-        }
-        let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
-        let outcome = challenge.check(&body.code, services.now(), &services.config.limits);
-        if outcome == CodeCheck::Valid {
-            break (item, request);
-        }
-        if outcome == CodeCheck::Exhausted {
-            request.status = SignupStatus::Ended;
-        }
-        let action = if outcome == CodeCheck::Exhausted { "signup.ended_too_many_codes" } else { "signup.code_failed" };
-        let audit =
-            audit_event(&services, &context, action, &request, serde_json::json!({"outcome": format!("{outcome:?}")}));
-        match store.transact(vec![Write::replace(item.next(&request)?), audit.write(&services.new_id())?]).await {
-            Ok(()) => {
-                audit.log();
-                return Err(outcome.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid)));
-            }
-            Err(StoreError::ConditionFailed(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
+    let (item, mut request) = match check_code(&services, &context, &body.signup_token, &body.code).await? {
+        Checked::Valid(item, request) => (item, request),
+        Checked::Completed(response) => return Ok(response),
     };
 
     let now = services.now();
@@ -605,6 +579,50 @@ async fn confirm(
         Err(e) => return Err(e.into()),
     }
     completed(&services, &next, request).await
+}
+
+/// A code checked: right (the request to complete), or the sign-up already completed (a
+/// retry after success gets the same answer).
+enum Checked {
+    Valid(Item, SignupRequest),
+    Completed(Response),
+}
+
+/// Checks the code. Every guess is stored before it is answered: a guess that loses a race
+/// with another one is checked again on the fresh state, so parallel guesses all count
+/// (five wrong ones end the sign-up, so the rounds are few).
+async fn check_code(services: &Services, context: &RequestContext, token: &str, code: &str) -> Result<Checked> {
+    let store = services.store.as_ref();
+    retry::optimistic(32, retry::busy, || async move {
+        let (item, mut request) = load(services, token).await?;
+        if request.status == SignupStatus::Completed {
+            // A retry after success (a lost answer, a failed confirmation email): same answer.
+            return Ok(Round::Done(Checked::Completed(completed(services, &item, request).await?)));
+        }
+        if request.status != SignupStatus::CodeSent {
+            return Err(Error::new(ErrorCode::SignupWrongStep));
+        }
+        let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
+        let outcome = challenge.check(code, services.now(), &services.config.limits);
+        if outcome == CodeCheck::Valid {
+            return Ok(Round::Done(Checked::Valid(item, request)));
+        }
+        if outcome == CodeCheck::Exhausted {
+            request.status = SignupStatus::Ended;
+        }
+        let action = if outcome == CodeCheck::Exhausted { "signup.ended_too_many_codes" } else { "signup.code_failed" };
+        let audit =
+            audit_event(services, context, action, &request, serde_json::json!({"outcome": format!("{outcome:?}")}));
+        match store.transact(vec![Write::replace(item.next(&request)?), audit.write(&services.new_id())?]).await {
+            Ok(()) => {
+                audit.log();
+                Err(outcome.error().unwrap_or_else(|| Error::new(ErrorCode::CodeInvalid)))
+            }
+            Err(StoreError::ConditionFailed(_)) => Ok(Round::Again(())),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }
 
 /// The answer of a completed sign-up. Sends the confirmation email if it has not gone

@@ -4,6 +4,7 @@
 use crate::adapters::webhook_signature::{self, DEFAULT_TOLERANCE};
 use crate::domain::crypto;
 use crate::domain::keys;
+use crate::domain::retry::{self, Round};
 use crate::ports::payments::{Checkout, CheckoutRequest, Expiry, PaymentProvider, SignatureError};
 use crate::ports::store::{Item, Store, StoreError, Write};
 use crate::{Error, Result};
@@ -111,25 +112,25 @@ impl PaymentProvider for LocalPayments {
     }
 
     async fn expire_checkout(&self, session_id: &str) -> Result<Expiry> {
-        for _ in 0..8 {
+        retry::optimistic(8, retry::conflict, || async move {
             let Some((item, mut session)) = self.session(session_id).await? else {
                 return Err(Error::new(crate::ErrorCode::NotFound));
             };
             match session.status.as_str() {
-                "paid" => return Ok(Expiry::Paid),
-                "expired" => return Ok(Expiry::Expired),
+                "paid" => Ok(Round::Done(Expiry::Paid)),
+                "expired" => Ok(Round::Done(Expiry::Expired)),
                 _ => {
                     session.status = "expired".into();
                     match self.update(&item, &session).await {
-                        Ok(()) => return Ok(Expiry::Expired),
+                        Ok(()) => Ok(Round::Done(Expiry::Expired)),
                         // Paid or expired meanwhile: read it again.
-                        Err(e) if e.code == crate::ErrorCode::Conflict => continue,
-                        Err(e) => return Err(e),
+                        Err(e) if e.code == crate::ErrorCode::Conflict => Ok(Round::Again(())),
+                        Err(e) => Err(e),
                     }
                 }
             }
-        }
-        Err(Error::new(crate::ErrorCode::Conflict))
+        })
+        .await
     }
 
     fn webhook_secret(&self) -> Option<&[u8]> {

@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod keys;
 pub mod messages;
 pub mod people;
+pub mod retry;
 pub mod second_factor;
 pub mod secret_token;
 pub mod services;

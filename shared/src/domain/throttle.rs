@@ -2,6 +2,7 @@
 //! TTL), so that every Lambda instance sees the same counts.
 
 use crate::domain::keys;
+use crate::domain::retry::{self, Round};
 use crate::ports::store::{Item, Store, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
@@ -41,31 +42,25 @@ pub async fn hit(
     let start = now - now.rem_euclid(window);
     let item_key = keys::throttle_window(scope, key, start);
     // Each retry follows a write that won: contention resolves in as many rounds as writers.
-    for _ in 0..32 {
-        let current = store.get(&item_key).await?;
+    let item_key = &item_key;
+    let exhausted = || StoreError::Unavailable("throttle contention".into());
+    retry::optimistic(32, exhausted, || async move {
+        let current = store.get(item_key).await?;
         let (write, count) = match &current {
             None => (Write::create(Item::new(item_key.clone(), &Window { count: 1 })?.expires_at(start + window)), 1),
             Some(item) => {
                 let count = item.decode::<Window>()?.count + 1;
                 if count > limit {
-                    return Ok(Throttled::Limited((start + window - now).max(1) as u64));
+                    return Ok(Round::Done(Throttled::Limited((start + window - now).max(1) as u64)));
                 }
                 (Write::replace(item.next(&Window { count })?), count)
             }
         };
-        match store.write(write).await {
-            Ok(()) => {
-                return Ok(if count > limit {
-                    Throttled::Limited((start + window - now).max(1) as u64)
-                } else {
-                    Throttled::Allowed
-                })
-            }
-            Err(StoreError::ConditionFailed(_)) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(StoreError::Unavailable("throttle contention".into()))
+        let outcome =
+            if count > limit { Throttled::Limited((start + window - now).max(1) as u64) } else { Throttled::Allowed };
+        retry::settle(store.write(write).await, outcome)
+    })
+    .await
 }
 
 /// Counts one event like [`hit`] and refuses it with `too_many_requests` (and the wait)

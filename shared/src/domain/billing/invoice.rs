@@ -5,8 +5,9 @@
 //! each get the next number, one at a time.
 
 use crate::domain::keys;
+use crate::domain::retry::{self, Round};
 use crate::ports::store::{Item, StoreError, Write};
-use crate::{Error, ErrorCode, Result, Services};
+use crate::{Result, Services};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -31,12 +32,12 @@ pub fn format_number(series: &str, n: u64) -> String {
 pub async fn issue_numbered(
     services: &Services,
     series: &str,
-    mut issue: impl FnMut(&str) -> Result<Vec<Write>>,
+    issue: impl FnMut(&str) -> Result<Vec<Write>>,
 ) -> Result<String> {
     let store = services.store.as_ref();
-    let key = keys::invoice_counter(series);
-    for _ in 0..256 {
-        let current = store.get(&key).await?;
+    let key = &keys::invoice_counter(series);
+    retry::optimistic_from(256, retry::busy, issue, |mut issue| async move {
+        let current = store.get(key).await?;
         let (n, counter_write) = match &current {
             Some(item) => {
                 let n = item.decode::<Counter>()?.next;
@@ -48,20 +49,21 @@ pub async fn issue_numbered(
         let mut writes = vec![counter_write];
         writes.extend(issue(&number)?);
         match store.transact(writes).await {
-            Ok(()) => return Ok(number),
+            Ok(()) => Ok(Round::Done(number)),
             Err(StoreError::ConditionFailed(_)) => {
                 // Another issuance took the number: try the next. If the counter did not move,
                 // the caller's own writes failed their condition: no number is used, and
                 // trying again would fail again.
-                let now = store.get(&key).await?;
+                let now = store.get(key).await?;
                 if now.as_ref().map(|i| i.version) == current.as_ref().map(|i| i.version) {
-                    return Err(Error::new(ErrorCode::Conflict));
+                    return Err(retry::conflict());
                 }
+                Ok(Round::Again(issue))
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-    }
-    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::audit::RequestContext;
 use crate::domain::keys;
 use crate::domain::people::account::{self, Person};
+use crate::domain::retry::{self, Round};
 use crate::domain::second_factor::otp;
 use crate::domain::second_factor::{self, Answer, Checked, FactorChallenge, FactorView};
 use crate::domain::secret_token;
@@ -294,7 +295,7 @@ pub async fn answer(
     answer: Option<Answer<'_>>,
 ) -> Result<Passed> {
     let store = services.store.as_ref();
-    for _ in 0..32 {
+    retry::optimistic(32, retry::busy, || async move {
         let (item, mut challenge) = load(services, token, Some(purpose_kind)).await?;
         let account::PersonWithSpaces { item: person_item, mut person, memberships } =
             account::person_with_spaces(store, &challenge.person_id)
@@ -304,7 +305,7 @@ pub async fn answer(
             return Err(Error::new(ErrorCode::LoginInvalid));
         }
         if challenge.factor.is_passed() {
-            return Ok(Passed {
+            return Ok(Round::Done(Passed {
                 item,
                 challenge,
                 person_item,
@@ -312,7 +313,7 @@ pub async fn answer(
                 person_changed: false,
                 fresh: false,
                 memberships,
-            });
+            }));
         }
         let answer = answer.ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("code"))?;
         match challenge.factor.answer(services, &mut person, answer).await? {
@@ -320,7 +321,15 @@ pub async fn answer(
                 if let Some(method) = challenge.factor.amr() {
                     challenge.amr.push(method.to_owned());
                 }
-                return Ok(Passed { item, challenge, person_item, person, person_changed, fresh: true, memberships });
+                Ok(Round::Done(Passed {
+                    item,
+                    challenge,
+                    person_item,
+                    person,
+                    person_changed,
+                    fresh: true,
+                    memberships,
+                }))
             }
             Checked::Failed { error, person_changed } => {
                 let event = AuditEvent::new(
@@ -338,15 +347,15 @@ pub async fn answer(
                 match store.transact(writes).await {
                     Ok(()) => {
                         event.log();
-                        return Err(error);
+                        Err(error)
                     }
-                    Err(StoreError::ConditionFailed(_)) => continue,
-                    Err(e) => return Err(e.into()),
+                    Err(StoreError::ConditionFailed(_)) => Ok(Round::Again(())),
+                    Err(e) => Err(e.into()),
                 }
             }
         }
-    }
-    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+    })
+    .await
 }
 
 /// What a caller commits once a step's factor passed: its writes (with [`Passed::writes`]),
@@ -364,27 +373,23 @@ pub struct Commit<T> {
 /// to the same step, the same authenticator step used by another login, any change of the
 /// person): the caller then checks the answer again on the fresh state, so a right answer is
 /// never told apart from a wrong one by a conflict, and concurrent guesses are counted one by
-/// one against the caps before any is answered. Callers loop at most [`COMMIT_ROUNDS`] times.
-pub async fn try_commit<T>(services: &Services, commit: Commit<T>) -> Result<Option<T>> {
+/// one against the caps before any is answered. Callers run at most [`COMMIT_ROUNDS`] rounds
+/// (with [`retry::optimistic`]).
+pub async fn try_commit<T>(services: &Services, commit: Commit<T>) -> Result<Round<T>> {
     match services.store.transact(commit.writes).await {
         Ok(()) => {
             if let Some(event) = commit.event {
                 event.log();
             }
-            Ok(Some(commit.then))
+            Ok(Round::Done(commit.then))
         }
-        Err(StoreError::ConditionFailed(_)) => Ok(None),
+        Err(StoreError::ConditionFailed(_)) => Ok(Round::Again(())),
         Err(e) => Err(e.into()),
     }
 }
 
-/// How many times a commit is tried again after losing a race.
-pub const COMMIT_ROUNDS: usize = 32;
-
-/// The error after [`COMMIT_ROUNDS`] lost races.
-pub fn contention() -> Error {
-    Error::new(ErrorCode::ServiceUnavailable).retry_after(1)
-}
+/// How many rounds a step's answer and commit get against lost races.
+pub const COMMIT_ROUNDS: u32 = 32;
 
 /// "Send a new code" for any step (also: a code on the phone instead of the authenticator).
 pub async fn send_new_code(

@@ -6,6 +6,7 @@
 use crate::config::TokenSettings;
 use crate::domain::keys;
 use crate::domain::people::account::{self, Person};
+use crate::domain::retry::{self, Round};
 use crate::domain::secret_token;
 use crate::ports::store::{Condition, Item, StoreError, Write};
 use crate::{Error, ErrorCode, Result, Services};
@@ -256,25 +257,21 @@ pub async fn refresh(services: &Services, refresh_token: &str) -> Result<Issued>
 /// Marks a session revoked and takes it out of its person's index, which so lists only
 /// sessions not revoked; a concurrent refresh cannot undo it (a lost race is retried on the
 /// fresh session).
-async fn revoke_item(services: &Services, item: &Item, mut session: Session, reason: &str) -> Result<()> {
-    let mut item = item.clone();
-    for _ in 0..10 {
+async fn revoke_item(services: &Services, item: &Item, session: Session, reason: &str) -> Result<()> {
+    retry::optimistic_from(10, retry::busy, (item.clone(), session), |(item, mut session)| async move {
         if session.revoked.is_some() && item.gsi1.is_none() {
-            return Ok(());
+            return Ok(Round::Done(()));
         }
         match services.store.write(revocation(&item, &mut session, reason)?).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => Ok(Round::Done(())),
             Err(StoreError::ConditionFailed(_)) => match services.store.get(&item.key).await? {
-                Some(fresh) => {
-                    session = fresh.decode()?;
-                    item = fresh;
-                }
-                None => return Ok(()),
+                Some(fresh) => Ok(Round::Again((fresh.clone(), fresh.decode()?))),
+                None => Ok(Round::Done(())),
             },
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-    }
-    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+    })
+    .await
 }
 
 /// The write that marks a session revoked (once: a first reason stands) and takes it out

@@ -5,10 +5,11 @@
 //! certificate gets a unique serial and a status record (`CERT#<serial>`: good or revoked).
 
 use crate::domain::keys;
+use crate::domain::retry::{self, Round};
 use crate::domain::signatures::x509::{self, Profile, ToBeSigned};
 use crate::ports::store::{Item, StoreError, Write};
 use crate::ports::KeyError;
-use crate::{domain::crypto, Error, ErrorCode, Result, Services};
+use crate::{domain::crypto, Error, Result, Services};
 use serde::{Deserialize, Serialize};
 
 /// The authority's distinguished name.
@@ -136,12 +137,14 @@ pub struct Issued {
 
 /// Issues a signing certificate for `spki` with a fresh serial (see [`issue_with_serial`]).
 pub async fn issue(services: &Services, subject: &Subject<'_>, spki: &[u8], not_after: i64) -> Result<Issued> {
-    for _ in 0..4 {
-        if let Some(issued) = issue_with_serial(services, subject, spki, not_after, &new_serial(services)).await? {
-            return Ok(issued);
-        }
-    }
-    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+    // A serial already recorded (for another subject) is drawn again.
+    retry::optimistic(4, retry::busy, || async move {
+        Ok(match issue_with_serial(services, subject, spki, not_after, &new_serial(services)).await? {
+            Some(issued) => Round::Done(issued),
+            None => Round::Again(()),
+        })
+    })
+    .await
 }
 
 /// A fresh serial for [`issue_with_serial`].
@@ -206,21 +209,17 @@ pub async fn issue_with_serial(
 
 /// Marks a certificate revoked (idempotent).
 pub async fn revoke(services: &Services, serial: &str) -> Result<()> {
-    for _ in 0..8 {
-        let Some(item) = services.store.get(&keys::certificate(serial)).await? else { return Ok(()) };
+    retry::optimistic(8, retry::busy, || async move {
+        let Some(item) = services.store.get(&keys::certificate(serial)).await? else { return Ok(Round::Done(())) };
         let mut record: CertificateRecord = item.decode()?;
         if record.status == CertificateStatus::Revoked {
-            return Ok(());
+            return Ok(Round::Done(()));
         }
         record.status = CertificateStatus::Revoked;
         record.revoked_at = Some(services.now());
-        match services.store.write(Write::replace(item.next(&record)?)).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::ConditionFailed(_)) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(Error::new(ErrorCode::ServiceUnavailable).retry_after(1))
+        retry::settle(services.store.write(Write::replace(item.next(&record)?)).await, ())
+    })
+    .await
 }
 
 /// The status of a serial: good, revoked, or unknown (`None`).
