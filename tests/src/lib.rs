@@ -560,7 +560,7 @@ impl World {
         &self,
         person: &signet_shared::domain::people::account::Person,
         device: &str,
-    ) -> signet_shared::domain::sessions::session::Issued {
+    ) -> signet_shared::domain::sessions::session::SessionGrant {
         let space = format!("space-{}", person.id);
         signet_shared::domain::sessions::session::open(
             &self.services,

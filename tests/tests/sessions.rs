@@ -21,11 +21,11 @@ async fn person(w: &World, name: &str) -> Person {
     w.person(name).await
 }
 
-async fn open(w: &World, p: &Person, device: &str) -> session::Issued {
+async fn open(w: &World, p: &Person, device: &str) -> session::SessionGrant {
     w.open_session(p, device).await
 }
 
-fn code_of(result: signet_shared::Result<session::Issued>) -> ErrorCode {
+fn code_of(result: signet_shared::Result<session::SessionGrant>) -> ErrorCode {
     result.map(|_| ()).unwrap_err().code
 }
 

@@ -23,7 +23,7 @@ use signet_shared::domain::people::account::{self, AlternateEmail, PendingEmail,
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::domain::retry::{self, Round};
-use signet_shared::domain::second_factor::otp::{self, CodeChallenge, CodeCheck};
+use signet_shared::domain::second_factor::otp::{self, CodeCheck, SentCode};
 use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
 use signet_shared::domain::second_factor::{self, Answer};
 use signet_shared::domain::secret_token;
@@ -402,7 +402,7 @@ struct PhoneChange {
     phone: Sealed,
     hint: String,
     channel: PhoneChannel,
-    code: CodeChallenge,
+    code: SentCode,
 }
 
 #[derive(Deserialize)]
@@ -479,7 +479,7 @@ async fn request_phone_change(
     let sealed = services.keys.seal(phone.as_str().as_bytes(), &account::person_phone_context(&live.person.id)).await?;
     let id = services.new_id();
     let (mut code_challenge, code) =
-        CodeChallenge::issue("phone_change", &id, body.channel, now, &services.config.limits, services.random.as_ref());
+        SentCode::issue("phone_change", &id, body.channel, now, &services.config.limits, services.random.as_ref());
     code_challenge.failed_attempts = carried;
     let change = PhoneChange {
         session_id: claims.sid.clone(),

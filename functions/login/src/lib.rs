@@ -8,7 +8,7 @@
 mod attempts;
 mod credentials;
 mod login;
-mod recovery;
+mod password_reset;
 mod session_routes;
 
 use axum::routing::{delete, get, post};
@@ -64,10 +64,10 @@ pub fn routes(services: Services) -> Router {
         .route("/account/password", post(credentials::change_password))
         .route("/account/totp", post(credentials::enrol_totp).delete(credentials::remove_totp))
         .route("/account/totp/confirm", post(credentials::confirm_totp))
-        .route("/password/forgot", post(recovery::forgot_password))
-        .route("/password/reset/start", post(recovery::start_reset))
-        .route("/password/reset", post(recovery::reset_password))
-        .route("/identifier/forgot", post(recovery::forgot_identifier))
+        .route("/password/forgot", post(password_reset::forgot_password))
+        .route("/password/reset/start", post(password_reset::start_reset))
+        .route("/password/reset", post(password_reset::reset_password))
+        .route("/identifier/forgot", post(password_reset::forgot_identifier))
         .with_state(services)
 }
 

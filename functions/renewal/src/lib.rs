@@ -21,7 +21,7 @@ use signet_shared::domain::billing::renewal::{
 };
 use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, BillingProfile, CustomerSpace, SpaceKind};
-use signet_shared::domain::signatures::subscription::{self, Subscription};
+use signet_shared::domain::signatures::subscription::Subscription;
 use signet_shared::locale::Locale;
 use signet_shared::ports::payments::{self, CheckoutRequest, SignatureError};
 use signet_shared::ports::store::{Item, StoreError, Write};
@@ -183,7 +183,7 @@ async fn options(
     let products = catalogue
         .products
         .values()
-        .filter(|p| p.kind == product_kind(&sub))
+        .filter(|p| p.kind == sub.product)
         .map(|p| ProductOffer {
             code: p.code.clone(),
             name: p.name.pick(locale).to_owned(),
@@ -211,12 +211,6 @@ async fn options(
             terms,
         },
     ))
-}
-
-fn product_kind(sub: &Subscription) -> &'static str {
-    match sub.product {
-        subscription::Product::CloudSignature => "cloud_signature",
-    }
 }
 
 #[derive(Deserialize)]
@@ -263,10 +257,10 @@ fn checked_billing(b: &BillingView) -> Result<BillingView> {
 }
 
 /// The draft invoice's amounts for one product and buyer.
-fn amounts(catalogue: &Catalogue, product: &catalogue::Product, buyer: &Buyer) -> Result<Amounts> {
+fn amounts(catalogue: &Catalogue, product: &catalogue::Offer, buyer: &Buyer) -> Result<Amounts> {
     let currency = catalogue.currency_for(&buyer.country).to_owned();
     let price = *product.prices.get(&currency).ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("product"))?;
-    let tax_buyer = catalogue::Buyer {
+    let tax_buyer = catalogue::TaxBuyer {
         country: buyer.country.clone(),
         region: buyer.region.clone(),
         vat_number: buyer.vat_number.clone(),
@@ -448,7 +442,7 @@ async fn draft(
     let product = catalogue
         .products
         .get(&body.product)
-        .filter(|p| p.kind == product_kind(&sub))
+        .filter(|p| p.kind == sub.product)
         .ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("product"))?;
     let person = account::person_with_spaces(services.store.as_ref(), &claims.sub)
         .await?

@@ -16,7 +16,7 @@ use signet_shared::domain::people::account::{self, CustomerSpace, Person, PhoneF
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::domain::retry::{self, Round};
-use signet_shared::domain::second_factor::otp::{self, Code, CodeChallenge, CodeCheck};
+use signet_shared::domain::second_factor::otp::{self, Code, CodeCheck, SentCode};
 use signet_shared::domain::secret_token::{self, PresentedToken};
 use signet_shared::domain::throttle::{self, Throttled};
 use signet_shared::ports::store::{Item, StoreError, Write};
@@ -92,7 +92,7 @@ pub struct SignupRequest {
     /// The profile, once given.
     pub profile: Option<PendingProfile>,
     /// The phone code.
-    pub challenge: Option<CodeChallenge>,
+    pub challenge: Option<SentCode>,
     /// Whether the confirmation email went out (a retried confirm sends it otherwise).
     pub confirmation_sent: bool,
     /// The created space, once completed.
@@ -368,7 +368,7 @@ async fn submit_profile(
         Some(challenge) => challenge.reissue(body.channel, now, limits, services.random.as_ref())?,
         None => {
             let (challenge, code) =
-                CodeChallenge::issue("signup", &request.id, body.channel, now, limits, services.random.as_ref());
+                SentCode::issue("signup", &request.id, body.channel, now, limits, services.random.as_ref());
             request.challenge = Some(challenge);
             code
         }

@@ -6,6 +6,7 @@
 //! The catalogue is `catalogue/catalogue.json`, compiled in and parsed once at start: a bad
 //! catalogue is a start-up error naming what is wrong.
 
+use crate::domain::signatures::subscription::Product;
 use crate::locale::Locale;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -30,13 +31,13 @@ impl Names {
 
 /// A product of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Product {
+pub struct Offer {
     /// Stable code.
     pub code: String,
     /// Names.
     pub name: Names,
     /// What it is (`cloud_signature`).
-    pub kind: String,
+    pub kind: Product,
     /// Term in months.
     pub term_months: u32,
     /// Price per currency (ISO 4217), in cents.
@@ -60,7 +61,7 @@ pub struct Tax {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalogue {
     /// Products by code.
-    pub products: BTreeMap<String, Product>,
+    pub products: BTreeMap<String, Offer>,
     /// Taxes by jurisdiction (`CA-QC`, `CA`, `FR`…): the most precise key applies.
     pub taxes: BTreeMap<String, Vec<Tax>>,
     /// The seller's country for reverse charge.
@@ -120,7 +121,7 @@ struct RawCatalogue {
 struct RawProduct {
     code: String,
     name: Names,
-    kind: String,
+    kind: Product,
     term_months: u32,
     prices: BTreeMap<String, String>,
 }
@@ -215,7 +216,7 @@ impl Catalogue {
                 prices.insert(currency.clone(), cents);
             }
             let code = p.code.clone();
-            let product = Product { code: p.code, name: p.name, kind: p.kind, term_months: p.term_months, prices };
+            let product = Offer { code: p.code, name: p.name, kind: p.kind, term_months: p.term_months, prices };
             if products.insert(code.clone(), product).is_some() {
                 return Err(format!("catalogue: product {code} is listed twice"));
             }
@@ -276,7 +277,7 @@ impl Catalogue {
 
 /// Who buys, for taxes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Buyer {
+pub struct TaxBuyer {
     /// ISO 3166-1 alpha-2 country.
     pub country: String,
     /// Region code (a Canadian province: `QC`, `ON`…), if any.
@@ -389,7 +390,7 @@ impl Catalogue {
 
     /// The taxes on `subtotal` for `buyer`, each rounded half-up to the cent on the pre-tax
     /// amount.
-    pub fn taxes(&self, buyer: &Buyer, subtotal: Cents) -> Taxes {
+    pub fn taxes(&self, buyer: &TaxBuyer, subtotal: Cents) -> Taxes {
         let eu_business_abroad = buyer.country != self.seller_country
             && EU.contains(&buyer.country.as_str())
             && buyer.vat_number.as_deref().is_some_and(|n| vat_number_shape_ok(n, &buyer.country));
@@ -420,8 +421,8 @@ impl Catalogue {
 mod tests {
     use super::*;
 
-    fn buyer(country: &str, region: Option<&str>, vat: Option<&str>) -> Buyer {
-        Buyer { country: country.into(), region: region.map(Into::into), vat_number: vat.map(Into::into) }
+    fn buyer(country: &str, region: Option<&str>, vat: Option<&str>) -> TaxBuyer {
+        TaxBuyer { country: country.into(), region: region.map(Into::into), vat_number: vat.map(Into::into) }
     }
 
     #[test]

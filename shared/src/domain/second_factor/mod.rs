@@ -2,7 +2,7 @@
 //! an email change or a signature activation: a code sent to the person's phone by text or
 //! voice call, the person's authenticator app, or one of their backup codes.
 //!
-//! A [`FactorChallenge`] lives inside the item of the step it protects. Every wrong answer,
+//! A [`FactorState`] lives inside the item of the step it protects. Every wrong answer,
 //! whatever its kind, counts against the step (five end it) and against the person (at most
 //! [`WRONG_ANSWERS_PER_PERSON_PER_HOUR`] over all their steps: a password alone cannot buy an
 //! endless supply of guesses by starting login after login). The person's count lives in
@@ -18,7 +18,7 @@ use crate::domain::people::phone::PhoneChannel;
 use crate::ports::store::Item;
 use crate::ports::Random;
 use crate::{Error, ErrorCode, Result, Services};
-use otp::{Code, CodeChallenge, CodeCheck};
+use otp::{Code, CodeCheck, SentCode};
 use serde::{Deserialize, Serialize};
 use totp::TotpCheck;
 
@@ -70,11 +70,11 @@ impl<'a> Answer<'a> {
 
 /// The second-factor state of one step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FactorChallenge {
+pub struct FactorState {
     /// The current method.
     pub method: Method,
     /// The phone code, once one was issued.
-    pub code: Option<CodeChallenge>,
+    pub code: Option<SentCode>,
     /// Wrong authenticator or backup codes.
     pub failed_attempts: u32,
     /// The `amr` value of the method that passed, once passed.
@@ -85,7 +85,7 @@ pub struct FactorChallenge {
     pub subject: String,
 }
 
-/// The outcome of [`FactorChallenge::answer`].
+/// The outcome of [`FactorState::answer`].
 #[derive(Debug)]
 pub enum Checked {
     /// Passed; when the person changed (an authenticator step or a backup code was used),
@@ -108,7 +108,7 @@ fn failed(error: Error) -> Result<Checked> {
     Ok(Checked::Failed { error, person_changed: false })
 }
 
-impl FactorChallenge {
+impl FactorState {
     /// Starts the second factor of a step for a person: the authenticator app when one is
     /// enrolled, else the phone (and the code to send), else nothing to prove.
     pub fn start(
@@ -119,7 +119,7 @@ impl FactorChallenge {
         limits: &Limits,
         random: &dyn Random,
     ) -> (Self, Option<Code>) {
-        let mut challenge = FactorChallenge {
+        let mut challenge = FactorState {
             method: Method::None,
             code: None,
             failed_attempts: 0,
@@ -133,7 +133,7 @@ impl FactorChallenge {
         }
         match &person.phone {
             Some(phone) => {
-                let (code_challenge, code) = CodeChallenge::issue(purpose, subject, phone.channel, now, limits, random);
+                let (code_challenge, code) = SentCode::issue(purpose, subject, phone.channel, now, limits, random);
                 challenge.method = phone.channel.into();
                 challenge.code = Some(code_challenge);
                 (challenge, Some(code))
@@ -186,8 +186,7 @@ impl FactorChallenge {
                 existing.reissue(channel, now, limits, random)?
             }
             None => {
-                let (mut issued, code) =
-                    CodeChallenge::issue(&self.purpose, &self.subject, channel, now, limits, random);
+                let (mut issued, code) = SentCode::issue(&self.purpose, &self.subject, channel, now, limits, random);
                 // Wrong authenticator codes given so far still count.
                 issued.failed_attempts = self.failed_attempts;
                 self.failed_attempts = 0;
@@ -323,7 +322,7 @@ pub struct FactorView {
 
 impl FactorView {
     /// The view of a step's factor for a person.
-    pub fn of(challenge: &FactorChallenge, person: &Person, limits: &Limits) -> FactorView {
+    pub fn of(challenge: &FactorState, person: &Person, limits: &Limits) -> FactorView {
         let phone_code = matches!(challenge.method, Method::Sms | Method::Voice);
         let code = challenge.code.as_ref().filter(|_| phone_code);
         FactorView {

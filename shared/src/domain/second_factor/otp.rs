@@ -2,7 +2,7 @@
 //! to one purpose and one request, single use, short-lived, at most a few wrong tries,
 //! compared in constant time, resend throttled.
 //!
-//! A [`CodeChallenge`] is a value kept inside the item of the operation it protects
+//! A [`SentCode`] is a value kept inside the item of the operation it protects
 //! (a sign-up, an email change…), so checking a code costs no extra store call and its
 //! state changes in the same conditional write as the operation.
 
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// The state of the code of one operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeChallenge {
+pub struct SentCode {
     /// What the code is for (`signup`, `email_change`…); part of the hash.
     pub purpose: String,
     /// The operation it belongs to; part of the hash.
@@ -65,7 +65,7 @@ fn new_code(random: &dyn Random) -> Code {
     }
 }
 
-impl CodeChallenge {
+impl SentCode {
     /// A new challenge and its first code.
     pub fn issue(
         purpose: &str,
@@ -75,7 +75,7 @@ impl CodeChallenge {
         limits: &Limits,
         random: &dyn Random,
     ) -> (Self, Code) {
-        let mut challenge = CodeChallenge {
+        let mut challenge = SentCode {
             purpose: purpose.to_owned(),
             subject: subject.to_owned(),
             salt: String::new(),
@@ -222,7 +222,7 @@ pub async fn deliver(
     }
 }
 
-/// The outcome of [`CodeChallenge::check`].
+/// The outcome of [`SentCode::check`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeCheck {
     /// The right code; the challenge is now used.
@@ -264,7 +264,7 @@ mod tests {
     #[test]
     fn a_code_works_once_within_its_lifetime() {
         let limits = Config::defaults().limits;
-        let (mut c, code) = CodeChallenge::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
+        let (mut c, code) = SentCode::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
         assert_eq!(code.digits().len(), 6);
         assert!(!c.code_hash.contains(code.digits()));
         let spaced = format!(" {} {} ", &code.digits()[..3], &code.digits()[3..]);
@@ -275,14 +275,14 @@ mod tests {
     #[test]
     fn an_expired_code_fails() {
         let limits = Config::defaults().limits;
-        let (mut c, code) = CodeChallenge::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
+        let (mut c, code) = SentCode::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
         assert_eq!(c.check(code.digits(), 1000 + limits.code_ttl, &limits), CodeCheck::Expired);
     }
 
     #[test]
     fn the_fifth_wrong_code_ends_the_challenge_even_after_a_resend() {
         let limits = Config::defaults().limits;
-        let (mut c, code) = CodeChallenge::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
+        let (mut c, code) = SentCode::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
         let wrong = if code.digits() == "000000" { "000001" } else { "000000" };
         for remaining in (2..=4).rev() {
             assert_eq!(c.check(wrong, 1001, &limits), CodeCheck::Wrong { remaining });
@@ -296,7 +296,7 @@ mod tests {
     #[test]
     fn a_code_is_bound_to_its_purpose_and_subject() {
         let limits = Config::defaults().limits;
-        let (a, code) = CodeChallenge::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
+        let (a, code) = SentCode::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
         let mut other_subject = a.clone();
         other_subject.subject = "s2".into();
         assert_eq!(other_subject.check(code.digits(), 1001, &limits), CodeCheck::Wrong { remaining: 4 });
@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn resend_is_throttled_by_interval_and_count() {
         let limits = Config::defaults().limits;
-        let (mut c, _) = CodeChallenge::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
+        let (mut c, _) = SentCode::issue("signup", "s1", PhoneChannel::Sms, 1000, &limits, &OsRandom);
         let e = c.reissue(PhoneChannel::Sms, 1001, &limits, &OsRandom).unwrap_err();
         assert_eq!(e.code, ErrorCode::CodeResendTooSoon);
         assert_eq!(e.retry_after, Some(limits.code_resend_interval as u64 - 1));

@@ -8,7 +8,7 @@ use crate::domain::keys;
 use crate::domain::people::account::{self, Person};
 use crate::domain::retry::{self, Round};
 use crate::domain::second_factor::otp;
-use crate::domain::second_factor::{self, Answer, Checked, FactorChallenge, FactorView};
+use crate::domain::second_factor::{self, Answer, Checked, FactorState, FactorView};
 use crate::domain::secret_token;
 use crate::ports::store::{Item, StoreError, Write};
 use crate::{Error, ErrorCode, Result, Services};
@@ -67,7 +67,7 @@ impl Purpose {
 
 /// The stored step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Challenge {
+pub struct Step {
     /// Random id; the first part of the token.
     pub id: String,
     /// Hash of the token's secret.
@@ -79,7 +79,7 @@ pub struct Challenge {
     /// What it unlocks.
     pub purpose: Purpose,
     /// The second factor.
-    pub factor: FactorChallenge,
+    pub factor: FactorState,
     /// Methods passed so far (`pwd`, `google`, then `sms`, `tel`, `otp` or `backup_code`).
     pub amr: Vec<String>,
     /// Set once what it unlocks was done (a session opened, a password set): used up.
@@ -91,7 +91,7 @@ pub struct Begun {
     /// The bearer token of the step.
     pub token: String,
     /// The step.
-    pub challenge: Challenge,
+    pub challenge: Step,
     /// The second factor asked.
     pub view: FactorView,
 }
@@ -129,9 +129,9 @@ pub async fn begin_as(
     let id = id.to_owned();
     let token = secret_token::issue(&id, services.random.as_ref());
     let (mut factor, code) =
-        FactorChallenge::start(purpose.name(), &id, person, now, &services.config.limits, services.random.as_ref());
+        FactorState::start(purpose.name(), &id, person, now, &services.config.limits, services.random.as_ref());
     factor.carry_failures(carried_failures);
-    let challenge = Challenge {
+    let challenge = Step {
         id: id.clone(),
         token_hash: token.hash,
         person_id: person.id.clone(),
@@ -227,7 +227,7 @@ pub async fn begin_replacement(
 }
 
 /// A step by its id (not by its token: for the journey that owns it), if it still exists.
-pub async fn by_id(services: &Services, id: &str) -> Result<Option<(Item, Challenge)>> {
+pub async fn by_id(services: &Services, id: &str) -> Result<Option<(Item, Step)>> {
     match services.store.get(&keys::second_factor_step(id)).await? {
         Some(item) => {
             let challenge = item.decode()?;
@@ -239,11 +239,11 @@ pub async fn by_id(services: &Services, id: &str) -> Result<Option<(Item, Challe
 
 /// Loads the step named by a token, if it serves `purpose_kind`, is not used up, and the
 /// person's password did not change since it began.
-pub async fn load(services: &Services, token: &str, purpose_kind: Option<&str>) -> Result<(Item, Challenge)> {
+pub async fn load(services: &Services, token: &str, purpose_kind: Option<&str>) -> Result<(Item, Step)> {
     let invalid = || Error::new(ErrorCode::LoginInvalid).field("challenge_token");
     let presented = secret_token::parse(token).ok_or_else(invalid)?;
     let item = services.store.get(&keys::second_factor_step(presented.id)).await?.ok_or_else(invalid)?;
-    let challenge: Challenge = item.decode()?;
+    let challenge: Step = item.decode()?;
     if !presented.matches(&challenge.token_hash)
         || challenge.completed.is_some()
         || purpose_kind.is_some_and(|k| k != challenge.purpose.name())
@@ -259,7 +259,7 @@ pub struct Passed {
     /// The step's item as read.
     pub item: Item,
     /// The step, second factor passed.
-    pub challenge: Challenge,
+    pub challenge: Step,
     /// The person's item as read.
     pub person_item: Item,
     /// The person (an authenticator step or a backup code may be used up).

@@ -138,7 +138,7 @@ impl Live {
 
 /// A session and the refresh token to give its holder (never stored in clear).
 #[derive(Debug, Clone)]
-pub struct Issued {
+pub struct SessionGrant {
     /// The session.
     pub session: Session,
     /// `<session id>.<secret>`.
@@ -149,7 +149,7 @@ pub struct Issued {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     /// The session and its first refresh token.
-    pub issued: Issued,
+    pub issued: SessionGrant,
     /// The write that creates it.
     pub write: Write,
 }
@@ -163,7 +163,7 @@ pub async fn open(
     amr: Vec<String>,
     epoch: u64,
     device: &str,
-) -> Result<Issued> {
+) -> Result<SessionGrant> {
     let prepared = prepare(services, person_id, space_id, amr, epoch, device)?;
     services.store.write(prepared.write).await?;
     Ok(prepared.issued)
@@ -202,7 +202,7 @@ pub fn prepare(
     let item = Item::new(keys::session(&id), &session)?
         .expires_at(expiry)
         .gsi1(keys::person_session_index(person_id, now, &id));
-    Ok(Prepared { issued: Issued { session, refresh_token: token.token }, write: Write::create(item) })
+    Ok(Prepared { issued: SessionGrant { session, refresh_token: token.token }, write: Write::create(item) })
 }
 
 /// Exchanges a refresh token for the next one (two reads: the session, then its person,
@@ -211,7 +211,7 @@ pub fn prepare(
 /// lifetime —, revoked, forged, replayed — a replay also revokes the family — or the
 /// password changed) or `conflict` (a replay within the grace period of a rotation, or a
 /// concurrent refresh with the same token).
-pub async fn refresh(services: &Services, refresh_token: &str) -> Result<Issued> {
+pub async fn refresh(services: &Services, refresh_token: &str) -> Result<SessionGrant> {
     let invalid = || Error::new(ErrorCode::TokenInvalid);
     let presented = secret_token::parse(refresh_token).ok_or_else(invalid)?;
     let store = services.store.as_ref();
@@ -247,7 +247,7 @@ pub async fn refresh(services: &Services, refresh_token: &str) -> Result<Issued>
     session.last_used_at = now;
     let updated = item.next(&session)?.expires_at(session.expiry(settings, now));
     match store.write(Write::replace(updated)).await {
-        Ok(()) => Ok(Issued { session, refresh_token: next.token }),
+        Ok(()) => Ok(SessionGrant { session, refresh_token: next.token }),
         // A concurrent refresh with the same token won: this one is the duplicate.
         Err(StoreError::ConditionFailed(_)) => Err(Error::new(ErrorCode::Conflict)),
         Err(e) => Err(e.into()),

@@ -126,7 +126,7 @@ pub struct Subject<'a> {
 
 /// An issued certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Issued {
+pub struct IssuedCertificate {
     /// Serial (hex).
     pub serial: String,
     /// The certificate (DER, base64url).
@@ -136,7 +136,12 @@ pub struct Issued {
 }
 
 /// Issues a signing certificate for `spki` with a fresh serial (see [`issue_with_serial`]).
-pub async fn issue(services: &Services, subject: &Subject<'_>, spki: &[u8], not_after: i64) -> Result<Issued> {
+pub async fn issue(
+    services: &Services,
+    subject: &Subject<'_>,
+    spki: &[u8],
+    not_after: i64,
+) -> Result<IssuedCertificate> {
     // A serial already recorded (for another subject) is drawn again.
     retry::optimistic(4, retry::busy, || async move {
         Ok(match issue_with_serial(services, subject, spki, not_after, &new_serial(services)).await? {
@@ -162,7 +167,7 @@ pub async fn issue_with_serial(
     spki: &[u8],
     not_after: i64,
     serial: &[u8],
-) -> Result<Option<Issued>> {
+) -> Result<Option<IssuedCertificate>> {
     let authority = authority(services).await?;
     let issuer_spki = crypto::b64url_decode(&authority.spki).ok_or_else(|| Error::internal("authority key"))?;
     let now = services.now();
@@ -188,7 +193,7 @@ pub async fn issue_with_serial(
         revoked_at: None,
     };
     match services.store.write(Write::create(Item::new(keys::certificate(&serial_hex), &record)?)).await {
-        Ok(()) => Ok(Some(Issued {
+        Ok(()) => Ok(Some(IssuedCertificate {
             serial: serial_hex,
             certificate: crypto::b64url(&x509::certificate(&tbs, &signature)),
             not_after,
@@ -197,7 +202,7 @@ pub async fn issue_with_serial(
             // The same issuance retried (the same serial for the same subject): the one
             // recorded certificate, signed again. Another subject's serial: `None`.
             let existing = status(services, &serial_hex).await?;
-            Ok(existing.filter(|r| r.subject_ref == subject.reference).map(|r| Issued {
+            Ok(existing.filter(|r| r.subject_ref == subject.reference).map(|r| IssuedCertificate {
                 serial: serial_hex,
                 certificate: crypto::b64url(&x509::certificate(&tbs, &signature)),
                 not_after: r.not_after,
