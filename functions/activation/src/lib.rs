@@ -12,8 +12,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
@@ -31,12 +29,9 @@ use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson, RequestLocale};
 use signet_shared::{domain::crypto, domain::messages, Error, ErrorCode, Result, Services};
 
-/// Every route of this function (method, path).
-pub const ROUTES: &[(&str, &str)] = &[("POST", "/activation/start"), ("POST", "/activation")];
-
-/// The routes of the activation function.
-pub fn routes(services: Services) -> Router {
-    Router::new().route("/activation/start", post(start)).route("/activation", post(activate)).with_state(services)
+signet_shared::routes! {
+    POST "/activation/start" => start,
+    POST "/activation" => activate,
 }
 
 /// How long an issued certificate is valid at most (the subscription's term bounds it).

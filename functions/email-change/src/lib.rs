@@ -12,8 +12,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::person_event as audit;
 use signet_shared::domain::audit::RequestContext;
@@ -34,30 +32,16 @@ use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson};
 use signet_shared::{domain::throttle, Error, ErrorCode, Result, Services};
 
-/// Every route of this function (method, path).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/account/email"),
-    ("POST", "/account/email"),
-    ("POST", "/account/email/verify"),
-    ("POST", "/account/email/confirm"),
-    ("POST", "/account/phone"),
-    ("POST", "/account/phone/confirm"),
-    ("POST", "/account/alternate-email"),
-    ("POST", "/account/alternate-email/verify"),
-    ("DELETE", "/account/alternate-email"),
-];
-
-/// The routes of the email-change function.
-pub fn routes(services: Services) -> Router {
-    Router::new()
-        .route("/account/email", get(show).post(request_change))
-        .route("/account/email/verify", post(verify_link))
-        .route("/account/email/confirm", post(confirm_change))
-        .route("/account/phone", post(request_phone_change))
-        .route("/account/phone/confirm", post(confirm_phone_change))
-        .route("/account/alternate-email", post(add_alternate).delete(remove_alternate))
-        .route("/account/alternate-email/verify", post(verify_alternate))
-        .with_state(services)
+signet_shared::routes! {
+    GET "/account/email" => show,
+    POST "/account/email" => request_change,
+    POST "/account/email/verify" => verify_link,
+    POST "/account/email/confirm" => confirm_change,
+    POST "/account/phone" => request_phone_change,
+    POST "/account/phone/confirm" => confirm_phone_change,
+    POST "/account/alternate-email" => add_alternate,
+    POST "/account/alternate-email/verify" => verify_alternate,
+    DELETE "/account/alternate-email" => remove_alternate,
 }
 
 /// Change requests per person per hour.

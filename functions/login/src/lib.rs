@@ -11,8 +11,6 @@ mod login;
 mod password_reset;
 mod session_routes;
 
-use axum::routing::{delete, get, post};
-use axum::Router;
 use serde::Serialize;
 use signet_shared::domain::audit::person_event as audit;
 use signet_shared::domain::people::account::{self, Membership, SpaceKind};
@@ -20,55 +18,28 @@ use signet_shared::domain::sessions::access_token::AccessClaims;
 use signet_shared::domain::sessions::session;
 use signet_shared::{Result, Services};
 
-/// Every route of this function (method, path).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/login"),
-    ("POST", "/login/google"),
-    ("POST", "/login/code"),
-    ("POST", "/login/code/resend"),
-    ("POST", "/login/space"),
-    ("POST", "/token/refresh"),
-    ("POST", "/logout"),
-    ("POST", "/session/space"),
-    ("GET", "/sessions"),
-    ("DELETE", "/sessions/{id}"),
-    ("GET", "/.well-known/jwks.json"),
-    ("POST", "/reauth"),
-    ("POST", "/reauth/code"),
-    ("POST", "/account/password"),
-    ("POST", "/account/totp"),
-    ("POST", "/account/totp/confirm"),
-    ("DELETE", "/account/totp"),
-    ("POST", "/password/forgot"),
-    ("POST", "/password/reset/start"),
-    ("POST", "/password/reset"),
-    ("POST", "/identifier/forgot"),
-];
-
-/// The routes of the login function.
-pub fn routes(services: Services) -> Router {
-    Router::new()
-        .route("/login", post(login::login))
-        .route("/login/google", post(login::google))
-        .route("/login/code", post(login::verify_code))
-        .route("/login/code/resend", post(login::resend_code))
-        .route("/login/space", post(login::choose_space))
-        .route("/token/refresh", post(session_routes::refresh))
-        .route("/logout", post(session_routes::logout))
-        .route("/session/space", post(session_routes::switch_space))
-        .route("/sessions", get(session_routes::list_sessions))
-        .route("/sessions/{id}", delete(session_routes::revoke_session))
-        .route("/.well-known/jwks.json", get(session_routes::jwks))
-        .route("/reauth", post(credentials::reauth))
-        .route("/reauth/code", post(credentials::reauth_code))
-        .route("/account/password", post(credentials::change_password))
-        .route("/account/totp", post(credentials::enrol_totp).delete(credentials::remove_totp))
-        .route("/account/totp/confirm", post(credentials::confirm_totp))
-        .route("/password/forgot", post(password_reset::forgot_password))
-        .route("/password/reset/start", post(password_reset::start_reset))
-        .route("/password/reset", post(password_reset::reset_password))
-        .route("/identifier/forgot", post(password_reset::forgot_identifier))
-        .with_state(services)
+signet_shared::routes! {
+    POST "/login" => login::login,
+    POST "/login/google" => login::google,
+    POST "/login/code" => login::verify_code,
+    POST "/login/code/resend" => login::resend_code,
+    POST "/login/space" => login::choose_space,
+    POST "/token/refresh" => session_routes::refresh,
+    POST "/logout" => session_routes::logout,
+    POST "/session/space" => session_routes::switch_space,
+    GET "/sessions" => session_routes::list_sessions,
+    DELETE "/sessions/{id}" => session_routes::revoke_session,
+    GET "/.well-known/jwks.json" => session_routes::jwks,
+    POST "/reauth" => credentials::reauth,
+    POST "/reauth/code" => credentials::reauth_code,
+    POST "/account/password" => credentials::change_password,
+    POST "/account/totp" => credentials::enrol_totp,
+    POST "/account/totp/confirm" => credentials::confirm_totp,
+    DELETE "/account/totp" => credentials::remove_totp,
+    POST "/password/forgot" => password_reset::forgot_password,
+    POST "/password/reset/start" => password_reset::start_reset,
+    POST "/password/reset" => password_reset::reset_password,
+    POST "/identifier/forgot" => password_reset::forgot_identifier,
 }
 
 /// A customer space as the client sees it.

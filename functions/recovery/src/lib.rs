@@ -9,8 +9,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
@@ -24,17 +22,10 @@ use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson, RequestLocale};
 use signet_shared::{domain::messages, Error, ErrorCode, Result, Services};
 
-/// Every route of this function (method, path).
-pub const ROUTES: &[(&str, &str)] =
-    &[("GET", "/subscriptions"), ("POST", "/subscriptions/{id}/recovery"), ("GET", "/certificates/{serial}/status")];
-
-/// The routes of the recovery function.
-pub fn routes(services: Services) -> Router {
-    Router::new()
-        .route("/subscriptions", get(list))
-        .route("/subscriptions/{id}/recovery", post(recover))
-        .route("/certificates/{serial}/status", get(certificate_status))
-        .with_state(services)
+signet_shared::routes! {
+    GET "/subscriptions" => list,
+    POST "/subscriptions/{id}/recovery" => recover,
+    GET "/certificates/{serial}/status" => certificate_status,
 }
 
 /// How long a reference works.

@@ -9,8 +9,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
@@ -29,34 +27,17 @@ use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
-/// Every route of this function (method, path).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/subscriptions/{id}/renewal"),
-    ("POST", "/subscriptions/{id}/renewals"),
-    ("GET", "/renewals/{id}"),
-    ("POST", "/renewals/{id}/submit"),
-    ("POST", "/renewals/{id}/cancel"),
-    ("POST", "/payments/webhook"),
-    ("GET", "/invoices/{number}"),
-    ("GET", "/invoices/{number}/pdf"),
-    ("GET", "/invoices/{number}/receipt"),
-    ("GET", "/invoices/{number}/receipt/pdf"),
-];
-
-/// The routes of the renewal function.
-pub fn routes(services: Services) -> Router {
-    Router::new()
-        .route("/subscriptions/{id}/renewal", get(options))
-        .route("/subscriptions/{id}/renewals", post(draft))
-        .route("/renewals/{id}", get(show))
-        .route("/renewals/{id}/submit", post(submit))
-        .route("/renewals/{id}/cancel", post(cancel))
-        .route("/payments/webhook", post(webhook))
-        .route("/invoices/{number}", get(invoice_json))
-        .route("/invoices/{number}/pdf", get(invoice_pdf))
-        .route("/invoices/{number}/receipt", get(receipt_json))
-        .route("/invoices/{number}/receipt/pdf", get(receipt_pdf))
-        .with_state(services)
+signet_shared::routes! {
+    GET "/subscriptions/{id}/renewal" => options,
+    POST "/subscriptions/{id}/renewals" => draft,
+    GET "/renewals/{id}" => show,
+    POST "/renewals/{id}/submit" => submit,
+    POST "/renewals/{id}/cancel" => cancel,
+    POST "/payments/webhook" => webhook,
+    GET "/invoices/{number}" => invoice_json,
+    GET "/invoices/{number}/pdf" => invoice_pdf,
+    GET "/invoices/{number}/receipt" => receipt_json,
+    GET "/invoices/{number}/receipt/pdf" => receipt_pdf,
 }
 
 /// How long an unsubmitted draft is kept.

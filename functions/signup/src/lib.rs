@@ -6,8 +6,7 @@
 //! conditional write, so a step raced by itself has exactly one winner.
 
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{extract::State, response::Response, Router};
+use axum::{extract::State, response::Response};
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::AuditEvent;
 use signet_shared::domain::audit::RequestContext;
@@ -26,25 +25,12 @@ use signet_shared::{
     domain::messages, domain::people::names, domain::people::password, Error, ErrorCode, Locale, Result, Services,
 };
 
-/// Every route of this function (method, path): the OpenAPI document and the SAM
-/// template are checked against this list, and the list against the router.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/signup"),
-    ("POST", "/signup/verify"),
-    ("POST", "/signup/profile"),
-    ("POST", "/signup/code"),
-    ("POST", "/signup/confirm"),
-];
-
-/// The routes of the sign-up journey.
-pub fn routes(services: Services) -> Router {
-    Router::new()
-        .route("/signup", post(start))
-        .route("/signup/verify", post(verify_link))
-        .route("/signup/profile", post(submit_profile))
-        .route("/signup/code", post(resend_code))
-        .route("/signup/confirm", post(confirm))
-        .with_state(services)
+signet_shared::routes! {
+    POST "/signup" => start,
+    POST "/signup/verify" => verify_link,
+    POST "/signup/profile" => submit_profile,
+    POST "/signup/code" => resend_code,
+    POST "/signup/confirm" => confirm,
 }
 
 /// Where a sign-up stands.

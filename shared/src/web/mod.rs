@@ -182,3 +182,32 @@ fn is_plain_text(response: &Response) -> bool {
 pub fn json<T: serde::Serialize>(status: http::StatusCode, body: &T) -> Response {
     (status, axum::Json(body)).into_response()
 }
+
+/// Declares a function's routes once, from one list: `ROUTES`, the table the OpenAPI
+/// document, the SAM template and the sample events are checked against, and
+/// `routes(services)`, the router built from the same entries, so no route reaches the
+/// router without being in the table.
+///
+/// ```ignore
+/// signet_shared::routes! {
+///     POST "/signup" => start::start,
+///     GET "/account/email" => show,
+/// }
+/// ```
+#[macro_export]
+macro_rules! routes {
+    (@method GET) => { axum::routing::get };
+    (@method POST) => { axum::routing::post };
+    (@method DELETE) => { axum::routing::delete };
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        /// Every route of this function (method, path).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// The function's router, built from [`ROUTES`]'s entries.
+        pub fn routes(services: $crate::Services) -> axum::Router {
+            axum::Router::new()
+                $(.route($path, $crate::routes!(@method $method)($handler)))*
+                .with_state(services)
+        }
+    };
+}
