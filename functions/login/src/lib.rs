@@ -6,10 +6,12 @@
 //! app); "forgot password" and "forgot identifier".
 
 mod attempts;
-mod credentials;
 mod login;
+mod password;
 mod password_reset;
-mod session_routes;
+mod reauth;
+mod sessions;
+mod totp;
 
 use serde::Serialize;
 use signet_shared::domain::audit::person_event as audit;
@@ -24,18 +26,18 @@ signet_shared::routes! {
     POST "/login/code" => login::verify_code,
     POST "/login/code/resend" => login::resend_code,
     POST "/login/space" => login::choose_space,
-    POST "/token/refresh" => session_routes::refresh,
-    POST "/logout" => session_routes::logout,
-    POST "/session/space" => session_routes::switch_space,
-    GET "/sessions" => session_routes::list_sessions,
-    DELETE "/sessions/{id}" => session_routes::revoke_session,
-    GET "/.well-known/jwks.json" => session_routes::jwks,
-    POST "/reauth" => credentials::reauth,
-    POST "/reauth/code" => credentials::reauth_code,
-    POST "/account/password" => credentials::change_password,
-    POST "/account/totp" => credentials::enrol_totp,
-    POST "/account/totp/confirm" => credentials::confirm_totp,
-    DELETE "/account/totp" => credentials::remove_totp,
+    POST "/token/refresh" => sessions::refresh,
+    POST "/logout" => sessions::logout,
+    POST "/session/space" => sessions::switch_space,
+    GET "/sessions" => sessions::list_sessions,
+    DELETE "/sessions/{id}" => sessions::revoke_session,
+    GET "/.well-known/jwks.json" => sessions::jwks,
+    POST "/reauth" => reauth::reauth,
+    POST "/reauth/code" => reauth::reauth_code,
+    POST "/account/password" => password::change_password,
+    POST "/account/totp" => totp::enrol_totp,
+    POST "/account/totp/confirm" => totp::confirm_totp,
+    DELETE "/account/totp" => totp::remove_totp,
     POST "/password/forgot" => password_reset::forgot_password,
     POST "/password/reset/start" => password_reset::start_reset,
     POST "/password/reset" => password_reset::reset_password,
