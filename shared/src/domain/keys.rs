@@ -178,9 +178,12 @@ pub fn renewal_lock(subscription_id: &str) -> Key {
     Key::new(subscription_partition(subscription_id), "RENEWALLOCK")
 }
 
+/// The partition of the renewals whose notices are not all sent.
+pub const PENDING_NOTICES: &str = "NOTICEPENDING";
+
 /// The index entry of a renewal whose notices are not all sent.
 pub fn pending_notice(renewal_id: &str) -> Key {
-    Key::new("NOTICEPENDING", renewal_id)
+    Key::new(PENDING_NOTICES, renewal_id)
 }
 
 /// An invoice.
