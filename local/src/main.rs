@@ -72,11 +72,12 @@ async fn run() -> Result<(), String> {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            match signet_shared::domain::billing::reminders::run(&reminders, reminders.now()).await {
+            let run = signet_shared::app::daily::run(&reminders).await;
+            match run.reminders {
                 Ok(sent) => tracing::info!(sent, "renewal reminders run"),
                 Err(e) => tracing::warn!(error = %e, "renewal reminders run failed"),
             }
-            if let Err(e) = signet_shared::domain::billing::renewal::send_pending_notices(&reminders).await {
+            if let Err(e) = run.notices {
                 tracing::warn!(error = %e, "pending renewal notices run failed");
             }
         }

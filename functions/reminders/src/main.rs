@@ -5,11 +5,9 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
+    // Both jobs run, whatever the other's outcome; a failure of either fails the run.
     signet_shared::app::lambda::run_scheduled("reminders", |services| async move {
-        // Both jobs run, whatever the other's outcome; a failure of either fails the run.
-        let reminders = signet_shared::domain::billing::reminders::run(&services, services.now()).await;
-        let notices = signet_shared::domain::billing::renewal::send_pending_notices(&services).await;
-        Ok(reminders? + notices?)
+        signet_shared::app::daily::run(&services).await.total()
     })
     .await
 }

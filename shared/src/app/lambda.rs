@@ -13,15 +13,21 @@ use lambda_http::RequestExt;
 /// Runs a function's routes in Lambda on the AWS adapters. `routes` receives the services
 /// built once for this execution environment.
 pub async fn run(function: &'static str, routes: fn(Services) -> Router) -> Result<(), lambda_http::Error> {
+    let services = boot().await?;
+    let metrics = services.config.metrics;
+    lambda_http::run(app(function, routes(services), metrics)).await
+}
+
+/// The cold start of every function: JSON logs, the configuration, and the services on the
+/// AWS adapters (whose clients are built on their first call).
+async fn boot() -> Result<Services, lambda_http::Error> {
     crate::app::telemetry::init_logs();
     let config = Config::from_env().map_err(|e| {
         tracing::error!(error = %e, "bad configuration");
         e
     })?;
-    let metrics = config.metrics;
     let sdk = crate::adapters::aws::sdk_config(&config).await;
-    let services = crate::app::wiring::aws(config, &sdk);
-    lambda_http::run(app(function, routes(services), metrics)).await
+    Ok(crate::app::wiring::aws(config, &sdk))
 }
 
 /// Runs a scheduled job (an EventBridge event, whatever its content) on the AWS adapters:
@@ -33,13 +39,7 @@ where
     Fut: std::future::Future<Output = crate::Result<usize>>,
 {
     use lambda_http::lambda_runtime::{service_fn, LambdaEvent};
-    crate::app::telemetry::init_logs();
-    let config = Config::from_env().map_err(|e| {
-        tracing::error!(error = %e, "bad configuration");
-        e
-    })?;
-    let sdk = crate::adapters::aws::sdk_config(&config).await;
-    let services = crate::app::wiring::aws(config, &sdk);
+    let services = boot().await?;
     let job = &job;
     let services = &services;
     lambda_http::lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
