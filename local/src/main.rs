@@ -1,7 +1,6 @@
 //! `cargo run -p signet-local -- [--port 3000] [--data-dir .signet] [--demo]`
 
 use signet_shared::adapters::embedded;
-use signet_shared::Config;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,7 +47,7 @@ async fn run() -> Result<(), String> {
     let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
     vars.entry("SIGNET_PORTAL_URL".into()).or_insert_with(|| format!("http://127.0.0.1:{}", args.port));
     vars.entry("SIGNET_METRICS".into()).or_insert_with(|| "false".into());
-    let config = Config::from_vars(&vars).map_err(|e| e.to_string())?;
+    let config = signet_shared::app::configuration(&vars).map_err(|e| e.to_string())?;
     let portal = config.portal_url.clone();
     let backend = signet_shared::app::wiring::embedded(config, &args.data_dir)?;
     if args.demo {

@@ -2,7 +2,7 @@
 //! A bad value is a clear start-up error naming the variable (never echoing its value,
 //! which might be a secret).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Signet's configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,7 +140,7 @@ pub struct Limits {
     pub phone_changes_per_source_per_hour: u32,
     /// The countries whose numbers may receive codes (`SIGNET_PHONE_COUNTRIES`: ISO 3166-1
     /// alpha-2 codes, `EU` for the European Union; default `FR,CA,EU`).
-    pub phone_countries: std::collections::BTreeSet<String>,
+    pub phone_countries: BTreeSet<String>,
 }
 
 /// argon2id cost parameters (`SIGNET_ARGON2_M_KIB`, `SIGNET_ARGON2_T`, `SIGNET_ARGON2_P`).
@@ -165,173 +165,49 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_vars(&std::env::vars().collect())
-    }
-
     /// Reads a given set of variables (the environment, or a test's).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
-        let get = |var: &'static str| vars.get(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let url = |var: &'static str, default: &str| -> Result<String, ConfigError> {
-            let value = get(var).unwrap_or_else(|| default.to_owned());
-            if !(value.starts_with("https://") || value.starts_with("http://")) {
-                return Err(ConfigError { var, reason: "must be an http(s) URL".into() });
-            }
-            Ok(value.trim_end_matches('/').to_owned())
-        };
-        fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
-            value: Option<String>,
-            var: &'static str,
-            default: T,
-            min: T,
-            max: T,
-        ) -> Result<T, ConfigError> {
-            let Some(text) = value else { return Ok(default) };
-            let n: T = text.parse().map_err(|_| ConfigError { var, reason: "must be a number".into() })?;
-            if n < min || n > max {
-                return Err(ConfigError { var, reason: format!("must be between {min} and {max}") });
-            }
-            Ok(n)
-        }
-        let metrics = match get("SIGNET_METRICS").as_deref() {
+        let v = Vars(vars);
+        let metrics = match v.get("SIGNET_METRICS").as_deref() {
             None | Some("true") | Some("1") => true,
             Some("false") | Some("0") => false,
             Some(_) => return Err(ConfigError { var: "SIGNET_METRICS", reason: "must be true or false".into() }),
         };
-        let mail_from = get("SIGNET_MAIL_FROM").unwrap_or_else(|| "no-reply@example.com".into());
-        if !crate::domain::people::email::is_valid_sender(&mail_from) {
-            return Err(ConfigError { var: "SIGNET_MAIL_FROM", reason: "must be an email address".into() });
-        }
-        let portal_url = url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?;
-        let issuer = url("SIGNET_TOKEN_ISSUER", &portal_url)?;
-        let payments = PaymentSettings {
-            stripe: match get("SIGNET_STRIPE_SECRET_KEY") {
-                None => None,
-                Some(key) => Some(StripeSettings {
-                    secret_key: Secret(key),
-                    api_url: url("SIGNET_STRIPE_API_URL", "https://api.stripe.com")?,
-                }),
-            },
-            webhook_secret: get("SIGNET_PAYMENT_WEBHOOK_SECRET").map(Secret),
-            page_url: url("SIGNET_PAYMENT_PAGE_URL", &portal_url)?,
-            terms_version: get("SIGNET_TERMS_VERSION").unwrap_or_else(|| "2026-01".into()),
-            terms_url: url("SIGNET_TERMS_URL", &format!("{portal_url}/terms-of-sale"))?,
-            invoice_payment_days: number(
-                get("SIGNET_INVOICE_PAYMENT_DAYS"),
-                "SIGNET_INVOICE_PAYMENT_DAYS",
-                30,
-                0,
-                120,
-            )?,
-        };
+        let mail_from = v.get("SIGNET_MAIL_FROM").unwrap_or_else(|| "no-reply@example.com".into());
+        let portal_url = v.url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?;
+        let issuer = v.url("SIGNET_TOKEN_ISSUER", &portal_url)?;
+        let payments = payments(&v, &portal_url)?;
         Ok(Config {
-            table: get("SIGNET_TABLE").unwrap_or_else(|| "signet".into()),
-            kms_key_id: get("SIGNET_KMS_KEY_ID").unwrap_or_else(|| "alias/signet".into()),
-            ca_kms_key_id: get("SIGNET_CA_KMS_KEY_ID").unwrap_or_else(|| "alias/signet-ca".into()),
+            table: v.get("SIGNET_TABLE").unwrap_or_else(|| "signet".into()),
+            kms_key_id: v.get("SIGNET_KMS_KEY_ID").unwrap_or_else(|| "alias/signet".into()),
+            ca_kms_key_id: v.get("SIGNET_CA_KMS_KEY_ID").unwrap_or_else(|| "alias/signet-ca".into()),
             mail_from,
-            voice_origination: get("SIGNET_VOICE_ORIGINATION"),
-            aws_endpoint_url: get("SIGNET_AWS_ENDPOINT_URL").map(|_| url("SIGNET_AWS_ENDPOINT_URL", "")).transpose()?,
-            voice_endpoint_url: get("SIGNET_VOICE_ENDPOINT_URL")
-                .map(|_| url("SIGNET_VOICE_ENDPOINT_URL", ""))
+            voice_origination: v.get("SIGNET_VOICE_ORIGINATION"),
+            aws_endpoint_url: v
+                .get("SIGNET_AWS_ENDPOINT_URL")
+                .map(|_| v.url("SIGNET_AWS_ENDPOINT_URL", ""))
+                .transpose()?,
+            voice_endpoint_url: v
+                .get("SIGNET_VOICE_ENDPOINT_URL")
+                .map(|_| v.url("SIGNET_VOICE_ENDPOINT_URL", ""))
                 .transpose()?,
             metrics,
             portal_url,
-            limits: Limits {
-                link_ttl: number(get("SIGNET_LINK_TTL"), "SIGNET_LINK_TTL", 3600, 60, 7 * 86400)?,
-                signup_ttl: number(get("SIGNET_SIGNUP_TTL"), "SIGNET_SIGNUP_TTL", 86400, 600, 30 * 86400)?,
-                code_ttl: number(get("SIGNET_CODE_TTL"), "SIGNET_CODE_TTL", 600, 60, 600)?,
-                code_resend_interval: number(
-                    get("SIGNET_CODE_RESEND_INTERVAL"),
-                    "SIGNET_CODE_RESEND_INTERVAL",
-                    30,
-                    0,
-                    3600,
-                )?,
-                code_max_sends: number(get("SIGNET_CODE_MAX_SENDS"), "SIGNET_CODE_MAX_SENDS", 5, 1, 20)?,
-                code_max_attempts: number(get("SIGNET_CODE_MAX_ATTEMPTS"), "SIGNET_CODE_MAX_ATTEMPTS", 5, 1, 5)?,
-                signup_mails_per_hour: number(
-                    get("SIGNET_SIGNUP_MAILS_PER_HOUR"),
-                    "SIGNET_SIGNUP_MAILS_PER_HOUR",
-                    5,
-                    1,
-                    100,
-                )?,
-                codes_per_phone_per_hour: number(
-                    get("SIGNET_CODES_PER_PHONE_PER_HOUR"),
-                    "SIGNET_CODES_PER_PHONE_PER_HOUR",
-                    10,
-                    1,
-                    100_000,
-                )?,
-                signups_per_source_per_hour: number(
-                    get("SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR"),
-                    "SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR",
-                    60,
-                    1,
-                    100_000,
-                )?,
-                codes_per_source_per_hour: number(
-                    get("SIGNET_CODES_PER_SOURCE_PER_HOUR"),
-                    "SIGNET_CODES_PER_SOURCE_PER_HOUR",
-                    60,
-                    1,
-                    100_000,
-                )?,
-                phone_changes_per_person_per_hour: number(
-                    get("SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR"),
-                    "SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR",
-                    3,
-                    1,
-                    20,
-                )?,
-                phone_changes_per_source_per_hour: number(
-                    get("SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR"),
-                    "SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR",
-                    10,
-                    1,
-                    100_000,
-                )?,
-                phone_countries: crate::domain::people::phone::countries(
-                    &get("SIGNET_PHONE_COUNTRIES").unwrap_or_else(|| "FR,CA,EU".into()),
-                )
-                .ok_or(ConfigError {
-                    var: "SIGNET_PHONE_COUNTRIES",
-                    reason: "must be ISO 3166-1 alpha-2 country codes or EU, separated by commas".into(),
-                })?,
-            },
-            tokens: TokenSettings {
-                issuer,
-                audience: get("SIGNET_TOKEN_AUDIENCE").unwrap_or_else(|| "signet-api".into()),
-                access_ttl: number(get("SIGNET_ACCESS_TOKEN_TTL"), "SIGNET_ACCESS_TOKEN_TTL", 600, 60, 3600)?,
-                session_idle_ttl: number(
-                    get("SIGNET_SESSION_IDLE_TTL"),
-                    "SIGNET_SESSION_IDLE_TTL",
-                    30 * 86400,
-                    600,
-                    365 * 86400,
-                )?,
-                session_max_lifetime: number(
-                    get("SIGNET_SESSION_MAX_LIFETIME"),
-                    "SIGNET_SESSION_MAX_LIFETIME",
-                    90 * 86400,
-                    600,
-                    365 * 86400,
-                )?,
-            },
-            google: match get("SIGNET_GOOGLE_CLIENT_ID") {
+            limits: limits(&v)?,
+            tokens: tokens(&v, issuer)?,
+            google: match v.get("SIGNET_GOOGLE_CLIENT_ID") {
                 None => None,
                 Some(client_id) => Some(OidcSettings {
                     client_id,
-                    issuer: url("SIGNET_GOOGLE_ISSUER", "https://accounts.google.com")?,
-                    jwks_url: url("SIGNET_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs")?,
+                    issuer: v.url("SIGNET_GOOGLE_ISSUER", "https://accounts.google.com")?,
+                    jwks_url: v.url("SIGNET_GOOGLE_JWKS_URL", "https://www.googleapis.com/oauth2/v3/certs")?,
                 }),
             },
             payments,
             argon2: Argon2Params {
-                m_kib: number(get("SIGNET_ARGON2_M_KIB"), "SIGNET_ARGON2_M_KIB", 19456, 19456, 1 << 21)?,
-                t: number(get("SIGNET_ARGON2_T"), "SIGNET_ARGON2_T", 2, 2, 20)?,
-                p: number(get("SIGNET_ARGON2_P"), "SIGNET_ARGON2_P", 1, 1, 16)?,
+                m_kib: v.number("SIGNET_ARGON2_M_KIB", 19456, 19456, 1 << 21)?,
+                t: v.number("SIGNET_ARGON2_T", 2, 2, 20)?,
+                p: v.number("SIGNET_ARGON2_P", 1, 1, 16)?,
             },
         })
     }
@@ -340,6 +216,117 @@ impl Config {
     pub fn defaults() -> Config {
         Config::from_vars(&HashMap::new()).expect("defaults are valid")
     }
+}
+
+/// The variables configuration is read from, with their parsing rules.
+struct Vars<'a>(&'a HashMap<String, String>);
+
+impl Vars<'_> {
+    /// A variable's trimmed value, if set and not empty.
+    fn get(&self, var: &'static str) -> Option<String> {
+        self.0.get(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// An http(s) URL, without its trailing slashes.
+    fn url(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        let value = self.get(var).unwrap_or_else(|| default.to_owned());
+        if !(value.starts_with("https://") || value.starts_with("http://")) {
+            return Err(ConfigError { var, reason: "must be an http(s) URL".into() });
+        }
+        Ok(value.trim_end_matches('/').to_owned())
+    }
+
+    /// A number between `min` and `max`, `default` when not set.
+    fn number<T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display>(
+        &self,
+        var: &'static str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError> {
+        let Some(text) = self.get(var) else { return Ok(default) };
+        let n: T = text.parse().map_err(|_| ConfigError { var, reason: "must be a number".into() })?;
+        if n < min || n > max {
+            return Err(ConfigError { var, reason: format!("must be between {min} and {max}") });
+        }
+        Ok(n)
+    }
+}
+
+/// The limits section of the configuration.
+fn limits(v: &Vars<'_>) -> Result<Limits, ConfigError> {
+    Ok(Limits {
+        link_ttl: v.number("SIGNET_LINK_TTL", 3600, 60, 7 * 86400)?,
+        signup_ttl: v.number("SIGNET_SIGNUP_TTL", 86400, 600, 30 * 86400)?,
+        code_ttl: v.number("SIGNET_CODE_TTL", 600, 60, 600)?,
+        code_resend_interval: v.number("SIGNET_CODE_RESEND_INTERVAL", 30, 0, 3600)?,
+        code_max_sends: v.number("SIGNET_CODE_MAX_SENDS", 5, 1, 20)?,
+        code_max_attempts: v.number("SIGNET_CODE_MAX_ATTEMPTS", 5, 1, 5)?,
+        signup_mails_per_hour: v.number("SIGNET_SIGNUP_MAILS_PER_HOUR", 5, 1, 100)?,
+        codes_per_phone_per_hour: v.number("SIGNET_CODES_PER_PHONE_PER_HOUR", 10, 1, 100_000)?,
+        signups_per_source_per_hour: v.number("SIGNET_SIGNUPS_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
+        codes_per_source_per_hour: v.number("SIGNET_CODES_PER_SOURCE_PER_HOUR", 60, 1, 100_000)?,
+        phone_changes_per_person_per_hour: v.number("SIGNET_PHONE_CHANGES_PER_PERSON_PER_HOUR", 3, 1, 20)?,
+        phone_changes_per_source_per_hour: v.number("SIGNET_PHONE_CHANGES_PER_SOURCE_PER_HOUR", 10, 1, 100_000)?,
+        phone_countries: countries(&v.get("SIGNET_PHONE_COUNTRIES").unwrap_or_else(|| "FR,CA,EU".into())).ok_or(
+            ConfigError {
+                var: "SIGNET_PHONE_COUNTRIES",
+                reason: "must be ISO 3166-1 alpha-2 country codes or EU, separated by commas".into(),
+            },
+        )?,
+    })
+}
+
+/// The access tokens and sessions section of the configuration.
+fn tokens(v: &Vars<'_>, issuer: String) -> Result<TokenSettings, ConfigError> {
+    Ok(TokenSettings {
+        issuer,
+        audience: v.get("SIGNET_TOKEN_AUDIENCE").unwrap_or_else(|| "signet-api".into()),
+        access_ttl: v.number("SIGNET_ACCESS_TOKEN_TTL", 600, 60, 3600)?,
+        session_idle_ttl: v.number("SIGNET_SESSION_IDLE_TTL", 30 * 86400, 600, 365 * 86400)?,
+        session_max_lifetime: v.number("SIGNET_SESSION_MAX_LIFETIME", 90 * 86400, 600, 365 * 86400)?,
+    })
+}
+
+/// The payments section of the configuration.
+fn payments(v: &Vars<'_>, portal_url: &str) -> Result<PaymentSettings, ConfigError> {
+    Ok(PaymentSettings {
+        stripe: match v.get("SIGNET_STRIPE_SECRET_KEY") {
+            None => None,
+            Some(key) => Some(StripeSettings {
+                secret_key: Secret(key),
+                api_url: v.url("SIGNET_STRIPE_API_URL", "https://api.stripe.com")?,
+            }),
+        },
+        webhook_secret: v.get("SIGNET_PAYMENT_WEBHOOK_SECRET").map(Secret),
+        page_url: v.url("SIGNET_PAYMENT_PAGE_URL", &portal_url)?,
+        terms_version: v.get("SIGNET_TERMS_VERSION").unwrap_or_else(|| "2026-01".into()),
+        terms_url: v.url("SIGNET_TERMS_URL", &format!("{portal_url}/terms-of-sale"))?,
+        invoice_payment_days: v.number("SIGNET_INVOICE_PAYMENT_DAYS", 30, 0, 120)?,
+    })
+}
+
+/// The member states of the European Union, and the outermost regions libphonenumber
+/// numbers apart (Guadeloupe, Martinique, French Guiana, Réunion, Mayotte, Saint-Martin).
+pub const EU: &[&str] = &[
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
+    "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GP", "MQ", "GF", "RE", "YT", "MF",
+];
+
+/// The allowed countries of a configuration value: ISO 3166-1 alpha-2 codes separated by
+/// commas, `EU` standing for [`EU`] (`FR,CA,EU`). `None` when an entry is neither.
+pub fn countries(list: &str) -> Option<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for entry in list.split(',').map(|e| e.trim().to_ascii_uppercase()).filter(|e| !e.is_empty()) {
+        if entry == "EU" {
+            out.extend(EU.iter().map(|c| c.to_string()));
+        } else if entry.len() == 2 && entry.bytes().all(|b| b.is_ascii_uppercase()) {
+            out.insert(entry);
+        } else {
+            return None;
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 #[cfg(test)]

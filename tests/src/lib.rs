@@ -258,7 +258,7 @@ pub fn test_config(extra: &[(&str, &str)]) -> Config {
     vars.entry("SIGNET_GOOGLE_CLIENT_ID".into()).or_insert_with(|| google::CLIENT_ID.into());
     vars.entry("SIGNET_GOOGLE_ISSUER".into()).or_insert_with(|| google::ISSUER.into());
     vars.entry("SIGNET_GOOGLE_JWKS_URL".into()).or_insert_with(|| google::issuer().jwks_url.clone());
-    Config::from_vars(&vars).expect("test configuration")
+    signet_shared::app::configuration(&vars).expect("test configuration")
 }
 
 fn wrap(mut services: Services, faults: &Arc<Faults>) -> Services {

@@ -2,7 +2,7 @@
 //! public keys, the payment provider's API). The client is built on first use (the trust store is read then, not at
 //! every cold start); plain HTTP is allowed only to the loopback address, for tests.
 
-use crate::{Error, Result};
+use crate::{error::Error, error::Result};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;

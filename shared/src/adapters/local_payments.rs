@@ -7,7 +7,7 @@ use crate::domain::keys;
 use crate::domain::retry::{self, Round};
 use crate::ports::payments::{Checkout, CheckoutRequest, Expiry, PaymentProvider, SignatureError};
 use crate::ports::store::{Item, Store, StoreError, Write};
-use crate::{Error, Result};
+use crate::{error::Error, error::Result};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -114,7 +114,7 @@ impl PaymentProvider for LocalPayments {
     async fn expire_checkout(&self, session_id: &str) -> Result<Expiry> {
         retry::optimistic(8, retry::conflict, || async move {
             let Some((item, mut session)) = self.session(session_id).await? else {
-                return Err(Error::new(crate::ErrorCode::NotFound));
+                return Err(Error::new(crate::error::ErrorCode::NotFound));
             };
             match session.status.as_str() {
                 "paid" => Ok(Round::Done(Expiry::Paid)),
@@ -124,7 +124,7 @@ impl PaymentProvider for LocalPayments {
                     match self.update(&item, &session).await {
                         Ok(()) => Ok(Round::Done(Expiry::Expired)),
                         // Paid or expired meanwhile: read it again.
-                        Err(e) if e.code == crate::ErrorCode::Conflict => Ok(Round::Again(())),
+                        Err(e) if e.code == crate::error::ErrorCode::Conflict => Ok(Round::Again(())),
                         Err(e) => Err(e),
                     }
                 }

@@ -3,7 +3,7 @@
 
 use crate::adapters::webhook_signature::{self, DEFAULT_TOLERANCE};
 use crate::ports::payments::{Checkout, CheckoutRequest, Expiry, PaymentProvider, SignatureError};
-use crate::{Error, Result};
+use crate::{error::Error, error::Result};
 use async_trait::async_trait;
 use serde::Deserialize;
 

@@ -3,7 +3,7 @@
 //! sender left. Both run, whatever the other's outcome.
 
 use crate::domain::billing::{reminders, renewal};
-use crate::{Result, Services};
+use crate::{domain::services::Services, error::Result};
 
 /// What one run did: reminders sent, renewals whose notices were completed.
 pub struct DailyRun {

@@ -3,7 +3,7 @@
 //! then `lambda_http::run`.
 
 use crate::domain::audit::RequestContext;
-use crate::{Config, Services};
+use crate::domain::services::Services;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::Router;
@@ -22,7 +22,7 @@ pub async fn run(function: &'static str, routes: fn(Services) -> Router) -> Resu
 /// AWS adapters (whose clients are built on their first call).
 async fn boot() -> Result<Services, lambda_http::Error> {
     crate::app::telemetry::init_logs();
-    let config = Config::from_env().map_err(|e| {
+    let config = crate::app::configuration(&std::env::vars().collect()).map_err(|e| {
         tracing::error!(error = %e, "bad configuration");
         e
     })?;
@@ -36,7 +36,7 @@ async fn boot() -> Result<Services, lambda_http::Error> {
 pub async fn run_scheduled<F, Fut>(function: &'static str, job: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Services) -> Fut,
-    Fut: std::future::Future<Output = crate::Result<usize>>,
+    Fut: std::future::Future<Output = crate::error::Result<usize>>,
 {
     use lambda_http::lambda_runtime::{service_fn, LambdaEvent};
     let services = boot().await?;

@@ -11,10 +11,10 @@ use crate::adapters::local_payments::LocalPayments;
 use crate::adapters::stripe::{Stripe, Unconfigured};
 use crate::config::Config;
 use crate::domain::crypto;
+use crate::domain::services::Services;
 use crate::ports::payments::PaymentProvider;
 use crate::ports::store::Store;
 use crate::ports::{Clock, OsRandom, Random, SystemClock};
-use crate::Services;
 #[cfg(feature = "embedded")]
 use std::path::Path;
 use std::sync::Arc;

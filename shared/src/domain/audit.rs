@@ -79,7 +79,7 @@ impl AuditEvent {
 
 /// An event about a person (subject `person:<id>`, actor the person), at the services' now.
 pub fn person_event(
-    services: &crate::Services,
+    services: &crate::domain::services::Services,
     context: &RequestContext,
     action: &str,
     person_id: &str,

@@ -4,7 +4,7 @@
 //! and says what it gives up with.
 
 use crate::ports::store::StoreError;
-use crate::{Error, ErrorCode};
+use crate::{error::Error, error::ErrorCode};
 use std::future::Future;
 
 /// What one round of an optimistic update came to.

@@ -72,9 +72,11 @@ pub async fn enforce(
     window: i64,
     limit: u32,
     now: i64,
-) -> crate::Result<()> {
+) -> crate::error::Result<()> {
     match hit(store, scope, key, window, limit, now).await? {
         Throttled::Allowed => Ok(()),
-        Throttled::Limited(wait) => Err(crate::Error::new(crate::ErrorCode::TooManyRequests).retry_after(wait)),
+        Throttled::Limited(wait) => {
+            Err(crate::error::Error::new(crate::error::ErrorCode::TooManyRequests).retry_after(wait))
+        }
     }
 }

@@ -24,10 +24,10 @@ pub struct Email {
 #[error("delivery failed: {0}")]
 pub struct DeliveryError(pub String);
 
-impl From<DeliveryError> for crate::Error {
+impl From<DeliveryError> for crate::error::Error {
     fn from(e: DeliveryError) -> Self {
         tracing::warn!(cause = %e.0, "message delivery failed");
-        crate::Error::new(crate::ErrorCode::DeliveryFailed).retry_after(5)
+        crate::error::Error::new(crate::error::ErrorCode::DeliveryFailed).retry_after(5)
     }
 }
 
@@ -76,9 +76,9 @@ pub struct Sealed {
 #[error("key service: {0}")]
 pub struct KeyError(pub String);
 
-impl From<KeyError> for crate::Error {
+impl From<KeyError> for crate::error::Error {
     fn from(e: KeyError) -> Self {
-        crate::Error::unavailable(e)
+        crate::error::Error::unavailable(e)
     }
 }
 
@@ -162,7 +162,7 @@ pub trait CaSigner: Send + Sync {
 pub trait Documents: Send + Sync {
     /// The body at `url`, at most `max_bytes`; any failure is a retryable
     /// `service_unavailable`.
-    async fn get(&self, url: &str, max_bytes: usize) -> crate::Result<Vec<u8>>;
+    async fn get(&self, url: &str, max_bytes: usize) -> crate::error::Result<Vec<u8>>;
 }
 
 /// Serde helper: bytes as standard base64.

@@ -6,8 +6,8 @@
 //! Signet function. The adapters are [`crate::adapters::stripe`] and
 //! [`crate::adapters::local_payments`].
 
+use crate::error::Result;
 use crate::locale::Locale;
-use crate::Result;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 

@@ -159,12 +159,12 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-impl From<StoreError> for crate::Error {
+impl From<StoreError> for crate::error::Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::ConditionFailed(_) => crate::Error::new(crate::ErrorCode::Conflict),
-            StoreError::Unavailable(cause) => crate::Error::unavailable(cause),
-            StoreError::Corrupt(cause) => crate::Error::internal(cause),
+            StoreError::ConditionFailed(_) => crate::error::Error::new(crate::error::ErrorCode::Conflict),
+            StoreError::Unavailable(cause) => crate::error::Error::unavailable(cause),
+            StoreError::Corrupt(cause) => crate::error::Error::internal(cause),
         }
     }
 }

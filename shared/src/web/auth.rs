@@ -5,7 +5,7 @@
 
 use crate::domain::sessions::access_token::AccessClaims;
 use crate::domain::sessions::session::Live;
-use crate::{Error, ErrorCode, Result, Services};
+use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use http::{header, Method};

@@ -9,7 +9,7 @@ pub mod problem;
 
 use crate::domain::audit::RequestContext;
 use crate::locale::Locale;
-use crate::{Error, ErrorCode};
+use crate::{error::Error, error::ErrorCode};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::middleware::Next;
@@ -204,7 +204,7 @@ macro_rules! routes {
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
         /// The function's router, built from [`ROUTES`]'s entries.
-        pub fn routes(services: $crate::Services) -> axum::Router {
+        pub fn routes(services: $crate::domain::services::Services) -> axum::Router {
             axum::Router::new()
                 $(.route($path, $crate::routes!(@method $method)($handler)))*
                 .with_state(services)

@@ -1,7 +1,7 @@
 //! Errors as HTTP answers: RFC 9457 problem+json in the request's language, with the
 //! status, `Retry-After` and `WWW-Authenticate` headers the code calls for.
 
-use crate::{Error, ErrorCode, Locale};
+use crate::{error::Error, error::ErrorCode, locale::Locale};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;

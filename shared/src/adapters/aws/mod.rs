@@ -652,7 +652,7 @@ mod tests {
 
     #[tokio::test]
     async fn lambda_configuration_reads_region_and_endpoint() {
-        let mut config = crate::Config::defaults();
+        let mut config = crate::config::Config::defaults();
         config.aws_endpoint_url = Some("http://127.0.0.1:1".into());
         let sdk = super::sdk_config(&config).await;
         assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:1"));

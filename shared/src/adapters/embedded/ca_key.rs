@@ -2,8 +2,8 @@
 //! 0600 file, in place of KMS.
 
 use crate::domain::signatures::x509;
+use crate::error::Result;
 use crate::ports::{CaSigner, KeyError};
-use crate::Result;
 use async_trait::async_trait;
 
 /// The local authority key of the embedded back end (a PKCS#8 P-256 key in a 0600 file).

@@ -7,7 +7,7 @@
 use crate::domain::keys;
 use crate::domain::retry::{self, Round};
 use crate::ports::store::{Item, StoreError, Write};
-use crate::{Result, Services};
+use crate::{domain::services::Services, error::Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use crate::domain::keys;
 use crate::domain::people::account::Person;
 use crate::domain::signatures::subscription::Subscription;
 use crate::ports::store::{Item, Key, StoreError, Write};
-use crate::{domain::messages, Result, Services};
+use crate::{domain::messages, domain::services::Services, error::Result};
 use serde::{Deserialize, Serialize};
 
 /// Days before the end of the term when a reminder goes out.

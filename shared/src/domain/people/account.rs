@@ -385,9 +385,9 @@ pub async fn open_person_phone(
     keys: &dyn crate::ports::Keys,
     person_id: &str,
     sealed: &Sealed,
-) -> crate::Result<crate::domain::people::phone::PhoneNumber> {
+) -> crate::error::Result<crate::domain::people::phone::PhoneNumber> {
     let bytes = keys.open(sealed, &person_phone_context(person_id)).await?;
-    let text = String::from_utf8(bytes).map_err(crate::Error::internal)?;
+    let text = String::from_utf8(bytes).map_err(crate::error::Error::internal)?;
     Ok(crate::domain::people::phone::PhoneNumber::from_e164(text))
 }
 

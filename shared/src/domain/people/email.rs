@@ -7,7 +7,7 @@
 //! is compared in lower case. So `"member"@example.com`, `mеmber@example.com` (a Cyrillic
 //! `е`), `ｍｅｍｂｅｒ@example.com` or `用户@例子.广告` never become accounts of their own.
 
-use crate::{Error, ErrorCode};
+use crate::{error::Error, error::ErrorCode};
 
 /// A validated email address in normal form (trimmed, lower-case).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -6,7 +6,7 @@
 //! and unassigned code points, invisible fillers, variation selectors, and runs of more than
 //! three combining marks (a stack of them can bury the text around).
 
-use crate::{Error, ErrorCode, Result};
+use crate::{error::Error, error::ErrorCode, error::Result};
 use icu_properties::props::GeneralCategory;
 use icu_properties::CodePointMapData;
 

@@ -2,7 +2,7 @@
 //! when common or breached) and argon2id hashing, run off the async executor.
 
 use crate::config::Argon2Params;
-use crate::{Error, ErrorCode};
+use crate::{error::Error, error::ErrorCode};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 

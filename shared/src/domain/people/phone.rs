@@ -3,7 +3,7 @@
 //! internet (VoIP), personal, pager and other numbers are refused: a code sent there could
 //! earn someone money (SMS and call pumping), or reach nobody in particular.
 
-use crate::{Error, ErrorCode};
+use crate::{error::Error, error::ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -70,32 +70,10 @@ impl PhoneNumber {
     }
 }
 
-/// The member states of the European Union, and the outermost regions libphonenumber
-/// numbers apart (Guadeloupe, Martinique, French Guiana, Réunion, Mayotte, Saint-Martin).
-pub const EU: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
-    "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GP", "MQ", "GF", "RE", "YT", "MF",
-];
-
-/// The allowed countries of a configuration value: ISO 3166-1 alpha-2 codes separated by
-/// commas, `EU` standing for [`EU`] (`FR,CA,EU`). `None` when an entry is neither.
-pub fn countries(list: &str) -> Option<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    for entry in list.split(',').map(|e| e.trim().to_ascii_uppercase()).filter(|e| !e.is_empty()) {
-        if entry == "EU" {
-            out.extend(EU.iter().map(|c| c.to_string()));
-        } else if entry.len() == 2 && entry.bytes().all(|b| b.is_ascii_uppercase()) {
-            out.insert(entry);
-        } else {
-            return None;
-        }
-    }
-    (!out.is_empty()).then_some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{countries, EU};
 
     fn markets() -> BTreeSet<String> {
         countries("FR,CA,EU").unwrap()

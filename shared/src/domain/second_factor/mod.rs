@@ -17,7 +17,7 @@ use crate::domain::people::account::Person;
 use crate::domain::people::phone::PhoneChannel;
 use crate::ports::store::Item;
 use crate::ports::Random;
-use crate::{Error, ErrorCode, Result, Services};
+use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 use otp::{Code, CodeCheck, SentCode};
 use serde::{Deserialize, Serialize};
 use totp::TotpCheck;

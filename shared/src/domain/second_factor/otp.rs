@@ -10,7 +10,7 @@ use crate::config::Limits;
 use crate::domain::crypto;
 use crate::domain::people::phone::PhoneChannel;
 use crate::ports::Random;
-use crate::{Error, ErrorCode};
+use crate::{error::Error, error::ErrorCode};
 use serde::{Deserialize, Serialize};
 
 /// The state of the code of one operation.
@@ -183,7 +183,7 @@ pub enum Number {
 /// use up the codes that person's own logins need. Bounds SMS and call flooding (and toll
 /// fraud) whoever asks.
 pub async fn limit_sending(
-    services: &crate::Services,
+    services: &crate::domain::services::Services,
     source: &str,
     phone: &crate::domain::people::phone::PhoneNumber,
     number: Number,
@@ -199,11 +199,11 @@ pub async fn limit_sending(
 
 /// Sends a code to a phone by text message or voice call, in the person's language.
 pub async fn deliver(
-    services: &crate::Services,
+    services: &crate::domain::services::Services,
     phone: &crate::domain::people::phone::PhoneNumber,
     channel: PhoneChannel,
     code: &Code,
-    locale: crate::Locale,
+    locale: crate::locale::Locale,
 ) -> Result<(), crate::ports::DeliveryError> {
     use crate::domain::messages;
     match channel {

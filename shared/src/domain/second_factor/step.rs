@@ -11,7 +11,7 @@ use crate::domain::second_factor::otp;
 use crate::domain::second_factor::{self, Answer, Checked, FactorState, FactorView};
 use crate::domain::secret_token;
 use crate::ports::store::{Item, StoreError, Write};
-use crate::{Error, ErrorCode, Result, Services};
+use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 use serde::{Deserialize, Serialize};
 
 /// How long a challenge lives.

@@ -8,7 +8,7 @@
 
 use crate::domain::crypto;
 use crate::ports::{EncryptionContext, Random, Sealed};
-use crate::{Error, ErrorCode, Result};
+use crate::{error::Error, error::ErrorCode, error::Result};
 use serde::{Deserialize, Serialize};
 use totp_rs::{Algorithm, Builder, Totp};
 

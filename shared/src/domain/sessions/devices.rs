@@ -7,7 +7,7 @@
 
 use crate::domain::people::account::Person;
 use crate::domain::sessions::access_token::DeviceClaims;
-use crate::{Result, Services};
+use crate::{domain::services::Services, error::Result};
 
 /// The browser's cookie that carries the device token.
 pub const DEVICE_COOKIE: &str = "signet_device";

@@ -11,7 +11,7 @@
 use crate::config::OidcSettings;
 use crate::domain::people::email::EmailAddress;
 use crate::ports::Documents;
-use crate::{Error, ErrorCode, Result};
+use crate::{error::Error, error::ErrorCode, error::Result};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use std::collections::HashMap;

@@ -5,3 +5,4 @@ pub mod access_token;
 pub mod devices;
 pub mod google;
 pub mod session;
+pub mod signing_keys;

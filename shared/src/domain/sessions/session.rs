@@ -9,7 +9,7 @@ use crate::domain::people::account::{self, Person};
 use crate::domain::retry::{self, Round};
 use crate::domain::secret_token;
 use crate::ports::store::{Condition, Item, StoreError, Write};
-use crate::{Error, ErrorCode, Result, Services};
+use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 use serde::{Deserialize, Serialize};
 
 /// How many earlier generations are remembered to recognize a replayed token.

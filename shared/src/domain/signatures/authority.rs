@@ -9,7 +9,7 @@ use crate::domain::retry::{self, Round};
 use crate::domain::signatures::x509::{self, Profile, ToBeSigned};
 use crate::ports::store::{Item, StoreError, Write};
 use crate::ports::KeyError;
-use crate::{domain::crypto, Error, Result, Services};
+use crate::{domain::crypto, domain::services::Services, error::Error, error::Result};
 use serde::{Deserialize, Serialize};
 
 /// The authority's distinguished name.

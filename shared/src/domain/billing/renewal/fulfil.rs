@@ -15,7 +15,7 @@ use crate::domain::keys;
 use crate::domain::retry::{self, Round};
 use crate::domain::signatures::subscription::{self, Subscription, SubscriptionStatus};
 use crate::ports::store::{Condition, Item, Write};
-use crate::{Error, ErrorCode, Result, Services};
+use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 
 /// How a fulfilment is settled.
 pub enum Payment {

@@ -18,7 +18,7 @@ use crate::locale::Locale;
 use crate::ports::payments::Cents;
 use crate::ports::payments::Checkout;
 use crate::ports::store::{Condition, Item, Write};
-use crate::{Result, Services};
+use crate::{domain::services::Services, error::Result};
 use serde::{Deserialize, Serialize};
 
 mod fulfil;

@@ -9,7 +9,7 @@ use crate::domain::messages;
 use crate::domain::people::account::Person;
 use crate::ports::store::{Condition, Write};
 use crate::ports::Email;
-use crate::{Error, ErrorCode, Result, Services};
+use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 use serde::{Deserialize, Serialize};
 
 /// The index entry of a renewal whose notices are not all sent (`NOTICEPENDING`, one item

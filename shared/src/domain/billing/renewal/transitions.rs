@@ -15,7 +15,7 @@ use crate::domain::people::account::{CustomerSpace, Person};
 use crate::domain::retry::{self, Round};
 use crate::ports::payments::{Checkout, CheckoutRequest, Expiry};
 use crate::ports::store::{Item, StoreError, Write};
-use crate::{Error, ErrorCode, Result, Services};
+use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 
 /// How long an abandoned renewal is kept (a late payment still finds it).
 const ABANDONED_TTL: i64 = 90 * 86400;
