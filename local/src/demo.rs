@@ -25,6 +25,12 @@ pub const SUMMARY: &str =
 
 /// Loads the demo data set.
 pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
+    subscriber_records(services).await?;
+    member(services).await
+}
+
+/// The subscriber records that prefill a sign-up.
+async fn subscriber_records(services: &Services) -> Result<(), signet_shared::Error> {
     let records = [
         ("S-100001", "subscriber@example.com", "Demo", "Subscriber", Some("+1 514 555 0100"), Locale::Fr),
         ("S-100002", "legacy.subscriber@example.org", "Legacy", "Subscriber", None, Locale::En),
@@ -51,7 +57,12 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         };
         ignore_existing(services.store.write(Write::create(Item::new(keys::subscriber(&email), &record)?)).await)?;
     }
+    Ok(())
+}
 
+/// The demo member: a personal space in Québec, an organisation's space, a signature to
+/// update and one to renew.
+async fn member(services: &Services) -> Result<(), signet_shared::Error> {
     let email = EmailAddress::parse("member@example.com")?;
     if services.store.get(&keys::email_guard(&email)).await?.is_some() {
         return Ok(());
@@ -98,6 +109,14 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
             billing_contact: Some(EmailAddress::parse("billing@example.org")?),
         }),
     };
+    let mut writes = account::individual_account_writes(&person, &space)?;
+    writes.extend(organisation_writes(&person, &organisation)?);
+    writes.extend(signature_writes(services, &person, &space)?);
+    ignore_existing(services.store.transact(writes).await)
+}
+
+/// The organisation's space and the member's membership of it.
+fn organisation_writes(person: &Person, organisation: &CustomerSpace) -> Result<Vec<Write>, signet_shared::Error> {
     let membership = Membership {
         person_id: person.id.clone(),
         space_id: organisation.id.clone(),
@@ -105,9 +124,19 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         space_name: organisation.name.clone(),
         space_kind: organisation.kind,
     };
-    let mut writes = account::individual_account_writes(&person, &space)?;
-    writes.push(Write::create(Item::new(keys::space(&organisation.id), &organisation)?));
-    writes.push(account::membership_write(&membership)?);
+    Ok(vec![
+        Write::create(Item::new(keys::space(&organisation.id), organisation)?),
+        account::membership_write(&membership)?,
+    ])
+}
+
+/// The member's two cloud signatures.
+fn signature_writes(
+    services: &Services,
+    person: &Person,
+    space: &CustomerSpace,
+) -> Result<Vec<Write>, signet_shared::Error> {
+    let mut writes = vec![];
     // A cloud signature that "needs to be updated", in the member's own space: the recovery
     // and activation journeys (seed 002) start from it.
     let now = services.now();
@@ -137,7 +166,7 @@ pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
         recovery: None,
     };
     writes.extend(subscription::creation_writes(&ending)?);
-    ignore_existing(services.store.transact(writes).await)
+    Ok(writes)
 }
 
 fn ignore_existing(result: Result<(), StoreError>) -> Result<(), signet_shared::Error> {

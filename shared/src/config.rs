@@ -299,7 +299,7 @@ fn payments(v: &Vars<'_>, portal_url: &str) -> Result<PaymentSettings, ConfigErr
             }),
         },
         webhook_secret: v.get("SIGNET_PAYMENT_WEBHOOK_SECRET").map(Secret),
-        page_url: v.url("SIGNET_PAYMENT_PAGE_URL", &portal_url)?,
+        page_url: v.url("SIGNET_PAYMENT_PAGE_URL", portal_url)?,
         terms_version: v.get("SIGNET_TERMS_VERSION").unwrap_or_else(|| "2026-01".into()),
         terms_url: v.url("SIGNET_TERMS_URL", &format!("{portal_url}/terms-of-sale"))?,
         invoice_payment_days: v.number("SIGNET_INVOICE_PAYMENT_DAYS", 30, 0, 120)?,

@@ -268,8 +268,20 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
         [("GST", "5.00"), ("QST", "9.98")]
     );
     assert_eq!(d["invoice"]["total"], "114.98");
-    // A billing address on file without a VAT number is answered as the document describes
-    // it: the absent field left out, never null.
+    a_billing_address_on_file_is_answered_without_nulls(&w, &h, &sub).await;
+    let (id, n) = submit_and_pay_by_card(&w, &h, &sub, &d).await;
+    the_receipt_invoice_and_pdfs_say_what_was_paid(&w, &h, &n).await;
+    // Another person cannot read it.
+    let other = holder(&w, "stranger").await;
+    let (status, _) = w.call(Method::GET, &format!("/invoices/{n}"), &other.access, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = w.call(Method::GET, &format!("/renewals/{id}"), &other.access, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A billing address on file without a VAT number is answered as the document describes
+/// it: the absent field left out, never null.
+async fn a_billing_address_on_file_is_answered_without_nulls(w: &World, h: &Holder, sub: &Subscription) {
     let item = w.services.store.get(&keys::space(&h.space)).await.unwrap().unwrap();
     let mut space: CustomerSpace = item.decode().unwrap();
     space.billing = Some(BillingProfile {
@@ -284,15 +296,21 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;
     let billing = options["billing"].as_object().expect("a billing address on file");
     assert!(billing.values().all(|v| !v.is_null()), "{options}");
+}
+
+/// Accept the terms, submit → the hosted payment page; pay with the test card: the
+/// subscription extended by exactly one term, the invoice numbered. Answers the renewal's
+/// id and its invoice number.
+async fn submit_and_pay_by_card(w: &World, h: &Holder, sub: &Subscription, d: &Value) -> (String, String) {
     assert_eq!(d["buyer"]["email"], h.email.as_str());
     let id = d["id"].as_str().unwrap().to_owned();
     // Accept the terms, submit → the hosted payment page.
-    let (status, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    let (status, submitted) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(w)).await;
     assert_eq!(status, StatusCode::OK, "{submitted}");
     assert_eq!(submitted["state"], "awaiting_payment");
     let checkout = submitted["checkout_url"].as_str().unwrap().to_owned();
     assert!(checkout.contains("/_pay/cs_local_"), "{checkout}");
-    let stored = stored_renewal(&w, &id).await;
+    let stored = stored_renewal(w, &id).await;
     let terms = stored.terms.as_ref().unwrap();
     assert_eq!(
         (terms.version.as_str(), terms.source_ip.as_str()),
@@ -300,7 +318,7 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     );
     assert!((terms.accepted_at - w.services.now()).abs() < 5);
     // Submitting again (a retry) answers the same page.
-    let (_, again) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(&w)).await;
+    let (_, again) = w.call(Method::POST, &format!("/renewals/{id}/submit"), &h.access, accept(w)).await;
     assert_eq!(again["checkout_url"].as_str(), Some(checkout.as_str()));
     // Pay on the provider's page with the test card: back to the portal.
     let (status, location) = w.pay(&checkout, "4242 4242 4242 4242").await;
@@ -309,14 +327,19 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     // The subscription is extended by exactly one term; the invoice is numbered.
     let (_, paid) = w.call(Method::GET, &format!("/renewals/{id}"), &h.access, Value::Null).await;
     assert_eq!(paid["state"], "paid", "{paid}");
-    let n = number(&w, 1);
+    let n = number(w, 1);
     assert_eq!(paid["invoice_number"], n.as_str());
-    let renewed = stored_subscription(&w, &sub.id).await;
+    let renewed = stored_subscription(w, &sub.id).await;
     assert_eq!(renewed.term_end, calendar::add_months(sub.term_end, 12));
     assert_eq!(paid["term_end"], renewed.term_end);
+    (id, n)
+}
+
+/// The receipt is emailed; the invoice and the receipt read back as JSON and as PDF.
+async fn the_receipt_invoice_and_pdfs_say_what_was_paid(w: &World, h: &Holder, n: &str) {
     // The receipt is emailed, in the account's language.
     let receipt = w.last_to(&h.email).await;
-    assert!(receipt.body.contains(&n) && receipt.body.contains("114.98 CAD"), "{}", receipt.body);
+    assert!(receipt.body.contains(n) && receipt.body.contains("114.98 CAD"), "{}", receipt.body);
     // Invoice and receipt as JSON.
     let (status, inv) = w.call(Method::GET, &format!("/invoices/{n}"), &h.access, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{inv}");
@@ -327,7 +350,7 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
     assert_eq!((rec["amount"].as_str(), rec["currency"].as_str()), (Some("114.98"), Some("CAD")));
     assert!(rec["reference"].as_str().unwrap().starts_with("pi_local_"));
     // The PDF, read back with pdftotext: its number, its line, its taxes and totals.
-    let (status, kind, pdf) = get_bytes(&w, &format!("/invoices/{n}/pdf"), &h.access).await;
+    let (status, kind, pdf) = get_bytes(w, &format!("/invoices/{n}/pdf"), &h.access).await;
     assert_eq!((status, kind.as_str()), (StatusCode::OK, "application/pdf"));
     let text = pdftotext(&pdf);
     for expected in [
@@ -347,16 +370,10 @@ async fn the_seed_000_renewal_by_card_through_the_local_payment_page(w: World) {
         assert!(text.contains(expected), "{expected:?} not in:\n{text}");
     }
     assert!(!text.contains("VAT No."), "no VAT number on a Québec invoice:\n{text}");
-    let (status, _, receipt_pdf) = get_bytes(&w, &format!("/invoices/{n}/receipt/pdf"), &h.access).await;
+    let (status, _, receipt_pdf) = get_bytes(w, &format!("/invoices/{n}/receipt/pdf"), &h.access).await;
     assert_eq!(status, StatusCode::OK);
     let text = pdftotext(&receipt_pdf);
-    assert!(text.contains("Transaction receipt") && text.contains(&n) && text.contains("114.98 CAD"), "{text}");
-    // Another person cannot read it.
-    let other = holder(&w, "stranger").await;
-    let (status, _) = w.call(Method::GET, &format!("/invoices/{n}"), &other.access, Value::Null).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = w.call(Method::GET, &format!("/renewals/{id}"), &other.access, Value::Null).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(text.contains("Transaction receipt") && text.contains(n) && text.contains("114.98 CAD"), "{text}");
 }
 
 async fn a_declined_card_extends_nothing_and_uses_no_number(w: World) {

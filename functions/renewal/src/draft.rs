@@ -13,7 +13,8 @@ use signet_shared::domain::billing::renewal::{
     self, Amounts, Buyer, Line, PaymentMode, Renewal, RenewalState, TaxAmount,
 };
 use signet_shared::domain::keys;
-use signet_shared::domain::people::account::{self, SpaceKind};
+use signet_shared::domain::people::account::{self, Membership, Person, SpaceKind};
+use signet_shared::domain::signatures::subscription::Subscription;
 use signet_shared::ports::store::{Item, Write};
 use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson};
@@ -121,57 +122,8 @@ pub(crate) async fn draft(
         .await?
         .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?;
     let buyer = match body.payment_mode {
-        PaymentMode::Card => {
-            if body.organisation_id.is_some() {
-                return Err(Error::new(ErrorCode::InvalidRequest).field("organisation_id"));
-            }
-            if !services.payments.available() {
-                return Err(Error::new(ErrorCode::PaymentModeUnavailable).field("payment_mode"));
-            }
-            let given = body.billing.as_ref().map(checked_billing).transpose()?;
-            let on_file = match &given {
-                Some(_) => None,
-                None => space(&services, &sub.space_id).await?.and_then(|s| s.billing).map(|b| BillingView::from(&b)),
-            };
-            let billing =
-                given.or(on_file).ok_or_else(|| Error::new(ErrorCode::BillingAddressRequired).field("billing"))?;
-            Buyer {
-                space_id: sub.space_id.clone(),
-                name: billing
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("{} {}", person.person.first_name, person.person.last_name)),
-                email: person.person.email.as_str().to_owned(),
-                country: billing.country,
-                region: billing.region,
-                vat_number: billing.vat_number,
-            }
-        }
-        PaymentMode::Organisation => {
-            if body.billing.is_some() {
-                return Err(Error::new(ErrorCode::InvalidRequest).field("billing"));
-            }
-            let org_id = body
-                .organisation_id
-                .as_deref()
-                .ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("organisation_id"))?;
-            // Only an organisation I am a member of, enabled for invoicing.
-            let unavailable = || Error::new(ErrorCode::PaymentModeUnavailable).field("organisation_id");
-            if !person.memberships.iter().any(|m| m.space_id == org_id && m.space_kind == SpaceKind::Organisation) {
-                return Err(unavailable());
-            }
-            let org = space(&services, org_id).await?.ok_or_else(unavailable)?;
-            let profile = org.billing.filter(|b| b.invoicing_enabled).ok_or_else(unavailable)?;
-            let contact = profile.billing_contact.ok_or_else(unavailable)?;
-            Buyer {
-                space_id: org.id,
-                name: profile.name,
-                email: contact.as_str().to_owned(),
-                country: profile.country,
-                region: profile.region,
-                vat_number: profile.vat_number,
-            }
-        }
+        PaymentMode::Card => card_buyer(&services, &body, &sub, &person.person).await?,
+        PaymentMode::Organisation => organisation_buyer(&services, &body, &person.memberships).await?,
     };
     // The demo catalogue's registration numbers are placeholders: only the local payment
     // page (the local server, the tests' emulator) may invoice with them, never a deployment.
@@ -208,6 +160,59 @@ pub(crate) async fn draft(
         .await?;
     tracing::info!(renewal = %renewal.id, subscription = %sub.id, source = %context.source_ip, "renewal drafted");
     Ok(json(StatusCode::CREATED, &view(&services, &renewal)))
+}
+
+/// The buyer of a card payment: the billing address given, or the one on file for the
+/// subscription's space.
+async fn card_buyer(services: &Services, body: &DraftBody, sub: &Subscription, person: &Person) -> Result<Buyer> {
+    if body.organisation_id.is_some() {
+        return Err(Error::new(ErrorCode::InvalidRequest).field("organisation_id"));
+    }
+    if !services.payments.available() {
+        return Err(Error::new(ErrorCode::PaymentModeUnavailable).field("payment_mode"));
+    }
+    let given = body.billing.as_ref().map(checked_billing).transpose()?;
+    let on_file = match &given {
+        Some(_) => None,
+        None => space(services, &sub.space_id).await?.and_then(|s| s.billing).map(|b| BillingView::from(&b)),
+    };
+    let billing = given.or(on_file).ok_or_else(|| Error::new(ErrorCode::BillingAddressRequired).field("billing"))?;
+    Ok(Buyer {
+        space_id: sub.space_id.clone(),
+        name: billing.name.clone().unwrap_or_else(|| format!("{} {}", person.first_name, person.last_name)),
+        email: person.email.as_str().to_owned(),
+        country: billing.country,
+        region: billing.region,
+        vat_number: billing.vat_number,
+    })
+}
+
+/// The buyer of an organisation's invoice: an organisation I am a member of, enabled for
+/// invoicing, with a billing contact.
+async fn organisation_buyer(services: &Services, body: &DraftBody, memberships: &[Membership]) -> Result<Buyer> {
+    if body.billing.is_some() {
+        return Err(Error::new(ErrorCode::InvalidRequest).field("billing"));
+    }
+    let org_id = body
+        .organisation_id
+        .as_deref()
+        .ok_or_else(|| Error::new(ErrorCode::InvalidRequest).field("organisation_id"))?;
+    // Only an organisation I am a member of, enabled for invoicing.
+    let unavailable = || Error::new(ErrorCode::PaymentModeUnavailable).field("organisation_id");
+    if !memberships.iter().any(|m| m.space_id == org_id && m.space_kind == SpaceKind::Organisation) {
+        return Err(unavailable());
+    }
+    let org = space(services, org_id).await?.ok_or_else(unavailable)?;
+    let profile = org.billing.filter(|b| b.invoicing_enabled).ok_or_else(unavailable)?;
+    let contact = profile.billing_contact.ok_or_else(unavailable)?;
+    Ok(Buyer {
+        space_id: org.id,
+        name: profile.name,
+        email: contact.as_str().to_owned(),
+        country: profile.country,
+        region: profile.region,
+        vat_number: profile.vat_number,
+    })
 }
 
 /// Where a renewal stands (a return from the payment page reads it).

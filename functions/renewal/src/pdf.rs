@@ -197,7 +197,6 @@ fn header(page: &mut Page, i: &Invoice, title: &str) {
 /// An invoice: number, dates, lines, taxes, totals, how it is settled.
 pub fn invoice(i: &Invoice) -> Vec<u8> {
     let l = i.locale;
-    let a = &i.amounts;
     let title = format!("{} {}", l.pick("Facture", "Invoice"), i.number);
     let mut page = Page::new();
     header(&mut page, i, &title);
@@ -208,6 +207,15 @@ pub fn invoice(i: &Invoice) -> Vec<u8> {
         &format!("{} {}", l.pick("Abonnement renouvelé jusqu'au :", "Subscription renewed until:"), date(i.term_end)),
     );
     page.gap(12.0);
+    amounts_table(&mut page, i);
+    page.gap(8.0);
+    settlement(&mut page, i);
+    page.finish(&title)
+}
+
+/// The invoice's lines, taxes and totals.
+fn amounts_table(page: &mut Page, i: &Invoice) {
+    let (l, a) = (i.locale, &i.amounts);
     let columns = [LEFT, 330.0, 380.0, 470.0];
     page.row(
         10.0,
@@ -249,7 +257,11 @@ pub fn invoice(i: &Invoice) -> Vec<u8> {
     if let Some(mention) = &a.reverse_charge_mention {
         page.line(9.0, false, mention.pick(l));
     }
-    page.gap(8.0);
+}
+
+/// How the invoice is settled, and the terms it was bought under.
+fn settlement(page: &mut Page, i: &Invoice) {
+    let l = i.locale;
     match &i.settlement {
         Settlement::Paid { paid_at, reference } => {
             page.line(
@@ -294,7 +306,6 @@ pub fn invoice(i: &Invoice) -> Vec<u8> {
             i.terms.version
         ),
     );
-    page.finish(&title)
 }
 
 /// The receipt of a card payment.

@@ -38,7 +38,7 @@ pub(crate) async fn confirm(
 ) -> Result<Response> {
     let store = services.store.as_ref();
     let (item, mut request) = match check_code(&services, &context, &body.signup_token, &body.code).await? {
-        Checked::Valid(item, request) => (item, request),
+        Checked::Valid(valid) => *valid,
         Checked::Completed(response) => return Ok(response),
     };
 
@@ -114,7 +114,7 @@ pub(crate) async fn confirm(
 /// A code checked: right (the request to complete), or the sign-up already completed (a
 /// retry after success gets the same answer).
 pub(crate) enum Checked {
-    Valid(Item, SignupRequest),
+    Valid(Box<(Item, SignupRequest)>),
     Completed(Response),
 }
 
@@ -140,7 +140,7 @@ pub(crate) async fn check_code(
         let challenge = request.challenge.as_mut().ok_or_else(|| Error::internal("code sent without challenge"))?;
         let outcome = challenge.check(code, services.now(), &services.config.limits);
         if outcome == CodeCheck::Valid {
-            return Ok(Round::Done(Checked::Valid(item, request)));
+            return Ok(Round::Done(Checked::Valid(Box::new((item, request)))));
         }
         if outcome == CodeCheck::Exhausted {
             request.status = SignupStatus::Ended;

@@ -35,7 +35,7 @@ pub async fn run(services: &Services, now: i64) -> Result<usize> {
     let mut sent = 0;
     for days in DAYS_BEFORE {
         let day = &calendar::utc_day(now + days * 86400);
-        for entry in store.query(&keys::expiry_partition(&day), keys::SUBSCRIPTION_PREFIX, 1000).await? {
+        for entry in store.query(&keys::expiry_partition(day), keys::SUBSCRIPTION_PREFIX, 1000).await? {
             let entry: Entry = entry.decode()?;
             let Some(item) = store.get(&keys::subscription(&entry.subscription_id)).await? else {
                 continue;
