@@ -6,10 +6,13 @@
 //! app); "forgot password" and "forgot identifier".
 
 mod attempts;
+mod forgot_identifier;
+mod google;
 mod login;
 mod password;
 mod password_reset;
 mod reauth;
+mod second_step;
 mod sessions;
 mod totp;
 
@@ -22,10 +25,10 @@ use signet_shared::{Result, Services};
 
 signet_shared::routes! {
     POST "/login" => login::login,
-    POST "/login/google" => login::google,
-    POST "/login/code" => login::verify_code,
-    POST "/login/code/resend" => login::resend_code,
-    POST "/login/space" => login::choose_space,
+    POST "/login/google" => google::google,
+    POST "/login/code" => second_step::verify_code,
+    POST "/login/code/resend" => second_step::resend_code,
+    POST "/login/space" => second_step::choose_space,
     POST "/token/refresh" => sessions::refresh,
     POST "/logout" => sessions::logout,
     POST "/session/space" => sessions::switch_space,
@@ -41,7 +44,7 @@ signet_shared::routes! {
     POST "/password/forgot" => password_reset::forgot_password,
     POST "/password/reset/start" => password_reset::start_reset,
     POST "/password/reset" => password_reset::reset_password,
-    POST "/identifier/forgot" => password_reset::forgot_identifier,
+    POST "/identifier/forgot" => forgot_identifier::forgot_identifier,
 }
 
 /// A customer space as the client sees it.

@@ -1,6 +1,6 @@
-//! "Forgot password" (an emailed link, then the second factor, then a new password) and
-//! "forgot identifier" (the identifiers of an address, by email). Both answer alike for
-//! addresses with and without an account: the address itself is told which.
+//! "Forgot password": an emailed link, then the second factor, then a new password. The
+//! answer is the same for addresses with and without an account (as for "forgot
+//! identifier"): the address itself is told which.
 
 use crate::audit;
 use axum::extract::State;
@@ -25,13 +25,14 @@ use signet_shared::{Error, ErrorCode, Locale, Result, Services};
 
 /// Emails of one kind to one address per hour (beyond: silently not sent).
 const MAILS_PER_ADDRESS_PER_HOUR: u32 = 5;
+
 /// How many times one reset link may start the second factor (a lost code, a closed tab).
 const RESET_LINK_STARTS: u32 = 3;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EmailBody {
-    email: String,
+    pub(crate) email: String,
 }
 
 #[derive(Serialize)]
@@ -40,7 +41,7 @@ struct Accepted {
     message: &'static str,
 }
 
-fn accepted(locale: Locale) -> Response {
+pub(crate) fn accepted(locale: Locale) -> Response {
     json(
         StatusCode::ACCEPTED,
         &Accepted {
@@ -56,7 +57,7 @@ fn accepted(locale: Locale) -> Response {
 /// The common start of both journeys: limits (per source: refused; per address: silently
 /// nothing sent), then the id of the person whose login email it is, if any. `None` when the
 /// address had its emails for the hour.
-async fn person_id_of(
+pub(crate) async fn person_id_of(
     services: &Services,
     context: &RequestContext,
     scope: &str,
@@ -84,10 +85,7 @@ async fn person_id_of(
 
 /// A person id that never exists: unknown addresses read it, so that they make the same
 /// calls as known ones.
-const NOBODY: &str = "-";
-
-// ---------------------------------------------------------------------------------------
-// Forgot password.
+pub(crate) const NOBODY: &str = "-";
 
 /// A reset link (`RESET#<id>`, expires with the link).
 #[derive(Serialize, Deserialize)]
@@ -281,32 +279,4 @@ async fn loop_reset(
         step::try_commit(services, Commit { writes, event: Some(event), then: passed.person.clone() }).await
     })
     .await
-}
-
-// ---------------------------------------------------------------------------------------
-// Forgot identifier.
-
-pub(crate) async fn forgot_identifier(
-    State(services): State<Services>,
-    context: RequestContext,
-    RequestLocale(locale): RequestLocale,
-    ApiJson(body): ApiJson<EmailBody>,
-) -> Result<Response> {
-    let email = EmailAddress::parse(&body.email)?;
-    let Some(person_id) = person_id_of(&services, &context, "identifier", &email).await? else {
-        return Ok(accepted(locale));
-    };
-    // Known or not, the same calls: one query of a person's partition.
-    let found = account::person_with_spaces(services.store.as_ref(), person_id.as_deref().unwrap_or(NOBODY)).await?;
-    let message = match found {
-        Some(account::PersonWithSpaces { person, memberships, .. }) => {
-            let spaces: Vec<String> = memberships.into_iter().map(|m| m.space_name).collect();
-            let mut identifiers = vec![person.email.to_string()];
-            identifiers.extend(person.identifier.clone());
-            messages::identifiers(email.as_str(), &identifiers, &spaces, &services.portal_link("/login"), person.locale)
-        }
-        None => messages::no_account(email.as_str(), &services.portal_link("/signup"), locale),
-    };
-    services.mailer.send(&message).await?;
-    Ok(accepted(locale))
 }

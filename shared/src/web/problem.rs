@@ -68,7 +68,7 @@ pub struct Problem {
 
 impl IntoResponse for Error {
     /// Renders in English and leaves the error in the response extensions, where
-    /// [`crate::web::problem_layer`] re-renders it in the request's language.
+    /// the layer of [`crate::web::finish`] re-renders it in the request's language.
     fn into_response(self) -> Response {
         let mut response = self.to_response(Locale::En);
         response.extensions_mut().insert(self);
