@@ -21,6 +21,7 @@ use signet_shared::domain::audit::person_event as audit;
 use signet_shared::domain::people::account::{self, Membership, SpaceKind};
 use signet_shared::domain::sessions::access_token::AccessClaims;
 use signet_shared::domain::sessions::session;
+use signet_shared::ports::store::Write;
 use signet_shared::{Result, Services};
 
 signet_shared::routes! {
@@ -79,4 +80,27 @@ async fn access_token(services: &Services, session: &session::Session, now: i64)
         jti: services.new_id(),
     };
     Ok((services.tokens.ring(services).await?.sign(&claims)?, exp - now))
+}
+
+/// Commits a credential change of a signed-in person: the person, the session (its
+/// re-authentication used up: it serves one change) and the audit event, in one
+/// transaction; then logs the event.
+async fn commit_credential_change(
+    services: &Services,
+    context: &signet_shared::domain::audit::RequestContext,
+    live: &session::Live,
+    person: &account::Person,
+    mut session: session::Session,
+    action: &str,
+) -> Result<session::Session> {
+    session.reauthenticated_at = None;
+    let event = audit(services, context, action, &person.id, serde_json::json!({"session_id": session.id}));
+    let writes = vec![
+        Write::replace(live.person_item.next(person)?),
+        Write::replace(live.session_item.next(&session)?),
+        event.write(&services.new_id())?,
+    ];
+    services.store.transact(writes).await?;
+    event.log();
+    Ok(session)
 }

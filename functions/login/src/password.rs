@@ -1,6 +1,7 @@
 //! A new password for a signed-in, re-authenticated person: every other session ends.
 
-use crate::{access_token, audit};
+use crate::access_token;
+use crate::commit_credential_change;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -9,7 +10,6 @@ use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::messages::CredentialChange;
 use signet_shared::domain::people::password::{self};
 use signet_shared::domain::sessions::session::{self};
-use signet_shared::ports::store::Write;
 use signet_shared::web::auth::Authenticated;
 use signet_shared::web::{json, ApiJson};
 use signet_shared::{Result, Services};
@@ -52,22 +52,8 @@ pub(crate) async fn change_password(
     person.device_failures.clear();
     let mut session = live.session.clone();
     session.epoch = person.session_epoch;
-    // A re-authentication serves one change.
-    session.reauthenticated_at = None;
-    let event = audit(
-        &services,
-        &context,
-        "credential.password_changed",
-        &person.id,
-        serde_json::json!({"session_id": session.id}),
-    );
-    let writes = vec![
-        Write::replace(live.person_item.next(&person)?),
-        Write::replace(live.session_item.next(&session)?),
-        event.write(&services.new_id())?,
-    ];
-    services.store.transact(writes).await?;
-    event.log();
+    let session =
+        commit_credential_change(&services, &context, &live, &person, session, "credential.password_changed").await?;
     // Already ended by the epoch; marked revoked so that they leave the session list.
     let ended = session::revoke_all_except(&services, &person.id, Some(&session.id), "password_changed").await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "sessions not all marked revoked after a password change (their epoch ended them)");

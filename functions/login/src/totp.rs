@@ -2,6 +2,7 @@
 //! factor), removed.
 
 use crate::audit;
+use crate::commit_credential_change;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -161,7 +162,7 @@ pub(crate) async fn confirm_totp_round(
 pub(crate) async fn remove_totp(
     State(services): State<Services>,
     context: RequestContext,
-    Authenticated(claims, live): Authenticated,
+    Authenticated(_claims, live): Authenticated,
 ) -> Result<Response> {
     live.require_recent_authentication(services.now())?;
     if live.person.totp.is_none() {
@@ -172,22 +173,8 @@ pub(crate) async fn remove_totp(
     }
     let mut person = live.person.clone();
     person.totp = None;
-    let mut session = live.session.clone();
-    session.reauthenticated_at = None;
-    let event = audit(
-        &services,
-        &context,
-        "credential.totp_disabled",
-        &person.id,
-        serde_json::json!({"session_id": claims.sid}),
-    );
-    let writes = vec![
-        Write::replace(live.person_item.next(&person)?),
-        Write::replace(live.session_item.next(&session)?),
-        event.write(&services.new_id())?,
-    ];
-    services.store.transact(writes).await?;
-    event.log();
+    commit_credential_change(&services, &context, &live, &person, live.session.clone(), "credential.totp_disabled")
+        .await?;
     services.notify_credential_change(&person, CredentialChange::TotpDisabled).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
