@@ -414,7 +414,8 @@ impl Store for DynamoStore {
         {
             Ok(_) => Ok(()),
             Err(err) => {
-                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as Failed;
+                if let Some(Failed::TransactionCanceledException(cancel)) = err.as_service_error() {
                     let reasons = cancel.cancellation_reasons();
                     let failed = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed"));
                     let conflict = reasons.iter().any(|r| r.code() == Some("TransactionConflict"));

@@ -206,7 +206,14 @@ fn fulfilment_writes(
         },
         Some(&renewal.person_id),
         format!("subscription:{}", renewal.subscription_id),
-        serde_json::json!({"renewal": renewal.id, "invoice": number, "total": renewal.amounts.total, "currency": renewal.amounts.currency, "term_end": term_end, "terms_version": f.terms.version}),
+        serde_json::json!({
+            "renewal": renewal.id,
+            "invoice": number,
+            "total": renewal.amounts.total,
+            "currency": renewal.amounts.currency,
+            "term_end": term_end,
+            "terms_version": f.terms.version,
+        }),
     );
     let mut writes = vec![
         Write::replace(renewal_item.clone()),

@@ -75,7 +75,8 @@ pub async fn send_notices(services: &Services, f: Fulfilled, person: Option<&Per
         writes.push(Write::Delete { key: keys::pending_notice(&renewal.id), condition: Condition::None });
     }
     if let Err(e) = store.transact(writes).await {
-        tracing::warn!(renewal = %renewal.id, error = %e, "notices sent but not recorded; the claim lapses and a retry may send them again");
+        let why = "notices sent but not recorded; the claim lapses and a retry may send them again";
+        tracing::warn!(renewal = %renewal.id, error = %e, "{why}");
     }
     match failure {
         Some(_) => Err(Error::new(ErrorCode::DeliveryFailed).retry_after(5)),

@@ -272,7 +272,8 @@ pub async fn on_paid(services: &Services, context: &RequestContext, report: Chec
         && report.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&r.amounts.currency));
     let awaited = matches!(r.state, RenewalState::AwaitingPayment | RenewalState::Abandoned | RenewalState::Paid);
     if r.mode != PaymentMode::Card || !same_session || !same_amount || !awaited {
-        tracing::error!(renewal = %renewal_id, session = %report.session_id, "a paid checkout that does not match its renewal: not fulfilled");
+        let why = "a paid checkout that does not match its renewal: not fulfilled";
+        tracing::error!(renewal = %renewal_id, session = %report.session_id, "{why}");
         let expected = serde_json::json!({"amount": r.amounts.total, "currency": r.amounts.currency});
         record_unmatched(services, context, &report, serde_json::json!(r.state), expected).await?;
         return Err(Error::new(ErrorCode::PaymentMismatch));
@@ -330,7 +331,14 @@ async fn record_unmatched(
     renewal_state: serde_json::Value,
     expected: serde_json::Value,
 ) -> Result<()> {
-    let detail = serde_json::json!({"session": report.session_id, "amount": report.amount_total, "currency": report.currency, "payment": report.payment_intent, "renewal_state": renewal_state, "expected": expected});
+    let detail = serde_json::json!({
+        "session": report.session_id,
+        "amount": report.amount_total,
+        "currency": report.currency,
+        "payment": report.payment_intent,
+        "renewal_state": renewal_state,
+        "expected": expected,
+    });
     let subject = format!("renewal:{}", report.renewal_id);
     let event = AuditEvent::new(services.now(), context, "payment.unmatched", None, subject, detail);
     Ok(services.store.write(event.write(&services.new_id())?).await?)
