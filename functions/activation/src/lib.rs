@@ -8,6 +8,9 @@
 //! Every step is a conditional write on the recovery record, so a retry after a KMS or mail
 //! failure resumes where it stopped, and racing activations end with one certificate (its
 //! serial is chosen with the key and recorded once).
+//!
+//! The routes are declared once below; `start.rs` sends the code, `activate.rs` checks it and
+//! advances the activation one conditional move at a time.
 
 mod activate;
 mod start;

@@ -8,6 +8,9 @@
 //! stays the login and the new one shows as pending; a newer request replaces an older one.
 //! An address that belongs to another person gets the same answer (its owner is emailed
 //! instead of a link).
+//!
+//! The routes are declared once below; `login_email.rs`, `phone.rs` and `alternate.rs` hold
+//! one concern each.
 
 mod alternate;
 mod login_email;

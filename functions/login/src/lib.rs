@@ -4,6 +4,11 @@
 //! refresh tokens, logout, the list of my sessions, and the public keys of the tokens; the
 //! credential changes of a signed-in person (re-authentication, password, authenticator
 //! app); "forgot password" and "forgot identifier".
+//!
+//! The routes are declared once below; one file per operation or small group: `login.rs`
+//! (password), `google.rs`, `second_step.rs` (factor, new code, space), `attempts.rs`,
+//! `sessions.rs`, `reauth.rs`, `password.rs`, `totp.rs`, `password_reset.rs`,
+//! `forgot_identifier.rs`.
 
 mod attempts;
 mod forgot_identifier;

@@ -5,6 +5,9 @@
 //! record is created only if absent) — emailed to the professional or the verified alternate
 //! address with an "Activate my signature" link. One recovery per signature at a time: a new
 //! request replaces the pending one.
+//!
+//! The routes are declared once below; `subscriptions.rs` lists and answers certificate
+//! statuses, `recover.rs` records a recovery.
 
 mod recover;
 mod subscriptions;

@@ -2,6 +2,11 @@
 //! with the taxes of the buyer's jurisdiction, the terms of sale accepted and submitted;
 //! by card on the payment provider's hosted page (its signed webhook confirms), or billed
 //! to an organisation I am a member of. Then invoices and receipts, as JSON and PDF.
+//!
+//! The routes are declared once below; the renewal's state machine is the domain's
+//! (`signet_shared::domain::billing::renewal`): these files are its HTTP face, one per
+//! operation (`options.rs`, `draft.rs`, `submit.rs`, `webhook.rs`, `invoices.rs`) with
+//! `views.rs` and `pdf.rs`.
 
 mod draft;
 mod invoices;

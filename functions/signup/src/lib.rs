@@ -4,6 +4,9 @@
 //!
 //! Every step reads the sign-up request with one key lookup and changes it with one
 //! conditional write, so a step raced by itself has exactly one winner.
+//!
+//! The routes are declared once below; one file per step: `start.rs`, `link.rs`,
+//! `profile.rs` (and its new code), `confirm.rs`.
 
 mod confirm;
 mod link;
