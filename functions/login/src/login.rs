@@ -9,17 +9,17 @@
 use crate::attempts::{count_attempt, count_source_failure, failed, source_state, unknown_account, wait};
 use crate::audit;
 use crate::second_step::after_second_factor;
+use crate::second_step::FactorRequired;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{self, Person};
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::password::{self, Verified};
 use signet_shared::domain::second_factor::step::{self, Begun, Purpose};
-use signet_shared::domain::second_factor::FactorView;
 use signet_shared::domain::sessions::devices;
 use signet_shared::ports::store::{Key, Write};
 use signet_shared::web::auth::cookie_value;
@@ -39,15 +39,6 @@ pub(crate) struct LoginBody {
     /// The device token of an app that signed in before (browsers send their cookie).
     #[serde(default)]
     device_token: Option<String>,
-}
-
-/// What a step answers while its second factor is awaited.
-#[derive(Serialize)]
-pub(crate) struct FactorRequired {
-    pub status: &'static str,
-    pub login_token: String,
-    #[serde(flatten)]
-    pub factor: FactorView,
 }
 
 pub(crate) fn device(label: Option<String>) -> String {

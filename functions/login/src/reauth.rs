@@ -2,7 +2,7 @@
 //! five minutes for the credential changes that need it.
 
 use crate::audit;
-use crate::login::FactorRequired;
+use crate::second_step::FactorRequired;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

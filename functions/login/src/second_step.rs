@@ -1,7 +1,6 @@
 //! After the password: the second factor (a code, the app, a backup code), "send a new code",
 //! then the space when the person has several; the session opens with the step used up.
 
-use crate::login::FactorRequired;
 use crate::{access_token, audit, view, SpaceView};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,10 +12,20 @@ use signet_shared::domain::people::phone::PhoneChannel;
 use signet_shared::domain::retry;
 use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
 use signet_shared::domain::second_factor::Answer;
+use signet_shared::domain::second_factor::FactorView;
 use signet_shared::domain::sessions::devices;
 use signet_shared::domain::sessions::session;
 use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
+
+/// What a step answers while its second factor is awaited.
+#[derive(Serialize)]
+pub(crate) struct FactorRequired {
+    pub status: &'static str,
+    pub login_token: String,
+    #[serde(flatten)]
+    pub factor: FactorView,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
