@@ -37,6 +37,8 @@ pub struct Config {
     pub google: Option<OidcSettings>,
     /// Payments and the terms of sale.
     pub payments: PaymentSettings,
+    /// Organisations: the company registry, the temporary password's lifetime, operators.
+    pub organisations: OrganisationSettings,
 }
 
 /// A secret from the environment: never printed, not even by `{:?}`.
@@ -47,6 +49,35 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(…)")
     }
+}
+
+/// Organisation settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganisationSettings {
+    /// The INSEE Sirene API (`SIGNET_SIRENE_URL`, `SIGNET_SIRENE_API_KEY`), when configured.
+    pub sirene: Option<SireneSettings>,
+    /// A file-backed company registry (`SIGNET_REGISTRY_FILE`: the local server's demo data).
+    pub registry_file: Option<String>,
+    /// How long a temporary password works (`SIGNET_TEMPORARY_PASSWORD_TTL`, seconds,
+    /// default 7 days).
+    pub temporary_password_ttl: i64,
+    /// How long an invitation link works (`SIGNET_INVITATION_TTL`, seconds, default 7 days).
+    pub invitation_ttl: i64,
+    /// Registrations a source address may make per hour
+    /// (`SIGNET_REGISTRATIONS_PER_SOURCE_PER_HOUR`, default 10).
+    pub registrations_per_source_per_hour: u32,
+    /// The local operator token (`SIGNET_OPERATOR_TOKEN`): the local server's stand-in for
+    /// IAM in front of the operator API. Unset: the local operator API refuses everyone.
+    pub operator_token: Option<Secret>,
+}
+
+/// The INSEE Sirene API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SireneSettings {
+    /// Base URL (`https://api.insee.fr/api-sirene/3.11`).
+    pub base_url: String,
+    /// The integration key (`X-INSEE-Api-Key-Integration`).
+    pub api_key: Secret,
 }
 
 /// Payments and the terms of sale.
@@ -204,6 +235,7 @@ impl Config {
                 }),
             },
             payments,
+            organisations: organisations(&v)?,
             argon2: Argon2Params {
                 m_kib: v.number("SIGNET_ARGON2_M_KIB", 19456, 19456, 1 << 21)?,
                 t: v.number("SIGNET_ARGON2_T", 2, 2, 20)?,
@@ -251,6 +283,29 @@ impl Vars<'_> {
         }
         Ok(n)
     }
+}
+
+/// The organisations section of the configuration.
+fn organisations(v: &Vars<'_>) -> Result<OrganisationSettings, ConfigError> {
+    let sirene = match v.get("SIGNET_SIRENE_API_KEY") {
+        None => None,
+        Some(key) => Some(SireneSettings {
+            base_url: v.url("SIGNET_SIRENE_URL", "https://api.insee.fr/api-sirene/3.11")?,
+            api_key: Secret(key),
+        }),
+    };
+    let operator_token = v.get("SIGNET_OPERATOR_TOKEN").map(Secret);
+    if operator_token.as_ref().is_some_and(|t| t.0.len() < 32) {
+        return Err(ConfigError { var: "SIGNET_OPERATOR_TOKEN", reason: "must be at least 32 characters".into() });
+    }
+    Ok(OrganisationSettings {
+        sirene,
+        registry_file: v.get("SIGNET_REGISTRY_FILE"),
+        temporary_password_ttl: v.number("SIGNET_TEMPORARY_PASSWORD_TTL", 7 * 86400, 3600, 30 * 86400)?,
+        invitation_ttl: v.number("SIGNET_INVITATION_TTL", 7 * 86400, 3600, 30 * 86400)?,
+        registrations_per_source_per_hour: v.number("SIGNET_REGISTRATIONS_PER_SOURCE_PER_HOUR", 10, 1, 10_000)?,
+        operator_token,
+    })
 }
 
 /// The limits section of the configuration.

@@ -259,6 +259,79 @@ error_codes! {
     ServiceUnavailable = ("service_unavailable", SERVICE_UNAVAILABLE,
         "Le service est momentanément indisponible. Réessayez dans quelques instants.",
         "The service is temporarily unavailable. Try again in a moment."),
+    /// 422: a SIRET is 14 digits, typed without separators.
+    InvalidSiret = ("invalid_siret", UNPROCESSABLE_ENTITY,
+        "Le numéro SIRET compte 14 chiffres (SIREN puis NIC), saisis sans point, tiret ni autre caractère.",
+        "A SIRET number has 14 digits (SIREN then NIC), typed without dots, dashes or other characters."),
+    /// 422: the SIRET's check key does not hold (a typing error).
+    SiretChecksum = ("siret_checksum", UNPROCESSABLE_ENTITY,
+        "Ce numéro SIRET n'est pas valide : vérifiez-le, un chiffre a sans doute été mal saisi.",
+        "This SIRET number is not valid: check it, a digit was probably mistyped."),
+    /// 422: the VAT number does not have its member state's format.
+    InvalidVatNumber = ("invalid_vat_number", UNPROCESSABLE_ENTITY,
+        "Ce numéro de TVA intracommunautaire n'a pas le format de son pays (préfixe du pays puis le numéro).",
+        "This VAT number does not have its country's format (the country prefix, then the number)."),
+    /// 422: a registration number is 2 to 32 letters and digits.
+    InvalidRegistrationNumber = ("invalid_registration_number", UNPROCESSABLE_ENTITY,
+        "Le numéro d'immatriculation compte de 2 à 32 lettres et chiffres.",
+        "The registration number has 2 to 32 letters and digits."),
+    /// 422: the country does not go with where the entity is registered.
+    InvalidCountry = ("invalid_country", UNPROCESSABLE_ENTITY,
+        "Ce pays ne correspond pas au lieu d'enregistrement choisi (France, Union européenne ou autre).",
+        "This country does not match the place of registration chosen (France, European Union or other)."),
+    /// 422: the two email addresses typed differ.
+    EmailMismatch = ("email_mismatch", UNPROCESSABLE_ENTITY,
+        "Les deux adresses email saisies sont différentes.",
+        "The two email addresses typed are different."),
+    /// 422: the company registry says this establishment is closed.
+    EstablishmentClosed = ("establishment_closed", UNPROCESSABLE_ENTITY,
+        "Cet établissement est fermé selon le répertoire Sirene : indiquez le SIRET d'un établissement en activité.",
+        "This establishment is closed according to the Sirene registry: give the SIRET of an active establishment."),
+    /// 422: the company registry does not know this SIRET.
+    SiretUnknown = ("siret_unknown", UNPROCESSABLE_ENTITY,
+        "Ce numéro SIRET est inconnu du répertoire Sirene.",
+        "This SIRET number is unknown to the Sirene registry."),
+    /// 409: the entity already has a customer space; its administrator was told.
+    OrganisationExists = ("organisation_exists", CONFLICT,
+        "Cette entité a déjà un espace client. Contactez son administrateur : nous venons de le prévenir de votre demande.",
+        "This entity already has a customer space. Contact its administrator: we have just told them of your request."),
+    /// 410: the temporary password has expired.
+    TemporaryPasswordExpired = ("temporary_password_expired", GONE,
+        "Ce mot de passe temporaire a expiré. Demandez-en un nouveau avec « Mot de passe oublié ».",
+        "This temporary password has expired. Ask for a new one with \"Forgot password\"."),
+    /// 403: the account must first set its password and second factor.
+    SetupRequired = ("setup_required", FORBIDDEN,
+        "Terminez d'abord la configuration de votre compte : nouveau mot de passe et second facteur.",
+        "First finish setting up your account: a new password and a second factor."),
+    /// 403: the role held in this space does not allow this.
+    RoleRequired = ("role_required", FORBIDDEN,
+        "Votre rôle dans cet espace client ne permet pas cette action.",
+        "Your role in this customer space does not allow this action."),
+    /// 409: the change would leave the organisation without an administrator, a legal
+    /// representative or a billing contact.
+    RoleStillNeeded = ("role_still_needed", CONFLICT,
+        "Un espace client garde toujours au moins un administrateur, un responsable légal et un contact facturation : désignez d'abord quelqu'un d'autre.",
+        "A customer space always keeps an administrator, a legal representative and a billing contact: appoint someone else first."),
+    /// 409: this person is already a member, or already invited.
+    AlreadyMember = ("already_member", CONFLICT,
+        "Cette personne est déjà membre de l'espace client ou y est déjà invitée.",
+        "This person is already a member of the customer space or already invited to it."),
+    /// 401: the invitation link is not valid.
+    InvitationInvalid = ("invitation_invalid", UNAUTHORIZED,
+        "Ce lien d'invitation n'est pas valide.",
+        "This invitation link is not valid."),
+    /// 410: the invitation expired, was cancelled or was already accepted.
+    InvitationUnavailable = ("invitation_unavailable", GONE,
+        "Cette invitation a expiré, a été annulée ou a déjà été acceptée. Demandez-en une nouvelle à l'administrateur.",
+        "This invitation has expired, was cancelled or was already accepted. Ask the administrator for a new one."),
+    /// 403: the invitation was sent to another address than the signed-in account's.
+    InvitationForAnotherPerson = ("invitation_for_another_person", FORBIDDEN,
+        "Cette invitation a été envoyée à une autre adresse que celle de votre compte.",
+        "This invitation was sent to another address than your account's."),
+    /// 409: the invited address has an account: sign in to accept.
+    SignInToAccept = ("sign_in_to_accept", CONFLICT,
+        "Cette adresse a déjà un compte : connectez-vous, puis acceptez l'invitation.",
+        "This address already has an account: sign in, then accept the invitation."),
     /// 409: another request changed the same thing at the same time; retry.
     Conflict = ("conflict", CONFLICT,
         "Une autre demande a modifié les mêmes informations. Réessayez.",

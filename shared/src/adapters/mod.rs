@@ -4,6 +4,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod company_registry;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod http_client;

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "aws")]
 use crate::adapters::aws;
+use crate::adapters::company_registry;
 #[cfg(feature = "embedded")]
 use crate::adapters::embedded::{self, database_file::DiskFaults, EmbeddedStore, Outbox};
 use crate::adapters::http_client::HttpsDocuments;
@@ -56,6 +57,7 @@ pub fn aws_with_clock(config: Config, sdk: &aws_config::SdkConfig, clock: Arc<dy
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let ports = aws::ports(&config, sdk, clock.clone(), random.clone());
     let payments = payment_provider(&config, ports.store.clone(), random.as_ref(), config.aws_endpoint_url.is_some());
+    let registry = company_registry::configured(&config);
     Services {
         config: Arc::new(config),
         store: ports.store,
@@ -69,6 +71,7 @@ pub fn aws_with_clock(config: Config, sdk: &aws_config::SdkConfig, clock: Arc<dy
         random,
         documents: Arc::new(HttpsDocuments),
         tokens: Arc::default(),
+        registry,
     }
 }
 
@@ -110,6 +113,7 @@ pub fn embedded_with_faults(
     let store: Arc<dyn Store> = Arc::new(ports.store.clone());
     let payments = payment_provider(&config, store.clone(), random.as_ref(), true);
     let outbox = ports.outbox;
+    let registry = company_registry::configured(&config);
     let services = Services {
         config: Arc::new(config),
         payments,
@@ -123,6 +127,7 @@ pub fn embedded_with_faults(
         random,
         documents: Arc::new(HttpsDocuments),
         tokens: Arc::default(),
+        registry,
     };
     Ok(Embedded { services, outbox, store: ports.store })
 }

@@ -60,6 +60,30 @@ pub fn space(space_id: &str) -> Key {
     Key::new(space_partition(space_id), "SPACE")
 }
 
+/// An organisation's details (in its space's partition: every change of its members is
+/// written on condition of this item's version, so that they happen one at a time).
+pub fn organisation(space_id: &str) -> Key {
+    Key::new(space_partition(space_id), "ORGANISATION")
+}
+
+/// The guard that makes a registration (a SIRET, a VAT number…) have one space.
+pub fn registration_guard(unique_name: &str) -> Key {
+    Key::new(format!("REGISTRATION#{unique_name}"), "GUARD")
+}
+
+/// The sort-key prefix of a space's pending invitations.
+pub const INVITATION_PREFIX: &str = "INVITE#";
+
+/// The pending invitation of an address to a space (one per address and space).
+pub fn invitation(space_id: &str, email: &EmailAddress) -> Key {
+    Key::new(space_partition(space_id), format!("{INVITATION_PREFIX}{email}"))
+}
+
+/// Where an invitation's link leads: its space and address.
+pub fn invitation_link(id: &str) -> Key {
+    Key::new(format!("INVITATION#{id}"), "LINK")
+}
+
 /// A sign-up request (from the first email to the confirmed account).
 pub fn signup_request(id: &str) -> Key {
     Key::new(format!("SIGNUP#{id}"), "REQUEST")
@@ -239,6 +263,10 @@ mod tests {
             (identifier_guard("EK700962"), ("IDENT#EK700962", "GUARD")),
             (subscriber(&email), ("SUBSCRIBER#a@example.com", "RECORD")),
             (space("s1"), ("SPACE#s1", "SPACE")),
+            (organisation("s1"), ("SPACE#s1", "ORGANISATION")),
+            (registration_guard("FR-SIRET-73282932000074"), ("REGISTRATION#FR-SIRET-73282932000074", "GUARD")),
+            (invitation("s1", &email), ("SPACE#s1", "INVITE#a@example.com")),
+            (invitation_link("i1"), ("INVITATION#i1", "LINK")),
             (signup_request("r1"), ("SIGNUP#r1", "REQUEST")),
             (email_change("c1"), ("EMAILCHANGE#c1", "REQUEST")),
             (phone_change("p1"), ("PERSON#p1", "PHONECHANGE")),

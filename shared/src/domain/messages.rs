@@ -325,3 +325,83 @@ pub fn code_voice(digits: &str, locale: Locale) -> String {
 pub fn voice_language(locale: Locale) -> &'static str {
     locale.pick("fr-CA", "en-US")
 }
+
+// Organisations (seed 003).
+
+/// The first of the two registration emails: the login identifier of the administrator.
+pub fn organisation_identifier(
+    to: &str,
+    organisation: &str,
+    identifier: &str,
+    login_url: &str,
+    locale: Locale,
+) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nL'espace client de {organisation} est créé et vous en êtes l'administrateur.\n\nVotre identifiant : {identifier}\n\nVotre mot de passe temporaire vous parvient dans un message séparé. Connectez-vous avec les deux : {login_url}"),
+        Locale::En => format!("Hello,\n\nThe customer space of {organisation} is created and you are its administrator.\n\nYour identifier: {identifier}\n\nYour temporary password reaches you in a separate message. Sign in with both: {login_url}"),
+    };
+    email(to, locale, ("Votre identifiant Signet", "Your Signet identifier"), body)
+}
+
+/// The second registration email: the temporary password, and until when it works.
+pub fn organisation_temporary_password(
+    to: &str,
+    password: &str,
+    valid_until: &str,
+    login_url: &str,
+    locale: Locale,
+) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre mot de passe temporaire : {password}\n\nIl fonctionne jusqu'au {valid_until} (UTC), une fois : à la première connexion, vous choisirez votre propre mot de passe et un second facteur. Votre identifiant vous parvient dans un message séparé.\n\nSe connecter : {login_url}"),
+        Locale::En => format!("Hello,\n\nYour temporary password: {password}\n\nIt works until {valid_until} (UTC), once: at your first sign-in you will choose your own password and a second factor. Your identifier reaches you in a separate message.\n\nSign in: {login_url}"),
+    };
+    email(to, locale, ("Votre mot de passe temporaire Signet", "Your temporary Signet password"), body)
+}
+
+/// To an administrator who already had an account: the new space is among theirs.
+pub fn organisation_created_for_member(to: &str, organisation: &str, login_url: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nL'espace client de {organisation} est créé et vous en êtes l'administrateur. Il s'ajoute à vos espaces : connectez-vous avec votre compte habituel et choisissez-le.\n\n{login_url}\n\nSi vous n'êtes pas à l'origine de cette inscription, contactez notre support."),
+        Locale::En => format!("Hello,\n\nThe customer space of {organisation} is created and you are its administrator. It joins your spaces: sign in with your usual account and choose it.\n\n{login_url}\n\nIf you did not register it, contact our support."),
+    };
+    email(to, locale, ("Un nouvel espace client Signet", "A new Signet customer space"), body)
+}
+
+/// To an organisation's administrators: someone tried to register it again.
+pub fn organisation_registration_attempt(to: &str, organisation: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nQuelqu'un a demandé la création d'un espace client pour {organisation}, qui en a déjà un dont vous êtes l'administrateur. Nous lui avons demandé de vous contacter ; aucune information sur votre espace ne lui a été communiquée.\n\nSi cette personne doit y accéder, invitez-la depuis « Utilisateurs »."),
+        Locale::En => format!("Hello,\n\nSomeone asked to create a customer space for {organisation}, which already has one that you administer. We asked them to contact you; nothing about your space was disclosed to them.\n\nIf they should have access, invite them from \"Users\"."),
+    };
+    email(
+        to,
+        locale,
+        ("Demande d'inscription de votre organisation", "A registration request for your organisation"),
+        body,
+    )
+}
+
+/// An invitation to join an organisation's space.
+pub fn organisation_invitation(
+    to: &str,
+    organisation: &str,
+    roles: &str,
+    link: &str,
+    valid_until: &str,
+    locale: Locale,
+) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVous êtes invité à rejoindre l'espace client de {organisation} sur Signet, avec le(s) rôle(s) : {roles}.\n\nAcceptez l'invitation (lien valable jusqu'au {valid_until} UTC, une fois) :\n{link}\n\nSi vous ne connaissez pas cette organisation, ignorez ce message."),
+        Locale::En => format!("Hello,\n\nYou are invited to join the customer space of {organisation} on Signet, with the role(s): {roles}.\n\nAccept the invitation (link valid until {valid_until} UTC, once):\n{link}\n\nIf you do not know this organisation, ignore this message."),
+    };
+    email(to, locale, ("Invitation à un espace client Signet", "Invitation to a Signet customer space"), body)
+}
+
+/// To a new member, once their account exists: their identifier.
+pub fn member_identifier(to: &str, organisation: &str, identifier: &str, login_url: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVous avez rejoint l'espace client de {organisation}.\n\nVotre identifiant : {identifier} (vous pouvez aussi vous connecter avec votre adresse email).\n\nÀ la première connexion, ajoutez votre second facteur : {login_url}"),
+        Locale::En => format!("Hello,\n\nYou joined the customer space of {organisation}.\n\nYour identifier: {identifier} (you may also sign in with your email address).\n\nAt your first sign-in, add your second factor: {login_url}"),
+    };
+    email(to, locale, ("Bienvenue dans votre espace client Signet", "Welcome to your Signet customer space"), body)
+}

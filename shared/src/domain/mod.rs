@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod crypto;
 pub mod keys;
 pub mod messages;
+pub mod organisations;
 pub mod people;
 pub mod retry;
 pub mod second_factor;

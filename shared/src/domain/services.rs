@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::ports::payments::PaymentProvider;
 use crate::ports::store::Store;
-use crate::ports::{CaSigner, Clock, Documents, Keys, Mailer, Random, Sms, Voice};
+use crate::ports::{CaSigner, Clock, CompanyRegistry, Documents, Keys, Mailer, Random, Sms, Voice};
 use std::sync::Arc;
 
 /// Everything a handler may use: configuration and one adapter per port.
@@ -34,6 +34,8 @@ pub struct Services {
     pub documents: Arc<dyn Documents>,
     /// The payment provider (Stripe, or the local hosted page).
     pub payments: Arc<dyn PaymentProvider>,
+    /// The company registry (INSEE Sirene, or the local file).
+    pub registry: Arc<dyn CompanyRegistry>,
 }
 
 impl Services {

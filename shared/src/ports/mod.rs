@@ -165,6 +165,40 @@ pub trait Documents: Send + Sync {
     async fn get(&self, url: &str, max_bytes: usize) -> crate::error::Result<Vec<u8>>;
 }
 
+/// An establishment as a company registry describes it (the INSEE Sirene directory).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Establishment {
+    /// The SIRET.
+    pub siret: String,
+    /// The legal unit's name.
+    pub name: String,
+    /// Street address (number, way).
+    pub address: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// City.
+    pub city: String,
+    /// Whether the establishment is active (`A`), not closed (`F`).
+    pub active: bool,
+}
+
+/// What a company registry answers about a SIRET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryAnswer {
+    /// Known: its details.
+    Found(Establishment),
+    /// The registry does not know it.
+    Unknown,
+}
+
+/// A company registry (seed 003: the entity's details fill in from its SIRET).
+#[async_trait]
+pub trait CompanyRegistry: Send + Sync {
+    /// The establishment of a (checked) SIRET. A registry that cannot be reached, or is not
+    /// configured, answers a retryable `service_unavailable`.
+    async fn establishment(&self, siret: &str) -> crate::error::Result<RegistryAnswer>;
+}
+
 /// Serde helper: bytes as standard base64.
 pub mod b64 {
     use base64::engine::general_purpose::STANDARD;

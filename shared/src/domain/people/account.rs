@@ -34,6 +34,10 @@ pub struct Person {
     /// For organisation users: the identifier they log in with (two letters, six digits).
     #[serde(default)]
     pub identifier: Option<String>,
+    /// Until when the password (set by Signet and emailed) is temporary: it then only lets
+    /// its owner choose a new one. `None` once they chose their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary_password_until: Option<i64>,
     /// The Google account (`sub`) linked at the first Google sign-in; later ones must match.
     #[serde(default)]
     pub google_subject: Option<String>,
@@ -97,6 +101,7 @@ impl Person {
             phone,
             totp: None,
             identifier: None,
+            temporary_password_until: None,
             google_subject: None,
             pending_email: None,
             alternate_email: None,
@@ -147,6 +152,13 @@ impl Person {
     /// The confirmed authenticator app, if any.
     pub fn confirmed_totp(&self) -> Option<&crate::domain::second_factor::totp::TotpFactor> {
         self.totp.as_ref().filter(|t| t.confirmed)
+    }
+
+    /// Whether the person must first set up their account (choose their own password in
+    /// place of a temporary one, enrol a second factor) before any session: a person without
+    /// a factor never gets one on a password alone.
+    pub fn needs_setup(&self) -> bool {
+        self.temporary_password_until.is_some() || (self.phone.is_none() && self.confirmed_totp().is_none())
     }
 }
 

@@ -1,0 +1,206 @@
+//! Organisations' customer spaces (seed 003): the entity and where it is registered, its
+//! administrator's first credentials, its members and their roles, invitations.
+//!
+//! An organisation is a [`CustomerSpace`] of kind `organisation` (name and billing, as every
+//! space) plus its [`Organisation`] item in the same partition. Every change of its members
+//! (roles, invitations accepted, removals) writes that item on condition of its version: the
+//! changes of one organisation happen one at a time, so its rules — always an administrator,
+//! exactly one legal representative and one billing contact — hold under any concurrency.
+
+pub mod invitations;
+pub mod members;
+pub mod permissions;
+pub mod register;
+pub mod registration;
+
+use crate::domain::keys;
+use crate::domain::people::account::{CustomerSpace, Membership, Role, SpaceKind};
+use crate::ports::store::Item;
+use crate::ports::Random;
+use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
+use registration::Registration;
+use serde::{Deserialize, Serialize};
+
+/// The kind of entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityType {
+    /// A company.
+    Company,
+    /// A public administration.
+    Administration,
+    /// An association.
+    Association,
+}
+
+/// An organisation's details (`SPACE#<id>` / `ORGANISATION`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    /// The space's id.
+    pub space_id: String,
+    /// Where and under which number it is registered.
+    pub registration: Registration,
+    /// Company, administration or association.
+    pub entity_type: EntityType,
+    /// Legal name.
+    pub name: String,
+    /// Street address.
+    pub address: String,
+    /// Postal code.
+    pub postal_code: String,
+    /// City.
+    pub city: String,
+    /// French department (France only).
+    #[serde(default)]
+    pub department: Option<String>,
+    /// Switchboard phone, as typed.
+    pub phone: String,
+    /// Fax, as typed.
+    #[serde(default)]
+    pub fax: Option<String>,
+    /// Whether the company registry confirmed the details (it may have been unreachable).
+    pub registry_checked: bool,
+    /// The administrator's direct phone given at registration, sealed (context:
+    /// `purpose=contact_phone`, `space=<id>`).
+    #[serde(default)]
+    pub administrator_phone: Option<crate::ports::Sealed>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Bumped by every change of its members (the item's version does the locking; this
+    /// counts changes for the audit trail).
+    #[serde(default)]
+    pub changes: u64,
+}
+
+/// The roles an organisation always has exactly one holder of.
+pub const SINGLE_HOLDER_ROLES: [Role; 2] = [Role::LegalRepresentative, Role::BillingContact];
+
+/// An organisation with its space, as read for a change (both items, for their versions).
+pub struct Loaded {
+    /// The space's item.
+    pub space_item: Item,
+    /// The space.
+    pub space: CustomerSpace,
+    /// The organisation's item.
+    pub item: Item,
+    /// The organisation.
+    pub organisation: Organisation,
+}
+
+/// Reads an organisation's space and details (one batch read); `not_found` when the space
+/// is not an organisation.
+pub async fn load(services: &Services, space_id: &str) -> Result<Loaded> {
+    let found = services.store.get_many(&[keys::space(space_id), keys::organisation(space_id)]).await?;
+    let mut found = found.into_iter();
+    let not_found = || Error::new(ErrorCode::NotFound).field("space_id");
+    let (space_item, item) =
+        (found.next().flatten().ok_or_else(not_found)?, found.next().flatten().ok_or_else(not_found)?);
+    let space: CustomerSpace = space_item.decode()?;
+    if space.kind != SpaceKind::Organisation {
+        return Err(not_found());
+    }
+    let organisation = item.decode()?;
+    Ok(Loaded { space_item, space, item, organisation })
+}
+
+/// The membership of `person_id` in `space_id`, if any.
+pub async fn membership(services: &Services, person_id: &str, space_id: &str) -> Result<Option<Membership>> {
+    Ok(services.store.get(&keys::membership(person_id, space_id)).await?.map(|i| i.decode()).transpose()?)
+}
+
+/// Letters of identifiers: no I, O or Q (read as 1, 0).
+const IDENTIFIER_LETTERS: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ";
+
+/// A random login identifier: two letters and six digits (`EK700962`).
+pub fn new_identifier(random: &dyn Random) -> String {
+    let bytes = crate::domain::crypto::random_bytes::<16>(random);
+    let mut out = String::with_capacity(8);
+    for b in &bytes[..2] {
+        out.push(IDENTIFIER_LETTERS[usize::from(*b) % IDENTIFIER_LETTERS.len()] as char);
+    }
+    let number = u32::from_be_bytes([bytes[2], bytes[3], bytes[4], bytes[5]]) % 1_000_000;
+    out.push_str(&format!("{number:06}"));
+    out
+}
+
+/// Characters of temporary passwords: no look-alikes (0/O, 1/l/I).
+const PASSWORD_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A random temporary password: 20 characters (about 115 bits), in groups of five.
+pub fn new_temporary_password(random: &dyn Random) -> String {
+    let bytes = crate::domain::crypto::random_bytes::<32>(random);
+    let mut out = String::with_capacity(23);
+    // Rejection sampling keeps every character equally likely.
+    let limit = 256 - 256 % PASSWORD_ALPHABET.len();
+    let mut chars =
+        bytes.iter().filter(|b| usize::from(**b) < limit).map(|b| usize::from(*b) % PASSWORD_ALPHABET.len());
+    let mut refill = Vec::new();
+    for i in 0..20 {
+        if i > 0 && i % 5 == 0 {
+            out.push('-');
+        }
+        let index = match chars.next() {
+            Some(index) => index,
+            None => {
+                // Rarely, 32 bytes do not give 20 characters: draw more.
+                if refill.is_empty() {
+                    refill = crate::domain::crypto::random_bytes::<32>(random)
+                        .iter()
+                        .filter(|b| usize::from(**b) < limit)
+                        .map(|b| usize::from(*b) % PASSWORD_ALPHABET.len())
+                        .collect();
+                }
+                refill.pop().unwrap_or(0)
+            }
+        };
+        out.push(PASSWORD_ALPHABET[index] as char);
+    }
+    out
+}
+
+/// Checks a phone or fax as typed on the form: digits, spaces, dots, dashes, parentheses and
+/// a leading `+`; 6 to 20 digits.
+pub fn contact_number(input: &str, field: &str) -> Result<String> {
+    let trimmed = input.trim();
+    let digits = trimmed.chars().filter(char::is_ascii_digit).count();
+    let allowed = trimmed
+        .char_indices()
+        .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')') || (c == '+' && i == 0));
+    if !allowed || !(6..=20).contains(&digits) {
+        return Err(Error::new(ErrorCode::InvalidPhone).field(field));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::OsRandom;
+
+    #[test]
+    fn identifiers_are_two_unambiguous_letters_and_six_digits() {
+        for _ in 0..200 {
+            let id = new_identifier(&OsRandom);
+            assert_eq!(crate::domain::people::account::parse_identifier(&id).as_deref(), Some(id.as_str()));
+            assert!(!id[..2].contains(['I', 'O', 'Q']), "{id}");
+        }
+    }
+
+    #[test]
+    fn temporary_passwords_are_long_and_pass_the_policy() {
+        let a = new_temporary_password(&OsRandom);
+        assert_eq!(a.len(), 23);
+        assert!(crate::domain::people::password::check_policy(&a, None).is_ok());
+        assert_ne!(a, new_temporary_password(&OsRandom));
+        assert!(!a.contains(['0', 'O', '1', 'l', 'I']));
+    }
+
+    #[test]
+    fn contact_numbers_are_digits_with_common_separators() {
+        assert_eq!(contact_number(" 03 20 20 20 20 ", "phone").unwrap(), "03 20 20 20 20");
+        assert!(contact_number("+1 555 010 0199", "phone").is_ok());
+        assert!(contact_number("12345", "phone").is_err());
+        assert!(contact_number("03 20 <script>", "phone").is_err());
+        assert!(contact_number("03+20202020", "phone").is_err());
+    }
+}
