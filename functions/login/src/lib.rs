@@ -7,7 +7,7 @@
 //!
 //! The routes are declared once below; one file per operation or small group: `login.rs`
 //! (password), `google.rs`, `second_step.rs` (factor, new code, space), `attempts.rs`,
-//! `sessions.rs`, `reauth.rs`, `password.rs`, `totp.rs`, `password_reset.rs`,
+//! `setup.rs` (the first sign-in's new password and second factor), `sessions.rs`, `reauth.rs`, `password.rs`, `totp.rs`, `password_reset.rs`,
 //! `forgot_identifier.rs`.
 
 mod attempts;
@@ -19,6 +19,7 @@ mod password_reset;
 mod reauth;
 mod second_step;
 mod sessions;
+mod setup;
 mod totp;
 
 use serde::Serialize;
@@ -35,6 +36,11 @@ signet_shared::routes! {
     POST "/login/code" => second_step::verify_code,
     POST "/login/code/resend" => second_step::resend_code,
     POST "/login/space" => second_step::choose_space,
+    POST "/login/setup/password" => setup::set_password,
+    POST "/login/setup/phone" => setup::request_phone,
+    POST "/login/setup/phone/confirm" => setup::confirm_phone,
+    POST "/login/setup/app" => setup::enrol_app,
+    POST "/login/setup/app/confirm" => setup::confirm_app,
     POST "/token/refresh" => sessions::refresh,
     POST "/logout" => sessions::logout,
     POST "/session/space" => sessions::switch_space,

@@ -143,8 +143,18 @@ pub(crate) async fn second_factor(
     device: String,
     writes: Vec<Write>,
 ) -> Result<Response> {
+    if let Some(until) = person.temporary_password_until {
+        if services.now() >= until {
+            // The right temporary password, too late: "forgot password" gives a new start.
+            services.store.transact(writes).await?;
+            return Err(Error::new(ErrorCode::TemporaryPasswordExpired));
+        }
+    }
     let Begun { token, challenge, view } =
         step::begin(services, context, person, Purpose::Login { device }, amr, writes).await?;
+    if person.needs_setup() {
+        return Ok(crate::setup::setup_required(&token, person));
+    }
     if challenge.factor.is_passed() {
         return after_second_factor(services, context, &token, None).await;
     }

@@ -259,6 +259,8 @@ async fn loop_reset(
         passed.challenge.completed = Some("password_reset".into());
         let person = &mut passed.person;
         person.password_hash = hash;
+        // A temporary password (expired, or lost) is replaced by the person's own.
+        person.temporary_password_until = None;
         person.session_epoch += 1;
         // A new password: the old one's failures, and the devices trusted with it, are gone.
         person.login_failures = Default::default();

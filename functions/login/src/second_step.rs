@@ -104,6 +104,10 @@ pub(crate) async fn sign_in(
     membership: Membership,
 ) -> Result<Commit<Response>> {
     let now = services.now();
+    if passed.person.needs_setup() {
+        // A new password or a second factor first (see `crate::setup`).
+        return Err(Error::new(ErrorCode::SetupRequired));
+    }
     let challenge = &mut passed.challenge;
     let Purpose::Login { device } = &challenge.purpose else { return Err(Error::new(ErrorCode::LoginInvalid)) };
     let prepared = session::prepare(

@@ -26,10 +26,10 @@ pub(crate) const ENROLMENT_TTL: i64 = 900;
 /// An enrolment waiting for its first code (`PERSON#<id>` / `TOTP#PENDING`, expires).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct PendingTotp {
-    factor: TotpFactor,
-    failed_attempts: u32,
-    /// The session that began it: only it may confirm.
-    session_id: String,
+    pub(crate) factor: TotpFactor,
+    pub(crate) failed_attempts: u32,
+    /// The session that began it (or, at a first sign-in, the login step): only it may confirm.
+    pub(crate) session_id: String,
 }
 
 /// Starts an enrolment: a new seed (sealed under the key service), its `otpauth://` URI and

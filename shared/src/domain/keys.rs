@@ -116,6 +116,11 @@ pub fn second_factor_step(id: &str) -> Key {
     Key::new(format!("LOGIN#{id}"), "CHALLENGE")
 }
 
+/// A second-factor phone being enrolled at the first sign-in, until its code confirms it.
+pub fn setup_phone(person_id: &str) -> Key {
+    Key::new(person_partition(person_id), "SETUP#PHONE")
+}
+
 /// An authenticator app being enrolled, until its first code confirms it.
 pub fn pending_app(person_id: &str) -> Key {
     Key::new(person_partition(person_id), "TOTP#PENDING")
@@ -274,6 +279,7 @@ mod tests {
             (login_failures("a@example.com"), ("LOGINFAIL#a@example.com", "FAILURES")),
             (second_factor_step("c1"), ("LOGIN#c1", "CHALLENGE")),
             (pending_app("p1"), ("PERSON#p1", "TOTP#PENDING")),
+            (setup_phone("p1"), ("PERSON#p1", "SETUP#PHONE")),
             (session("x1"), ("SESSION#x1", "SESSION")),
             (person_session_index("p1", 1_795_000_000, "x1"), ("PERSON#p1", "SESSION#001795000000#x1")),
             (signing_key(1_795_000_000, "k1"), ("SIGNINGKEYS", "KEY#001795000000#k1")),
