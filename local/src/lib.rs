@@ -35,7 +35,9 @@ pub fn api_routes(services: Services) -> Router {
         .merge(signet_email_change::routes(services.clone()))
         .merge(signet_recovery::routes(services.clone()))
         .merge(signet_activation::routes(services.clone()))
-        .merge(signet_renewal::routes(services))
+        .merge(signet_renewal::routes(services.clone()))
+        .merge(signet_organisations::routes(services.clone()))
+        .merge(signet_operator::routes(services))
 }
 
 /// The whole local application: the API, the developer pages, the OpenAPI document, the

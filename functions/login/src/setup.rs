@@ -109,7 +109,8 @@ pub(crate) async fn set_password(
         return Err(Error::new(ErrorCode::TemporaryPasswordExpired));
     }
     password::check_policy(&body.password, Some(person.email.as_str()))?;
-    let same = password::verify(body.password.clone(), Some(person.password_hash.clone()), services.config.argon2).await?;
+    let same =
+        password::verify(body.password.clone(), Some(person.password_hash.clone()), services.config.argon2).await?;
     if same != Verified::No {
         return Err(Error::new(ErrorCode::NoChange).field("password"));
     }
@@ -183,8 +184,13 @@ pub(crate) async fn request_phone(
     let (mut code_challenge, code) =
         SentCode::issue("setup_phone", &step.id, body.channel, now, limits, services.random.as_ref());
     code_challenge.failed_attempts = carried;
-    let pending =
-        PendingPhone { step_id: step.id, phone: sealed, hint: phone.hint(), channel: body.channel, code: code_challenge };
+    let pending = PendingPhone {
+        step_id: step.id,
+        phone: sealed,
+        hint: phone.hint(),
+        channel: body.channel,
+        code: code_challenge,
+    };
     otp::limit_sending(&services, &context.source_ip, &phone, otp::Number::Unverified).await?;
     let item = Item::new(keys::setup_phone(&person.id), &pending)?.expires_at(now + PHONE_TTL);
     store.write(Write::Put { item, condition: Condition::None }).await?;
@@ -309,8 +315,11 @@ pub(crate) async fn confirm_app(
     let person = retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
         let s = state(services, &body.login_token).await?;
         require_factor_step(&s.person)?;
-        let item =
-            services.store.get(&keys::pending_app(&s.person.id)).await?.ok_or_else(|| Error::new(ErrorCode::Conflict))?;
+        let item = services
+            .store
+            .get(&keys::pending_app(&s.person.id))
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
         let mut pending: PendingTotp = item.decode()?;
         if pending.session_id != s.step.id {
             return Err(Error::new(ErrorCode::Conflict));
@@ -334,7 +343,10 @@ pub(crate) async fn confirm_app(
             (delete, Error::new(ErrorCode::CodeAttemptsExceeded))
         } else {
             let remaining = limit - pending.failed_attempts;
-            (Write::replace(item.next(&pending)?), Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining))
+            (
+                Write::replace(item.next(&pending)?),
+                Error::new(ErrorCode::CodeInvalid).field("code").remaining_attempts(remaining),
+            )
         };
         let writes = vec![pending_write, Write::replace(s.person_item.next(&person)?)];
         step::try_commit(services, Commit { writes, event: None, then: Err(error) }).await

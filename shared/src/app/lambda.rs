@@ -64,10 +64,16 @@ pub fn app(function: &'static str, routes: Router, metrics: bool) -> Router {
 }
 
 async fn request_context(mut req: Request, next: Next) -> axum::response::Response {
-    let (source_ip, request_id) = match req.request_context_ref() {
-        Some(ApiGatewayContext::ApiGatewayV2(ctx)) => (ctx.http.source_ip.clone(), ctx.request_id.clone()),
-        _ => (None, None),
+    let (source_ip, request_id, iam) = match req.request_context_ref() {
+        Some(ApiGatewayContext::ApiGatewayV2(ctx)) => {
+            let iam = ctx.authorizer.as_ref().and_then(|a| a.iam.as_ref()).and_then(|i| i.user_arn.clone());
+            (ctx.http.source_ip.clone(), ctx.request_id.clone(), iam)
+        }
+        _ => (None, None, None),
     };
+    if let Some(arn) = iam {
+        req.extensions_mut().insert(crate::web::auth::IamCaller(arn));
+    }
     let request_id = request_id.or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()));
     req.extensions_mut().insert(RequestContext {
         source_ip: source_ip.unwrap_or_else(|| "unknown".into()),

@@ -405,3 +405,48 @@ pub fn member_identifier(to: &str, organisation: &str, identifier: &str, login_u
     };
     email(to, locale, ("Bienvenue dans votre espace client Signet", "Welcome to your Signet customer space"), body)
 }
+
+/// To an organisation's administrators: a member cannot use their second factor.
+pub fn no_access_request(
+    to: &str,
+    member: &str,
+    member_email: &str,
+    organisation: &str,
+    link: &str,
+    locale: Locale,
+) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\n{member} ({member_email}), membre de l'espace client de {organisation}, n'a plus accès à son second facteur (« Pas d'accès à l'application ») et vous demande de le réinitialiser.\n\nSi vous reconnaissez cette demande, réinitialisez son second facteur depuis « Utilisateurs » (votre identité vous sera redemandée) : {link}\nÀ sa prochaine connexion, il en enregistrera un nouveau.\n\nSinon, ignorez ce message."),
+        Locale::En => format!("Hello,\n\n{member} ({member_email}), a member of the customer space of {organisation}, no longer has access to their second factor (\"No access to the app\") and asks you to reset it.\n\nIf you recognise this request, reset their second factor from \"Users\" (you will be asked to confirm your identity): {link}\nAt their next sign-in, they will enrol a new one.\n\nOtherwise, ignore this message."),
+    };
+    email(to, locale, ("Demande de réinitialisation du second facteur", "A second-factor reset request"), body)
+}
+
+/// To a person whose second factor was reset (by an administrator or the provider).
+pub fn second_factor_reset(to: &str, by: &str, when: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVotre second facteur a été réinitialisé le {when} (UTC) par {by}. Toutes vos sessions ont été fermées. À votre prochaine connexion, vous enregistrerez un nouveau second facteur (téléphone ou application).\n\nSi vous n'avez rien demandé, contactez immédiatement votre administrateur ou notre support."),
+        Locale::En => format!("Hello,\n\nYour second factor was reset on {when} (UTC) by {by}. All your sessions were ended. At your next sign-in, you will enrol a new second factor (phone or app).\n\nIf you did not ask for this, contact your administrator or our support at once."),
+    };
+    email(to, locale, ("Votre second facteur a été réinitialisé", "Your second factor was reset"), body)
+}
+
+/// To a person whose sessions the provider ended.
+pub fn sessions_ended(to: &str, when: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nLe support Signet a fermé toutes vos sessions le {when} (UTC). Reconnectez-vous avec votre mot de passe et votre second facteur.\n\nSi vous n'avez rien demandé, changez votre mot de passe."),
+        Locale::En => format!("Hello,\n\nSignet's support ended all your sessions on {when} (UTC). Sign in again with your password and second factor.\n\nIf you did not ask for this, change your password."),
+    };
+    email(to, locale, ("Vos sessions Signet ont été fermées", "Your Signet sessions were ended"), body)
+}
+
+/// To an organisation's billing contact: the provider enabled or disabled invoicing.
+pub fn invoicing_changed(to: &str, organisation: &str, enabled: bool, locale: Locale) -> Email {
+    let body = match (locale, enabled) {
+        (Locale::Fr, true) => format!("Bonjour,\n\nLa facturation est activée pour {organisation} : ses membres peuvent désormais choisir « Facturer mon organisation » lors d'un renouvellement. Les factures vous seront adressées."),
+        (Locale::Fr, false) => format!("Bonjour,\n\nLa facturation est désactivée pour {organisation} : ses membres paient désormais leurs renouvellements par carte."),
+        (Locale::En, true) => format!("Hello,\n\nInvoicing is enabled for {organisation}: its members may now choose \"Bill my organisation\" when they renew. Invoices will be sent to you."),
+        (Locale::En, false) => format!("Hello,\n\nInvoicing is disabled for {organisation}: its members now pay their renewals by card."),
+    };
+    email(to, locale, ("Facturation de votre organisation", "Your organisation's invoicing"), body)
+}

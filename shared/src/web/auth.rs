@@ -95,6 +95,40 @@ impl FromRequestParts<Services> for Authenticated {
     }
 }
 
+/// The IAM principal API Gateway authorised (HTTP API `AWS_IAM` authorizer), put in the
+/// request's extensions by the Lambda entry point: only API Gateway sets it.
+#[derive(Debug, Clone)]
+pub struct IamCaller(pub String);
+
+/// The header that carries the local operator token (the local server's stand-in for IAM).
+pub const OPERATOR_TOKEN_HEADER: &str = "x-signet-operator-token";
+
+/// A provider's operator: the IAM principal that API Gateway authorised, or, where the
+/// configuration sets a local operator token, whoever presents it. Anyone else is refused.
+pub struct Operator(pub String);
+
+impl FromRequestParts<Services> for Operator {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
+        if let Some(IamCaller(arn)) = parts.extensions.get::<IamCaller>() {
+            return Ok(Operator(format!("iam:{arn}")));
+        }
+        let presented = parts.headers.get(OPERATOR_TOKEN_HEADER).and_then(|v| v.to_str().ok());
+        match (&services.config.organisations.operator_token, presented) {
+            (Some(expected), Some(presented))
+                if crate::domain::crypto::constant_time_eq(
+                    &crate::domain::crypto::digest(&[presented.as_bytes()]),
+                    &crate::domain::crypto::digest(&[expected.0.as_bytes()]),
+                ) =>
+            {
+                Ok(Operator("local-operator".into()))
+            }
+            _ => Err(Error::new(ErrorCode::TokenInvalid)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -198,6 +198,7 @@ pub fn json<T: serde::Serialize>(status: http::StatusCode, body: &T) -> Response
 macro_rules! routes {
     (@method GET) => { axum::routing::get };
     (@method POST) => { axum::routing::post };
+    (@method PUT) => { axum::routing::put };
     (@method DELETE) => { axum::routing::delete };
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
         /// Every route of this function (method, path).

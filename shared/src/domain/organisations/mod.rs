@@ -7,6 +7,7 @@
 //! changes of one organisation happen one at a time, so its rules — always an administrator,
 //! exactly one legal representative and one billing contact — hold under any concurrency.
 
+pub mod access;
 pub mod invitations;
 pub mod members;
 pub mod permissions;
@@ -106,6 +107,68 @@ pub async fn load(services: &Services, space_id: &str) -> Result<Loaded> {
 /// The membership of `person_id` in `space_id`, if any.
 pub async fn membership(services: &Services, person_id: &str, space_id: &str) -> Result<Option<Membership>> {
     Ok(services.store.get(&keys::membership(person_id, space_id)).await?.map(|i| i.decode()).transpose()?)
+}
+
+/// Enables or disables invoicing for an organisation (a provider's operator): its members
+/// may then choose "bill my organisation". The billing contact is told.
+pub async fn set_invoicing(
+    services: &Services,
+    context: &crate::domain::audit::RequestContext,
+    operator: &str,
+    space_id: &str,
+    enabled: bool,
+) -> Result<CustomerSpace> {
+    if !crate::domain::crypto::is_random_id(space_id) {
+        return Err(Error::new(ErrorCode::NotFound).field("space_id"));
+    }
+    let space = crate::domain::retry::optimistic(8, crate::domain::retry::busy, || async move {
+        let loaded = load(services, space_id).await?;
+        let mut space = loaded.space.clone();
+        let billing = space.billing.get_or_insert_with(|| crate::domain::people::account::BillingProfile {
+            name: loaded.organisation.name.clone(),
+            country: loaded.organisation.registration.country.clone(),
+            region: None,
+            vat_number: None,
+            invoicing_enabled: false,
+            billing_contact: None,
+        });
+        if billing.invoicing_enabled == enabled {
+            return Err(Error::new(ErrorCode::NoChange).field("enabled"));
+        }
+        billing.invoicing_enabled = enabled;
+        let event = crate::domain::audit::AuditEvent::new(
+            services.now(),
+            context,
+            if enabled { "organisation.invoicing_enabled" } else { "organisation.invoicing_disabled" },
+            Some(&format!("operator:{operator}")),
+            format!("space:{space_id}"),
+            serde_json::json!({}),
+        );
+        let writes = vec![
+            crate::ports::store::Write::replace(loaded.space_item.next(&space)?),
+            event.write(&services.new_id())?,
+        ];
+        members::commit(services, writes, &event, space).await
+    })
+    .await?;
+    if let Some(contact) = space.billing.as_ref().and_then(|b| b.billing_contact.clone()) {
+        let locale = match services.store.get(&keys::email_guard(&contact)).await? {
+            Some(guard) => {
+                let id = guard.decode::<crate::domain::people::account::EmailGuard>()?.person_id;
+                let person = services.store.get(&keys::person(&id)).await?;
+                person.map(|p| p.decode::<crate::domain::people::account::Person>()).transpose()?.map(|p| p.locale)
+            }
+            None => None,
+        };
+        let email = crate::domain::messages::invoicing_changed(
+            contact.as_str(),
+            &space.name,
+            enabled,
+            locale.unwrap_or(crate::locale::Locale::Fr),
+        );
+        services.send_notice(&email, "invoicing changed").await;
+    }
+    Ok(space)
 }
 
 /// Letters of identifiers: no I, O or Q (read as 1, 0).

@@ -1,0 +1,6 @@
+//! The organisations function in Lambda.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    signet_shared::app::lambda::run("organisations", signet_organisations::routes).await
+}
