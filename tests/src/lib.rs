@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
+pub mod organisations;
+
 /// Runs each scenario on both back ends: `embedded::<name>` and `aws::<name>`.
 #[macro_export]
 macro_rules! scenarios {
@@ -249,6 +251,12 @@ fn unique_tag() -> String {
 /// The payment webhook's signing secret in the scenarios (they sign deliveries with it).
 pub const WEBHOOK_SECRET: &str = "whsec_scenarios_only";
 
+/// The company registry of the scenarios: the local server's demo registry.
+pub const REGISTRY_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../local/demo/registry.json");
+
+/// The local operator token of the scenarios.
+pub const OPERATOR_TOKEN: &str = "scenario-operator-token-0123456789abcdef";
+
 /// Test configuration: real defaults, except the cheapest argon2id cost the policy allows.
 pub fn test_config(extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -258,6 +266,8 @@ pub fn test_config(extra: &[(&str, &str)]) -> Config {
     vars.entry("SIGNET_GOOGLE_CLIENT_ID".into()).or_insert_with(|| google::CLIENT_ID.into());
     vars.entry("SIGNET_GOOGLE_ISSUER".into()).or_insert_with(|| google::ISSUER.into());
     vars.entry("SIGNET_GOOGLE_JWKS_URL".into()).or_insert_with(|| google::issuer().jwks_url.clone());
+    vars.entry("SIGNET_REGISTRY_FILE".into()).or_insert_with(|| REGISTRY_FILE.into());
+    vars.entry("SIGNET_OPERATOR_TOKEN".into()).or_insert_with(|| OPERATOR_TOKEN.into());
     signet_shared::app::configuration(&vars).expect("test configuration")
 }
 
@@ -432,6 +442,39 @@ impl World {
     /// POSTs the bodies at the same time, each on its own task; answers in order.
     pub async fn post_concurrently(&self, path: &str, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
         self.post_concurrently_as(path, None, bodies).await
+    }
+
+    /// Like [`World::post_concurrently`], each request from its own source address
+    /// (`203.0.113.<n>`), as the API Gateway or the local server would tell them apart.
+    pub async fn post_concurrently_from_many_sources(&self, path: &str, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+        let start = Arc::new(tokio::sync::Barrier::new(bodies.len()));
+        let tasks: Vec<_> = bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let (app, start, path) = (self.app.clone(), start.clone(), path.to_owned());
+                tokio::spawn(async move {
+                    let mut request = Request::post(path)
+                        .header("content-type", "application/json")
+                        .body(Body::from(body.to_string()))
+                        .unwrap();
+                    request.extensions_mut().insert(signet_shared::domain::audit::RequestContext {
+                        source_ip: format!("203.0.113.{i}"),
+                        request_id: format!("race-{i}"),
+                    });
+                    start.wait().await;
+                    let response = app.oneshot(request).await.unwrap();
+                    let status = response.status();
+                    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+                    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
     }
 
     /// Like [`World::post_concurrently`], with `Authorization: Bearer <token>` when given.

@@ -76,6 +76,10 @@ pub(crate) async fn after_second_factor(
 ) -> Result<Response> {
     retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
         let passed = step::answer(services, context, token, "login", answer).await?;
+        if passed.person.needs_setup() {
+            // A new password or a second factor first (see `crate::setup`).
+            return Err(Error::new(ErrorCode::SetupRequired));
+        }
         if answer.is_some() && !passed.fresh {
             // Already passed: only a space choice remains.
             return Err(Error::new(ErrorCode::Conflict));
