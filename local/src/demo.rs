@@ -91,6 +91,7 @@ async fn member(services: &Services) -> Result<(), signet_shared::Error> {
             vat_number: None,
             invoicing_enabled: false,
             billing_contact: None,
+            terms: Default::default(),
         }),
     };
     // The member also belongs to an organisation's space: a login then offers the choice, and
@@ -107,6 +108,7 @@ async fn member(services: &Services) -> Result<(), signet_shared::Error> {
             vat_number: None,
             invoicing_enabled: true,
             billing_contact: Some(EmailAddress::parse("billing@example.org")?),
+            terms: Default::default(),
         }),
     };
     let mut writes = account::individual_account_writes(&person, &space)?;

@@ -446,7 +446,11 @@ impl World {
 
     /// Like [`World::post_concurrently`], each request from its own source address
     /// (`203.0.113.<n>`), as the API Gateway or the local server would tell them apart.
-    pub async fn post_concurrently_from_many_sources(&self, path: &str, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+    pub async fn post_concurrently_from_many_sources(
+        &self,
+        path: &str,
+        bodies: Vec<Value>,
+    ) -> Vec<(StatusCode, Value)> {
         let start = Arc::new(tokio::sync::Barrier::new(bodies.len()));
         let tasks: Vec<_> = bodies
             .into_iter()

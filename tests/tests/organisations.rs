@@ -9,8 +9,8 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
-use signet_tests::organisations::*;
 use signet_shared::domain::people::email::EmailAddress;
+use signet_tests::organisations::*;
 use signet_tests::{scenarios, World};
 
 scenarios!(
@@ -66,13 +66,16 @@ async fn the_seed_003_journey_from_registration_to_members_who_sign_in(w: World)
     // Step 11: two members with other roles; one signs in by identifier (above), one by email.
     let agent = invited(&w, &admin, "agent", json!(["agent", "server_certificate_contact"])).await;
     let user_email = w.email("user");
-    let (status, _) =
-        w.call(Method::POST, "/organisation/invitations", &admin.access, json!({"email": user_email, "roles": ["user"]}))
-            .await;
+    let (status, _) = w
+        .call(Method::POST, "/organisation/invitations", &admin.access, json!({"email": user_email, "roles": ["user"]}))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let token = w.last_to(&user_email).await.link_token();
     let (status, accepted) = w
-        .post("/invitations/accept", json!({"token": token, "first_name": "Uma", "last_name": "User", "password": PASSWORD}))
+        .post(
+            "/invitations/accept",
+            json!({"token": token, "first_name": "Uma", "last_name": "User", "password": PASSWORD}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{accepted}");
     let (_, started) = w.post("/login", json!({"email": user_email, "password": PASSWORD})).await;
@@ -122,7 +125,11 @@ async fn registration_numbers_and_forms_are_checked(w: World) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_country",
         ),
-        (json!({"jurisdiction": "other", "country": "CA", "registration_number": "#"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_registration_number"),
+        (
+            json!({"jurisdiction": "other", "country": "CA", "registration_number": "#"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_registration_number",
+        ),
         (json!({"entity_type": "cooperative"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
     ];
     for (change, status, expected) in cases {
@@ -154,7 +161,8 @@ async fn registration_numbers_and_forms_are_checked(w: World) {
     // The registry's auto-fill.
     let (status, found) = w.call(Method::GET, &format!("/organisations/registry/{SIRET}"), "", Value::Null).await;
     assert_eq!((status, found["name"].as_str()), (StatusCode::OK, Some("EXAMPLE INDUSTRIES")), "{found}");
-    let (status, closed) = w.call(Method::GET, &format!("/organisations/registry/{CLOSED_SIRET}"), "", Value::Null).await;
+    let (status, closed) =
+        w.call(Method::GET, &format!("/organisations/registry/{CLOSED_SIRET}"), "", Value::Null).await;
     assert_eq!((status, code(&closed)), (StatusCode::UNPROCESSABLE_ENTITY, "establishment_closed".to_owned()));
 }
 
@@ -174,7 +182,8 @@ async fn twenty_racing_registrations_of_one_siret_give_one_space(w: World) {
     let bodies = (0..20).map(|i| form(SIRET, &w.email(&format!("racer{i}")))).collect();
     let answers = w.post_concurrently_from_many_sources("/organisations", bodies).await;
     let created = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
-    let refused = answers.iter().filter(|(s, b)| *s == StatusCode::CONFLICT && b["code"] == "organisation_exists").count();
+    let refused =
+        answers.iter().filter(|(s, b)| *s == StatusCode::CONFLICT && b["code"] == "organisation_exists").count();
     assert_eq!((created, refused), (1, 19), "{answers:?}");
     let winner = (0..20).find(|i| answers[*i].0 == StatusCode::CREATED).unwrap();
     for i in 0..20 {
@@ -191,13 +200,22 @@ async fn invitations_used_twice_expired_or_for_another_person_are_refused(w: Wor
     let (status, _) = w.call(Method::POST, "/organisation/invitations", &admin.access, invite.clone()).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, again) = w.call(Method::POST, "/organisation/invitations", &admin.access, invite).await;
-    assert_eq!((status, again["code"].as_str()), (StatusCode::CONFLICT, Some("already_member")), "one pending per address");
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_member")),
+        "one pending per address"
+    );
     let token = w.last_to(&invitee).await.link_token();
-    let accept = |token: &str| json!({"token": token, "first_name": "Ivy", "last_name": "Invitee", "password": PASSWORD});
+    let accept =
+        |token: &str| json!({"token": token, "first_name": "Ivy", "last_name": "Invitee", "password": PASSWORD});
     let (status, body) = w.post("/invitations/accept", accept(&format!("{token}x"))).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invitation_invalid")), "{body}");
-    let (status, weak) =
-        w.post("/invitations/accept", json!({"token": token, "first_name": "Ivy", "last_name": "Invitee", "password": "short"})).await;
+    let (status, weak) = w
+        .post(
+            "/invitations/accept",
+            json!({"token": token, "first_name": "Ivy", "last_name": "Invitee", "password": "short"}),
+        )
+        .await;
     assert_eq!((status, weak["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("password_too_short")));
     let (status, _) = w.post("/invitations/accept", accept(&token)).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -213,14 +231,16 @@ async fn invitations_used_twice_expired_or_for_another_person_are_refused(w: Wor
     // For another person: a signed-in account whose address is not the invited one.
     let admin = registered(&w, OTHER_SIRET, "admin2").await;
     let someone = w.email("someone");
-    w.call(Method::POST, "/organisation/invitations", &admin.access, json!({"email": someone, "roles": ["agent"]})).await;
+    w.call(Method::POST, "/organisation/invitations", &admin.access, json!({"email": someone, "roles": ["agent"]}))
+        .await;
     let token = w.last_to(&someone).await.link_token();
     let (status, other) = w.call(Method::POST, "/invitations/join", &admin.access, json!({"token": token})).await;
     assert_eq!((status, other["code"].as_str()), (StatusCode::FORBIDDEN, Some("invitation_for_another_person")));
     // Cancelled.
     let (_, pending) = w.call(Method::GET, "/organisation/invitations", &admin.access, Value::Null).await;
     let id = pending["invitations"][0]["id"].as_str().unwrap().to_owned();
-    let (status, _) = w.call(Method::DELETE, &format!("/organisation/invitations/{id}"), &admin.access, Value::Null).await;
+    let (status, _) =
+        w.call(Method::DELETE, &format!("/organisation/invitations/{id}"), &admin.access, Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, cancelled) = w.post("/invitations/accept", accept(&token)).await;
     assert_eq!((status, cancelled["code"].as_str()), (StatusCode::GONE, Some("invitation_unavailable")));
@@ -229,8 +249,13 @@ async fn invitations_used_twice_expired_or_for_another_person_are_refused(w: Wor
 async fn twenty_racing_acceptances_of_one_invitation_give_one_membership(w: World) {
     let admin = registered(&w, SIRET, "admin").await;
     let invitee = w.email("invitee");
-    w.call(Method::POST, "/organisation/invitations", &admin.access, json!({"email": invitee, "roles": ["billing_contact"]}))
-        .await;
+    w.call(
+        Method::POST,
+        "/organisation/invitations",
+        &admin.access,
+        json!({"email": invitee, "roles": ["billing_contact"]}),
+    )
+    .await;
     let token = w.last_to(&invitee).await.link_token();
     let bodies = (0..20)
         .map(|_| json!({"token": token, "first_name": "Ivy", "last_name": "Invitee", "password": PASSWORD}))
@@ -268,7 +293,10 @@ async fn a_temporary_password_works_only_to_set_up_and_only_until_it_expires(w: 
     let (status, body) = w.post("/login/setup/password", json!({"login_token": token, "password": PASSWORD})).await;
     assert_eq!((status, body["second_factor_required"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
     let (_, again) = w.post("/login", json!({"email": email, "password": PASSWORD})).await;
-    assert_eq!((again["status"].as_str(), again["password_change_required"].as_bool()), (Some("setup_required"), Some(false)));
+    assert_eq!(
+        (again["status"].as_str(), again["password_change_required"].as_bool()),
+        (Some("setup_required"), Some(false))
+    );
     // Another administrator's temporary password, too late.
     let late = w.email("late");
     w.post("/organisations", form(OTHER_SIRET, &late)).await;
@@ -278,7 +306,11 @@ async fn a_temporary_password_works_only_to_set_up_and_only_until_it_expires(w: 
     let (status, body) = w.post("/login", json!({"identifier": identifier, "password": temporary})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::GONE, Some("temporary_password_expired")), "{body}");
     let (status, body) = w.post("/login", json!({"identifier": identifier, "password": "a wrong password"})).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("login_failed")), "a wrong one says nothing more");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("login_failed")),
+        "a wrong one says nothing more"
+    );
 }
 
 async fn registration_steps_are_counted(w: World) {

@@ -134,6 +134,7 @@ async fn organisation(
             vat_number: vat.map(Into::into),
             invoicing_enabled: invoicing,
             billing_contact: Some(EmailAddress::parse(&contact).unwrap()),
+            terms: Default::default(),
         }),
     };
     let mut writes = vec![Write::create(Item::new(keys::space(&org.id), &org).unwrap())];
@@ -291,6 +292,7 @@ async fn a_billing_address_on_file_is_answered_without_nulls(w: &World, h: &Hold
         vat_number: None,
         invoicing_enabled: false,
         billing_contact: None,
+        terms: Default::default(),
     });
     w.services.store.write(Write::replace(item.next(&space).unwrap())).await.unwrap();
     let (_, options) = w.call(Method::GET, &format!("/subscriptions/{}/renewal", sub.id), &h.access, Value::Null).await;

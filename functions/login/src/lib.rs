@@ -7,13 +7,14 @@
 //!
 //! The routes are declared once below; one file per operation or small group: `login.rs`
 //! (password), `google.rs`, `second_step.rs` (factor, new code, space), `attempts.rs`,
-//! `setup.rs` (the first sign-in's new password and second factor), `sessions.rs`, `reauth.rs`, `password.rs`, `totp.rs`, `password_reset.rs`,
+//! `no_access.rs` ("no access to the app"), `setup.rs` (the first sign-in's new password and second factor), `sessions.rs`, `reauth.rs`, `password.rs`, `totp.rs`, `password_reset.rs`,
 //! `forgot_identifier.rs`.
 
 mod attempts;
 mod forgot_identifier;
 mod google;
 mod login;
+mod no_access;
 mod password;
 mod password_reset;
 mod reauth;
@@ -36,6 +37,7 @@ signet_shared::routes! {
     POST "/login/code" => second_step::verify_code,
     POST "/login/code/resend" => second_step::resend_code,
     POST "/login/space" => second_step::choose_space,
+    POST "/login/no-access" => no_access::no_access,
     POST "/login/setup/password" => setup::set_password,
     POST "/login/setup/phone" => setup::request_phone,
     POST "/login/setup/phone/confirm" => setup::confirm_phone,

@@ -1,15 +1,17 @@
-//! The organisation's details, for its members.
+//! The organisation's details, for its members; the terms of sale accepted for it by its
+//! legal representative.
 
 use crate::actor;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::organisations::registration::Registration;
 use signet_shared::domain::organisations::{self, EntityType};
-use signet_shared::domain::people::account::Role;
+use signet_shared::domain::people::account::{Membership, OrganisationTerms, Role};
 use signet_shared::web::auth::Authenticated;
-use signet_shared::web::json;
+use signet_shared::web::{json, ApiJson};
 use signet_shared::{Result, Services};
 
 #[derive(Serialize)]
@@ -26,16 +28,14 @@ struct Details {
     fax: Option<String>,
     registry_checked: bool,
     invoicing_enabled: bool,
+    terms: OrganisationTerms,
     my_roles: Vec<Role>,
 }
 
-pub(crate) async fn show(
-    State(services): State<Services>,
-    Authenticated(claims, _): Authenticated,
-) -> Result<Response> {
-    let me = actor(&services, &claims).await?;
-    let loaded = organisations::load(&services, &me.space_id).await?;
+async fn details(services: &Services, me: Membership) -> Result<Response> {
+    let loaded = organisations::load(services, &me.space_id).await?;
     let o = loaded.organisation;
+    let billing = loaded.space.billing;
     Ok(json(
         StatusCode::OK,
         &Details {
@@ -50,8 +50,35 @@ pub(crate) async fn show(
             phone: o.phone,
             fax: o.fax,
             registry_checked: o.registry_checked,
-            invoicing_enabled: loaded.space.billing.is_some_and(|b| b.invoicing_enabled),
+            invoicing_enabled: billing.as_ref().is_some_and(|b| b.invoicing_enabled),
+            terms: billing.map(|b| b.terms).unwrap_or_default(),
             my_roles: me.roles,
         },
     ))
+}
+
+pub(crate) async fn show(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+) -> Result<Response> {
+    let me = actor(&services, &claims).await?;
+    details(&services, me).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TermsBody {
+    version: String,
+}
+
+/// The legal representative accepts the current terms of sale for the organisation.
+pub(crate) async fn accept_terms(
+    State(services): State<Services>,
+    context: RequestContext,
+    Authenticated(claims, _): Authenticated,
+    ApiJson(body): ApiJson<TermsBody>,
+) -> Result<Response> {
+    let me = actor(&services, &claims).await?;
+    organisations::accept_terms(&services, &context, &me, &body.version).await?;
+    details(&services, me).await
 }

@@ -23,6 +23,7 @@ signet_shared::routes! {
     POST "/organisations" => register::register,
     GET "/organisations/registry/{siret}" => register::lookup,
     GET "/organisation" => details::show,
+    POST "/organisation/terms" => details::accept_terms,
     GET "/organisation/members" => members::list,
     PUT "/organisation/members/{person_id}/roles" => members::change_roles,
     DELETE "/organisation/members/{person_id}" => members::remove,

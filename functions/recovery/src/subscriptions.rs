@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use signet_shared::domain::keys;
+use signet_shared::domain::organisations::permissions::{self, Permission};
+use signet_shared::domain::people::account::SpaceKind;
 use signet_shared::domain::signatures::authority::{self, CertificateStatus};
 use signet_shared::domain::signatures::subscription::{Product, Subscription, SubscriptionStatus};
 use signet_shared::web::auth::Authenticated;
@@ -42,8 +44,19 @@ pub(crate) async fn list(
     let items =
         services.store.query_gsi1(&keys::space_partition(&claims.space), keys::SUBSCRIPTION_PREFIX, 500).await?;
     let mut subscriptions = Vec::new();
+    // In an organisation's space, a member sees the subscriptions they hold; an agent sees
+    // all (the membership is read only when someone else's are there).
+    let mut all = None;
     for item in items {
         let s: Subscription = item.decode()?;
+        if s.holder_id != claims.sub {
+            if all.is_none() {
+                all = Some(may_see_all(&services, &claims.sub, &claims.space).await?);
+            }
+            if all == Some(false) {
+                continue;
+            }
+        }
         let (fr, en) = s.product.names();
         subscriptions.push(SubscriptionView {
             product_name: locale.pick(fr, en),
@@ -59,6 +72,16 @@ pub(crate) async fn list(
         });
     }
     Ok(json(StatusCode::OK, &SubscriptionList { space_id: claims.space, subscriptions }))
+}
+
+/// Whether a member sees every subscription of the space: the owner of a personal space, or
+/// an organisation's agent.
+async fn may_see_all(services: &Services, person_id: &str, space_id: &str) -> Result<bool> {
+    let membership = signet_shared::domain::organisations::membership(services, person_id, space_id).await?;
+    Ok(membership.is_some_and(|m| match m.space_kind {
+        SpaceKind::Individual => true,
+        SpaceKind::Organisation => permissions::allows(&m.roles, Permission::ActForSubscriptions),
+    }))
 }
 
 #[derive(Serialize)]

@@ -140,3 +140,54 @@ pub(crate) async fn receipt_pdf(
     let (paid_at, reference) = receipt_of(&i)?;
     Ok(pdf_response(pdf::receipt(&i, paid_at, reference), &format!("receipt-{}.pdf", i.number)))
 }
+
+#[derive(Serialize)]
+pub(crate) struct InvoiceSummary {
+    number: String,
+    issued_at: i64,
+    subscription_id: String,
+    payment_mode: PaymentMode,
+    settlement: Settlement,
+    total: String,
+    currency: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct SpaceInvoices {
+    space_id: String,
+    invoices: Vec<InvoiceSummary>,
+}
+
+/// The invoices issued to the space I act for: its billing contact's (an organisation's),
+/// or the owner's (a personal space); `role_required` for anyone else.
+pub(crate) async fn space_invoices(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+) -> Result<Response> {
+    let membership = services
+        .store
+        .get(&signet_shared::domain::keys::membership(&claims.sub, &claims.space))
+        .await?
+        .ok_or_else(|| Error::new(ErrorCode::NotFound).field("space"))?
+        .decode()?;
+    if !renewal::may_read_space_invoices(&membership) {
+        return Err(Error::new(ErrorCode::RoleRequired));
+    }
+    let invoices = renewal::space_invoices(&services, &claims.space).await?;
+    let invoices = invoices
+        .into_iter()
+        .map(|i| {
+            let amounts = amounts_view(&i.amounts, i.locale);
+            InvoiceSummary {
+                number: i.number,
+                issued_at: i.issued_at,
+                subscription_id: i.subscription_id,
+                payment_mode: i.mode,
+                settlement: i.settlement,
+                total: amounts.total,
+                currency: amounts.currency,
+            }
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &SpaceInvoices { space_id: claims.space, invoices }))
+}

@@ -17,7 +17,7 @@ mod views;
 mod webhook;
 
 use crate::draft::{draft, show};
-use crate::invoices::{invoice_json, invoice_pdf, receipt_json, receipt_pdf};
+use crate::invoices::{invoice_json, invoice_pdf, receipt_json, receipt_pdf, space_invoices};
 use crate::options::options;
 use crate::submit::{cancel, submit};
 use crate::views::BillingView;
@@ -25,6 +25,7 @@ use crate::webhook::webhook;
 use signet_shared::domain::billing::catalogue::Catalogue;
 use signet_shared::domain::billing::renewal::{self};
 use signet_shared::domain::keys;
+use signet_shared::domain::organisations;
 use signet_shared::domain::people::account::{self, BillingProfile, CustomerSpace, SpaceKind};
 use signet_shared::domain::signatures::subscription::Subscription;
 use signet_shared::{Error, ErrorCode, Result, Services};
@@ -36,6 +37,7 @@ signet_shared::routes! {
     POST "/renewals/{id}/submit" => submit,
     POST "/renewals/{id}/cancel" => cancel,
     POST "/payments/webhook" => webhook,
+    GET "/invoices" => space_invoices,
     GET "/invoices/{number}" => invoice_json,
     GET "/invoices/{number}/pdf" => invoice_pdf,
     GET "/invoices/{number}/receipt" => receipt_json,
@@ -63,7 +65,11 @@ async fn my_subscription(
     }
     let found = renewal::subscription_and_lock(services, id).await?;
     let (_, sub) = found.subscription.ok_or_else(not_found)?;
-    if sub.holder_id != person_id || sub.space_id != space_id {
+    if sub.space_id != space_id {
+        return Err(not_found());
+    }
+    // An organisation's agent acts for its subscriptions held by others (one more read).
+    if sub.holder_id != person_id && !organisations::acts_for_subscriptions(services, person_id, space_id).await? {
         return Err(not_found());
     }
     Ok((sub, found.lock.is_some()))
@@ -74,7 +80,7 @@ async fn space(services: &Services, id: &str) -> Result<Option<CustomerSpace>> {
 }
 
 /// The organisations a person may bill: member of, enabled for invoicing, with a billing
-/// contact.
+/// contact and the current terms accepted.
 async fn billable_organisations(
     services: &Services,
     memberships: &[account::Membership],
@@ -82,7 +88,7 @@ async fn billable_organisations(
     let mut out = Vec::new();
     for m in memberships.iter().filter(|m| m.space_kind == SpaceKind::Organisation) {
         if let Some(org) = space(services, &m.space_id).await? {
-            if org.billing.as_ref().is_some_and(|b| b.invoicing_enabled && b.billing_contact.is_some()) {
+            if org.billing.as_ref().is_some_and(|b| b.invoicing_open(&services.config.payments.terms_version)) {
                 out.push(org);
             }
         }

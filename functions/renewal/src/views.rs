@@ -67,11 +67,11 @@ pub(crate) struct TaxView {
 
 #[derive(Serialize)]
 pub(crate) struct InvoiceDraft {
-    currency: String,
+    pub(crate) currency: String,
     lines: Vec<LineView>,
     taxes: Vec<TaxView>,
     subtotal: String,
-    total: String,
+    pub(crate) total: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     reverse_charge_mention: Option<String>,
 }

@@ -220,6 +220,14 @@ pub fn invoice(number: &str) -> Key {
     Key::new(format!("INVOICE#{number}"), "INVOICE")
 }
 
+/// The sort-key prefix of the invoices issued to a space (in its `gsi1` index).
+pub const INVOICE_PREFIX: &str = "INVOICE#";
+
+/// The index entry of an invoice under the space it is issued to (`gsi1`).
+pub fn space_invoice_index(space_id: &str, number: &str) -> Key {
+    Key::new(space_partition(space_id), format!("{INVOICE_PREFIX}{number}"))
+}
+
 /// The counter of an invoice series (a year).
 pub fn invoice_counter(series: &str) -> Key {
     Key::new(format!("INVOICESERIES#{series}"), "COUNTER")
@@ -294,6 +302,7 @@ mod tests {
             (pending_notice("r1"), ("NOTICEPENDING", "r1")),
             (invoice("2026-000042"), ("INVOICE#2026-000042", "INVOICE")),
             (invoice_counter("2026"), ("INVOICESERIES#2026", "COUNTER")),
+            (space_invoice_index("s1", "2026-000042"), ("SPACE#s1", "INVOICE#2026-000042")),
             (reminder_claim("u1", 1_795_000_000, 30), ("REMINDER#u1", "1795000000#30")),
             (local_payment_session("cs_local_1"), ("PAYSESSION#cs_local_1", "SESSION")),
             (throttle_window("code", "+15555550100", 1_794_999_600), ("THROTTLE#code#+15555550100", "W#1794999600")),

@@ -198,6 +198,7 @@ pub async fn billing_contact_write(
         vat_number: None,
         invoicing_enabled: false,
         billing_contact: None,
+        terms: crate::domain::people::account::OrganisationTerms::Pending,
     });
     if billing.billing_contact.as_ref() == Some(&email) {
         return Ok(None);

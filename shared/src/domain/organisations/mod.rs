@@ -131,6 +131,7 @@ pub async fn set_invoicing(
             vat_number: None,
             invoicing_enabled: false,
             billing_contact: None,
+            terms: crate::domain::people::account::OrganisationTerms::Pending,
         });
         if billing.invoicing_enabled == enabled {
             return Err(Error::new(ErrorCode::NoChange).field("enabled"));
@@ -169,6 +170,56 @@ pub async fn set_invoicing(
         services.send_notice(&email, "invoicing changed").await;
     }
     Ok(space)
+}
+
+/// The legal representative accepts the current terms of sale for the organisation (its
+/// invoices are issued under them).
+pub async fn accept_terms(
+    services: &Services,
+    context: &crate::domain::audit::RequestContext,
+    actor: &Membership,
+    version: &str,
+) -> Result<()> {
+    permissions::require(actor, permissions::Permission::AcceptTerms)?;
+    let current = &services.config.payments.terms_version;
+    if version != current {
+        return Err(Error::new(ErrorCode::TermsNotAccepted).field("version"));
+    }
+    crate::domain::retry::optimistic(8, crate::domain::retry::busy, || async move {
+        let loaded = load(services, &actor.space_id).await?;
+        let mut space = loaded.space.clone();
+        let billing = space.billing.as_mut().ok_or_else(|| Error::new(ErrorCode::BillingAddressRequired))?;
+        if matches!(&billing.terms, crate::domain::people::account::OrganisationTerms::Accepted { version: v, .. } if v == current)
+        {
+            return Err(Error::new(ErrorCode::NoChange).field("version"));
+        }
+        billing.terms = crate::domain::people::account::OrganisationTerms::Accepted {
+            version: current.clone(),
+            by: actor.person_id.clone(),
+            at: services.now(),
+        };
+        let event = crate::domain::audit::AuditEvent::new(
+            services.now(),
+            context,
+            "organisation.terms_accepted",
+            Some(&actor.person_id),
+            format!("space:{}", actor.space_id),
+            serde_json::json!({"version": current}),
+        );
+        let writes =
+            vec![crate::ports::store::Write::replace(loaded.space_item.next(&space)?), event.write(&services.new_id())?];
+        members::commit(services, writes, &event, ()).await
+    })
+    .await
+}
+
+/// Whether a person acts for every subscription of an organisation's space (an agent), not
+/// only the ones they hold.
+pub async fn acts_for_subscriptions(services: &Services, person_id: &str, space_id: &str) -> Result<bool> {
+    Ok(membership(services, person_id, space_id).await?.is_some_and(|m| {
+        m.space_kind == SpaceKind::Organisation
+            && permissions::allows(&m.roles, permissions::Permission::ActForSubscriptions)
+    }))
 }
 
 /// Letters of identifiers: no I, O or Q (read as 1, 0).

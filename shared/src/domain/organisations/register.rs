@@ -17,7 +17,7 @@ use super::{contact_number, new_identifier, new_temporary_password, EntityType, 
 use crate::domain::audit::{AuditEvent, RequestContext};
 use crate::domain::keys;
 use crate::domain::people::account::{
-    self, BillingProfile, CustomerSpace, EmailGuard, Membership, Person, Role, SpaceKind,
+    self, BillingProfile, CustomerSpace, EmailGuard, Membership, OrganisationTerms, Person, Role, SpaceKind,
 };
 use crate::domain::people::email::EmailAddress;
 use crate::domain::people::{names, password};
@@ -275,6 +275,7 @@ fn registration_writes(
                 .then(|| organisation.registration.number.clone()),
             invoicing_enabled: false,
             billing_contact: Some(email.clone()),
+            terms: OrganisationTerms::Pending,
         }),
     };
     let mut writes = vec![

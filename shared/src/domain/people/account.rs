@@ -310,6 +310,42 @@ pub struct BillingProfile {
     /// Who receives the organisation's invoices.
     #[serde(default)]
     pub billing_contact: Option<EmailAddress>,
+    /// The terms of sale for an organisation's invoices.
+    #[serde(default)]
+    pub terms: OrganisationTerms,
+}
+
+/// Whether an organisation accepted the terms of sale its invoices are issued under.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum OrganisationTerms {
+    /// Contracted outside the portal (an organisation imported from the provider's records).
+    #[default]
+    Contracted,
+    /// Registered on the portal: its legal representative has not accepted them yet.
+    Pending,
+    /// Accepted by its legal representative.
+    Accepted {
+        /// The version accepted.
+        version: String,
+        /// The legal representative who accepted.
+        by: String,
+        /// Unix seconds.
+        at: i64,
+    },
+}
+
+impl BillingProfile {
+    /// Whether members may bill the organisation: invoicing enabled by the provider, a
+    /// billing contact, and the current terms accepted (or contracted).
+    pub fn invoicing_open(&self, terms_version: &str) -> bool {
+        let terms = match &self.terms {
+            OrganisationTerms::Contracted => true,
+            OrganisationTerms::Pending => false,
+            OrganisationTerms::Accepted { version, .. } => version == terms_version,
+        };
+        self.invoicing_enabled && self.billing_contact.is_some() && terms
+    }
 }
 
 /// A role in a space.

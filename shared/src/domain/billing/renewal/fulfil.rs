@@ -217,7 +217,10 @@ fn fulfilment_writes(
     );
     let mut writes = vec![
         Write::replace(renewal_item.clone()),
-        Write::create(Item::new(keys::invoice(number), &invoice)?),
+        Write::create(
+            Item::new(keys::invoice(number), &invoice)?
+                .gsi1(keys::space_invoice_index(&invoice.buyer.space_id, number)),
+        ),
         Write::replace(f.sub_item.next(f.sub)?),
     ];
     let mut index = subscription::creation_writes(f.sub)?.swap_remove(1);

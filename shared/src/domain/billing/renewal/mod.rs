@@ -12,6 +12,7 @@
 use crate::domain::billing::catalogue::Names;
 use crate::domain::calendar;
 use crate::domain::keys;
+use crate::domain::organisations::permissions::{self, Permission};
 use crate::domain::people::account::{self, Role};
 use crate::domain::signatures::subscription::Subscription;
 use crate::locale::Locale;
@@ -338,7 +339,25 @@ pub async fn may_read(services: &Services, person_id: &str, space_id: &str, invo
     }
     let Some(item) = services.store.get(&keys::membership(person_id, space_id)).await? else { return Ok(false) };
     let membership: account::Membership = item.decode()?;
-    Ok(membership.roles.iter().any(|r| matches!(r, Role::Administrator | Role::BillingContact)))
+    Ok(may_read_space_invoices(&membership))
+}
+
+/// Whether a member reads every invoice issued to their space: the billing contact of an
+/// organisation (see [`crate::domain::organisations::permissions`]), or the owner of a
+/// personal space.
+pub fn may_read_space_invoices(membership: &account::Membership) -> bool {
+    match membership.space_kind {
+        account::SpaceKind::Individual => membership.roles.contains(&Role::Administrator),
+        account::SpaceKind::Organisation => permissions::allows(&membership.roles, Permission::ReadInvoices),
+    }
+}
+
+/// The invoices issued to a space, newest first (one query of its index).
+pub async fn space_invoices(services: &Services, space_id: &str) -> Result<Vec<Invoice>> {
+    let items = services.store.query_gsi1(&keys::space_partition(space_id), keys::INVOICE_PREFIX, 1000).await?;
+    let mut invoices: Vec<Invoice> = items.iter().map(|i| i.decode()).collect::<Result<_, _>>()?;
+    invoices.sort_by(|a, b| b.number.cmp(&a.number));
+    Ok(invoices)
 }
 
 #[cfg(test)]

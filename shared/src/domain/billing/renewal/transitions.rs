@@ -90,8 +90,8 @@ async fn invoice_organisation(
     let still_member = store.get(&keys::membership(&person.id, &r.buyer.space_id)).await?.is_some();
     let org: Option<CustomerSpace> =
         store.get(&keys::space(&r.buyer.space_id)).await?.map(|i| i.decode()).transpose()?;
-    if !still_member || !org.and_then(|o| o.billing).is_some_and(|b| b.invoicing_enabled && b.billing_contact.is_some())
-    {
+    let terms_version = &services.config.payments.terms_version;
+    if !still_member || !org.and_then(|o| o.billing).is_some_and(|b| b.invoicing_open(terms_version)) {
         return Err(Error::new(ErrorCode::PaymentModeUnavailable).field("organisation_id"));
     }
     let id = r.id.clone();
