@@ -15,7 +15,7 @@ const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a brand new passphrase 2026";
 
 scenarios!(
-    a_person_without_a_second_factor_logs_in_with_the_password_alone,
+    a_person_without_a_second_factor_enrols_one_before_any_session,
     an_authenticator_app_is_enrolled_then_asked_at_login,
     a_backup_code_signs_in_once,
     a_totp_code_is_never_accepted_twice_in_its_step,
@@ -87,7 +87,7 @@ async fn claims(w: &World, token: &str) -> signet_shared::domain::sessions::acce
     ring.verify(token, &w.services.config.tokens.issuer, &w.services.config.tokens.audience, w.services.now()).unwrap()
 }
 
-async fn a_person_without_a_second_factor_logs_in_with_the_password_alone(w: World) {
+async fn a_person_without_a_second_factor_enrols_one_before_any_session(w: World) {
     let id = w.services.new_id();
     let email = EmailAddress::parse(&w.email("no.factor")).unwrap();
     let hash = password::hash(PASSWORD.into(), w.services.config.argon2).await.unwrap();
@@ -111,8 +111,22 @@ async fn a_person_without_a_second_factor_logs_in_with_the_password_alone(w: Wor
     w.services.store.transact(account::individual_account_writes(&person, &space).unwrap()).await.unwrap();
     let (status, body) = w.post("/login", json!({"email": email.as_str(), "password": PASSWORD})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["status"], "signed_in");
-    assert_eq!(claims(&w, &access(&body)).await.amr, ["pwd"]);
+    assert_eq!(
+        (body["status"].as_str(), body["password_change_required"].as_bool(), body["second_factor_required"].as_bool()),
+        (Some("setup_required"), Some(false), Some(true)),
+        "never a session on the password alone: {body}"
+    );
+    let token = body["login_token"].clone();
+    let (status, refused) = w.post("/login/code", json!({"login_token": token, "code": "123456"})).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::FORBIDDEN, Some("setup_required")));
+    let phone = w.phone();
+    let (status, sent) =
+        w.post("/login/setup/phone", json!({"login_token": token, "phone": phone, "channel": "voice"})).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let code = w.last_to(&phone).await.code();
+    let (status, body) = w.post("/login/setup/phone/confirm", json!({"login_token": token, "code": code})).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("signed_in")), "{body}");
+    assert_eq!(claims(&w, &access(&body)).await.amr, ["pwd", "tel"]);
     let (status, body) =
         w.post("/login", json!({"email": email.as_str(), "password": "wrong horse battery staple"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("login_failed")));

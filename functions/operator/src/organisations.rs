@@ -71,7 +71,7 @@ pub(crate) async fn search(
     let registration = Registration::parse(body.jurisdiction, &body.country, &body.registration_number)?;
     let guard = services.store.get(&keys::registration_guard(&registration.unique_name())).await?;
     audit_lookup(&services, &context, &operator, "registration", usize::from(guard.is_some())).await?;
-    let guard: Guard = guard.ok_or_else(|| Error::new(ErrorCode::NotFound))?.decode()?;
+    let guard: Guard = guard.ok_or_else(|| Error::new(ErrorCode::NotFound).field("registration_number"))?.decode()?;
     Ok(json(StatusCode::OK, &view(&services, &guard.space_id).await?))
 }
 

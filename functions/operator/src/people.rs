@@ -69,7 +69,7 @@ pub(crate) async fn search(
         None => None,
     };
     audit_lookup(&services, &context, &operator, what, usize::from(found.is_some())).await?;
-    let found = found.ok_or_else(|| Error::new(ErrorCode::NotFound))?;
+    let found = found.ok_or_else(|| Error::new(ErrorCode::NotFound).field(what))?;
     let p = found.person;
     let view = PersonView {
         setup_pending: p.needs_setup(),
