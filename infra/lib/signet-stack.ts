@@ -2,6 +2,7 @@ import * as path from 'path';
 import * as cdk from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -27,6 +28,8 @@ export interface FunctionParameters {
   readonly stripeSecretKey: string;
   readonly stripeWebhookSecret: string;
   readonly termsVersion: string;
+  readonly sireneApiKey: string;
+  readonly sireneUrl: string;
 }
 
 /**
@@ -49,6 +52,8 @@ export interface FunctionSpec {
   readonly timeoutSeconds?: number;
   /** Variables of this function only, on top of the shared ones. */
   readonly environment?: (p: FunctionParameters) => Record<string, string>;
+  /** Whether its routes are authorised by IAM (the HTTP API's AWS_IAM authorizer). */
+  readonly iamAuthorized?: boolean;
   /** EventBridge schedule expressions that invoke it (a function without routes). */
   readonly schedules?: string[];
 }
@@ -104,6 +109,12 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /login/code',
       'POST /login/code/resend',
       'POST /login/space',
+      'POST /login/no-access',
+      'POST /login/setup/password',
+      'POST /login/setup/phone',
+      'POST /login/setup/phone/confirm',
+      'POST /login/setup/app',
+      'POST /login/setup/app/confirm',
       'POST /token/refresh',
       'POST /logout',
       'POST /session/space',
@@ -198,6 +209,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /renewals/{id}/submit',
       'POST /renewals/{id}/cancel',
       'POST /payments/webhook',
+      'GET /invoices',
       'GET /invoices/{number}',
       'GET /invoices/{number}/pdf',
       'GET /invoices/{number}/receipt',
@@ -215,6 +227,55 @@ export const FUNCTIONS: FunctionSpec[] = [
       // The access-token keys (sealed under the Signet key) and nothing else.
       allow(['kms:Decrypt'], [key.keyArn]),
     ],
+  },
+  {
+    name: 'Organisations',
+    crate: 'organisations',
+    description: "Signet - organisations' customer spaces, members, roles, invitations",
+    routes: [
+      'POST /organisations',
+      'GET /organisations/registry/{siret}',
+      'GET /organisation',
+      'POST /organisation/terms',
+      'GET /organisation/members',
+      'PUT /organisation/members/{person_id}/roles',
+      'DELETE /organisation/members/{person_id}',
+      'POST /organisation/members/{person_id}/second-factor/reset',
+      'POST /organisation/legal-representative',
+      'POST /organisation/billing-contact',
+      'GET /organisation/invitations',
+      'POST /organisation/invitations',
+      'POST /organisation/invitations/{id}/resend',
+      'DELETE /organisation/invitations/{id}',
+      'POST /invitations/accept',
+      'POST /invitations/join',
+    ],
+    environment: (p) => ({
+      SIGNET_SIRENE_API_KEY: p.sireneApiKey,
+      SIGNET_SIRENE_URL: p.sireneUrl,
+      SIGNET_TERMS_VERSION: p.termsVersion,
+    }),
+    statements: ({ table, key }) => [
+      tableAccess(table),
+      sendMail(),
+      // The administrator's direct phone sealed; the access-token keys opened.
+      allow(['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]),
+    ],
+  },
+  {
+    name: 'Operator',
+    crate: 'operator',
+    description: "Signet - the provider's operator API (IAM-authorised)",
+    routes: [
+      'POST /operator/people/search',
+      'POST /operator/people/{person_id}/second-factor/reset',
+      'POST /operator/people/{person_id}/sessions/end',
+      'POST /operator/organisations/search',
+      'PUT /operator/organisations/{space_id}/invoicing',
+    ],
+    iamAuthorized: true,
+    environment: (p) => ({ SIGNET_TERMS_VERSION: p.termsVersion }),
+    statements: ({ table, key }) => [tableAccess(table), sendMail(), allow(['kms:Decrypt'], [key.keyArn])],
   },
   {
     name: 'Reminders',
@@ -297,6 +358,19 @@ export class SignetStack extends cdk.Stack {
       type: 'String',
       default: '2026-01',
       description: 'Version of the terms of sale a buyer must accept to renew.',
+    });
+    const sireneApiKey = new cdk.CfnParameter(this, 'SireneApiKey', {
+      type: 'String',
+      noEcho: true,
+      default: '',
+      description:
+        'INSEE Sirene API integration key (X-INSEE-Api-Key-Integration) of the organisations function; empty: ' +
+        "registrations take the entity's details as typed.",
+    });
+    const sireneUrl = new cdk.CfnParameter(this, 'SireneUrl', {
+      type: 'String',
+      default: 'https://api.insee.fr/api-sirene/3.11',
+      description: 'Base URL of the INSEE Sirene API.',
     });
     const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',
@@ -412,6 +486,8 @@ export class SignetStack extends cdk.Stack {
             stripeSecretKey: stripeSecretKey.valueAsString,
             stripeWebhookSecret: stripeWebhookSecret.valueAsString,
             termsVersion: termsVersion.valueAsString,
+            sireneApiKey: sireneApiKey.valueAsString,
+            sireneUrl: sireneUrl.valueAsString,
           }) ?? {}),
         },
       });
@@ -429,6 +505,7 @@ export class SignetStack extends cdk.Stack {
           path: routePath,
           methods: [method as apigwv2.HttpMethod],
           integration,
+          authorizer: spec.iamAuthorized ? new HttpIamAuthorizer() : undefined,
         });
       }
 
@@ -503,7 +580,21 @@ export class SignetStack extends cdk.Stack {
     });
     logicalId(dashboard, 'Dashboard');
 
+    // What an operator's IAM role or group attaches to call the operator API (and nothing
+    // else of it): every call is then audited under that principal.
+    const operatorPolicy = new iam.ManagedPolicy(this, 'OperatorApiPolicy', {
+      description: 'Invoke Signet\'s operator API',
+      statements: [
+        allow(['execute-api:Invoke'], [cdk.Fn.sub('arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpApi}/*/*/operator/*')]),
+      ],
+    });
+    (operatorPolicy.node.defaultChild as iam.CfnManagedPolicy).overrideLogicalId('OperatorApiPolicy');
+
     // ------------------------------------------------------------ outputs
+    new cdk.CfnOutput(this, 'OperatorApiPolicyArn', {
+      description: 'The managed policy an operator\'s IAM principal attaches to call the operator API',
+      value: operatorPolicy.managedPolicyArn,
+    });
     new cdk.CfnOutput(this, 'ApiUrl', { description: 'Base URL of the HTTP API', value: stage.url });
     new cdk.CfnOutput(this, 'TableName', { description: 'DynamoDB table', value: table.tableName });
     new cdk.CfnOutput(this, 'KeyArn', { description: 'KMS key for envelope encryption', value: key.keyArn });

@@ -142,12 +142,13 @@ function samModel(t) {
   for (const [id, r] of byType(t, 'AWS::Serverless::Function')) {
     const p = { ...g, ...r.Properties };
     const vars = { ...(g.Environment?.Variables ?? {}), ...(r.Properties.Environment?.Variables ?? {}) };
-    const routes = [], problems = [], schedules = [];
+    const routes = [], problems = [], schedules = [], iamRoutes = [];
     for (const [name, e] of Object.entries(p.Events ?? {})) {
       if (e.Type === 'Schedule') { schedules.push(e.Properties.Schedule); continue; }
       if (e.Type !== 'HttpApi') { problems.push(`event ${name} of type ${e.Type}`); continue; }
       if (refOf(e.Properties.ApiId) !== 'HttpApi') problems.push(`event ${name} not on HttpApi`);
       routes.push(`${e.Properties.Method.toUpperCase()} ${e.Properties.Path}`);
+      if (e.Properties.Auth?.Authorizer === 'AWS_IAM') iamRoutes.push(`${e.Properties.Method.toUpperCase()} ${e.Properties.Path}`);
     }
     const statements = [];
     for (const pol of asList(p.Policies)) {
@@ -158,7 +159,7 @@ function samModel(t) {
       crate: [r.Metadata?.BuildProperties?.Binary, path.basename(p.CodeUri ?? ''), p.Tags?.SignetFunction],
       runtime: p.Runtime, architectures: asList(p.Architectures ?? ['x86_64']), handler: p.Handler,
       memory: p.MemorySize ?? 128, timeout: p.Timeout ?? 3, tracing: p.Tracing ?? 'PassThrough',
-      env: sorted(Object.entries(vars).map(([k, v]) => `${k}=${resourceShape(v)}`)), routes: sorted(routes), iam: statementLines(statements),
+      env: sorted(Object.entries(vars).map(([k, v]) => `${k}=${resourceShape(v)}`)), routes: sorted(routes), iamRoutes: sorted(iamRoutes), iam: statementLines(statements),
       schedules: sorted(schedules), problems,
     };
   }
@@ -173,10 +174,11 @@ function cdkModel(t) {
     m.parameters[k] = { Type: p.Type, Default: String(p.Default), AllowedValues: asList(p.AllowedValues).map(String) };
   }
   const integrations = Object.fromEntries(byType(t, 'AWS::ApiGatewayV2::Integration').map(([id, r]) => [id, refOf(r.Properties.IntegrationUri)]));
-  const routesOf = {};
+  const routesOf = {}, iamRoutesOf = {};
   for (const [, r] of byType(t, 'AWS::ApiGatewayV2::Route')) {
     const integ = [...mentions(r.Properties.Target)][0];
     (routesOf[integrations[integ]] ??= []).push(r.Properties.RouteKey);
+    if (r.Properties.AuthorizationType === 'AWS_IAM') (iamRoutesOf[integrations[integ]] ??= []).push(r.Properties.RouteKey);
   }
   const schedulesOf = {};
   for (const [, r] of byType(t, 'AWS::Events::Rule'))
@@ -197,7 +199,7 @@ function cdkModel(t) {
       crate: [tag, tag, tag],
       runtime: p.Runtime, architectures: asList(p.Architectures ?? ['x86_64']), handler: p.Handler,
       memory: p.MemorySize ?? 128, timeout: p.Timeout ?? 3, tracing: p.TracingConfig?.Mode ?? 'PassThrough',
-      env: sorted(Object.entries(p.Environment?.Variables ?? {}).map(([k, v]) => `${k}=${resourceShape(v)}`)), routes: sorted(routesOf[id] ?? []), iam: statementLines(own),
+      env: sorted(Object.entries(p.Environment?.Variables ?? {}).map(([k, v]) => `${k}=${resourceShape(v)}`)), routes: sorted(routesOf[id] ?? []), iamRoutes: sorted(iamRoutesOf[id] ?? []), iam: statementLines(own),
       schedules: sorted(schedulesOf[id] ?? []), problems,
     };
   }
@@ -262,12 +264,13 @@ const alarms = (t) => Object.fromEntries(byType(t, 'AWS::CloudWatch::Alarm').map
 }));
 const samApi = (t) => {
   const p = t.Resources.HttpApi?.Properties ?? {};
-  return { cors: p.CorsConfiguration ?? null, logs: refOf(p.AccessLogSettings?.DestinationArn), format: p.AccessLogSettings?.Format ?? null };
+  return { iamAuthorizer: p.Auth?.EnableIamAuthorizer === true, cors: p.CorsConfiguration ?? null, logs: refOf(p.AccessLogSettings?.DestinationArn), format: p.AccessLogSettings?.Format ?? null };
 };
 const cdkApi = (t) => {
   const api = t.Resources.HttpApi?.Properties ?? {};
   const stage = byType(t, 'AWS::ApiGatewayV2::Stage').map(([, r]) => r.Properties).find((s) => s.StageName === '$default') ?? {};
-  return { cors: api.CorsConfiguration ?? null, logs: refOf(stage.AccessLogSettings?.DestinationArn), format: stage.AccessLogSettings?.Format ?? null };
+  const iam = byType(t, 'AWS::ApiGatewayV2::Route').some(([, r]) => r.Properties.AuthorizationType === 'AWS_IAM');
+  return { iamAuthorizer: iam, cors: api.CorsConfiguration ?? null, logs: refOf(stage.AccessLogSettings?.DestinationArn), format: stage.AccessLogSettings?.Format ?? null };
 };
 const dashboard = (t) => {
   const d = t.Resources.Dashboard;
@@ -296,7 +299,7 @@ function main() {
   for (const id of fnIds) {
     const a = S.functions[id] ?? {}, b = C.functions[id] ?? {};
     const name = id.replace(/Function$/, '');
-    const fields = ['crate', 'runtime', 'architectures', 'handler', 'memory', 'timeout', 'tracing', 'env', 'routes', 'schedules', 'iam', 'problems']
+    const fields = ['crate', 'runtime', 'architectures', 'handler', 'memory', 'timeout', 'tracing', 'env', 'routes', 'iamRoutes', 'schedules', 'iam', 'problems']
       .map((k) => [k, a[k], b[k]]);
     if (a.crate && new Set(a.crate).size !== 1) fields.push(['crate (Binary, CodeUri, tag agree)', [a.crate[0]], a.crate]);
     fields.push([`${name}LogGroup`, samLogs[`${name}LogGroup`], cdkLogs[`${name}LogGroup`]]);
@@ -310,6 +313,11 @@ function main() {
     .concat(fnIds.map((id) => [`mentions ${id}`, mentions(sam.Resources.Dashboard?.Properties?.DashboardBody).has(id),
       mentions(cdk.Resources.Dashboard?.Properties?.DashboardBody).has(id)])));
   check('outputs', [['outputs', S.outputs, C.outputs]]);
+  const operatorPolicy = (t) => {
+    const p = t.Resources.OperatorApiPolicy?.Properties?.PolicyDocument;
+    return { type: t.Resources.OperatorApiPolicy?.Type ?? null, statements: statementLines(asList(p?.Statement)) };
+  };
+  check('operator API policy', Object.keys(operatorPolicy(sam)).map((k) => [k, operatorPolicy(sam)[k], operatorPolicy(cdk)[k]]));
 
   // Every sample event in events/ is for a route of template.yaml, and every route has one.
   const eventsDir = path.join(repoDir, 'events');
