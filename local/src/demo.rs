@@ -4,11 +4,10 @@
 
 use signet_shared::domain::keys;
 use signet_shared::domain::people::account::{
-    self, BillingProfile, CustomerSpace, Membership, Person, PhoneFactor, Role, SealedPhone, SpaceKind,
-    SubscriberRecord,
+    self, BillingProfile, CustomerSpace, Membership, Person, Role, SealedPhone, SpaceKind, SubscriberRecord,
 };
 use signet_shared::domain::people::email::EmailAddress;
-use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::people::phone::PhoneNumber;
 use signet_shared::domain::signatures::subscription::{self, Product, Subscription, SubscriptionStatus};
 use signet_shared::ports::store::{Item, StoreError, Write};
 use signet_shared::{domain::people::password, Locale, Services};
@@ -21,7 +20,9 @@ pub const SUMMARY: &str =
     "demo data: subscriber records subscriber@example.com (fr) and legacy.subscriber@example.org (en) \
     prefill a sign-up; member@example.com already has an account, with a personal space and an organisation's, \
     a cloud signature that needs to be updated (GET /subscriptions, then recover and activate it) and one ending in \
-    25 days to renew by card (local payment page) or by invoice to Example Organisation";
+    25 days to renew by card (local payment page) or by invoice to Example Organisation, whose administrator \
+    (admin@example.org, identifier DA100001) and billing contact (billing@example.org) have accounts too; \
+    the company registry knows SIRET 12345678200010 (registers a new organisation)";
 
 /// Loads the demo data set.
 pub async fn load(services: &Services) -> Result<(), signet_shared::Error> {
@@ -67,17 +68,10 @@ async fn member(services: &Services) -> Result<(), signet_shared::Error> {
     if services.store.get(&keys::email_guard(&email)).await?.is_some() {
         return Ok(());
     }
-    let person_id = services.new_id();
-    let phone = PhoneNumber::parse("+1 514 555 0101", &services.config.limits.phone_countries)?;
-    let context = account::person_phone_context(&person_id);
-    let phone = PhoneFactor {
-        phone: services.keys.seal(phone.as_str().as_bytes(), &context).await?,
-        hint: phone.hint(),
-        channel: PhoneChannel::Sms,
-    };
     let hash = password::hash(DEMO_PASSWORD.into(), services.config.argon2).await?;
     let person =
-        Person::new(person_id, email, "Demo".into(), "Member".into(), Locale::En, hash, Some(phone), services.now());
+        crate::demo_organisation::person(services, email.as_str(), ("Demo", "Member"), "+1 514 555 0101", &hash)
+            .await?;
     let space = CustomerSpace {
         id: services.new_id(),
         kind: SpaceKind::Individual,
@@ -94,8 +88,10 @@ async fn member(services: &Services) -> Result<(), signet_shared::Error> {
             terms: Default::default(),
         }),
     };
-    // The member also belongs to an organisation's space: a login then offers the choice, and
-    // a renewal may be billed to it (enabled for invoicing; its invoices go to billing@example.org).
+    // The member also belongs to an organisation's space (a user there): a login then offers
+    // the choice, and a renewal may be billed to it (enabled for invoicing; its invoices go to
+    // its billing contact, billing@example.org, who has an account; its administrator is
+    // admin@example.org: see `demo_organisation`).
     let organisation = CustomerSpace {
         id: services.new_id(),
         kind: SpaceKind::Organisation,
@@ -114,6 +110,7 @@ async fn member(services: &Services) -> Result<(), signet_shared::Error> {
     let mut writes = account::individual_account_writes(&person, &space)?;
     writes.extend(organisation_writes(&person, &organisation)?);
     writes.extend(signature_writes(services, &person, &space)?);
+    writes.extend(crate::demo_organisation::writes(services, &organisation).await?);
     ignore_existing(services.store.transact(writes).await)
 }
 
@@ -122,7 +119,7 @@ fn organisation_writes(person: &Person, organisation: &CustomerSpace) -> Result<
     let membership = Membership {
         person_id: person.id.clone(),
         space_id: organisation.id.clone(),
-        roles: vec![Role::BillingContact, Role::User],
+        roles: vec![Role::User],
         space_name: organisation.name.clone(),
         space_kind: organisation.kind,
     };

@@ -7,6 +7,7 @@
 //! host), no page of it can be framed, and slow clients are cut off (see [`serve`]).
 
 pub mod demo;
+pub mod demo_organisation;
 pub mod payment_page;
 pub mod serve;
 

@@ -33,6 +33,31 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// The demo company registry, shipped with the demo data.
+const DEMO_REGISTRY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/registry.json");
+
+/// The file of the local operator token, in the data directory.
+const OPERATOR_TOKEN_FILE: &str = "signet-operator.token";
+
+/// The local operator token: read from the data directory, or made there (readable by its
+/// owner only) the first time. Never printed: the start-up banner says where it is.
+fn operator_token(data_dir: &std::path::Path) -> Result<String, String> {
+    let path = data_dir.join(OPERATOR_TOKEN_FILE);
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_owned());
+    }
+    embedded::database_file::private_dir(data_dir)?;
+    let bytes = signet_shared::domain::crypto::random_bytes::<32>(&signet_shared::ports::OsRandom);
+    let token = signet_shared::domain::crypto::hex(&bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, token.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(token)
+}
+
 #[tokio::main]
 async fn main() {
     if let Err(e) = run().await {
@@ -47,6 +72,13 @@ async fn run() -> Result<(), String> {
     let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
     vars.entry("SIGNET_PORTAL_URL".into()).or_insert_with(|| format!("http://127.0.0.1:{}", args.port));
     vars.entry("SIGNET_METRICS".into()).or_insert_with(|| "false".into());
+    if args.demo {
+        // The demo company registry: a few establishments, by SIRET.
+        vars.entry("SIGNET_REGISTRY_FILE".into()).or_insert_with(|| DEMO_REGISTRY.into());
+    }
+    // The operator API's stand-in for IAM: a token in the data directory (created once).
+    let operator_token = operator_token(&args.data_dir)?;
+    vars.entry("SIGNET_OPERATOR_TOKEN".into()).or_insert(operator_token);
     let config = signet_shared::app::configuration(&vars).map_err(|e| e.to_string())?;
     let portal = config.portal_url.clone();
     let backend = signet_shared::app::wiring::embedded(config, &args.data_dir)?;
@@ -87,6 +119,10 @@ async fn run() -> Result<(), String> {
     eprintln!("Signet local portal on {portal}  (data in {})", args.data_dir.display());
     eprintln!("  outbox:  {portal}/_dev/outbox   (JSON: {portal}/_dev/outbox.json)");
     eprintln!("  OpenAPI: {portal}/openapi.json");
+    eprintln!(
+        "  operator API: header x-signet-operator-token with the token in {}",
+        args.data_dir.join(OPERATOR_TOKEN_FILE).display()
+    );
     eprintln!(
         "  payments: the local hosted page (test card 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined)"
     );

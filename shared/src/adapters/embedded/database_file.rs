@@ -218,7 +218,7 @@ fn open_file(path: &Path, faults: Option<&Arc<DiskFaults>>) -> Result<Database, 
 }
 
 /// Signet's own files in a data directory.
-const OWN_FILES: &[&str] = &["signet.redb", "signet.key", "signet-ca.key"];
+const OWN_FILES: &[&str] = &["signet.redb", "signet.key", "signet-ca.key", "signet-operator.token"];
 
 /// Makes the data directory private to its owner: created 0700; an existing one that others
 /// may read or enter is tightened to 0700 when it holds nothing but Signet's files (a
