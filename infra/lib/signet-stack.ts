@@ -187,6 +187,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     routes: [
       'POST /activation/start',
       'POST /activation',
+      'GET /security-questions',
+      'GET /account/security-questions',
+      'PUT /account/security-questions',
+      'POST /subscriptions/{id}/pin/reset',
     ],
     statements: ({ table, key, caKey }) => [
       tableAccess(table),

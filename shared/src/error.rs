@@ -332,6 +332,26 @@ error_codes! {
     SignInToAccept = ("sign_in_to_accept", CONFLICT,
         "Cette adresse a déjà un compte : connectez-vous, puis acceptez l'invitation.",
         "This address already has an account: sign in, then accept the invitation."),
+    /// 422: a PIN is 4 to 8 digits, neither all the same nor a sequence.
+    PinInvalid = ("pin_invalid", UNPROCESSABLE_ENTITY,
+        "Le code PIN compte de 4 à 8 chiffres, ni tous identiques ni qui se suivent (1234, 9876).",
+        "A PIN has 4 to 8 digits, neither all the same nor in a row (1234, 9876)."),
+    /// 422: security questions are at least three different ones of the list, each answered.
+    SecurityQuestionsInvalid = ("security_questions_invalid", UNPROCESSABLE_ENTITY,
+        "Choisissez au moins trois questions différentes de la liste et répondez à chacune (2 à 100 caractères).",
+        "Choose at least three different questions from the list and answer each one (2 to 100 characters)."),
+    /// 409: no security questions are defined yet.
+    SecurityQuestionsMissing = ("security_questions_missing", CONFLICT,
+        "Définissez d'abord vos questions de sécurité.",
+        "First define your security questions."),
+    /// 422: an answer to the security questions is wrong.
+    SecurityAnswersWrong = ("security_answers_wrong", UNPROCESSABLE_ENTITY,
+        "Une ou plusieurs réponses sont incorrectes.",
+        "One or more answers are wrong."),
+    /// 429: three wrong answers locked the PIN reset for a day.
+    PinResetLocked = ("pin_reset_locked", TOO_MANY_REQUESTS,
+        "Trop de réponses incorrectes : la réinitialisation du code PIN est bloquée pendant 24 heures.",
+        "Too many wrong answers: the PIN reset is locked for 24 hours."),
     /// 409: another request changed the same thing at the same time; retry.
     Conflict = ("conflict", CONFLICT,
         "Une autre demande a modifié les mêmes informations. Réessayez.",

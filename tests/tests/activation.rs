@@ -18,6 +18,9 @@ use std::process::Command;
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// The PIN the scenarios choose at activation.
+const PIN: &str = "2580";
+
 scenarios!(
     the_seed_002_recovery_and_activation_end_to_end,
     spaces_and_dashes_pasted_around_the_reference_and_code_are_forgiven,
@@ -33,6 +36,8 @@ scenarios!(
     a_new_subscription_is_activated_the_same_way,
     recovery_and_activation_steps_are_counted,
     a_used_reference_says_so_instead_of_asking_to_retry,
+    activation_sets_the_signature_s_pin_hashed,
+    a_forgotten_pin_is_reset_with_the_security_answers_and_three_wrong_lock_it_for_a_day,
 );
 
 struct Holder {
@@ -127,7 +132,7 @@ async fn activate(w: &World, h: &Holder, step: &Value, reference: &str, code: &s
         Method::POST,
         "/activation",
         &h.access,
-        json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code}),
+        json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code, "pin": PIN}),
     )
     .await
 }
@@ -298,7 +303,7 @@ async fn twenty_racing_activations_issue_one_certificate(w: World) {
     let reference = recover(&w, &h, &id).await;
     let step = start(&w, &h, &reference).await;
     let code = w.last_to(&h.phone).await.code();
-    let body = json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code});
+    let body = json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code, "pin": PIN});
     let answers = w.post_concurrently_as("/activation", Some(&h.access), vec![body; 20]).await;
     let serials: std::collections::BTreeSet<String> = answers
         .iter()
@@ -470,4 +475,107 @@ async fn a_used_reference_says_so_instead_of_asking_to_retry(w: World) {
             "{title}"
         );
     }
+}
+
+async fn activation_sets_the_signature_s_pin_hashed(w: World) {
+    let h = holder(&w, "pin.activator", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    let code = w.last_to(&h.phone).await.code();
+    for bad in ["123", "1234", "0000", "12345678901", "12a4"] {
+        let body =
+            json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code, "pin": bad});
+        let (status, answer) = w.call(Method::POST, "/activation", &h.access, body).await;
+        assert_eq!((status, answer["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pin_invalid")), "{bad}");
+    }
+    let (status, body) = activate(&w, &h, &step, &reference, &code).await;
+    assert_eq!(status, StatusCode::OK, "the code was not used up by the refused PINs: {body}");
+    let stored = w.services.store.get(&keys::subscription_pin(&id)).await.unwrap().unwrap();
+    let record: Value = stored.decode().unwrap();
+    let hash = record["hash"].as_str().unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains(PIN), "{hash}");
+}
+
+async fn a_forgotten_pin_is_reset_with_the_security_answers_and_three_wrong_lock_it_for_a_day(w: World) {
+    let h = holder(&w, "pin.forgetter", "sms").await;
+    let space = space_of(&w, &h).await;
+    let (id, _) = signature(&w, &h, &space).await;
+    let reference = recover(&w, &h, &id).await;
+    let step = start(&w, &h, &reference).await;
+    let code = w.last_to(&h.phone).await.code();
+    assert_eq!(activate(&w, &h, &step, &reference, &code).await.0, StatusCode::OK);
+    let (status, list) = w.call(Method::GET, "/security-questions", "", Value::Null).await;
+    assert_eq!((status, list["questions"].as_array().map(Vec::len)), (StatusCode::OK, Some(8)));
+    let answers = json!([
+        {"question": "first_pet", "answer": "Élodie"},
+        {"question": "birth_city", "answer": "São Paulo"},
+        {"question": "first_school", "answer": "Example School"},
+    ]);
+    let define = |answers: Value| json!({"answers": answers});
+    let path = "/account/security-questions";
+    let (status, body) = w.call(Method::PUT, path, &h.access, define(answers.clone())).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("reauthentication_required")));
+    w.reauthenticate(&h.access, &h.phone, PASSWORD).await;
+    let two = json!([answers[0], answers[1]]);
+    let repeated = json!([answers[0], answers[0], answers[1]]);
+    let unknown = json!([answers[0], answers[1], {"question": "mother_maiden_name", "answer": "x y"}]);
+    for bad in [two, repeated, unknown] {
+        let (status, body) = w.call(Method::PUT, path, &h.access, define(bad)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("security_questions_invalid"))
+        );
+    }
+    let (status, _) = w.call(Method::PUT, path, &h.access, define(answers.clone())).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, defined) = w.call(Method::GET, path, &h.access, Value::Null).await;
+    assert_eq!(defined["questions"], json!(["first_pet", "birth_city", "first_school"]));
+    assert!(!defined.to_string().contains("lodie"), "never the answers");
+    // Right answers, typed differently (case, accents, spaces): the PIN is reset.
+    let reset = format!("/subscriptions/{id}/pin/reset");
+    let typed = json!([
+        {"question": "first_pet", "answer": "  elodie "},
+        {"question": "birth_city", "answer": "SAO   PAULO"},
+        {"question": "first_school", "answer": "example school"},
+    ]);
+    let (status, body) = w.call(Method::POST, &reset, &h.access, json!({"answers": typed, "pin": "7391"})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(w.last_to(&h.email).await.subject.contains("PIN reset"));
+    // Three wrong answers lock the reset for a day, and the person is emailed.
+    let wrong = json!([answers[0], answers[1], {"question": "first_school", "answer": "another school"}]);
+    for remaining in [2, 1] {
+        let (status, body) = w.call(Method::POST, &reset, &h.access, json!({"answers": wrong, "pin": "7391"})).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("security_answers_wrong")));
+        assert_eq!(body["remaining_attempts"], remaining);
+    }
+    let (status, body) = w.call(Method::POST, &reset, &h.access, json!({"answers": wrong, "pin": "7391"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("pin_reset_locked")));
+    assert!(w.last_to(&h.email).await.subject.contains("PIN reset locked"));
+    let (status, body) = w.call(Method::POST, &reset, &h.access, json!({"answers": typed, "pin": "7391"})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("pin_reset_locked")),
+        "even right ones"
+    );
+    // Redefining the questions buys no new tries.
+    w.reauthenticate(&h.access, &h.phone, PASSWORD).await;
+    w.call(Method::PUT, path, &h.access, define(answers.clone())).await;
+    let (status, _) = w.call(Method::POST, &reset, &h.access, json!({"answers": typed, "pin": "7391"})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    w.clock.advance(86400 + 1);
+    // A day later (a new sign-in: the session idled out meanwhile).
+    let (_, started) = w.post("/login", json!({"email": h.email, "password": PASSWORD})).await;
+    let code = w.last_to(&h.phone).await.code();
+    let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    let access = signed_in["access_token"].as_str().unwrap();
+    let (status, body) = w.call(Method::POST, &reset, access, json!({"answers": typed, "pin": "1111"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pin_invalid")));
+    let (status, _) = w.call(Method::POST, &reset, access, json!({"answers": typed, "pin": "8264"})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "a day later, right answers work again");
+    // Someone else's signature is not found.
+    let other = holder(&w, "pin.other", "sms").await;
+    let (status, _) = w.call(Method::POST, &reset, &other.access, json!({"answers": typed, "pin": "8264"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

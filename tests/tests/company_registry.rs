@@ -48,7 +48,8 @@ fn answer(headers: &HeaderMap, siret: &str, calls: &AtomicUsize) -> Response {
         }
         "50000001300010" => (StatusCode::INTERNAL_SERVER_ERROR, "upstream error").into_response(),
         _ => {
-            let body = json!({"header": {"statut": 404, "message": format!("Aucun élément trouvé pour le siret {siret}")}});
+            let body =
+                json!({"header": {"statut": 404, "message": format!("Aucun élément trouvé pour le siret {siret}")}});
             (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
         }
     }
@@ -67,7 +68,13 @@ async fn sirene_answers_are_read_as_the_registry_s() {
         panic!("an active establishment")
     };
     assert_eq!(
-        (active.name.as_str(), active.address.as_str(), active.postal_code.as_str(), active.city.as_str(), active.active),
+        (
+            active.name.as_str(),
+            active.address.as_str(),
+            active.postal_code.as_str(),
+            active.city.as_str(),
+            active.active
+        ),
         ("EXAMPLE INDUSTRIES", "31 RUE DE L'EXEMPLE", "13001", "MARSEILLE", true)
     );
     let RegistryAnswer::Found(closed) = registry.establishment("98765432400019").await.unwrap() else { panic!() };
@@ -76,13 +83,20 @@ async fn sirene_answers_are_read_as_the_registry_s() {
     let failing = registry.establishment("50000001300010").await.unwrap_err();
     assert_eq!(failing.code, signet_shared::ErrorCode::ServiceUnavailable, "a 5xx is an outage");
     let wrong_key = sirene(&url, "another key").establishment("12345678200010").await.unwrap_err();
-    assert_eq!(wrong_key.code, signet_shared::ErrorCode::ServiceUnavailable, "a refused key is an outage, not an unknown SIRET");
+    assert_eq!(
+        wrong_key.code,
+        signet_shared::ErrorCode::ServiceUnavailable,
+        "a refused key is an outage, not an unknown SIRET"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 5, "one call each");
     let unreachable = sirene("http://127.0.0.1:9", KEY).establishment("12345678200010").await.unwrap_err();
     assert_eq!(unreachable.code, signet_shared::ErrorCode::ServiceUnavailable);
 }
 
-async fn register(vars: &[(&str, &str)], siret: &str) -> (StatusCode, Value, signet_shared::Services, tempfile::TempDir) {
+async fn register(
+    vars: &[(&str, &str)],
+    siret: &str,
+) -> (StatusCode, Value, signet_shared::Services, tempfile::TempDir) {
     let temp = tempfile::tempdir().unwrap();
     let mut config: Vec<(&str, &str)> = vec![("SIGNET_REGISTRY_FILE", "")];
     config.extend_from_slice(vars);
@@ -120,6 +134,9 @@ async fn a_registration_takes_the_registry_s_details_or_the_typed_ones_when_it_i
         let space: Value = services.store.get(&guard).await.unwrap().unwrap().decode().unwrap();
         let key = signet_shared::domain::keys::organisation(space["space_id"].as_str().unwrap());
         let details: Value = services.store.get(&key).await.unwrap().unwrap().decode().unwrap();
-        assert_eq!((details["name"].as_str(), details["registry_checked"].as_bool()), (Some("typed name"), Some(false)));
+        assert_eq!(
+            (details["name"].as_str(), details["registry_checked"].as_bool()),
+            (Some("typed name"), Some(false))
+        );
     }
 }

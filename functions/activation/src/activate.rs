@@ -1,4 +1,4 @@
-//! The activation form: the reference and the code, then the activation advanced to its end
+//! The activation form: the reference, the code and the signature's new PIN, then the activation advanced to its end
 //! one conditional move at a time (a new key, the certificate, the subscription's new
 //! certificate, the confirmation sent once).
 
@@ -15,6 +15,7 @@ use signet_shared::domain::retry::{self, Round};
 use signet_shared::domain::second_factor::step::{self, Commit, Purpose};
 use signet_shared::domain::second_factor::Answer;
 use signet_shared::domain::signatures::authority::{self, Subject};
+use signet_shared::domain::signatures::pin;
 use signet_shared::domain::signatures::subscription::{
     self, ActivationState, CurrentCertificate, Recovery, Subscription, SubscriptionStatus,
 };
@@ -35,6 +36,8 @@ pub(crate) struct ActivateBody {
     code: Option<String>,
     #[serde(default)]
     backup_code: Option<String>,
+    /// The signature's PIN (seed 003, step 12): 4 to 8 digits.
+    pin: String,
 }
 
 #[derive(Serialize)]
@@ -55,6 +58,7 @@ pub(crate) async fn activate(
     ApiJson(body): ApiJson<ActivateBody>,
 ) -> Result<Response> {
     let answer = Answer::from_fields(body.code.as_deref(), body.backup_code.as_deref())?;
+    pin::check(&body.pin)?;
     let (_, recovery) = recovery_of(&services, &live.person, &body.reference).await?;
     let (_, step) = step::load(&services, &body.challenge_token, Some("activation")).await?;
     if step.purpose != (Purpose::Activation { reference: recovery.reference.clone() })
@@ -74,7 +78,8 @@ pub(crate) async fn activate(
         step::try_commit(services, Commit { writes: passed.writes()?, event: None, then: () }).await
     })
     .await?;
-    let (subscription_id, serial) = run(services, context, &live.person, &recovery.reference).await?;
+    let pin = pin::set_write(&recovery.subscription_id, &body.pin, services.config.argon2, services.now()).await?;
+    let (subscription_id, serial) = run(services, context, &live.person, &recovery.reference, &pin).await?;
     Ok(json(
         StatusCode::OK,
         &Activated {
@@ -94,9 +99,11 @@ pub(crate) async fn run(
     context: &RequestContext,
     person: &Person,
     reference: &str,
+    pin: &Write,
 ) -> Result<(String, String)> {
     // The records as this call last wrote them: read again only after a lost race.
-    retry::optimistic_from(64, retry::busy, None, |known| advance(services, context, person, reference, known)).await
+    retry::optimistic_from(64, retry::busy, None, |known| advance(services, context, person, reference, pin, known))
+        .await
 }
 
 /// The records of an activation: the recovery and its subscription.
@@ -109,6 +116,7 @@ pub(crate) async fn advance(
     context: &RequestContext,
     person: &Person,
     reference: &str,
+    pin: &Write,
     known: Option<Records>,
 ) -> Result<Round<(String, String), Option<Records>>> {
     let store = services.store.as_ref();
@@ -152,7 +160,7 @@ pub(crate) async fn advance(
         }
         ActivationState::Issued { private_key, serial, certificate, not_after } => {
             let issued = CurrentCertificate { serial, not_after, certificate, private_key };
-            install(services, context, person, reference, (item, sub_item), issued).await
+            install(services, context, person, reference, (item, sub_item), issued, pin).await
         }
         ActivationState::Done { serial } => confirm(services, person, &item, recovery, sub.id, serial).await,
     }
@@ -170,7 +178,7 @@ pub(crate) fn again_after<T>(
     }
 }
 
-/// The subscription gets the issued certificate (the previous one revoked) and is
+/// The subscription gets the issued certificate (the previous one revoked) and its PIN, and is
 /// functional again; the recovery is done. One transaction, audited.
 pub(crate) async fn install(
     services: &Services,
@@ -179,6 +187,7 @@ pub(crate) async fn install(
     reference: &str,
     (item, sub_item): Records,
     issued: CurrentCertificate,
+    pin: &Write,
 ) -> Result<Round<(String, String), Option<Records>>> {
     let mut recovery: Recovery = item.decode()?;
     let mut sub: Subscription = sub_item.decode()?;
@@ -201,7 +210,12 @@ pub(crate) async fn install(
         serde_json::json!({"serial": serial}),
     );
     let (next, sub_next) = (item.next(&recovery)?, sub_item.next(&sub)?);
-    let writes = vec![Write::replace(next.clone()), Write::replace(sub_next.clone()), event.write(&services.new_id())?];
+    let writes = vec![
+        Write::replace(next.clone()),
+        Write::replace(sub_next.clone()),
+        pin.clone(),
+        event.write(&services.new_id())?,
+    ];
     let result = services.store.transact(writes).await;
     if result.is_ok() {
         event.log();

@@ -9,10 +9,16 @@
 //! failure resumes where it stopped, and racing activations end with one certificate (its
 //! serial is chosen with the key and recorded once).
 //!
+//! The activation form also takes the signature's PIN (seed 003, step 12: 4 to 8 digits,
+//! kept as an argon2id hash); a forgotten PIN is reset with a second-factor session and the
+//! answers to the person's security questions.
+//!
 //! The routes are declared once below; `start.rs` sends the code, `activate.rs` checks it and
-//! advances the activation one conditional move at a time.
+//! advances the activation one conditional move at a time; `pin_reset.rs` holds the security
+//! questions and the PIN reset.
 
 mod activate;
+mod pin_reset;
 mod start;
 
 use crate::activate::activate;
@@ -26,6 +32,10 @@ use signet_shared::{Error, ErrorCode, Result, Services};
 signet_shared::routes! {
     POST "/activation/start" => start,
     POST "/activation" => activate,
+    GET "/security-questions" => pin_reset::list,
+    GET "/account/security-questions" => pin_reset::show,
+    PUT "/account/security-questions" => pin_reset::define,
+    POST "/subscriptions/{id}/pin/reset" => pin_reset::reset,
 }
 
 fn invalid() -> Error {

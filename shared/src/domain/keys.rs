@@ -180,6 +180,16 @@ pub fn expiry_index(day: &str, id: &str) -> Key {
     Key::new(expiry_partition(day), format!("{SUBSCRIPTION_PREFIX}{id}"))
 }
 
+/// The PIN of a cloud signature (in the subscription's partition).
+pub fn subscription_pin(subscription_id: &str) -> Key {
+    Key::new(subscription_partition(subscription_id), "PIN")
+}
+
+/// A person's security questions (for resetting a forgotten PIN only).
+pub fn security_questions(person_id: &str) -> Key {
+    Key::new(person_partition(person_id), "SECURITYQUESTIONS")
+}
+
 /// A recovery (its reference number).
 pub fn recovery(reference: &str) -> Key {
     Key::new(format!("RECOVERY#{reference}"), "RECOVERY")
@@ -295,6 +305,8 @@ mod tests {
             (space_subscription_index("s1", "u1"), ("SPACE#s1", "SUB#u1")),
             (expiry_index("2026-12-03", "u1"), ("EXPIRY#2026-12-03", "SUB#u1")),
             (recovery("R1"), ("RECOVERY#R1", "RECOVERY")),
+            (subscription_pin("u1"), ("SUB#u1", "PIN")),
+            (security_questions("p1"), ("PERSON#p1", "SECURITYQUESTIONS")),
             (authority("local"), ("CA#local", "AUTHORITY")),
             (certificate("0a1b"), ("CERT#0a1b", "STATUS")),
             (renewal("r1"), ("RENEWAL#r1", "RENEWAL")),

@@ -450,3 +450,21 @@ pub fn invoicing_changed(to: &str, organisation: &str, enabled: bool, locale: Lo
     };
     email(to, locale, ("Facturation de votre organisation", "Your organisation's invoicing"), body)
 }
+
+/// Three wrong answers to the security questions locked the PIN reset.
+pub fn pin_reset_locked(to: &str, until: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nTrois réponses incorrectes à vos questions de sécurité ont été données pour réinitialiser le code PIN d'une de vos signatures. La réinitialisation est bloquée jusqu'au {until} (UTC).\n\nSi ce n'était pas vous, changez votre mot de passe : quelqu'un a accès à votre session."),
+        Locale::En => format!("Hello,\n\nThree wrong answers to your security questions were given to reset the PIN of one of your signatures. The reset is locked until {until} (UTC).\n\nIf this was not you, change your password: someone has access to your session."),
+    };
+    email(to, locale, ("Réinitialisation du code PIN bloquée", "PIN reset locked"), body)
+}
+
+/// A signature's PIN was reset.
+pub fn pin_reset(to: &str, when: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nLe code PIN d'une de vos signatures a été réinitialisé le {when} (UTC).\n\nSi ce n'était pas vous, changez votre mot de passe et contactez notre support."),
+        Locale::En => format!("Hello,\n\nThe PIN of one of your signatures was reset on {when} (UTC).\n\nIf this was not you, change your password and contact our support."),
+    };
+    email(to, locale, ("Code PIN réinitialisé", "PIN reset"), body)
+}
