@@ -309,7 +309,7 @@ impl World {
     /// The AWS back end against moto: a fresh table and KMS key for this scenario.
     pub async fn aws() -> World {
         let moto = std::env::var("SIGNET_TEST_MOTO_URL").expect(
-            "SIGNET_TEST_MOTO_URL is not set: the AWS scenarios need moto server; run them with `python3 scripts/test.py`",
+            "SIGNET_TEST_MOTO_URL is not set: the AWS scenarios need moto server; run them with `bash scripts/test.sh`",
         );
         let tag = unique_tag();
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())

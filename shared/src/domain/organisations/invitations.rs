@@ -311,22 +311,25 @@ pub async fn accept(
     token: &str,
     acceptor: Acceptor,
 ) -> Result<Accepted> {
+    // The invitation read here serves the first round; a lost race reads it again.
+    let first = by_token(services, token).await?;
     // A new account's password is checked and hashed once, before any round.
     let new_account = match &acceptor {
         Acceptor::NewAccount { first_name, last_name, password: chosen, locale } => {
-            let (item, invitation) = by_token(services, token).await?;
-            drop(item);
-            password::check_policy(chosen, Some(invitation.email.as_str()))?;
-            let first = names::person_name(first_name, "first_name")?;
+            password::check_policy(chosen, Some(first.1.email.as_str()))?;
+            let first_name = names::person_name(first_name, "first_name")?;
             let last = names::person_name(last_name, "last_name")?;
             let hash = password::hash(chosen.clone(), services.config.argon2).await?;
-            Some((first, last, hash, *locale))
+            Some((first_name, last, hash, *locale))
         }
         Acceptor::Existing(_) => None,
     };
     let (acceptor, new_account) = (&acceptor, &new_account);
-    let accepted = retry::optimistic(16, retry::busy, || async move {
-        let (item, invitation) = by_token(services, token).await?;
+    let accepted = retry::optimistic_from(16, retry::busy, Some(first), |known| async move {
+        let (item, invitation) = match known {
+            Some(read) => read,
+            None => by_token(services, token).await?,
+        };
         accept_round(services, context, item, invitation, acceptor, new_account.as_ref()).await
     })
     .await?;
@@ -349,7 +352,7 @@ async fn accept_round(
     invitation: Invitation,
     acceptor: &Acceptor,
     new_account: Option<&NewAccount>,
-) -> Result<Round<(Accepted, EmailAddress)>> {
+) -> Result<Round<(Accepted, EmailAddress), Option<(Item, Invitation)>>> {
     let store = services.store.as_ref();
     let space_id = &invitation.space_id;
     let loaded = super::load(services, space_id).await?;
@@ -421,5 +424,8 @@ async fn accept_round(
         roles: invitation.roles.clone(),
         identifier,
     };
-    members::commit(services, writes, &event, (accepted, invitation.email.clone())).await
+    Ok(match members::commit(services, writes, &event, (accepted, invitation.email.clone())).await? {
+        Round::Done(done) => Round::Done(done),
+        Round::Again(()) => Round::Again(None),
+    })
 }
