@@ -13,8 +13,11 @@ use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::ports::store::{Item, Write};
 use signet_shared::{domain::people::password, Locale, Services};
 
-/// The organisation's identifier-holding people: (email, first, last, phone, identifier, roles).
-const PEOPLE: [(&str, &str, &str, &str, &str, &[Role]); 2] = [
+/// A demo person of the organisation: email, first and last name, phone, identifier, roles.
+type DemoPerson = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static [Role]);
+
+/// The organisation's people besides the demo member.
+const PEOPLE: [DemoPerson; 2] = [
     (
         "admin@example.org",
         "Demo",

@@ -363,6 +363,16 @@ async fn registration_steps_are_counted(w: World) {
     let counted = [register, login, password, setup_phone, confirm, invite, accepted_calls, roles, members];
     assert_eq!(
         counted,
-        [(4, 3, 1, 2), (3, 2, 0, 0), (2, 1, 0, 0), (7, 5, 1, 1), (5, 2, 0, 0), (4, 1, 0, 1), (5, 1, 0, 1), (4, 1, 0, 0), (4, 0, 0, 0)]
+        [
+            (4, 3, 1, 2),
+            (3, 2, 0, 0),
+            (2, 1, 0, 0),
+            (7, 5, 1, 1),
+            (5, 2, 0, 0),
+            (4, 1, 0, 1),
+            (5, 1, 0, 1),
+            (4, 1, 0, 0),
+            (4, 0, 0, 0)
+        ]
     );
 }

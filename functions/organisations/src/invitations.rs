@@ -112,6 +112,7 @@ pub(crate) async fn join(
     Authenticated(_, live): Authenticated,
     ApiJson(body): ApiJson<JoinBody>,
 ) -> Result<Response> {
-    let accepted = invitations::accept(&services, &context, &body.token, Acceptor::Existing(live.person)).await?;
+    let accepted =
+        invitations::accept(&services, &context, &body.token, Acceptor::Existing(Box::new(live.person))).await?;
     Ok(json(StatusCode::OK, &accepted))
 }

@@ -263,7 +263,7 @@ pub enum Acceptor {
         locale: Locale,
     },
     /// The signed-in person, whose login email must be the invited address.
-    Existing(Person),
+    Existing(Box<Person>),
 }
 
 /// An invitation accepted.

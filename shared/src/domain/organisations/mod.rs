@@ -249,8 +249,8 @@ pub fn new_temporary_password(random: &dyn Random) -> String {
     let mut chars =
         bytes.iter().filter(|b| usize::from(**b) < limit).map(|b| usize::from(*b) % PASSWORD_ALPHABET.len());
     let mut refill = Vec::new();
-    for i in 0..20 {
-        if i > 0 && i % 5 == 0 {
+    for i in 0..20usize {
+        if i > 0 && i.is_multiple_of(5) {
             out.push('-');
         }
         let index = match chars.next() {

@@ -95,7 +95,7 @@ pub fn parse_siret(input: &str) -> Result<String> {
     }
     let valid = if siret.starts_with(LA_POSTE_SIREN) {
         // Its older establishments (the head office, 356 000 000 00048) kept a Luhn key.
-        siret.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0 || luhn(&siret)
+        siret.bytes().map(|b| u32::from(b - b'0')).sum::<u32>().is_multiple_of(5) || luhn(&siret)
     } else {
         luhn(&siret) && luhn(&siret[..9])
     };
@@ -125,7 +125,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The shape of each member state's VAT number after its prefix: a list of (kind, count)
