@@ -110,7 +110,7 @@ async fn member(services: &Services) -> Result<(), signet_shared::Error> {
     let mut writes = account::individual_account_writes(&person, &space)?;
     writes.extend(organisation_writes(&person, &organisation)?);
     writes.extend(signature_writes(services, &person, &space)?);
-    writes.extend(crate::demo_organisation::writes(services, &organisation).await?);
+    writes.extend(crate::demo_organisation::writes(services, &organisation, &person.password_hash).await?);
     ignore_existing(services.store.transact(writes).await)
 }
 

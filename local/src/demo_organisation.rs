@@ -11,7 +11,7 @@ use signet_shared::domain::people::account::{self, CustomerSpace, Membership, Pe
 use signet_shared::domain::people::email::EmailAddress;
 use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
 use signet_shared::ports::store::{Item, Write};
-use signet_shared::{domain::people::password, Locale, Services};
+use signet_shared::{Locale, Services};
 
 /// A demo person of the organisation: email, first and last name, phone, identifier, roles.
 type DemoPerson = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static [Role]);
@@ -58,9 +58,13 @@ pub async fn person(
     ))
 }
 
-/// The organisation's details and its administrator and billing contact, with their
-/// memberships (one transaction).
-pub async fn writes(services: &Services, organisation: &CustomerSpace) -> Result<Vec<Write>, signet_shared::Error> {
+/// The organisation's details and its administrator and billing contact (with the demo
+/// password's `hash`), with their memberships (one transaction).
+pub async fn writes(
+    services: &Services,
+    organisation: &CustomerSpace,
+    hash: &str,
+) -> Result<Vec<Write>, signet_shared::Error> {
     let details = Organisation {
         space_id: organisation.id.clone(),
         registration: Registration::parse(Jurisdiction::Other, "CA", "1234-5678")?,
@@ -82,9 +86,8 @@ pub async fn writes(services: &Services, organisation: &CustomerSpace) -> Result
         Write::create(Item::new(keys::organisation(&organisation.id), &details)?),
         Write::create(Item::new(registration, &serde_json::json!({"space_id": organisation.id}))?),
     ];
-    let hash = password::hash(crate::demo::DEMO_PASSWORD.into(), services.config.argon2).await?;
     for (email, first, last, phone, identifier, roles) in PEOPLE {
-        let mut person = person(services, email, (first, last), phone, &hash).await?;
+        let mut person = person(services, email, (first, last), phone, hash).await?;
         person.identifier = Some(identifier.into());
         let guard = account::EmailGuard { person_id: person.id.clone() };
         writes.push(Write::create(Item::new(keys::email_guard(&person.email), &guard)?));

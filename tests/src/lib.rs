@@ -451,34 +451,18 @@ impl World {
         path: &str,
         bodies: Vec<Value>,
     ) -> Vec<(StatusCode, Value)> {
-        let start = Arc::new(tokio::sync::Barrier::new(bodies.len()));
-        let tasks: Vec<_> = bodies
-            .into_iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let (app, start, path) = (self.app.clone(), start.clone(), path.to_owned());
-                tokio::spawn(async move {
-                    let mut request = Request::post(path)
-                        .header("content-type", "application/json")
-                        .body(Body::from(body.to_string()))
-                        .unwrap();
-                    request.extensions_mut().insert(signet_shared::domain::audit::RequestContext {
-                        source_ip: format!("203.0.113.{i}"),
-                        request_id: format!("race-{i}"),
-                    });
-                    start.wait().await;
-                    let response = app.oneshot(request).await.unwrap();
-                    let status = response.status();
-                    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-                    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-                })
-            })
-            .collect();
-        let mut answers = Vec::new();
-        for task in tasks {
-            answers.push(task.await.unwrap());
-        }
-        answers
+        let requests = bodies.into_iter().enumerate().map(|(i, body)| {
+            let mut request = Request::post(path)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            request.extensions_mut().insert(signet_shared::domain::audit::RequestContext {
+                source_ip: format!("203.0.113.{i}"),
+                request_id: format!("race-{i}"),
+            });
+            request
+        });
+        self.race(requests.collect()).await
     }
 
     /// Like [`World::post_concurrently`], with `Authorization: Bearer <token>` when given.
@@ -488,19 +472,25 @@ impl World {
         bearer: Option<&str>,
         bodies: Vec<Value>,
     ) -> Vec<(StatusCode, Value)> {
-        let authorization = bearer.map(|t| format!("Bearer {t}"));
-        let start = Arc::new(tokio::sync::Barrier::new(bodies.len()));
-        let tasks: Vec<_> = bodies
+        let requests = bodies.into_iter().map(|body| {
+            let mut request = Request::post(path).header("content-type", "application/json");
+            if let Some(token) = bearer {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            request.body(Body::from(body.to_string())).unwrap()
+        });
+        self.race(requests.collect()).await
+    }
+
+    /// Sends the requests at the same time, each on its own task held at a barrier until all
+    /// are ready; answers in order.
+    async fn race(&self, requests: Vec<Request<Body>>) -> Vec<(StatusCode, Value)> {
+        let start = Arc::new(tokio::sync::Barrier::new(requests.len()));
+        let tasks: Vec<_> = requests
             .into_iter()
-            .map(|body| {
-                let (app, start, path, authorization) =
-                    (self.app.clone(), start.clone(), path.to_owned(), authorization.clone());
+            .map(|request| {
+                let (app, start) = (self.app.clone(), start.clone());
                 tokio::spawn(async move {
-                    let mut request = Request::post(path).header("content-type", "application/json");
-                    if let Some(value) = authorization {
-                        request = request.header("authorization", value);
-                    }
-                    let request = request.body(Body::from(body.to_string())).unwrap();
                     start.wait().await;
                     let response = app.oneshot(request).await.unwrap();
                     let status = response.status();

@@ -477,13 +477,20 @@ async fn a_used_reference_says_so_instead_of_asking_to_retry(w: World) {
     }
 }
 
-async fn activation_sets_the_signature_s_pin_hashed(w: World) {
-    let h = holder(&w, "pin.activator", "sms").await;
-    let space = space_of(&w, &h).await;
-    let (id, _) = signature(&w, &h, &space).await;
-    let reference = recover(&w, &h, &id).await;
-    let step = start(&w, &h, &reference).await;
+/// A holder of a signature whose activation awaits its form: the holder, the signature, the
+/// reference, the step and the code sent.
+async fn awaiting_activation(w: &World, name: &str) -> (Holder, String, String, Value, String) {
+    let h = holder(w, name, "sms").await;
+    let space = space_of(w, &h).await;
+    let (id, _) = signature(w, &h, &space).await;
+    let reference = recover(w, &h, &id).await;
+    let step = start(w, &h, &reference).await;
     let code = w.last_to(&h.phone).await.code();
+    (h, id, reference, step, code)
+}
+
+async fn activation_sets_the_signature_s_pin_hashed(w: World) {
+    let (h, id, reference, step, code) = awaiting_activation(&w, "pin.activator").await;
     for bad in ["123", "1234", "0000", "12345678901", "12a4"] {
         let body =
             json!({"challenge_token": step["challenge_token"], "reference": reference, "code": code, "pin": bad});
@@ -499,12 +506,7 @@ async fn activation_sets_the_signature_s_pin_hashed(w: World) {
 }
 
 async fn a_forgotten_pin_is_reset_with_the_security_answers_and_three_wrong_lock_it_for_a_day(w: World) {
-    let h = holder(&w, "pin.forgetter", "sms").await;
-    let space = space_of(&w, &h).await;
-    let (id, _) = signature(&w, &h, &space).await;
-    let reference = recover(&w, &h, &id).await;
-    let step = start(&w, &h, &reference).await;
-    let code = w.last_to(&h.phone).await.code();
+    let (h, id, reference, step, code) = awaiting_activation(&w, "pin.forgetter").await;
     assert_eq!(activate(&w, &h, &step, &reference, &code).await.0, StatusCode::OK);
     let (status, list) = w.call(Method::GET, "/security-questions", "", Value::Null).await;
     assert_eq!((status, list["questions"].as_array().map(Vec::len)), (StatusCode::OK, Some(8)));

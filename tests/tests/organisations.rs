@@ -22,6 +22,9 @@ scenarios!(
     twenty_racing_acceptances_of_one_invitation_give_one_membership,
     a_temporary_password_works_only_to_set_up_and_only_until_it_expires,
     registration_steps_are_counted,
+    a_mail_or_key_failure_at_registration_leaves_nothing_and_is_retryable,
+    registrations_are_throttled_per_administrator_address,
+    twenty_racing_invitations_of_one_address_give_one_and_a_resent_link_replaces_the_old,
 );
 
 async fn members(w: &World, access: &str) -> Vec<Value> {
@@ -375,4 +378,76 @@ async fn registration_steps_are_counted(w: World) {
             (4, 0, 0, 0)
         ]
     );
+}
+
+async fn a_mail_or_key_failure_at_registration_leaves_nothing_and_is_retryable(w: World) {
+    use std::sync::atomic::Ordering;
+    let email = w.email("admin");
+    let guard = signet_shared::domain::keys::registration_guard(&format!("FR-SIRET-{SIRET}"));
+    let account = signet_shared::domain::keys::email_guard(&EmailAddress::parse(&email).unwrap());
+    let nothing = || async {
+        let store = &w.services.store;
+        store.get(&guard).await.unwrap().is_none() && store.get(&account).await.unwrap().is_none()
+    };
+    w.faults.keys.store(1, Ordering::SeqCst);
+    let (status, body) = w.post("/organisations", form(SIRET, &email)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")),
+        "{body}"
+    );
+    assert!(nothing().await, "nothing written when the key service fails");
+    w.faults.mail.store(1, Ordering::SeqCst);
+    let (status, body) = w.post("/organisations", form(SIRET, &email)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("delivery_failed")), "{body}");
+    assert!(nothing().await, "nothing kept when the emails cannot be sent");
+    assert!(w.sent_to(&email).await.is_empty());
+    let (status, body) = w.post("/organisations", form(SIRET, &email)).await;
+    assert_eq!(status, StatusCode::CREATED, "registering again works: {body}");
+    let sent = w.sent_to(&email).await;
+    let (identifier, temporary) = (identifier_in(&sent[0]), temporary_password_in(&sent[1]));
+    let (status, started) = w.post("/login", json!({"identifier": identifier, "password": temporary})).await;
+    assert_eq!((status, started["status"].as_str()), (StatusCode::OK, Some("setup_required")));
+}
+
+async fn registrations_are_throttled_per_administrator_address(w: World) {
+    let email = w.email("busy.admin");
+    for (i, number) in ["CA-0001", "CA-0002", "CA-0003", "CA-0004"].iter().enumerate() {
+        let mut body = form("", &email);
+        body["jurisdiction"] = json!("other");
+        body["country"] = json!("CA");
+        body["registration_number"] = json!(number);
+        let (status, answer) = w.post_concurrently_from_many_sources("/organisations", vec![body]).await.remove(0);
+        if i < 3 {
+            assert_eq!(status, StatusCode::CREATED, "{answer}");
+        } else {
+            assert_eq!((status, answer["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")));
+            assert!(answer["retry_after"].as_u64().is_some());
+        }
+    }
+}
+
+async fn twenty_racing_invitations_of_one_address_give_one_and_a_resent_link_replaces_the_old(w: World) {
+    let admin = registered(&w, SIRET, "admin").await;
+    let invitee = w.email("invitee");
+    let bodies = vec![json!({"email": invitee, "roles": ["user"]}); 20];
+    let answers = w.post_concurrently_as("/organisation/invitations", Some(&admin.access), bodies).await;
+    let created = answers.iter().filter(|(s, _)| *s == StatusCode::CREATED).count();
+    let refused = answers.iter().filter(|(s, b)| *s == StatusCode::CONFLICT && b["code"] == "already_member").count();
+    assert_eq!((created, refused), (1, 19), "{answers:?}");
+    assert_eq!(w.sent_to(&invitee).await.len(), 1, "one email");
+    let old = w.last_to(&invitee).await.link_token();
+    let id = answers.iter().find(|(s, _)| *s == StatusCode::CREATED).unwrap().1["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        w.call(Method::POST, &format!("/organisation/invitations/{id}/resend"), &admin.access, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let new = w.last_to(&invitee).await.link_token();
+    assert_ne!(old, new);
+    let accept =
+        |token: &str| json!({"token": token, "first_name": "Ivy", "last_name": "Invitee", "password": PASSWORD});
+    let (status, body) = w.post("/invitations/accept", accept(&old)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invitation_invalid")), "the old link");
+    let (status, _) = w.post("/invitations/accept", accept(&new)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(members(&w, &admin.access).await.len(), 2);
 }

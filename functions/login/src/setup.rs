@@ -212,6 +212,29 @@ pub(crate) struct CodeBody {
     code: String,
 }
 
+/// The set-up step of a token and the enrolment it awaits a code for (its item, and the
+/// enrolment): `conflict` when none is waiting for this step; no more tries once the person
+/// has given too many wrong answers this hour.
+async fn awaited<T: serde::de::DeserializeOwned>(
+    services: &Services,
+    token: &str,
+    key: fn(&str) -> signet_shared::ports::store::Key,
+    step_of: fn(&T) -> &String,
+) -> Result<(SetupState, Item, T)> {
+    let s = state(services, token).await?;
+    require_factor_step(&s.person)?;
+    let conflict = || Error::new(ErrorCode::Conflict);
+    let item = services.store.get(&key(&s.person.id)).await?.ok_or_else(conflict)?;
+    let pending: T = item.decode()?;
+    if *step_of(&pending) != s.step.id {
+        return Err(conflict());
+    }
+    if second_factor::person_exhausted(&s.person, services.now()) {
+        return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
+    }
+    Ok((s, item, pending))
+}
+
 /// The code received on the phone: it becomes the second factor, and the sign-in goes on.
 /// Wrong codes count like any (five end the enrolment), each stored before it is answered.
 pub(crate) async fn confirm_phone(
@@ -221,21 +244,9 @@ pub(crate) async fn confirm_phone(
 ) -> Result<Response> {
     let (services, context, body) = (&services, &context, &body);
     let person = retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
-        let s = state(services, &body.login_token).await?;
-        require_factor_step(&s.person)?;
-        let item = services
-            .store
-            .get(&keys::setup_phone(&s.person.id))
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
-        let mut pending: PendingPhone = item.decode()?;
-        if pending.step_id != s.step.id {
-            return Err(Error::new(ErrorCode::Conflict));
-        }
+        let (s, item, mut pending) =
+            awaited::<PendingPhone>(services, &body.login_token, keys::setup_phone, |p| &p.step_id).await?;
         let now = services.now();
-        if second_factor::person_exhausted(&s.person, now) {
-            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
-        }
         let check = pending.code.check(&body.code, now, &services.config.limits);
         let mut person = s.person.clone();
         let delete = Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) };
@@ -313,21 +324,9 @@ pub(crate) async fn confirm_app(
 ) -> Result<Response> {
     let (services, context, body) = (&services, &context, &body);
     let person = retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
-        let s = state(services, &body.login_token).await?;
-        require_factor_step(&s.person)?;
-        let item = services
-            .store
-            .get(&keys::pending_app(&s.person.id))
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::Conflict))?;
-        let mut pending: PendingTotp = item.decode()?;
-        if pending.session_id != s.step.id {
-            return Err(Error::new(ErrorCode::Conflict));
-        }
+        let (s, item, mut pending) =
+            awaited::<PendingTotp>(services, &body.login_token, keys::pending_app, |p| &p.session_id).await?;
         let now = services.now();
-        if second_factor::person_exhausted(&s.person, now) {
-            return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
-        }
         let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&s.person.id)).await?;
         let delete = Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) };
         let mut person = s.person.clone();

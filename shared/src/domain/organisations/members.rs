@@ -191,15 +191,7 @@ pub async fn billing_contact_write(
         },
     };
     let mut space = loaded.space.clone();
-    let billing = space.billing.get_or_insert_with(|| crate::domain::people::account::BillingProfile {
-        name: loaded.organisation.name.clone(),
-        country: loaded.organisation.registration.country.clone(),
-        region: None,
-        vat_number: None,
-        invoicing_enabled: false,
-        billing_contact: None,
-        terms: crate::domain::people::account::OrganisationTerms::Pending,
-    });
+    let billing = space.billing.get_or_insert_with(|| loaded.new_billing());
     if billing.billing_contact.as_ref() == Some(&email) {
         return Ok(None);
     }

@@ -88,6 +88,22 @@ pub struct Loaded {
     pub organisation: Organisation,
 }
 
+impl Loaded {
+    /// Billing details for an organisation's space that has none yet: its registered name and
+    /// country, not invoiced, its terms of sale still to accept.
+    pub fn new_billing(&self) -> crate::domain::people::account::BillingProfile {
+        crate::domain::people::account::BillingProfile {
+            name: self.organisation.name.clone(),
+            country: self.organisation.registration.country.clone(),
+            region: None,
+            vat_number: None,
+            invoicing_enabled: false,
+            billing_contact: None,
+            terms: crate::domain::people::account::OrganisationTerms::Pending,
+        }
+    }
+}
+
 /// Reads an organisation's space and details (one batch read); `not_found` when the space
 /// is not an organisation.
 pub async fn load(services: &Services, space_id: &str) -> Result<Loaded> {
@@ -124,15 +140,7 @@ pub async fn set_invoicing(
     let space = crate::domain::retry::optimistic(8, crate::domain::retry::busy, || async move {
         let loaded = load(services, space_id).await?;
         let mut space = loaded.space.clone();
-        let billing = space.billing.get_or_insert_with(|| crate::domain::people::account::BillingProfile {
-            name: loaded.organisation.name.clone(),
-            country: loaded.organisation.registration.country.clone(),
-            region: None,
-            vat_number: None,
-            invoicing_enabled: false,
-            billing_contact: None,
-            terms: crate::domain::people::account::OrganisationTerms::Pending,
-        });
+        let billing = space.billing.get_or_insert_with(|| loaded.new_billing());
         if billing.invoicing_enabled == enabled {
             return Err(Error::new(ErrorCode::NoChange).field("enabled"));
         }
