@@ -80,6 +80,7 @@ pub async fn writes(
         administrator_phone: None,
         created_at: services.now(),
         changes: 0,
+        member_count: Some(3),
     };
     let registration = keys::registration_guard(&details.registration.unique_name());
     let mut writes = vec![

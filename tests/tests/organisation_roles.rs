@@ -269,8 +269,10 @@ async fn no_access_to_the_app_an_administrator_resets_the_second_factor(w: World
     w.reauthenticate(&admin.access, &admin.phone, PASSWORD).await;
     let (status, code) = status_of(&w, Method::POST, &path, &admin, Value::Null).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{code}");
-    // The member is told, every session of theirs ended.
-    assert!(w.last_to(&member.email).await.subject.contains("second factor was reset"));
+    // The member is told (with the link to enrol a new factor), every session of theirs ended.
+    let told = w.last_to(&member.email).await;
+    assert!(told.subject.contains("second factor was reset"), "{told:?}");
+    let enrolment = told.link_token();
     let (status, _) = w.call(Method::GET, "/sessions", &member.access, Value::Null).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the member's sessions ended");
     // Their next sign-in enrols a new factor before anything else.
@@ -284,7 +286,19 @@ async fn no_access_to_the_app_an_administrator_resets_the_second_factor(w: World
         (s, b["code"].clone())
     };
     assert_eq!((status, code), (StatusCode::FORBIDDEN, json!("setup_required")), "no session on the password alone");
-    let (status, enrolment) = w.post("/login/setup/app", json!({"login_token": started["login_token"]})).await;
+    assert_eq!(started["enrolment_link_required"], true);
+    // A password alone does not choose the next factor: the emailed link's token is needed.
+    let (status, refused) = w.post("/login/setup/app", json!({"login_token": started["login_token"]})).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("link_invalid")), "{refused}");
+    let (status, refused) = w
+        .post(
+            "/login/setup/phone",
+            json!({"login_token": started["login_token"], "phone": w.phone(), "channel": "sms"}),
+        )
+        .await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("link_invalid")));
+    let body = json!({"login_token": started["login_token"], "enrolment_token": enrolment});
+    let (status, enrolment) = w.post("/login/setup/app", body).await;
     assert_eq!(status, StatusCode::CREATED, "{enrolment}");
     let app = totp_rs::Totp::from_url(enrolment["otpauth_uri"].as_str().unwrap()).unwrap();
     let (status, wrong) =
@@ -342,11 +356,20 @@ async fn operators_are_authorised_audited_and_people_told(w: World) {
     // Resetting the factor.
     let path = format!("/operator/people/{}/second-factor/reset", admin.person_id);
     assert_eq!(operator(&w, Method::POST, &path, Value::Null).await.0, StatusCode::NO_CONTENT);
-    let (status, again) = operator(&w, Method::POST, &path, Value::Null).await;
-    assert_eq!((status, again["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("no_change")));
-    assert!(w.last_to(&admin.email).await.body.contains("Signet's support"));
+    let first = w.last_to(&admin.email).await;
+    assert!(first.body.contains("Signet's support"));
+    // A reset whose email went astray is made again: a new link replaces the old.
+    assert_eq!(operator(&w, Method::POST, &path, Value::Null).await.0, StatusCode::NO_CONTENT);
+    let second = w.last_to(&admin.email).await.link_token();
     let (_, started) = w.post("/login", json!({"email": admin.email, "password": PASSWORD})).await;
-    assert_eq!(started["status"], "setup_required");
+    assert_eq!(
+        (started["status"].as_str(), started["enrolment_link_required"].as_bool()),
+        (Some("setup_required"), Some(true))
+    );
+    let old = json!({"login_token": started["login_token"], "enrolment_token": first.link_token()});
+    assert_eq!(w.post("/login/setup/app", old).await.0, StatusCode::UNAUTHORIZED, "the first link no longer works");
+    let new = json!({"login_token": started["login_token"], "enrolment_token": second});
+    assert_eq!(w.post("/login/setup/app", new).await.0, StatusCode::CREATED);
     // Every action carries the operator's identity.
     let events = w.services.store.query(&format!("AUDIT#person:{}", admin.person_id), "", 100).await.unwrap();
     let by_operator: Vec<Value> = events
@@ -354,7 +377,7 @@ async fn operators_are_authorised_audited_and_people_told(w: World) {
         .map(|e| e.decode::<Value>().unwrap())
         .filter(|e| e["actor"] == "operator:local-operator")
         .collect();
-    assert_eq!(by_operator.len(), 2, "{by_operator:?}");
+    assert_eq!(by_operator.len(), 3, "{by_operator:?}");
     let lookups = w.services.store.query("AUDIT#operator:local-operator", "", 100).await.unwrap();
     assert_eq!(lookups.len(), 3, "each look-up audited");
     // Bad input.

@@ -25,6 +25,7 @@ scenarios!(
     a_mail_or_key_failure_at_registration_leaves_nothing_and_is_retryable,
     registrations_are_throttled_per_administrator_address,
     twenty_racing_invitations_of_one_address_give_one_and_a_resent_link_replaces_the_old,
+    an_existing_account_named_administrator_joins_only_if_it_accepts,
 );
 
 async fn members(w: &World, access: &str) -> Vec<Value> {
@@ -372,7 +373,7 @@ async fn registration_steps_are_counted(w: World) {
             (2, 1, 0, 0),
             (7, 5, 1, 1),
             (5, 2, 0, 0),
-            (4, 1, 0, 1),
+            (6, 3, 0, 1),
             (5, 1, 0, 1),
             (4, 1, 0, 0),
             (4, 0, 0, 0)
@@ -450,4 +451,27 @@ async fn twenty_racing_invitations_of_one_address_give_one_and_a_resent_link_rep
     let (status, _) = w.post("/invitations/accept", accept(&new)).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(members(&w, &admin.access).await.len(), 2);
+}
+
+async fn an_existing_account_named_administrator_joins_only_if_it_accepts(w: World) {
+    let email = w.email("already.here");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let (status, body) = w.post("/organisations", form(SIRET, &email)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // No identifier, no temporary password, no membership: an invitation to accept.
+    let told = w.last_to(&email).await;
+    assert!(told.body.contains("/invitation?token="), "{}", told.body);
+    let signed_in = w.sign_in(&email, &phone, PASSWORD).await;
+    assert_eq!(signed_in["space"]["kind"], "individual", "still one space only");
+    let access = signed_in["access_token"].as_str().unwrap().to_owned();
+    let (status, joined) =
+        w.call(Method::POST, "/invitations/join", &access, json!({"token": told.link_token()})).await;
+    assert_eq!(status, StatusCode::OK, "{joined}");
+    assert_eq!(joined["roles"], json!(["administrator", "legal_representative", "billing_contact"]));
+    let space = joined["space_id"].clone();
+    let (status, switched) = w.call(Method::POST, "/session/space", &access, json!({"space_id": space})).await;
+    assert_eq!(status, StatusCode::OK, "{switched}");
+    let access = switched["access_token"].as_str().unwrap();
+    let (_, list) = w.call(Method::GET, "/organisation/members", access, Value::Null).await;
+    assert_eq!(list["members"].as_array().unwrap().len(), 1, "{list}");
 }

@@ -22,6 +22,7 @@ use signet_shared::domain::second_factor::otp::{self, CodeCheck, SentCode};
 use signet_shared::domain::second_factor::step::{self, Commit, Step};
 use signet_shared::domain::second_factor::totp::{self, TotpCheck, TotpFactor};
 use signet_shared::domain::second_factor::{self};
+use signet_shared::domain::secret_token;
 use signet_shared::ports::store::{Condition, Item, Write};
 use signet_shared::ports::Sealed;
 use signet_shared::web::{json, ApiJson};
@@ -37,6 +38,8 @@ pub(crate) struct SetupRequired {
     login_token: String,
     password_change_required: bool,
     second_factor_required: bool,
+    /// After a reset: the enrolment needs the token of the link emailed with it.
+    enrolment_link_required: bool,
 }
 
 /// The answer that asks for the set-up still missing.
@@ -48,6 +51,7 @@ pub(crate) fn setup_required(token: &str, person: &Person) -> Response {
             login_token: token.to_owned(),
             password_change_required: person.temporary_password_until.is_some(),
             second_factor_required: person.phone.is_none() && person.confirmed_totp().is_none(),
+            enrolment_link_required: person.enrolment_link.is_some(),
         },
     )
 }
@@ -77,6 +81,20 @@ async fn next(services: &Services, context: &RequestContext, token: &str, person
         return Ok(setup_required(token, person));
     }
     after_second_factor(services, context, token, None).await
+}
+
+/// After a reset of the second factor, the token of the link emailed with it: without it a
+/// password alone would choose the next second factor.
+fn require_enrolment_link(person: &Person, token: Option<&str>, now: i64) -> Result<()> {
+    let Some(link) = &person.enrolment_link else { return Ok(()) };
+    let presented = token.and_then(secret_token::parse);
+    if !presented.is_some_and(|t| t.matches(&link.token_hash)) {
+        return Err(Error::new(ErrorCode::LinkInvalid).field("enrolment_token"));
+    }
+    if now >= link.expires_at {
+        return Err(Error::new(ErrorCode::LinkExpired).field("enrolment_token"));
+    }
+    Ok(())
 }
 
 /// A set-up step that needs the temporary password replaced first, and no factor yet.
@@ -142,6 +160,8 @@ pub(crate) struct PhoneBody {
     login_token: String,
     phone: String,
     channel: PhoneChannel,
+    #[serde(default)]
+    enrolment_token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -163,6 +183,7 @@ pub(crate) async fn request_phone(
 ) -> Result<Response> {
     let SetupState { step, person, .. } = state(&services, &body.login_token).await?;
     require_factor_step(&person)?;
+    require_enrolment_link(&person, body.enrolment_token.as_deref(), services.now())?;
     let limits = &services.config.limits;
     let phone = PhoneNumber::parse(&body.phone, &limits.phone_countries)?;
     let now = services.now();
@@ -280,6 +301,9 @@ async fn enrolled(
 ) -> Result<Round<Result<Person>>> {
     let mut step = s.step;
     step.amr.push(amr.to_owned());
+    // The reset's link is used up with the enrolment.
+    let mut person = person;
+    person.enrolment_link = None;
     let event =
         audit(services, context, "account.setup_factor_enrolled", &person.id, serde_json::json!({"method": amr}));
     let writes = vec![
@@ -295,6 +319,8 @@ async fn enrolled(
 #[serde(deny_unknown_fields)]
 pub(crate) struct TokenBody {
     login_token: String,
+    #[serde(default)]
+    enrolment_token: Option<String>,
 }
 
 /// An authenticator app to enrol: its seed (sealed), `otpauth://` URI, QR code and backup
@@ -302,6 +328,7 @@ pub(crate) struct TokenBody {
 pub(crate) async fn enrol_app(State(services): State<Services>, ApiJson(body): ApiJson<TokenBody>) -> Result<Response> {
     let SetupState { step, person, .. } = state(&services, &body.login_token).await?;
     require_factor_step(&person)?;
+    require_enrolment_link(&person, body.enrolment_token.as_deref(), services.now())?;
     let (seed, enrolment, hashes, salt) = totp::enrol(person.email.as_str(), services.random.as_ref())?;
     let sealed = services.keys.seal(&seed, &totp::seed_context(&person.id)).await?;
     let pending = PendingTotp {

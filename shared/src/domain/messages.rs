@@ -358,11 +358,11 @@ pub fn organisation_temporary_password(
     email(to, locale, ("Votre mot de passe temporaire Signet", "Your temporary Signet password"), body)
 }
 
-/// To an administrator who already had an account: the new space is among theirs.
-pub fn organisation_created_for_member(to: &str, organisation: &str, login_url: &str, locale: Locale) -> Email {
+/// To an administrator who already had an account: accepting the new space with it.
+pub fn organisation_created_for_member(to: &str, organisation: &str, link: &str, locale: Locale) -> Email {
     let body = match locale {
-        Locale::Fr => format!("Bonjour,\n\nL'espace client de {organisation} est créé et vous en êtes l'administrateur. Il s'ajoute à vos espaces : connectez-vous avec votre compte habituel et choisissez-le.\n\n{login_url}\n\nSi vous n'êtes pas à l'origine de cette inscription, contactez notre support."),
-        Locale::En => format!("Hello,\n\nThe customer space of {organisation} is created and you are its administrator. It joins your spaces: sign in with your usual account and choose it.\n\n{login_url}\n\nIf you did not register it, contact our support."),
+        Locale::Fr => format!("Bonjour,\n\nL'espace client de {organisation} a été créé avec votre adresse comme administrateur. Si c'est bien vous, acceptez-le avec votre compte habituel (connectez-vous, puis ouvrez ce lien) :\n{link}\n\nSinon, ignorez ce message : vous n'en serez pas membre."),
+        Locale::En => format!("Hello,\n\nThe customer space of {organisation} was created with your address as its administrator. If this is you, accept it with your usual account (sign in, then open this link):\n{link}\n\nOtherwise, ignore this message: you will not be a member of it."),
     };
     email(to, locale, ("Un nouvel espace client Signet", "A new Signet customer space"), body)
 }
@@ -422,11 +422,12 @@ pub fn no_access_request(
     email(to, locale, ("Demande de réinitialisation du second facteur", "A second-factor reset request"), body)
 }
 
-/// To a person whose second factor was reset (by an administrator or the provider).
-pub fn second_factor_reset(to: &str, by: &str, when: &str, locale: Locale) -> Email {
+/// To a person whose second factor was reset (by an administrator or the provider), with the
+/// link without which no new factor can be enrolled.
+pub fn second_factor_reset(to: &str, by: &str, when: &str, link: &str, locale: Locale) -> Email {
     let body = match locale {
-        Locale::Fr => format!("Bonjour,\n\nVotre second facteur a été réinitialisé le {when} (UTC) par {by}. Toutes vos sessions ont été fermées. À votre prochaine connexion, vous enregistrerez un nouveau second facteur (téléphone ou application).\n\nSi vous n'avez rien demandé, contactez immédiatement votre administrateur ou notre support."),
-        Locale::En => format!("Hello,\n\nYour second factor was reset on {when} (UTC) by {by}. All your sessions were ended. At your next sign-in, you will enrol a new second factor (phone or app).\n\nIf you did not ask for this, contact your administrator or our support at once."),
+        Locale::Fr => format!("Bonjour,\n\nVotre second facteur a été réinitialisé le {when} (UTC) par {by}. Toutes vos sessions ont été fermées.\n\nPour enregistrer un nouveau second facteur (téléphone ou application), ouvrez ce lien puis connectez-vous (valable 7 jours, une fois) :\n{link}\n\nSi vous n'avez rien demandé, contactez immédiatement votre administrateur ou notre support, et changez votre mot de passe."),
+        Locale::En => format!("Hello,\n\nYour second factor was reset on {when} (UTC) by {by}. All your sessions were ended.\n\nTo enrol a new second factor (phone or app), open this link, then sign in (valid 7 days, once):\n{link}\n\nIf you did not ask for this, contact your administrator or our support at once, and change your password."),
     };
     email(to, locale, ("Votre second facteur a été réinitialisé", "Your second factor was reset"), body)
 }

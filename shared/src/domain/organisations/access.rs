@@ -1,20 +1,28 @@
 //! "No access to the app" (seed 004): a member who lost their second factor asks from the
 //! login screen; their organisations' administrators are emailed; an administrator (after
-//! their own re-authentication) or a provider's operator resets it. The person is told,
-//! every session of theirs ends (the session epoch moves), and their next sign-in enrols a
-//! new factor before anything else (see the login's set-up step). Each step is audited.
+//! their own re-authentication) or a provider's operator resets it. The person is told by
+//! email, with a single-use link: every session of theirs ends (the session epoch moves), and
+//! their next sign-in enrols a new factor before anything else (see the login's set-up step)
+//! — only with that link, so that a stolen password alone never chooses the next factor.
+//! Each step is audited.
 
 use super::members;
 use super::permissions::{self, Permission};
 use crate::domain::audit::{AuditEvent, RequestContext};
 use crate::domain::keys;
-use crate::domain::people::account::{Membership, Person, SpaceKind};
+use crate::domain::people::account::{EnrolmentLink, Membership, Person, SpaceKind};
 use crate::domain::{calendar, messages, throttle};
 use crate::ports::store::{StoreError, Write};
 use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 
 /// Requests a person may make per day.
 const REQUESTS_PER_DAY: u32 = 3;
+
+/// How long the emailed enrolment link of a reset works.
+pub const ENROLMENT_LINK_TTL: i64 = 7 * 86400;
+
+/// Resets by administrators one person may undergo a day.
+const RESETS_PER_PERSON_PER_DAY: u32 = 3;
 
 /// Who resets: an administrator of one of the person's organisations, or an operator.
 pub enum ResetBy<'a> {
@@ -83,16 +91,24 @@ pub async fn reset_second_factor(
             if super::membership(services, person_id, &m.space_id).await?.is_none() {
                 return Err(Error::new(ErrorCode::NotFound).field("person_id"));
             }
+            // A few a day per person: an administrator cannot keep a member signed out.
+            let store = services.store.as_ref();
+            throttle::enforce(store, "factor-reset", person_id, 86400, RESETS_PER_PERSON_PER_DAY, services.now())
+                .await?;
             (m.person_id.clone(), m.space_name.clone(), Some(m.space_id.clone()))
         }
         ResetBy::Operator(identity) => (format!("operator:{identity}"), "Signet".to_owned(), None),
     };
+    let token = crate::domain::secret_token::issue(&services.new_id(), services.random.as_ref());
+    let link = EnrolmentLink { token_hash: token.hash.clone(), expires_at: services.now() + ENROLMENT_LINK_TTL };
     let (person, event) = change_person(services, context, person_id, &actor, "second_factor.reset", |p| {
-        if p.phone.is_none() && p.totp.is_none() {
+        // A reset whose email was lost may be made again (a new link replaces the old).
+        if p.phone.is_none() && p.totp.is_none() && p.enrolment_link.is_none() {
             return Err(Error::new(ErrorCode::NoChange));
         }
         p.phone = None;
         p.totp = None;
+        p.enrolment_link = Some(link.clone());
         Ok(serde_json::json!({"space_id": space}))
     })
     .await?;
@@ -103,9 +119,11 @@ pub async fn reset_second_factor(
         }
         ResetBy::Operator(_) => person.locale.pick("le support Signet", "Signet's support").to_owned(),
     };
-    let email =
-        messages::second_factor_reset(person.email.as_str(), &by_whom, &calendar::utc(services.now()), person.locale);
-    services.send_notice(&email, "second factor reset").await;
+    let enrol = services.portal_link(&format!("/login/enrol?token={}", token.token));
+    let when = calendar::utc(services.now());
+    let email = messages::second_factor_reset(person.email.as_str(), &by_whom, &when, &enrol, person.locale);
+    // The link is in this email: its failure is the caller's to see (a reset may be made again).
+    services.mailer.send(&email).await?;
     Ok(())
 }
 

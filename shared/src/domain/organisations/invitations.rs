@@ -15,11 +15,15 @@ use crate::domain::people::account::{EmailGuard, Membership, Person, Role, Space
 use crate::domain::people::email::EmailAddress;
 use crate::domain::people::{names, password};
 use crate::domain::retry::{self, Round};
-use crate::domain::{calendar, messages, secret_token};
+use crate::domain::{calendar, messages, secret_token, throttle};
 use crate::locale::Locale;
 use crate::ports::store::{Condition, Item, StoreError, Write};
 use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 use serde::{Deserialize, Serialize};
+
+/// The inviter of the invitation a registration makes for an administrator who already has
+/// an account (they accept it with that account).
+pub const REGISTRATION: &str = "registration";
 
 /// A pending invitation (`SPACE#<id>` / `INVITE#<email>`, expires).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +79,31 @@ pub async fn list(services: &Services, actor: &Membership) -> Result<Vec<Invitat
     Ok(out)
 }
 
+/// Invitation emails a space may send a day, all addresses together.
+const INVITATIONS_PER_SPACE_PER_DAY: u32 = 100;
+
+/// Invitation emails one address may receive a day, from every space.
+const INVITATIONS_PER_ADDRESS_PER_DAY: u32 = 5;
+
+/// Counts an invitation email (sent or sent again): a space cannot have Signet mail the world,
+/// nor one address be flooded with invitations.
+async fn limit_emails(services: &Services, space_id: &str, email: &EmailAddress, now: i64) -> Result<()> {
+    let store = services.store.as_ref();
+    throttle::enforce(store, "invite-space", space_id, 86400, INVITATIONS_PER_SPACE_PER_DAY, now).await?;
+    throttle::enforce(store, "invite-address", email.as_str(), 86400, INVITATIONS_PER_ADDRESS_PER_DAY, now).await
+}
+
+/// The writes that create an invitation and its link, on condition that the address has no
+/// pending invitation to the space.
+pub fn creation_writes(invitation: &Invitation) -> Result<Vec<Write>> {
+    let link = InvitationLink { space_id: invitation.space_id.clone(), email: invitation.email.clone() };
+    let key = keys::invitation(&invitation.space_id, &invitation.email);
+    Ok(vec![
+        Write::create(Item::new(key, invitation)?.expires_at(invitation.expires_at)),
+        Write::create(Item::new(keys::invitation_link(&invitation.id), &link)?.expires_at(invitation.expires_at)),
+    ])
+}
+
 /// Invites an address (administrators only): `already_member` when it is a member or
 /// already invited.
 pub async fn invite(
@@ -123,7 +152,12 @@ pub async fn invite(
         Err(StoreError::ConditionFailed(_)) => return Err(Error::new(ErrorCode::AlreadyMember).field("email")),
         Err(e) => return Err(e.into()),
     }
-    if let Err(e) = send(services, &loaded.space.name, &invitation, &token.token).await {
+    // Only invitations made count against the daily allowances (a duplicate is refused above).
+    let sent = match limit_emails(services, &actor.space_id, &email, now).await {
+        Ok(()) => send(services, &loaded.space.name, &invitation, &token.token).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
         // Nothing half done: without its email, the invitation goes; inviting again works.
         let undo = vec![
             Write::Delete { key: keys::invitation(&actor.space_id, &email), condition: Condition::None },
@@ -204,6 +238,7 @@ pub async fn resend(
     permissions::require(actor, Permission::ManageMembers)?;
     let (item, mut invitation) = pending(services, actor, id).await?;
     let loaded = super::load(services, &actor.space_id).await?;
+    limit_emails(services, &actor.space_id, &invitation.email, services.now()).await?;
     let token = secret_token::issue(id, services.random.as_ref());
     invitation.token_hash = token.hash;
     invitation.expires_at = services.now() + services.config.organisations.invitation_ttl;
@@ -356,8 +391,16 @@ async fn accept_round(
     let store = services.store.as_ref();
     let space_id = &invitation.space_id;
     let loaded = super::load(services, space_id).await?;
-    let items = members::memberships(services, space_id).await?;
+    let Some(items) = members::current(services, &loaded).await? else { return Ok(Round::Again(None)) };
     let existing: Vec<Membership> = items.iter().map(|(_, m)| m.clone()).collect();
+    // An invitation lapses with its inviter's right to invite (a removed administrator's
+    // pending invitations do not bring them back).
+    let inviter = existing.iter().find(|m| m.person_id == invitation.invited_by);
+    if invitation.invited_by != REGISTRATION
+        && !inviter.is_some_and(|m| permissions::allows(&m.roles, Permission::ManageMembers))
+    {
+        return Err(Error::new(ErrorCode::InvitationUnavailable).field("token"));
+    }
     let mut writes = Vec::new();
     let mut identifier = None;
     let person_id = match (acceptor, new_account) {
@@ -411,7 +454,9 @@ async fn accept_round(
         format!("space:{space_id}"),
         serde_json::json!({"invitation": invitation.id, "roles": invitation.roles, "new_account": identifier.is_some()}),
     );
-    writes.extend(members::change_writes(services, &loaded, &items, &changed, &event)?);
+    let inviter = (invitation.invited_by != REGISTRATION).then_some(invitation.invited_by.as_str());
+    let change = members::Change { changed: &changed, removed: None, actor: inviter };
+    writes.extend(members::change_writes(services, &loaded, &items, change, &event)?);
     writes.extend(
         members::billing_contact_write(services, &loaded, &changed, Some((&person_id, &invitation.email))).await?,
     );

@@ -151,23 +151,70 @@ pub async fn list(services: &Services, actor: &Membership) -> Result<Vec<MemberV
     Ok(out)
 }
 
-/// The writes of a change of memberships: the organisation's item (its version is the
-/// lock), each changed membership (new ones created), the space's billing contact when it
-/// moved, and the audit event.
+/// The memberships of an organisation as of its item's version, or `None` when the space's
+/// index has not caught up with it yet (fewer or more members than the item counts): the
+/// caller reads again.
+pub async fn current(services: &Services, loaded: &Loaded) -> Result<Option<Vec<(Item, Membership)>>> {
+    let items = memberships(services, &loaded.organisation.space_id).await?;
+    let fresh = loaded.organisation.member_count.is_none_or(|n| n as usize == items.len());
+    Ok(fresh.then_some(items))
+}
+
+/// The actor's membership as the current list has it (not as it was when the request
+/// began): `role_required` when it no longer grants `permission`.
+pub fn still_allowed<'a>(
+    items: &'a [(Item, Membership)],
+    actor: &Membership,
+    permission: Permission,
+) -> Result<&'a Membership> {
+    let me = items.iter().map(|(_, m)| m).find(|m| m.person_id == actor.person_id);
+    let me = me.ok_or_else(|| Error::new(ErrorCode::RoleRequired))?;
+    permissions::require(me, permission)?;
+    Ok(me)
+}
+
+/// A change of memberships, as [`change_writes`] commits it.
+pub struct Change<'a> {
+    /// The memberships that change (new ones are created).
+    pub changed: &'a [Membership],
+    /// The member removed, if any.
+    pub removed: Option<&'a str>,
+    /// Who acts (their membership must not have changed since it was read).
+    pub actor: Option<&'a str>,
+}
+
+/// The writes of a change of memberships: the organisation's item (its version is the lock,
+/// its member count moves), each changed membership (new ones created), and a check that
+/// every membership the rules were judged on — the holders of the administrator's, the legal
+/// representative's and the billing contact's roles — and the actor's are as they were read
+/// (a stale index entry fails the transaction, which is then read again); the audit event.
 pub fn change_writes(
     services: &Services,
     loaded: &Loaded,
     items: &[(Item, Membership)],
-    changed: &[Membership],
+    change: Change<'_>,
     event: &AuditEvent,
 ) -> Result<Vec<Write>> {
     let mut organisation = loaded.organisation.clone();
     organisation.changes += 1;
+    let created = change.changed.iter().filter(|m| !items.iter().any(|(_, old)| old.person_id == m.person_id)).count();
+    let count = items.len() + created - usize::from(change.removed.is_some());
+    organisation.member_count = Some(u32::try_from(count).map_err(Error::internal)?);
     let mut writes = vec![Write::replace(loaded.item.next(&organisation)?)];
-    for m in changed {
+    for m in change.changed {
         match items.iter().find(|(_, old)| old.person_id == m.person_id) {
             Some((item, _)) => writes.push(Write::replace(item.next(m)?)),
             None => writes.push(crate::domain::people::account::membership_write(m)?),
+        }
+    }
+    let ruled = |m: &Membership| {
+        m.roles.iter().any(|r| *r == Role::Administrator || SINGLE_HOLDER_ROLES.contains(r))
+            || change.actor == Some(m.person_id.as_str())
+    };
+    for (item, m) in items {
+        let written = change.changed.iter().any(|c| c.person_id == m.person_id) || change.removed == Some(&m.person_id);
+        if ruled(m) && !written {
+            writes.push(Write::Check { key: item.key.clone(), condition: Condition::Version(item.version) });
         }
     }
     writes.push(event.write(&services.new_id())?);
@@ -221,7 +268,8 @@ pub async fn change_roles(
     let space_id = &actor.space_id;
     retry::optimistic(16, retry::busy, || async {
         let loaded = super::load(services, space_id).await?;
-        let items = memberships(services, space_id).await?;
+        let Some(items) = current(services, &loaded).await? else { return Ok(Round::Again(())) };
+        still_allowed(&items, actor, Permission::ManageMembers)?;
         let members: Vec<Membership> = items.iter().map(|(_, m)| m.clone()).collect();
         let current = members
             .iter()
@@ -239,7 +287,8 @@ pub async fn change_roles(
             format!("space:{space_id}"),
             serde_json::json!({"member": person_id, "roles": roles, "changed": changed.len()}),
         );
-        let mut writes = change_writes(services, &loaded, &items, &changed, &event)?;
+        let change = Change { changed: &changed, removed: None, actor: Some(&actor.person_id) };
+        let mut writes = change_writes(services, &loaded, &items, change, &event)?;
         writes.extend(billing_contact_write(services, &loaded, &changed, None).await?);
         commit(services, writes, &event, roles.clone()).await
     })
@@ -252,7 +301,8 @@ pub async fn remove(services: &Services, context: &RequestContext, actor: &Membe
     let space_id = &actor.space_id;
     retry::optimistic(16, retry::busy, || async {
         let loaded = super::load(services, space_id).await?;
-        let items = memberships(services, space_id).await?;
+        let Some(items) = current(services, &loaded).await? else { return Ok(Round::Again(())) };
+        still_allowed(&items, actor, Permission::ManageMembers)?;
         let (item, _) = items
             .iter()
             .find(|(_, m)| m.person_id == person_id)
@@ -268,7 +318,8 @@ pub async fn remove(services: &Services, context: &RequestContext, actor: &Membe
             format!("space:{space_id}"),
             serde_json::json!({"member": person_id}),
         );
-        let mut writes = change_writes(services, &loaded, &items, &[], &event)?;
+        let change = Change { changed: &[], removed: Some(person_id), actor: Some(&actor.person_id) };
+        let mut writes = change_writes(services, &loaded, &items, change, &event)?;
         writes.push(Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) });
         commit(services, writes, &event, ()).await
     })

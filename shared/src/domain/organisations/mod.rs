@@ -71,6 +71,11 @@ pub struct Organisation {
     /// counts changes for the audit trail).
     #[serde(default)]
     pub changes: u64,
+    /// How many members the space has, as of this version: a list of members read from the
+    /// space's index (eventually consistent) that does not have this many is stale and is
+    /// read again.
+    #[serde(default)]
+    pub member_count: Option<u32>,
 }
 
 /// The roles an organisation always has exactly one holder of.

@@ -133,6 +133,7 @@ fn check(form: RegistrationForm, locale: Locale, now: i64) -> Result<Checked> {
         administrator_phone: None,
         created_at: now,
         changes: 0,
+        member_count: Some(1),
         registration,
     };
     let first = names::person_name(&form.administrator.first_name, "administrator.first_name")?;
@@ -195,7 +196,12 @@ pub async fn register(
     let (checked, guard, hash, sealed_phone) = (&checked, &guard, &hash, &sealed_phone);
     let created = retry::optimistic(8, retry::busy, || async move {
         let admin = match store.get(&keys::email_guard(&checked.admin.2)).await? {
-            Some(item) => Admin::Existing(item.decode::<EmailGuard>()?.person_id),
+            Some(item) => {
+                let person_id = item.decode::<EmailGuard>()?.person_id;
+                let id = services.new_id();
+                let token = crate::domain::secret_token::issue(&id, services.random.as_ref());
+                Admin::Existing { person_id, invitation_id: id, token }
+            }
             None => Admin::New(new_identifier(services.random.as_ref())),
         };
         let writes = registration_writes(services, context, checked, &admin, hash, sealed_phone, guard)?;
@@ -226,7 +232,17 @@ pub async fn register(
 /// The administrator: a person who already has an account, or a new one (with the
 /// identifier drawn for them).
 enum Admin {
-    Existing(String),
+    /// An account already has the address: it is invited to the space (with every role of
+    /// the administrator) and joins it once signed in — no one gets roles without consent.
+    Existing {
+        /// The person.
+        person_id: String,
+        /// The invitation's id.
+        invitation_id: String,
+        /// Its link's token.
+        token: crate::domain::secret_token::IssuedToken,
+    },
+    /// A new account, with the identifier drawn for it.
     New(String),
 }
 
@@ -281,11 +297,28 @@ fn registration_writes(
     let mut writes = vec![
         Write::create(Item::new(guard.clone(), &RegistrationGuard { space_id: space_id.clone() })?),
         Write::create(Item::new(keys::space(space_id), &space)?),
-        Write::create(Item::new(keys::organisation(space_id), &organisation)?),
     ];
+    let roles = vec![Role::Administrator, Role::LegalRepresentative, Role::BillingContact];
     let person_id = match admin {
-        Admin::Existing(id) => id.clone(),
+        Admin::Existing { person_id, invitation_id, token } => {
+            let mut organisation = organisation.clone();
+            organisation.member_count = Some(0);
+            writes.push(Write::create(Item::new(keys::organisation(space_id), &organisation)?));
+            let invitation = super::invitations::Invitation {
+                id: invitation_id.clone(),
+                space_id: space_id.clone(),
+                email: email.clone(),
+                roles: roles.clone(),
+                invited_by: super::invitations::REGISTRATION.into(),
+                token_hash: token.hash.clone(),
+                expires_at: now + services.config.organisations.invitation_ttl,
+                locale: checked.locale,
+            };
+            writes.extend(super::invitations::creation_writes(&invitation)?);
+            person_id.clone()
+        }
         Admin::New(identifier) => {
+            writes.push(Write::create(Item::new(keys::organisation(space_id), &organisation)?));
             let mut person = Person::new(
                 services.new_id(),
                 email.clone(),
@@ -305,14 +338,16 @@ fn registration_writes(
             person.id
         }
     };
-    let membership = Membership {
-        person_id: person_id.clone(),
-        space_id: space_id.clone(),
-        roles: vec![Role::Administrator, Role::LegalRepresentative, Role::BillingContact],
-        space_name: space.name.clone(),
-        space_kind: SpaceKind::Organisation,
-    };
-    writes.push(account::membership_write(&membership)?);
+    if let Admin::New(_) = admin {
+        let membership = Membership {
+            person_id: person_id.clone(),
+            space_id: space_id.clone(),
+            roles,
+            space_name: space.name.clone(),
+            space_kind: SpaceKind::Organisation,
+        };
+        writes.push(account::membership_write(&membership)?);
+    }
     let event = AuditEvent::new(
         now,
         context,
@@ -345,7 +380,10 @@ async fn send_credentials(
     let login = services.portal_link("/login");
     let mail = services.mailer.as_ref();
     match admin {
-        Admin::Existing(_) => mail.send(&messages::organisation_created_for_member(to, name, &login, locale)).await?,
+        Admin::Existing { token, .. } => {
+            let link = services.portal_link(&format!("/invitation?token={}", token.token));
+            mail.send(&messages::organisation_created_for_member(to, name, &link, locale)).await?
+        }
         Admin::New(identifier) => {
             mail.send(&messages::organisation_identifier(to, name, identifier, &login, locale)).await?;
             let until = calendar::utc(services.now() + services.config.organisations.temporary_password_ttl);
@@ -360,6 +398,12 @@ async fn send_credentials(
 async fn already_registered(services: &Services, guard: Item) -> Error {
     let outcome: Result<()> = async {
         let space_id = guard.decode::<RegistrationGuard>()?.space_id;
+        // One notice a day per space: repeated attempts cannot flood its administrators.
+        let store = services.store.as_ref();
+        let notice = throttle::hit(store, "registration-notice", &space_id, 86400, 1, services.now()).await?;
+        if matches!(notice, throttle::Throttled::Limited(_)) {
+            return Ok(());
+        }
         let loaded = super::load(services, &space_id).await?;
         for admin in super::members::administrators(services, &space_id).await? {
             let email =

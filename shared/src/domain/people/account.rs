@@ -38,6 +38,10 @@ pub struct Person {
     /// its owner choose a new one. `None` once they chose their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temporary_password_until: Option<i64>,
+    /// After a reset of the second factor: the emailed link without which no new factor is
+    /// enrolled (a password alone does not choose the next second factor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment_link: Option<EnrolmentLink>,
     /// The Google account (`sub`) linked at the first Google sign-in; later ones must match.
     #[serde(default)]
     pub google_subject: Option<String>,
@@ -102,6 +106,7 @@ impl Person {
             totp: None,
             identifier: None,
             temporary_password_until: None,
+            enrolment_link: None,
             google_subject: None,
             pending_email: None,
             alternate_email: None,
@@ -170,6 +175,15 @@ pub struct PendingEmail {
     /// The address asked for.
     pub email: EmailAddress,
     /// When its link stops working.
+    pub expires_at: i64,
+}
+
+/// The emailed link that allows enrolling a second factor after a reset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentLink {
+    /// The hash of the link's secret.
+    pub token_hash: String,
+    /// When the link stops working.
     pub expires_at: i64,
 }
 
