@@ -278,7 +278,11 @@ export const FUNCTIONS: FunctionSpec[] = [
       'PUT /operator/organisations/{space_id}/invoicing',
     ],
     iamAuthorized: true,
-    environment: (p) => ({ SIGNET_TERMS_VERSION: p.termsVersion }),
+    environment: (p) => ({
+      SIGNET_TERMS_VERSION: p.termsVersion,
+      // The only principals taken for operators: sessions of the operator role.
+      SIGNET_OPERATOR_PRINCIPALS: cdk.Fn.sub('arn:${AWS::Partition}:sts::${AWS::AccountId}:assumed-role/${OperatorRole}/'),
+    }),
     statements: ({ table, key }) => [tableAccess(table), sendMail(), allow(['kms:Decrypt'], [key.keyArn])],
   },
   {
@@ -593,11 +597,23 @@ export class SignetStack extends cdk.Stack {
       ],
     });
     (operatorPolicy.node.defaultChild as iam.CfnManagedPolicy).overrideLogicalId('OperatorApiPolicy');
+    // The role operators assume to call the operator API: the operator function takes no
+    // other principal for an operator.
+    const operatorRole = new iam.Role(this, 'OperatorRole', {
+      description: 'Signet operators assume this role to call the operator API',
+      assumedBy: new iam.AccountRootPrincipal(),
+      managedPolicies: [operatorPolicy],
+    });
+    (operatorRole.node.defaultChild as iam.CfnRole).overrideLogicalId('OperatorRole');
 
     // ------------------------------------------------------------ outputs
     new cdk.CfnOutput(this, 'OperatorApiPolicyArn', {
-      description: 'The managed policy an operator\'s IAM principal attaches to call the operator API',
+      description: 'The managed policy that allows calling the operator API (attached to the operator role)',
       value: operatorPolicy.managedPolicyArn,
+    });
+    new cdk.CfnOutput(this, 'OperatorRoleArn', {
+      description: 'The role operators assume to call the operator API',
+      value: operatorRole.roleArn,
     });
     new cdk.CfnOutput(this, 'ApiUrl', { description: 'Base URL of the HTTP API', value: stage.url });
     new cdk.CfnOutput(this, 'TableName', { description: 'DynamoDB table', value: table.tableName });

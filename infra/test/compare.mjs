@@ -318,6 +318,15 @@ function main() {
     return { type: t.Resources.OperatorApiPolicy?.Type ?? null, statements: statementLines(asList(p?.Statement)) };
   };
   check('operator API policy', Object.keys(operatorPolicy(sam)).map((k) => [k, operatorPolicy(sam)[k], operatorPolicy(cdk)[k]]));
+  const operatorRole = (t) => {
+    const p = t.Resources.OperatorRole?.Properties ?? {};
+    return {
+      type: t.Resources.OperatorRole?.Type ?? null,
+      trust: statementLines(asList(p.AssumeRolePolicyDocument?.Statement)),
+      policies: sorted(asList(p.ManagedPolicyArns).map((a) => refOf(a) ?? JSON.stringify(a))),
+    };
+  };
+  check('operator role', Object.keys(operatorRole(sam)).map((k) => [k, operatorRole(sam)[k], operatorRole(cdk)[k]]));
 
   // Every sample event in events/ is for a route of template.yaml, and every route has one.
   const eventsDir = path.join(repoDir, 'events');

@@ -69,6 +69,10 @@ pub struct OrganisationSettings {
     /// The local operator token (`SIGNET_OPERATOR_TOKEN`): the local server's stand-in for
     /// IAM in front of the operator API. Unset: the local operator API refuses everyone.
     pub operator_token: Option<Secret>,
+    /// The IAM principals that are operators (`SIGNET_OPERATOR_PRINCIPALS`: ARN prefixes,
+    /// comma-separated, such as the operator role's assumed-role ARN followed by `/`). Another
+    /// principal API Gateway authorised is refused; none set refuses every one.
+    pub operator_principals: Vec<String>,
 }
 
 /// The INSEE Sirene API.
@@ -305,7 +309,23 @@ fn organisations(v: &Vars<'_>) -> Result<OrganisationSettings, ConfigError> {
         invitation_ttl: v.number("SIGNET_INVITATION_TTL", 7 * 86400, 3600, 30 * 86400)?,
         registrations_per_source_per_hour: v.number("SIGNET_REGISTRATIONS_PER_SOURCE_PER_HOUR", 10, 1, 10_000)?,
         operator_token,
+        operator_principals: operator_principals(v)?,
     })
+}
+
+/// `SIGNET_OPERATOR_PRINCIPALS`: ARN prefixes that each name a role or user precisely.
+fn operator_principals(v: &Vars<'_>) -> Result<Vec<String>, ConfigError> {
+    let Some(list) = v.get("SIGNET_OPERATOR_PRINCIPALS") else { return Ok(vec![]) };
+    let principals: Vec<String> = list.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+    // `arn:aws:sts::<account>:assumed-role/<role>/` at least: never a whole account.
+    let precise = |p: &String| p.starts_with("arn:") && p.split(':').nth(5).is_some_and(|r| r.contains('/'));
+    if !principals.iter().all(precise) {
+        return Err(ConfigError {
+            var: "SIGNET_OPERATOR_PRINCIPALS",
+            reason: "must be ARN prefixes naming a role or user (arn:...:assumed-role/<role>/)".into(),
+        });
+    }
+    Ok(principals)
 }
 
 /// The limits section of the configuration.

@@ -268,6 +268,8 @@ pub fn test_config(extra: &[(&str, &str)]) -> Config {
     vars.entry("SIGNET_GOOGLE_JWKS_URL".into()).or_insert_with(|| google::issuer().jwks_url.clone());
     vars.entry("SIGNET_REGISTRY_FILE".into()).or_insert_with(|| REGISTRY_FILE.into());
     vars.entry("SIGNET_OPERATOR_TOKEN".into()).or_insert_with(|| OPERATOR_TOKEN.into());
+    vars.entry("SIGNET_OPERATOR_PRINCIPALS".into())
+        .or_insert_with(|| "arn:aws:sts::123456789012:assumed-role/SignetOperator/".into());
     signet_shared::app::configuration(&vars).expect("test configuration")
 }
 

@@ -180,6 +180,12 @@ async fn the_operator_api_takes_the_iam_principal_api_gateway_authorised() {
         .unwrap();
     assert_eq!(audit.len(), 1, "the look-up is audited under the principal");
     let mut event: Value = serde_json::from_str(&text).unwrap();
+    // Another principal allowed to invoke the API (a deploy role) is no operator.
+    event["requestContext"]["authorizer"]["iam"]["userArn"] =
+        serde_json::json!("arn:aws:sts::123456789012:assumed-role/DeployRole/ci");
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let response = app.clone().oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "not an operator principal");
     event["requestContext"].as_object_mut().unwrap().remove("authorizer");
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
     let response = app.oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();

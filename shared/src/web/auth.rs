@@ -103,8 +103,9 @@ pub struct IamCaller(pub String);
 /// The header that carries the local operator token (the local server's stand-in for IAM).
 pub const OPERATOR_TOKEN_HEADER: &str = "x-signet-operator-token";
 
-/// A provider's operator: the IAM principal that API Gateway authorised, or, where the
-/// configuration sets a local operator token, whoever presents it. Anyone else is refused.
+/// A provider's operator: the IAM principal that API Gateway authorised when it is one of the
+/// configured operator principals, or, where the configuration sets a local operator token,
+/// whoever presents it. Anyone else is refused.
 pub struct Operator(pub String);
 
 impl FromRequestParts<Services> for Operator {
@@ -112,7 +113,14 @@ impl FromRequestParts<Services> for Operator {
 
     async fn from_request_parts(parts: &mut Parts, services: &Services) -> Result<Self, Self::Rejection> {
         if let Some(IamCaller(arn)) = parts.extensions.get::<IamCaller>() {
-            return Ok(Operator(format!("iam:{arn}")));
+            // Any principal allowed to invoke the API reaches here: only the configured
+            // operator principals are operators.
+            let principals = &services.config.organisations.operator_principals;
+            if principals.iter().any(|p| arn.starts_with(p.as_str())) {
+                return Ok(Operator(format!("iam:{arn}")));
+            }
+            tracing::warn!(principal = %arn, "an IAM principal that is not an operator called the operator API");
+            return Err(Error::new(ErrorCode::TokenInvalid));
         }
         let presented = parts.headers.get(OPERATOR_TOKEN_HEADER).and_then(|v| v.to_str().ok());
         match (&services.config.organisations.operator_token, presented) {
