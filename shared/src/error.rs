@@ -352,6 +352,10 @@ error_codes! {
     PinResetLocked = ("pin_reset_locked", TOO_MANY_REQUESTS,
         "Trop de réponses incorrectes : la réinitialisation du code PIN est bloquée pendant 24 heures.",
         "Too many wrong answers: the PIN reset is locked for 24 hours."),
+    /// 409: the security questions were defined less than three days ago.
+    SecurityQuestionsRecent = ("security_questions_recent", CONFLICT,
+        "Vos questions de sécurité ont été définies il y a moins de trois jours : la réinitialisation du code PIN sera possible ensuite.",
+        "Your security questions were defined less than three days ago: the PIN reset will be possible then."),
     /// 409: another request changed the same thing at the same time; retry.
     Conflict = ("conflict", CONFLICT,
         "Une autre demande a modifié les mêmes informations. Réessayez.",

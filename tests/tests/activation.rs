@@ -532,52 +532,72 @@ async fn a_forgotten_pin_is_reset_with_the_security_answers_and_three_wrong_lock
     }
     let (status, _) = w.call(Method::PUT, path, &h.access, define(answers.clone())).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(w.last_to(&h.email).await.subject.contains("Security questions defined"));
     let (_, defined) = w.call(Method::GET, path, &h.access, Value::Null).await;
     assert_eq!(defined["questions"], json!(["first_pet", "birth_city", "first_school"]));
     assert!(!defined.to_string().contains("lodie"), "never the answers");
-    // Right answers, typed differently (case, accents, spaces): the PIN is reset.
     let reset = format!("/subscriptions/{id}/pin/reset");
     let typed = json!([
         {"question": "first_pet", "answer": "  elodie "},
         {"question": "birth_city", "answer": "SAO   PAULO"},
         {"question": "first_school", "answer": "example school"},
     ]);
+    // Answers just defined reset no PIN for three days (a taken-over session cannot define
+    // them and use them at once; the owner was emailed).
     let (status, body) = w.call(Method::POST, &reset, &h.access, json!({"answers": typed, "pin": "7391"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("security_questions_recent")), "{body}");
+    w.clock.advance(3 * 86400 + 1);
+    let access = sign_in_again(&w, &h).await;
+    // Right answers, typed differently (case, accents, spaces): the PIN is reset.
+    let (status, body) = w.call(Method::POST, &reset, &access, json!({"answers": typed, "pin": "7391"})).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(w.last_to(&h.email).await.subject.contains("PIN reset"));
     // Three wrong answers lock the reset for a day, and the person is emailed.
     let wrong = json!([answers[0], answers[1], {"question": "first_school", "answer": "another school"}]);
     for remaining in [2, 1] {
-        let (status, body) = w.call(Method::POST, &reset, &h.access, json!({"answers": wrong, "pin": "7391"})).await;
+        let (status, body) = w.call(Method::POST, &reset, &access, json!({"answers": wrong, "pin": "7391"})).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("security_answers_wrong")));
         assert_eq!(body["remaining_attempts"], remaining);
     }
-    let (status, body) = w.call(Method::POST, &reset, &h.access, json!({"answers": wrong, "pin": "7391"})).await;
+    let (status, body) = w.call(Method::POST, &reset, &access, json!({"answers": wrong, "pin": "7391"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("pin_reset_locked")));
     assert!(w.last_to(&h.email).await.subject.contains("PIN reset locked"));
-    let (status, body) = w.call(Method::POST, &reset, &h.access, json!({"answers": typed, "pin": "7391"})).await;
+    let (status, body) = w.call(Method::POST, &reset, &access, json!({"answers": typed, "pin": "7391"})).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::TOO_MANY_REQUESTS, Some("pin_reset_locked")),
         "even right ones"
     );
-    // Redefining the questions buys no new tries.
-    w.reauthenticate(&h.access, &h.phone, PASSWORD).await;
-    w.call(Method::PUT, path, &h.access, define(answers.clone())).await;
-    let (status, _) = w.call(Method::POST, &reset, &h.access, json!({"answers": typed, "pin": "7391"})).await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    // Replacing the questions is locked too (it would buy new tries).
+    w.reauthenticate(&access, &h.phone, PASSWORD).await;
+    let replace = json!({"answers": answers, "current_answers": typed});
+    assert_eq!(w.call(Method::PUT, path, &access, replace.clone()).await.0, StatusCode::TOO_MANY_REQUESTS);
     w.clock.advance(86400 + 1);
-    // A day later (a new sign-in: the session idled out meanwhile).
-    let (_, started) = w.post("/login", json!({"email": h.email, "password": PASSWORD})).await;
-    let code = w.last_to(&h.phone).await.code();
-    let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
-    let access = signed_in["access_token"].as_str().unwrap();
-    let (status, body) = w.call(Method::POST, &reset, access, json!({"answers": typed, "pin": "1111"})).await;
+    let access = sign_in_again(&w, &h).await;
+    let (status, body) = w.call(Method::POST, &reset, &access, json!({"answers": typed, "pin": "1111"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pin_invalid")));
-    let (status, _) = w.call(Method::POST, &reset, access, json!({"answers": typed, "pin": "8264"})).await;
+    let (status, _) = w.call(Method::POST, &reset, &access, json!({"answers": typed, "pin": "8264"})).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "a day later, right answers work again");
+    // Replacing the questions takes the current answers; the new ones wait three days.
+    w.reauthenticate(&access, &h.phone, PASSWORD).await;
+    let (status, body) = w.call(Method::PUT, path, &access, define(answers.clone())).await;
+    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("current_answers")));
+    let guess = json!({"answers": answers, "current_answers": wrong});
+    let (status, body) = w.call(Method::PUT, path, &access, guess).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("security_answers_wrong")));
+    assert_eq!(w.call(Method::PUT, path, &access, replace).await.0, StatusCode::NO_CONTENT);
+    let (status, body) = w.call(Method::POST, &reset, &access, json!({"answers": typed, "pin": "8264"})).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("security_questions_recent")));
     // Someone else's signature is not found.
     let other = holder(&w, "pin.other", "sms").await;
     let (status, _) = w.call(Method::POST, &reset, &other.access, json!({"answers": typed, "pin": "8264"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A new sign-in of `h` (time moved past the access token's life); its access token.
+async fn sign_in_again(w: &World, h: &Holder) -> String {
+    let (_, started) = w.post("/login", json!({"email": h.email, "password": PASSWORD})).await;
+    let code = w.last_to(&h.phone).await.code();
+    let (_, signed_in) = w.post("/login/code", json!({"login_token": started["login_token"], "code": code})).await;
+    signed_in["access_token"].as_str().unwrap().to_owned()
 }

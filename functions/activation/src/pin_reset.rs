@@ -68,10 +68,14 @@ pub(crate) async fn show(State(services): State<Services>, Authenticated(_, live
 #[serde(deny_unknown_fields)]
 pub(crate) struct DefineBody {
     answers: Vec<Answered>,
+    /// To replace defined questions: the current answers (all of them).
+    #[serde(default)]
+    current_answers: Vec<Answered>,
 }
 
-/// Defines (or replaces) my questions: a re-authentication within five minutes first. A lock
-/// in force stays (replacing the questions does not buy new tries).
+/// Defines my questions after a re-authentication within five minutes; replacing them also
+/// takes the current answers (counted like a PIN reset's: three wrong ones lock both for a
+/// day). A lock in force stays. I am emailed, and no PIN is reset with them for three days.
 pub(crate) async fn define(
     State(services): State<Services>,
     context: RequestContext,
@@ -80,26 +84,63 @@ pub(crate) async fn define(
 ) -> Result<Response> {
     let now = services.now();
     live.require_recent_authentication(now)?;
+    let person = &live.person;
     let mut questions = security_questions::define(&body.answers, services.config.argon2, now).await?;
-    let previous = stored(&services, &live.person.id).await?;
-    if let Some((_, old)) = &previous {
+    let previous = stored(&services, &person.id).await?;
+    if let Some((item, mut old)) = previous.clone() {
+        old.ensure_unlocked(now)?;
+        if let Some(error) = check_current(&services, &context, person, item, &mut old, &body.current_answers).await? {
+            return Err(error);
+        }
         questions.locked_until = old.locked_until.filter(|until| *until > now);
     }
-    let event = audit(
-        &services,
-        &context,
-        "security_questions.defined",
-        &live.person.id,
-        serde_json::json!({"count": questions.answers.len()}),
-    );
-    let writes =
-        vec![questions.write(&live.person.id, previous.as_ref().map(|(i, _)| i))?, event.write(&services.new_id())?];
+    let detail = serde_json::json!({"count": questions.answers.len(), "replaced": previous.is_some()});
+    let event = audit(&services, &context, "security_questions.defined", &person.id, detail);
+    let read = previous.as_ref().map(|(i, _)| i);
+    let writes = vec![questions.write(&person.id, read)?, event.write(&services.new_id())?];
     services.store.transact(writes).await.map_err(|e| match e {
         StoreError::ConditionFailed(_) => retry::conflict(),
         e => e.into(),
     })?;
     event.log();
+    let email = messages::security_questions_changed(person.email.as_str(), &calendar::utc(now), person.locale);
+    services.send_notice(&email, "security questions defined").await;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Checks the current answers before a replacement; a wrong one is stored (counted, perhaps
+/// locking) before it is answered: `Some(error)` then.
+async fn check_current(
+    services: &Services,
+    context: &RequestContext,
+    person: &signet_shared::domain::people::account::Person,
+    item: signet_shared::ports::store::Item,
+    old: &mut SecurityQuestions,
+    current: &[Answered],
+) -> Result<Option<Error>> {
+    let now = services.now();
+    if current.is_empty() {
+        return Err(Error::new(ErrorCode::InvalidRequest).field("current_answers"));
+    }
+    let error = match old.check(current, services.config.argon2, now).await? {
+        Checked::Right => return Ok(None),
+        Checked::Wrong { locked: true, .. } => Error::new(ErrorCode::PinResetLocked).retry_after(86400),
+        Checked::Wrong { remaining, .. } => {
+            Error::new(ErrorCode::SecurityAnswersWrong).field("current_answers").remaining_attempts(remaining)
+        }
+    };
+    let event = audit(services, context, "security_questions.replace_failed", &person.id, serde_json::json!({}));
+    let writes = vec![old.write(&person.id, Some(&item))?, event.write(&services.new_id())?];
+    services.store.transact(writes).await.map_err(|e| match e {
+        StoreError::ConditionFailed(_) => retry::conflict(),
+        e => e.into(),
+    })?;
+    event.log();
+    if let Some(until) = old.locked_until.filter(|_| error.code == ErrorCode::PinResetLocked) {
+        let email = messages::pin_reset_locked(person.email.as_str(), &calendar::utc(until), person.locale);
+        services.send_notice(&email, "pin reset locked").await;
+    }
+    Ok(Some(error))
 }
 
 #[derive(Deserialize)]
@@ -136,6 +177,7 @@ pub(crate) async fn reset(
         let (item, mut questions) =
             stored(services, &person.id).await?.ok_or_else(|| Error::new(ErrorCode::SecurityQuestionsMissing))?;
         questions.ensure_unlocked(now)?;
+        questions.ensure_settled(now)?;
         let checked = questions.check(&body.answers, services.config.argon2, now).await?;
         let mut writes = vec![questions.write(&person.id, Some(&item))?];
         let (action, outcome) = match checked {

@@ -469,3 +469,12 @@ pub fn pin_reset(to: &str, when: &str, locale: Locale) -> Email {
     };
     email(to, locale, ("Code PIN réinitialisé", "PIN reset"), body)
 }
+
+/// The security questions were defined or changed.
+pub fn security_questions_changed(to: &str, when: &str, locale: Locale) -> Email {
+    let body = match locale {
+        Locale::Fr => format!("Bonjour,\n\nVos questions de sécurité (pour réinitialiser le code PIN de vos signatures) ont été définies le {when} (UTC). La réinitialisation du code PIN sera possible dans trois jours.\n\nSi ce n'était pas vous, changez votre mot de passe et contactez notre support."),
+        Locale::En => format!("Hello,\n\nYour security questions (to reset the PIN of your signatures) were defined on {when} (UTC). Resetting a PIN will be possible in three days.\n\nIf this was not you, change your password and contact our support."),
+    };
+    email(to, locale, ("Questions de sécurité définies", "Security questions defined"), body)
+}

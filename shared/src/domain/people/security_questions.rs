@@ -5,6 +5,8 @@
 //! password or a second factor asks them.
 //!
 //! Three wrong answers within a day lock the PIN reset for a day, and the person is emailed.
+//! Replacing the questions takes the current answers (counted like any); defining them emails
+//! the person, and they reset no PIN before three days.
 
 use crate::config::Argon2Params;
 use crate::domain::keys;
@@ -38,6 +40,10 @@ pub const QUESTIONS: [(&str, &str, &str); 8] = [
 
 /// At least this many questions.
 pub const MINIMUM: usize = 3;
+
+/// How long after the questions are defined (or changed) a PIN may be reset with them: a
+/// session taken over cannot define answers and use them at once (the owner is emailed).
+pub const SETTLING_SECONDS: i64 = 3 * 86400;
 
 /// Wrong answers, within a day, that lock the reset for a day.
 pub const WRONG_ANSWERS_BEFORE_LOCK: u32 = 3;
@@ -141,6 +147,15 @@ impl SecurityQuestions {
             }
             _ => Ok(()),
         }
+    }
+
+    /// `security_questions_recent` (with the wait) while they are too new to reset a PIN.
+    pub fn ensure_settled(&self, now: i64) -> Result<()> {
+        let ready = self.set_at + SETTLING_SECONDS;
+        if now < ready {
+            return Err(Error::new(ErrorCode::SecurityQuestionsRecent).retry_after((ready - now).max(1) as u64));
+        }
+        Ok(())
     }
 
     /// Checks answers to every defined question (all are asked; which one was wrong is not
