@@ -243,9 +243,11 @@ pub struct World {
 
 static SEQUENCE: AtomicU32 = AtomicU32::new(0);
 
+/// A tag no other scenario of this run, nor of an earlier run against the same moto server,
+/// has: the scenario's number in its test binary, the binary's process id and the time.
 fn unique_tag() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("t{}x{}", SEQUENCE.fetch_add(1, Ordering::SeqCst), nanos % 100_000)
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("t{}x{}p{}", SEQUENCE.fetch_add(1, Ordering::SeqCst), nanos % 1_000_000_000_000, std::process::id())
 }
 
 /// The payment webhook's signing secret in the scenarios (they sign deliveries with it).

@@ -578,19 +578,33 @@ async fn a_forgotten_pin_is_reset_with_the_security_answers_and_three_wrong_lock
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pin_invalid")));
     let (status, _) = w.call(Method::POST, &reset, &access, json!({"answers": typed, "pin": "8264"})).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "a day later, right answers work again");
-    // Replacing the questions takes the current answers; the new ones wait three days.
+    replacing_takes_the_current_answers(&w, &h, &access, &reset, (&answers, &typed, &wrong)).await;
+}
+
+/// Replacing the questions takes the current answers; the new ones wait three days.
+async fn replacing_takes_the_current_answers(
+    w: &World,
+    h: &Holder,
+    access: &str,
+    reset: &str,
+    (answers, typed, wrong): (&Value, &Value, &Value),
+) {
+    let path = "/account/security-questions";
+    let define = |answers: &Value| json!({"answers": answers});
+    let replace = json!({"answers": answers, "current_answers": typed});
+    let access = access.to_owned();
     w.reauthenticate(&access, &h.phone, PASSWORD).await;
-    let (status, body) = w.call(Method::PUT, path, &access, define(answers.clone())).await;
+    let (status, body) = w.call(Method::PUT, path, &access, define(answers)).await;
     assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("current_answers")));
     let guess = json!({"answers": answers, "current_answers": wrong});
     let (status, body) = w.call(Method::PUT, path, &access, guess).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("security_answers_wrong")));
     assert_eq!(w.call(Method::PUT, path, &access, replace).await.0, StatusCode::NO_CONTENT);
-    let (status, body) = w.call(Method::POST, &reset, &access, json!({"answers": typed, "pin": "8264"})).await;
+    let (status, body) = w.call(Method::POST, reset, &access, json!({"answers": typed, "pin": "8264"})).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("security_questions_recent")));
     // Someone else's signature is not found.
-    let other = holder(&w, "pin.other", "sms").await;
-    let (status, _) = w.call(Method::POST, &reset, &other.access, json!({"answers": typed, "pin": "8264"})).await;
+    let other = holder(w, "pin.other", "sms").await;
+    let (status, _) = w.call(Method::POST, reset, &other.access, json!({"answers": typed, "pin": "8264"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

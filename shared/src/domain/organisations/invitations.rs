@@ -379,6 +379,55 @@ pub async fn accept(
 
 type NewAccount = (String, String, String, Locale);
 
+/// Who accepts, checked: the signed-in person (whose address must be the invited one, not
+/// yet a member), or a new account for the invited address (which must have none): the
+/// writes that create it, the person's id, and the new account's identifier.
+async fn acceptor_writes(
+    services: &Services,
+    invitation: &Invitation,
+    existing: &[Membership],
+    acceptor: &Acceptor,
+    new_account: Option<&NewAccount>,
+) -> Result<(Vec<Write>, String, Option<String>)> {
+    match (acceptor, new_account) {
+        (Acceptor::Existing(person), _) => {
+            if person.email != invitation.email {
+                return Err(Error::new(ErrorCode::InvitationForAnotherPerson));
+            }
+            if existing.iter().any(|m| m.person_id == person.id) {
+                return Err(Error::new(ErrorCode::AlreadyMember));
+            }
+            Ok((Vec::new(), person.id.clone(), None))
+        }
+        (Acceptor::NewAccount { .. }, Some((first, last, hash, locale))) => {
+            if services.store.get(&keys::email_guard(&invitation.email)).await?.is_some() {
+                return Err(Error::new(ErrorCode::SignInToAccept));
+            }
+            let identifier = super::new_identifier(services.random.as_ref());
+            let email = invitation.email.clone();
+            let mut person = Person::new(
+                services.new_id(),
+                email,
+                first.clone(),
+                last.clone(),
+                *locale,
+                hash.clone(),
+                None,
+                services.now(),
+            );
+            person.identifier = Some(identifier.clone());
+            let guard = EmailGuard { person_id: person.id.clone() };
+            let writes = vec![
+                Write::create(Item::new(keys::email_guard(&person.email), &guard)?),
+                Write::create(Item::new(keys::identifier_guard(&identifier), &guard)?),
+                Write::create(Item::new(keys::person(&person.id), &person)?),
+            ];
+            Ok((writes, person.id, Some(identifier)))
+        }
+        (Acceptor::NewAccount { .. }, None) => Err(Error::internal("new account without its details")),
+    }
+}
+
 /// One round of an acceptance on the invitation as read.
 async fn accept_round(
     services: &Services,
@@ -388,7 +437,6 @@ async fn accept_round(
     acceptor: &Acceptor,
     new_account: Option<&NewAccount>,
 ) -> Result<Round<(Accepted, EmailAddress), Option<(Item, Invitation)>>> {
-    let store = services.store.as_ref();
     let space_id = &invitation.space_id;
     let loaded = super::load(services, space_id).await?;
     let Some(items) = members::current(services, &loaded).await? else { return Ok(Round::Again(None)) };
@@ -401,43 +449,8 @@ async fn accept_round(
     {
         return Err(Error::new(ErrorCode::InvitationUnavailable).field("token"));
     }
-    let mut writes = Vec::new();
-    let mut identifier = None;
-    let person_id = match (acceptor, new_account) {
-        (Acceptor::Existing(person), _) => {
-            if person.email != invitation.email {
-                return Err(Error::new(ErrorCode::InvitationForAnotherPerson));
-            }
-            if existing.iter().any(|m| m.person_id == person.id) {
-                return Err(Error::new(ErrorCode::AlreadyMember));
-            }
-            person.id.clone()
-        }
-        (Acceptor::NewAccount { .. }, Some((first, last, hash, locale))) => {
-            if store.get(&keys::email_guard(&invitation.email)).await?.is_some() {
-                return Err(Error::new(ErrorCode::SignInToAccept));
-            }
-            let ident = super::new_identifier(services.random.as_ref());
-            let mut person = Person::new(
-                services.new_id(),
-                invitation.email.clone(),
-                first.clone(),
-                last.clone(),
-                *locale,
-                hash.clone(),
-                None,
-                services.now(),
-            );
-            person.identifier = Some(ident.clone());
-            let guard = EmailGuard { person_id: person.id.clone() };
-            writes.push(Write::create(Item::new(keys::email_guard(&person.email), &guard)?));
-            writes.push(Write::create(Item::new(keys::identifier_guard(&ident), &guard)?));
-            writes.push(Write::create(Item::new(keys::person(&person.id), &person)?));
-            identifier = Some(ident);
-            person.id
-        }
-        (Acceptor::NewAccount { .. }, None) => return Err(Error::internal("new account without its details")),
-    };
+    let (mut writes, person_id, identifier) =
+        acceptor_writes(services, &invitation, &existing, acceptor, new_account).await?;
     let membership = Membership {
         person_id: person_id.clone(),
         space_id: space_id.clone(),

@@ -260,6 +260,27 @@ struct RegistrationWrites {
     event: AuditEvent,
 }
 
+/// The space of a new organisation: its billing details name the administrator as the billing
+/// contact until they appoint one; not invoiced; its terms to accept.
+fn space_of(organisation: &Organisation, administrator: &EmailAddress, now: i64) -> CustomerSpace {
+    CustomerSpace {
+        id: organisation.space_id.clone(),
+        kind: SpaceKind::Organisation,
+        name: organisation.name.clone(),
+        created_at: now,
+        billing: Some(BillingProfile {
+            name: organisation.name.clone(),
+            country: organisation.registration.country.clone(),
+            region: None,
+            vat_number: (organisation.registration.jurisdiction == Jurisdiction::EuropeanUnion)
+                .then(|| organisation.registration.number.clone()),
+            invoicing_enabled: false,
+            billing_contact: Some(administrator.clone()),
+            terms: OrganisationTerms::Pending,
+        }),
+    }
+}
+
 /// The transaction of a registration: the guard, the space and its organisation, the
 /// administrator's membership (all roles until they appoint others) and, for a new person,
 /// the person with their email and identifier guards; the audit event.
@@ -278,22 +299,7 @@ fn registration_writes(
     let organisation = &organisation;
     let space_id = &organisation.space_id;
     let (first, last, email) = &checked.admin;
-    let space = CustomerSpace {
-        id: space_id.clone(),
-        kind: SpaceKind::Organisation,
-        name: organisation.name.clone(),
-        created_at: now,
-        billing: Some(BillingProfile {
-            name: organisation.name.clone(),
-            country: organisation.registration.country.clone(),
-            region: None,
-            vat_number: (organisation.registration.jurisdiction == Jurisdiction::EuropeanUnion)
-                .then(|| organisation.registration.number.clone()),
-            invoicing_enabled: false,
-            billing_contact: Some(email.clone()),
-            terms: OrganisationTerms::Pending,
-        }),
-    };
+    let space = space_of(organisation, email, now);
     let mut writes = vec![
         Write::create(Item::new(guard.clone(), &RegistrationGuard { space_id: space_id.clone() })?),
         Write::create(Item::new(keys::space(space_id), &space)?),
