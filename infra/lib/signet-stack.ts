@@ -111,7 +111,6 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /login/space',
       'POST /login/no-access',
       'POST /login/setup/password',
-      'POST /login/setup/phone',
       'POST /login/setup/phone/confirm',
       'POST /login/setup/app',
       'POST /login/setup/app/confirm',
@@ -155,6 +154,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /account/alternate-email',
       'POST /account/alternate-email/verify',
       'DELETE /account/alternate-email',
+      'POST /login/setup/phone',
     ],
     statements: ({ table, key }) => [
       tableAccess(table),

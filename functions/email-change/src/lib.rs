@@ -9,12 +9,16 @@
 //! An address that belongs to another person gets the same answer (its owner is emailed
 //! instead of a link).
 //!
-//! The routes are declared once below; `login_email.rs`, `phone.rs` and `alternate.rs` hold
-//! one concern each.
+//! It also sends the code to the phone a first sign-in enrols (`setup_phone.rs`): the function
+//! that parses phone numbers does, the login (which carries no phone-number metadata) confirms.
+//!
+//! The routes are declared once below; `login_email.rs`, `phone.rs`, `alternate.rs` and
+//! `setup_phone.rs` hold one concern each.
 
 mod alternate;
 mod login_email;
 mod phone;
+mod setup_phone;
 
 use crate::alternate::{add_alternate, remove_alternate, verify_alternate};
 use crate::login_email::{confirm_change, request_change, verify_link};
@@ -39,6 +43,7 @@ signet_shared::routes! {
     POST "/account/alternate-email" => add_alternate,
     POST "/account/alternate-email/verify" => verify_alternate,
     DELETE "/account/alternate-email" => remove_alternate,
+    POST "/login/setup/phone" => setup_phone::request_phone,
 }
 
 #[derive(Serialize)]

@@ -39,7 +39,6 @@ signet_shared::routes! {
     POST "/login/space" => second_step::choose_space,
     POST "/login/no-access" => no_access::no_access,
     POST "/login/setup/password" => setup::set_password,
-    POST "/login/setup/phone" => setup::request_phone,
     POST "/login/setup/phone/confirm" => setup::confirm_phone,
     POST "/login/setup/app" => setup::enrol_app,
     POST "/login/setup/app/confirm" => setup::confirm_app,

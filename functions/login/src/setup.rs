@@ -4,6 +4,10 @@
 //! enrol a second factor (a phone, confirmed by a code sent by SMS or voice call, or an
 //! authenticator app, confirmed by its first code); only then does it open a session. A
 //! person without a second factor never gets a session on a password alone.
+//!
+//! The phone's code is sent by the email-change function (`POST /login/setup/phone`: it
+//! parses phone numbers, which this function does not carry); the rest is here, with what
+//! both share in [`signet_shared::domain::second_factor::enrolment`].
 
 use crate::audit;
 use crate::second_step::after_second_factor;
@@ -14,22 +18,18 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::keys;
-use signet_shared::domain::people::account::{self, Person, PhoneFactor};
+use signet_shared::domain::people::account::{Person, PhoneFactor};
 use signet_shared::domain::people::password::{self, Verified};
-use signet_shared::domain::people::phone::{PhoneChannel, PhoneNumber};
+use signet_shared::domain::people::phone::PhoneChannel;
 use signet_shared::domain::retry::{self, Round};
-use signet_shared::domain::second_factor::otp::{self, CodeCheck, SentCode};
-use signet_shared::domain::second_factor::step::{self, Commit, Step};
+use signet_shared::domain::second_factor::enrolment::{self, PendingPhone, Setup};
+use signet_shared::domain::second_factor::otp::CodeCheck;
+use signet_shared::domain::second_factor::step::{self, Commit};
 use signet_shared::domain::second_factor::totp::{self, TotpCheck, TotpFactor};
 use signet_shared::domain::second_factor::{self};
-use signet_shared::domain::secret_token;
 use signet_shared::ports::store::{Condition, Item, Write};
-use signet_shared::ports::Sealed;
 use signet_shared::web::{json, ApiJson};
-use signet_shared::{domain::throttle, Error, ErrorCode, Result, Services};
-
-/// How long a phone enrolment waits for its code.
-const PHONE_TTL: i64 = 900;
+use signet_shared::{Error, ErrorCode, Result, Services};
 
 /// What a login answers when the account must be set up first.
 #[derive(Serialize)]
@@ -56,56 +56,12 @@ pub(crate) fn setup_required(token: &str, person: &Person) -> Response {
     )
 }
 
-/// The login step of a set-up token and its person (with their items), as stored.
-struct SetupState {
-    step_item: Item,
-    step: Step,
-    person_item: Item,
-    person: Person,
-}
-
-async fn state(services: &Services, token: &str) -> Result<SetupState> {
-    let (step_item, step) = step::load(services, token, Some("login")).await?;
-    let invalid = || Error::new(ErrorCode::LoginInvalid).field("login_token");
-    let person_item = services.store.get(&keys::person(&step.person_id)).await?.ok_or_else(invalid)?;
-    let person: Person = person_item.decode()?;
-    if person.session_epoch != step.epoch {
-        return Err(invalid());
-    }
-    Ok(SetupState { step_item, step, person_item, person })
-}
-
 /// After a set-up step: what is still missing, or the session (or the choice of space).
 async fn next(services: &Services, context: &RequestContext, token: &str, person: &Person) -> Result<Response> {
     if person.needs_setup() {
         return Ok(setup_required(token, person));
     }
     after_second_factor(services, context, token, None).await
-}
-
-/// After a reset of the second factor, the token of the link emailed with it: without it a
-/// password alone would choose the next second factor.
-fn require_enrolment_link(person: &Person, token: Option<&str>, now: i64) -> Result<()> {
-    let Some(link) = &person.enrolment_link else { return Ok(()) };
-    let presented = token.and_then(secret_token::parse);
-    if !presented.is_some_and(|t| t.matches(&link.token_hash)) {
-        return Err(Error::new(ErrorCode::LinkInvalid).field("enrolment_token"));
-    }
-    if now >= link.expires_at {
-        return Err(Error::new(ErrorCode::LinkExpired).field("enrolment_token"));
-    }
-    Ok(())
-}
-
-/// A set-up step that needs the temporary password replaced first, and no factor yet.
-fn require_factor_step(person: &Person) -> Result<()> {
-    if person.temporary_password_until.is_some() {
-        return Err(Error::new(ErrorCode::SetupRequired).field("password"));
-    }
-    if person.phone.is_some() || person.confirmed_totp().is_some() {
-        return Err(Error::new(ErrorCode::Conflict));
-    }
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -121,7 +77,7 @@ pub(crate) async fn set_password(
     context: RequestContext,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> Result<Response> {
-    let SetupState { person_item, mut person, .. } = state(&services, &body.login_token).await?;
+    let Setup { person_item, mut person, .. } = enrolment::load(&services, &body.login_token).await?;
     let Some(until) = person.temporary_password_until else { return Err(Error::new(ErrorCode::Conflict)) };
     if services.now() >= until {
         return Err(Error::new(ErrorCode::TemporaryPasswordExpired));
@@ -144,116 +100,11 @@ pub(crate) async fn set_password(
     next(&services, &context, &body.login_token, &person).await
 }
 
-/// A phone being enrolled (`PERSON#<id>` / `SETUP#PHONE`, expires).
-#[derive(Serialize, Deserialize)]
-struct PendingPhone {
-    step_id: String,
-    phone: Sealed,
-    hint: String,
-    channel: PhoneChannel,
-    code: SentCode,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PhoneBody {
-    login_token: String,
-    phone: String,
-    channel: PhoneChannel,
-    #[serde(default)]
-    enrolment_token: Option<String>,
-}
-
-#[derive(Serialize)]
-struct CodeSent {
-    status: &'static str,
-    login_token: String,
-    phone_hint: String,
-    channel: PhoneChannel,
-    code_expires_at: i64,
-}
-
-/// The phone to enrol: a code goes to it by the chosen channel. Bounded like a phone change
-/// (per person and per source address, and per number): a set-up step cannot have Signet
-/// call number after number.
-pub(crate) async fn request_phone(
-    State(services): State<Services>,
-    context: RequestContext,
-    ApiJson(body): ApiJson<PhoneBody>,
-) -> Result<Response> {
-    let SetupState { step, person, .. } = state(&services, &body.login_token).await?;
-    require_factor_step(&person)?;
-    require_enrolment_link(&person, body.enrolment_token.as_deref(), services.now())?;
-    let limits = &services.config.limits;
-    let phone = PhoneNumber::parse(&body.phone, &limits.phone_countries)?;
-    let now = services.now();
-    second_factor::ensure_person_may_try(&person, now)?;
-    let store = services.store.as_ref();
-    let per_hour = limits.phone_changes_per_person_per_hour;
-    throttle::enforce(store, "phone-change-person", &person.id, 3600, per_hour, now).await?;
-    let per_source = limits.phone_changes_per_source_per_hour;
-    throttle::enforce(store, "phone-change-source", &context.source_ip, 3600, per_source, now).await?;
-    // A newer request replaces a pending one and inherits its wrong codes.
-    let carried = match store.get(&keys::setup_phone(&person.id)).await? {
-        Some(item) => item.decode::<PendingPhone>()?.code.failed_attempts,
-        None => 0,
-    };
-    if carried >= limits.code_max_attempts {
-        return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
-    }
-    let sealed = services.keys.seal(phone.as_str().as_bytes(), &account::person_phone_context(&person.id)).await?;
-    let (mut code_challenge, code) =
-        SentCode::issue("setup_phone", &step.id, body.channel, now, limits, services.random.as_ref());
-    code_challenge.failed_attempts = carried;
-    let pending = PendingPhone {
-        step_id: step.id,
-        phone: sealed,
-        hint: phone.hint(),
-        channel: body.channel,
-        code: code_challenge,
-    };
-    otp::limit_sending(&services, &context.source_ip, &phone, otp::Number::Unverified).await?;
-    let item = Item::new(keys::setup_phone(&person.id), &pending)?.expires_at(now + PHONE_TTL);
-    store.write(Write::Put { item, condition: Condition::None }).await?;
-    otp::deliver(&services, &phone, body.channel, &code, person.locale).await?;
-    let sent = CodeSent {
-        status: "code_sent",
-        login_token: body.login_token,
-        phone_hint: pending.hint,
-        channel: body.channel,
-        code_expires_at: pending.code.expires_at,
-    };
-    Ok(json(StatusCode::OK, &sent))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CodeBody {
     login_token: String,
     code: String,
-}
-
-/// The set-up step of a token and the enrolment it awaits a code for (its item, and the
-/// enrolment): `conflict` when none is waiting for this step; no more tries once the person
-/// has given too many wrong answers this hour.
-async fn awaited<T: serde::de::DeserializeOwned>(
-    services: &Services,
-    token: &str,
-    key: fn(&str) -> signet_shared::ports::store::Key,
-    step_of: fn(&T) -> &String,
-) -> Result<(SetupState, Item, T)> {
-    let s = state(services, token).await?;
-    require_factor_step(&s.person)?;
-    let conflict = || Error::new(ErrorCode::Conflict);
-    let item = services.store.get(&key(&s.person.id)).await?.ok_or_else(conflict)?;
-    let pending: T = item.decode()?;
-    if *step_of(&pending) != s.step.id {
-        return Err(conflict());
-    }
-    if second_factor::person_exhausted(&s.person, services.now()) {
-        return Err(Error::new(ErrorCode::CodeAttemptsExceeded));
-    }
-    Ok((s, item, pending))
 }
 
 /// The code received on the phone: it becomes the second factor, and the sign-in goes on.
@@ -266,7 +117,7 @@ pub(crate) async fn confirm_phone(
     let (services, context, body) = (&services, &context, &body);
     let person = retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
         let (s, item, mut pending) =
-            awaited::<PendingPhone>(services, &body.login_token, keys::setup_phone, |p| &p.step_id).await?;
+            enrolment::awaited::<PendingPhone>(services, &body.login_token, keys::setup_phone, |p| &p.step_id).await?;
         let now = services.now();
         let check = pending.code.check(&body.code, now, &services.config.limits);
         let mut person = s.person.clone();
@@ -294,7 +145,7 @@ pub(crate) async fn confirm_phone(
 async fn enrolled(
     services: &Services,
     context: &RequestContext,
-    s: SetupState,
+    s: Setup,
     person: Person,
     pending_delete: Write,
     amr: &str,
@@ -326,9 +177,9 @@ pub(crate) struct TokenBody {
 /// An authenticator app to enrol: its seed (sealed), `otpauth://` URI, QR code and backup
 /// codes, shown once.
 pub(crate) async fn enrol_app(State(services): State<Services>, ApiJson(body): ApiJson<TokenBody>) -> Result<Response> {
-    let SetupState { step, person, .. } = state(&services, &body.login_token).await?;
-    require_factor_step(&person)?;
-    require_enrolment_link(&person, body.enrolment_token.as_deref(), services.now())?;
+    let Setup { step, person, .. } = enrolment::load(&services, &body.login_token).await?;
+    enrolment::require_factor_step(&person)?;
+    enrolment::require_enrolment_link(&person, body.enrolment_token.as_deref(), services.now())?;
     let (seed, enrolment, hashes, salt) = totp::enrol(person.email.as_str(), services.random.as_ref())?;
     let sealed = services.keys.seal(&seed, &totp::seed_context(&person.id)).await?;
     let pending = PendingTotp {
@@ -352,7 +203,8 @@ pub(crate) async fn confirm_app(
     let (services, context, body) = (&services, &context, &body);
     let person = retry::optimistic(step::COMMIT_ROUNDS, retry::busy, || async move {
         let (s, item, mut pending) =
-            awaited::<PendingTotp>(services, &body.login_token, keys::pending_app, |p| &p.session_id).await?;
+            enrolment::awaited::<PendingTotp>(services, &body.login_token, keys::pending_app, |p| &p.session_id)
+                .await?;
         let now = services.now();
         let seed = services.keys.open(&pending.factor.seed, &totp::seed_context(&s.person.id)).await?;
         let delete = Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) };

@@ -8,6 +8,7 @@
 //! endless supply of guesses by starting login after login). The person's count lives in
 //! the person's item, which every step reads anyway: it costs no extra call.
 
+pub mod enrolment;
 pub mod otp;
 pub mod step;
 pub mod totp;
