@@ -98,10 +98,7 @@ pub(crate) async fn define(
     let event = audit(&services, &context, "security_questions.defined", &person.id, detail);
     let read = previous.as_ref().map(|(i, _)| i);
     let writes = vec![questions.write(&person.id, read)?, event.write(&services.new_id())?];
-    services.store.transact(writes).await.map_err(|e| match e {
-        StoreError::ConditionFailed(_) => retry::conflict(),
-        e => e.into(),
-    })?;
+    retry::or_conflict(services.store.transact(writes).await)?;
     event.log();
     let email = messages::security_questions_changed(person.email.as_str(), &calendar::utc(now), person.locale);
     services.send_notice(&email, "security questions defined").await;
@@ -131,10 +128,7 @@ async fn check_current(
     };
     let event = audit(services, context, "security_questions.replace_failed", &person.id, serde_json::json!({}));
     let writes = vec![old.write(&person.id, Some(&item))?, event.write(&services.new_id())?];
-    services.store.transact(writes).await.map_err(|e| match e {
-        StoreError::ConditionFailed(_) => retry::conflict(),
-        e => e.into(),
-    })?;
+    retry::or_conflict(services.store.transact(writes).await)?;
     event.log();
     if let Some(until) = old.locked_until.filter(|_| error.code == ErrorCode::PinResetLocked) {
         let email = messages::pin_reset_locked(person.email.as_str(), &calendar::utc(until), person.locale);

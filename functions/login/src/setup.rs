@@ -92,10 +92,7 @@ pub(crate) async fn set_password(
     person.temporary_password_until = None;
     let event = audit(&services, &context, "account.setup_password_set", &person.id, serde_json::json!({}));
     let writes = vec![Write::replace(person_item.next(&person)?), event.write(&services.new_id())?];
-    services.store.transact(writes).await.map_err(|e| match e {
-        signet_shared::ports::store::StoreError::ConditionFailed(_) => retry::conflict(),
-        e => e.into(),
-    })?;
+    retry::or_conflict(services.store.transact(writes).await)?;
     event.log();
     next(&services, &context, &body.login_token, &person).await
 }

@@ -63,6 +63,15 @@ pub fn settle<T, E: From<StoreError>>(written: Result<(), StoreError>, value: T)
     }
 }
 
+/// A conditional write made once (not in a loop): a failed condition — someone wrote first —
+/// is a `conflict`, the client's to retry.
+pub fn or_conflict(written: Result<(), StoreError>) -> Result<(), Error> {
+    written.map_err(|e| match e {
+        StoreError::ConditionFailed(_) => conflict(),
+        e => e.into(),
+    })
+}
+
 /// Too many lost races: the client may retry in a second.
 pub fn busy() -> Error {
     Error::new(ErrorCode::ServiceUnavailable).retry_after(1)

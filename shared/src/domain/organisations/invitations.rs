@@ -252,10 +252,7 @@ pub async fn resend(
         },
         event.write(&services.new_id())?,
     ];
-    services.store.transact(writes).await.map_err(|e| match e {
-        StoreError::ConditionFailed(_) => retry::conflict(),
-        e => e.into(),
-    })?;
+    retry::or_conflict(services.store.transact(writes).await)?;
     event.log();
     send(services, &loaded.space.name, &invitation, &token.token).await?;
     Ok(InvitationView {
