@@ -276,6 +276,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /operator/people/{person_id}/sessions/end',
       'POST /operator/organisations/search',
       'PUT /operator/organisations/{space_id}/invoicing',
+      'POST /operator/organisations/{space_id}/invitations',
     ],
     iamAuthorized: true,
     environment: (p) => ({

@@ -17,6 +17,7 @@ scenarios!(
     no_access_to_the_app_an_administrator_resets_the_second_factor,
     operators_are_authorised_audited_and_people_told,
     the_last_administrator_and_the_single_roles_stay,
+    an_operator_hands_a_squatted_organisation_to_its_real_administrator,
 );
 
 /// A cloud signature of `holder` in `space`, ending in `days` days.
@@ -443,4 +444,37 @@ async fn the_last_administrator_and_the_single_roles_stay(w: World) {
     assert_eq!((status, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"));
     let (status, _) = status_of(&w, Method::PUT, &user_roles, &user, json!({"roles": ["owner"]})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn an_operator_hands_a_squatted_organisation_to_its_real_administrator(w: World) {
+    // Someone not entitled to it registered the entity; its real administrator cannot.
+    let squatter = registered(&w, SIRET, "squatter").await;
+    let real = w.email("real.admin");
+    let (status, _) = w.post("/organisations", form(SIRET, &real)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // The provider's support checks who is entitled, and invites them as administrator.
+    let space = space_of(&w, &squatter).await;
+    let path = format!("/operator/organisations/{space}/invitations");
+    let body = json!({"email": real, "roles": ["administrator", "legal_representative", "billing_contact"]});
+    let (status, invited) = operator(&w, Method::POST, &path, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{invited}");
+    let (status, _, refused) =
+        w.send(Method::POST, &path, &[("content-type", "application/json")], b"{}".to_vec()).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")));
+    let admin = accept_and_sign_in(&w, &real).await;
+    let (_, list) = w.call(Method::GET, "/organisation/members", &admin.access, Value::Null).await;
+    let roles_of =
+        |id: &str| list["members"].as_array().unwrap().iter().find(|m| m["person_id"] == id).unwrap()["roles"].clone();
+    assert_eq!(roles_of(&admin.person_id), json!(["administrator", "legal_representative", "billing_contact"]));
+    assert_eq!(roles_of(&squatter.person_id), json!(["administrator"]), "the single roles moved");
+    // The real administrator removes the squatter.
+    let remove = format!("/organisation/members/{}", squatter.person_id);
+    assert_eq!(w.call(Method::DELETE, &remove, &admin.access, Value::Null).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(w.call(Method::GET, "/organisation", &squatter.access, Value::Null).await.0, StatusCode::NOT_FOUND);
+    let events = w.services.store.query(&format!("AUDIT#space:{space}"), "", 100).await.unwrap();
+    let invited_by_operator = events
+        .iter()
+        .map(|e| e.decode::<Value>().unwrap())
+        .any(|e| e["action"] == "organisation.invited" && e["actor"] == "operator:local-operator");
+    assert!(invited_by_operator, "audited under the operator");
 }

@@ -1,6 +1,7 @@
 //! The provider's operators (its staff): find an account or an organisation, enable or
-//! disable invoicing for an organisation, reset a person's second factor, end a person's
-//! sessions. Every action, look-ups included, is audited with the operator's identity; a
+//! disable invoicing for an organisation, invite someone to an organisation (its real
+//! administrator, when its registrant was not entitled to it), reset a person's second
+//! factor, end a person's sessions. Every action, look-ups included, is audited with the operator's identity; a
 //! person acted upon is told.
 //!
 //! Deployed, the routes sit behind the HTTP API's `AWS_IAM` authorizer: the operator is the
@@ -23,6 +24,7 @@ signet_shared::routes! {
     POST "/operator/people/{person_id}/sessions/end" => people::end_sessions,
     POST "/operator/organisations/search" => organisations::search,
     PUT "/operator/organisations/{space_id}/invoicing" => organisations::set_invoicing,
+    POST "/operator/organisations/{space_id}/invitations" => organisations::invite,
 }
 
 /// Records an operator's look-up (what was searched for, not what was found).

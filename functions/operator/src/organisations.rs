@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use signet_shared::domain::audit::RequestContext;
 use signet_shared::domain::keys;
 use signet_shared::domain::organisations::registration::{Jurisdiction, Registration};
-use signet_shared::domain::organisations::{self, members};
+use signet_shared::domain::organisations::{self, invitations, members};
 use signet_shared::domain::people::account::Role;
 use signet_shared::web::auth::Operator;
 use signet_shared::web::{json, ApiJson};
@@ -91,4 +91,26 @@ pub(crate) async fn set_invoicing(
 ) -> Result<Response> {
     organisations::set_invoicing(&services, &context, &operator, &space_id, body.enabled).await?;
     Ok(json(StatusCode::OK, &view(&services, &space_id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InviteBody {
+    email: String,
+    roles: Vec<Role>,
+}
+
+/// Invites someone to an organisation's space, with any roles: how an organisation whose
+/// registrant was not entitled to it gets its real administrator (who then manages the
+/// members, the registrant included). The invitee is emailed; audited.
+pub(crate) async fn invite(
+    State(services): State<Services>,
+    context: RequestContext,
+    Operator(operator): Operator,
+    Path(space_id): Path<String>,
+    ApiJson(body): ApiJson<InviteBody>,
+) -> Result<Response> {
+    let view =
+        invitations::invite_by_operator(&services, &context, &operator, &space_id, &body.email, body.roles).await?;
+    Ok(json(StatusCode::CREATED, &view))
 }

@@ -115,52 +115,80 @@ pub async fn invite(
     locale: Locale,
 ) -> Result<InvitationView> {
     permissions::require(actor, Permission::ManageMembers)?;
+    invite_as(services, context, &actor.space_id, &actor.person_id, email, roles, locale).await
+}
+
+/// The prefix of an invitation's `invited_by` when a provider's operator made it.
+pub const OPERATOR_PREFIX: &str = "operator:";
+
+/// A provider's operator invites an address to a space (an administrator for an organisation
+/// whose registrant was not entitled to it, say: the new administrator then manages the
+/// members). The invitation holds whatever the space's own administrators do.
+pub async fn invite_by_operator(
+    services: &Services,
+    context: &RequestContext,
+    operator: &str,
+    space_id: &str,
+    email: &str,
+    roles: Vec<Role>,
+) -> Result<InvitationView> {
+    if !crate::domain::crypto::is_random_id(space_id) {
+        return Err(Error::new(ErrorCode::NotFound).field("space_id"));
+    }
+    let inviter = format!("{OPERATOR_PREFIX}{operator}");
+    invite_as(services, context, space_id, &inviter, email, roles, Locale::Fr).await
+}
+
+/// An invitation made by `inviter` (a member's person id, or an operator's identity).
+async fn invite_as(
+    services: &Services,
+    context: &RequestContext,
+    space_id: &str,
+    inviter: &str,
+    email: &str,
+    roles: Vec<Role>,
+    locale: Locale,
+) -> Result<InvitationView> {
     let email = EmailAddress::parse(email)?;
     let roles = normalise_roles(roles)?;
     let store = services.store.as_ref();
     if let Some(guard) = store.get(&keys::email_guard(&email)).await? {
         let person_id = guard.decode::<EmailGuard>()?.person_id;
-        if store.get(&keys::membership(&person_id, &actor.space_id)).await?.is_some() {
+        if store.get(&keys::membership(&person_id, space_id)).await?.is_some() {
             return Err(Error::new(ErrorCode::AlreadyMember).field("email"));
         }
     }
-    let loaded = super::load(services, &actor.space_id).await?;
+    let loaded = super::load(services, space_id).await?;
     let now = services.now();
     let id = services.new_id();
     let token = secret_token::issue(&id, services.random.as_ref());
     let invitation = Invitation {
         id: id.clone(),
-        space_id: actor.space_id.clone(),
+        space_id: space_id.to_owned(),
         email: email.clone(),
         roles,
-        invited_by: actor.person_id.clone(),
+        invited_by: inviter.to_owned(),
         token_hash: token.hash,
         expires_at: now + services.config.organisations.invitation_ttl,
         locale,
     };
-    let event = event(services, context, actor, "organisation.invited", &invitation);
-    let link = InvitationLink { space_id: actor.space_id.clone(), email: email.clone() };
-    let writes = vec![
-        Write::create(
-            Item::new(keys::invitation(&actor.space_id, &email), &invitation)?.expires_at(invitation.expires_at),
-        ),
-        Write::create(Item::new(keys::invitation_link(&id), &link)?.expires_at(invitation.expires_at)),
-        event.write(&services.new_id())?,
-    ];
+    let event = event(services, context, inviter, "organisation.invited", &invitation);
+    let mut writes = creation_writes(&invitation)?;
+    writes.push(event.write(&services.new_id())?);
     match store.transact(writes).await {
         Ok(()) => event.log(),
         Err(StoreError::ConditionFailed(_)) => return Err(Error::new(ErrorCode::AlreadyMember).field("email")),
         Err(e) => return Err(e.into()),
     }
     // Only invitations made count against the daily allowances (a duplicate is refused above).
-    let sent = match limit_emails(services, &actor.space_id, &email, now).await {
+    let sent = match limit_emails(services, space_id, &email, now).await {
         Ok(()) => send(services, &loaded.space.name, &invitation, &token.token).await,
         Err(e) => Err(e),
     };
     if let Err(e) = sent {
         // Nothing half done: without its email, the invitation goes; inviting again works.
         let undo = vec![
-            Write::Delete { key: keys::invitation(&actor.space_id, &email), condition: Condition::None },
+            Write::Delete { key: keys::invitation(space_id, &email), condition: Condition::None },
             Write::Delete { key: keys::invitation_link(&id), condition: Condition::None },
         ];
         if let Err(undo) = store.transact(undo).await {
@@ -171,19 +199,13 @@ pub async fn invite(
     Ok(InvitationView { id, email, roles: invitation.roles, expires_at: invitation.expires_at })
 }
 
-fn event(
-    services: &Services,
-    context: &RequestContext,
-    actor: &Membership,
-    action: &str,
-    i: &Invitation,
-) -> AuditEvent {
+fn event(services: &Services, context: &RequestContext, actor: &str, action: &str, i: &Invitation) -> AuditEvent {
     AuditEvent::new(
         services.now(),
         context,
         action,
-        Some(&actor.person_id),
-        format!("space:{}", actor.space_id),
+        Some(actor),
+        format!("space:{}", i.space_id),
         serde_json::json!({"invitation": i.id, "roles": i.roles}),
     )
 }
@@ -242,7 +264,7 @@ pub async fn resend(
     let token = secret_token::issue(id, services.random.as_ref());
     invitation.token_hash = token.hash;
     invitation.expires_at = services.now() + services.config.organisations.invitation_ttl;
-    let event = event(services, context, actor, "organisation.invitation_resent", &invitation);
+    let event = event(services, context, &actor.person_id, "organisation.invitation_resent", &invitation);
     let link = InvitationLink { space_id: actor.space_id.clone(), email: invitation.email.clone() };
     let writes = vec![
         Write::replace(item.next(&invitation)?.expires_at(invitation.expires_at)),
@@ -267,7 +289,7 @@ pub async fn resend(
 pub async fn cancel(services: &Services, context: &RequestContext, actor: &Membership, id: &str) -> Result<()> {
     permissions::require(actor, Permission::ManageMembers)?;
     let (item, invitation) = pending(services, actor, id).await?;
-    let event = event(services, context, actor, "organisation.invitation_cancelled", &invitation);
+    let event = event(services, context, &actor.person_id, "organisation.invitation_cancelled", &invitation);
     let writes = vec![
         Write::Delete { key: item.key.clone(), condition: Condition::Version(item.version) },
         Write::Delete { key: keys::invitation_link(id), condition: Condition::None },
@@ -441,9 +463,8 @@ async fn accept_round(
     // An invitation lapses with its inviter's right to invite (a removed administrator's
     // pending invitations do not bring them back).
     let inviter = existing.iter().find(|m| m.person_id == invitation.invited_by);
-    if invitation.invited_by != REGISTRATION
-        && !inviter.is_some_and(|m| permissions::allows(&m.roles, Permission::ManageMembers))
-    {
+    let by_provider = invitation.invited_by == REGISTRATION || invitation.invited_by.starts_with(OPERATOR_PREFIX);
+    if !by_provider && !inviter.is_some_and(|m| permissions::allows(&m.roles, Permission::ManageMembers)) {
         return Err(Error::new(ErrorCode::InvitationUnavailable).field("token"));
     }
     let (mut writes, person_id, identifier) =
@@ -464,7 +485,7 @@ async fn accept_round(
         format!("space:{space_id}"),
         serde_json::json!({"invitation": invitation.id, "roles": invitation.roles, "new_account": identifier.is_some()}),
     );
-    let inviter = (invitation.invited_by != REGISTRATION).then_some(invitation.invited_by.as_str());
+    let inviter = (!by_provider).then_some(invitation.invited_by.as_str());
     let change = members::Change { changed: &changed, removed: None, actor: inviter };
     writes.extend(members::change_writes(services, &loaded, &items, change, &event)?);
     writes.extend(
