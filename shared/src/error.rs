@@ -356,6 +356,10 @@ error_codes! {
     SecurityQuestionsRecent = ("security_questions_recent", CONFLICT,
         "Vos questions de sécurité ont été définies il y a moins de trois jours : la réinitialisation du code PIN sera possible ensuite.",
         "Your security questions were defined less than three days ago: the PIN reset will be possible then."),
+    /// 409: the organisation has as many members as a space may have.
+    OrganisationFull = ("organisation_full", CONFLICT,
+        "Cet espace client a atteint le nombre maximal de membres : retirez-en avant d'en inviter d'autres.",
+        "This customer space has reached the largest number of members: remove some before inviting others."),
     /// 409: another request changed the same thing at the same time; retry.
     Conflict = ("conflict", CONFLICT,
         "Une autre demande a modifié les mêmes informations. Réessayez.",

@@ -26,6 +26,7 @@ scenarios!(
     registrations_are_throttled_per_administrator_address,
     twenty_racing_invitations_of_one_address_give_one_and_a_resent_link_replaces_the_old,
     an_existing_account_named_administrator_joins_only_if_it_accepts,
+    a_full_organisation_takes_no_more_members,
 );
 
 async fn members(w: &World, access: &str) -> Vec<Value> {
@@ -474,4 +475,39 @@ async fn an_existing_account_named_administrator_joins_only_if_it_accepts(w: Wor
     let access = switched["access_token"].as_str().unwrap();
     let (_, list) = w.call(Method::GET, "/organisation/members", access, Value::Null).await;
     assert_eq!(list["members"].as_array().unwrap().len(), 1, "{list}");
+}
+
+async fn a_full_organisation_takes_no_more_members(w: World) {
+    use signet_shared::domain::keys;
+    use signet_shared::domain::organisations::{members::MAX_MEMBERS, Organisation};
+    use signet_shared::domain::people::account::{self, Membership, Role, SpaceKind};
+    use signet_shared::ports::store::Write;
+    let admin = registered(&w, SIRET, "admin").await;
+    let invitee = w.email("one.too.many");
+    w.call(Method::POST, "/organisation/invitations", &admin.access, json!({"email": invitee, "roles": ["user"]}))
+        .await;
+    let token = w.last_to(&invitee).await.link_token();
+    // The space fills up meanwhile (written straight to the store, a hundred at a time).
+    let (_, details) = w.call(Method::GET, "/organisation", &admin.access, Value::Null).await;
+    let space = details["space_id"].as_str().unwrap().to_owned();
+    let others: Vec<Membership> = (1..MAX_MEMBERS)
+        .map(|_| Membership {
+            person_id: w.services.new_id(),
+            space_id: space.clone(),
+            roles: vec![Role::User],
+            space_name: "EXAMPLE INDUSTRIES".into(),
+            space_kind: SpaceKind::Organisation,
+        })
+        .collect();
+    for chunk in others.chunks(100) {
+        let writes = chunk.iter().map(|m| account::membership_write(m).unwrap()).collect();
+        w.services.store.transact(writes).await.unwrap();
+    }
+    let item = w.services.store.get(&keys::organisation(&space)).await.unwrap().unwrap();
+    let mut organisation: Organisation = item.decode().unwrap();
+    organisation.member_count = Some(MAX_MEMBERS as u32);
+    w.services.store.write(Write::replace(item.next(&organisation).unwrap())).await.unwrap();
+    let accept = json!({"token": token, "first_name": "Ona", "last_name": "Toomany", "password": PASSWORD});
+    let (status, body) = w.post("/invitations/accept", accept).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("organisation_full")), "{body}");
 }

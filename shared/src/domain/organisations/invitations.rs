@@ -476,6 +476,9 @@ async fn accept_round(
         space_name: loaded.space.name.clone(),
         space_kind: SpaceKind::Organisation,
     };
+    if existing.len() >= members::MAX_MEMBERS {
+        return Err(Error::new(ErrorCode::OrganisationFull));
+    }
     let changed = reassign(&existing, membership)?;
     let event = AuditEvent::new(
         services.now(),

@@ -74,9 +74,15 @@ pub fn check_rules(members: &[Membership]) -> Result<()> {
     Ok(())
 }
 
+/// The most members a space has: the whole list is read in one query (one page of the index,
+/// under 1 MB), which the role rules are judged on.
+pub const MAX_MEMBERS: usize = 500;
+
 /// Every membership of a space with its item (one query of the space's index).
 pub async fn memberships(services: &Services, space_id: &str) -> Result<Vec<(Item, Membership)>> {
-    let items = services.store.query_gsi1(&keys::space_partition(space_id), keys::MEMBERSHIP_PREFIX, 1000).await?;
+    // One more than the cap: a list that long says the cap was passed (never by this code).
+    let items =
+        services.store.query_gsi1(&keys::space_partition(space_id), keys::MEMBERSHIP_PREFIX, MAX_MEMBERS + 1).await?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let membership = item.decode()?;
