@@ -5,8 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use signet_shared::domain::keys;
-use signet_shared::domain::organisations::permissions::{self, Permission};
-use signet_shared::domain::people::account::SpaceKind;
 use signet_shared::domain::signatures::authority::{self, CertificateStatus};
 use signet_shared::domain::signatures::subscription::{Product, Subscription, SubscriptionStatus};
 use signet_shared::web::auth::Authenticated;
@@ -51,7 +49,10 @@ pub(crate) async fn list(
         let s: Subscription = item.decode()?;
         if s.holder_id != claims.sub {
             if all.is_none() {
-                all = Some(may_see_all(&services, &claims.sub, &claims.space).await?);
+                all = Some(
+                    signet_shared::domain::organisations::acts_for_subscriptions(&services, &claims.sub, &claims.space)
+                        .await?,
+                );
             }
             if all == Some(false) {
                 continue;
@@ -72,16 +73,6 @@ pub(crate) async fn list(
         });
     }
     Ok(json(StatusCode::OK, &SubscriptionList { space_id: claims.space, subscriptions }))
-}
-
-/// Whether a member sees every subscription of the space: the owner of a personal space, or
-/// an organisation's agent.
-async fn may_see_all(services: &Services, person_id: &str, space_id: &str) -> Result<bool> {
-    let membership = signet_shared::domain::organisations::membership(services, person_id, space_id).await?;
-    Ok(membership.is_some_and(|m| match m.space_kind {
-        SpaceKind::Individual => true,
-        SpaceKind::Organisation => permissions::allows(&m.roles, Permission::ActForSubscriptions),
-    }))
 }
 
 #[derive(Serialize)]

@@ -226,12 +226,12 @@ pub async fn accept_terms(
     .await
 }
 
-/// Whether a person acts for every subscription of an organisation's space (an agent), not
-/// only the ones they hold.
+/// Whether a person sees and acts for every subscription of a space, not only the ones they
+/// hold: the owner of a personal space, or an organisation's agent.
 pub async fn acts_for_subscriptions(services: &Services, person_id: &str, space_id: &str) -> Result<bool> {
-    Ok(membership(services, person_id, space_id).await?.is_some_and(|m| {
-        m.space_kind == SpaceKind::Organisation
-            && permissions::allows(&m.roles, permissions::Permission::ActForSubscriptions)
+    Ok(membership(services, person_id, space_id).await?.is_some_and(|m| match m.space_kind {
+        SpaceKind::Individual => true,
+        SpaceKind::Organisation => permissions::allows(&m.roles, permissions::Permission::ActForSubscriptions),
     }))
 }
 
