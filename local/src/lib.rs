@@ -1,5 +1,5 @@
-//! The local server: every function's routes on one port, on the embedded adapters, plus
-//! the developer pages (`/_dev/outbox`, `/_dev/outbox.json`), `/openapi.json` and `/health`.
+//! The local server: the browser portal at `/` (see [`portal`]), every function's routes
+//! under `/api/` on the same port, on the embedded adapters, plus the developer pages (`/_dev/outbox`, `/_dev/outbox.json`), `/openapi.json` and `/health`.
 //! The `/_dev` routes exist only here; no Lambda serves them.
 //!
 //! Developers run it on their machines, where a web page they visit could reach it: it
@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod demo_organisation;
 pub mod payment_page;
+pub mod portal;
 pub mod serve;
 
 use axum::extract::{ConnectInfo, Query, Request, State};
@@ -50,6 +51,17 @@ pub fn app(services: Services, outbox: Outbox, store: EmbeddedStore) -> Router {
 /// [`app`] with the given timeouts (the request body's applies here; the headers' where
 /// connections are served, see [`serve::run`]).
 pub fn app_with(services: Services, outbox: Outbox, store: EmbeddedStore, timeouts: serve::Timeouts) -> Router {
+    app_in(services, outbox, store, timeouts, portal::DEFAULT_DIR.into())
+}
+
+/// [`app_with`] serving the portal's files from `portal_dir`.
+pub fn app_in(
+    services: Services,
+    outbox: Outbox,
+    store: EmbeddedStore,
+    timeouts: serve::Timeouts,
+    portal_dir: std::path::PathBuf,
+) -> Router {
     let metrics = services.config.metrics;
     let dev = Router::new()
         .route("/_dev/outbox", get(outbox_page))
@@ -68,7 +80,9 @@ pub fn app_with(services: Services, outbox: Outbox, store: EmbeddedStore, timeou
         body_timeout: timeouts.body,
     };
     let guard = Arc::new(guard);
-    let routes = api_routes(services)
+    let routes = Router::new()
+        .nest(signet_shared::web::browser::API_PREFIX, api_routes(services))
+        .merge(portal::routes(portal_dir))
         .merge(dev)
         .merge(pay)
         .merge(health)

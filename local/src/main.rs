@@ -9,15 +9,17 @@ struct Args {
     port: u16,
     data_dir: PathBuf,
     demo: bool,
+    portal_dir: PathBuf,
 }
 
 const USAGE: &str = "usage: signet-local [--port PORT] [--data-dir DIR] [--demo]\n\
   --port PORT      port on 127.0.0.1 (default 3000)\n\
   --data-dir DIR   database, key file (default .signet/)\n\
-  --demo           load the demo data set";
+  --demo           load the demo data set\n\
+  --portal-dir DIR the portal's files (default: the repository's portal/)";
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { port: 3000, data_dir: embedded::default_data_dir(), demo: false };
+    let mut args = Args { port: 3000, data_dir: embedded::default_data_dir(), demo: false, portal_dir: signet_local::portal::DEFAULT_DIR.into() };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -26,6 +28,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--data-dir" => args.data_dir = it.next().map(PathBuf::from).ok_or("--data-dir needs a directory")?,
             "--demo" => args.demo = true,
+            "--portal-dir" => args.portal_dir = it.next().map(PathBuf::from).ok_or("--portal-dir needs a directory")?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -113,10 +116,12 @@ async fn run() -> Result<(), String> {
             }
         }
     });
-    let app = signet_local::app(backend.services, backend.outbox, backend.store);
+    let timeouts = signet_local::serve::Timeouts::default();
+    let app = signet_local::app_in(backend.services, backend.outbox, backend.store, timeouts, args.portal_dir);
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    eprintln!("Signet local portal on {portal}  (data in {})", args.data_dir.display());
+    eprintln!("Signet local portal on {portal}/  (data in {})", args.data_dir.display());
+    eprintln!("  API:     {portal}/api/");
     eprintln!("  outbox:  {portal}/_dev/outbox   (JSON: {portal}/_dev/outbox.json)");
     eprintln!("  OpenAPI: {portal}/openapi.json");
     eprintln!(
@@ -132,7 +137,7 @@ async fn run() -> Result<(), String> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    signet_local::serve::run(listener, app, signet_local::serve::Timeouts::default(), shutdown)
+    signet_local::serve::run(listener, app, timeouts, shutdown)
         .await
         .map_err(|e| e.to_string())
 }

@@ -62,7 +62,7 @@ async fn every_listed_route_is_served() {
     for (method, path) in all_routes() {
         let request = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
-            .uri(&path)
+            .uri(format!("{}{path}", signet_shared::web::browser::API_PREFIX))
             .header("content-type", "application/json")
             .body(Body::from("{}"))
             .unwrap();

@@ -56,7 +56,7 @@ async fn send(
 #[tokio::test]
 async fn no_page_can_be_framed_and_other_hosts_are_refused() {
     let l = local(Default::default());
-    for path in ["/_dev/outbox", "/_dev/outbox.json", "/_pay/cs_local_unknown", "/openapi.json", "/sessions"] {
+    for path in ["/_dev/outbox", "/_dev/outbox.json", "/_pay/cs_local_unknown", "/openapi.json", "/api/sessions"] {
         let (_, headers, _) = send(&l.app, "GET", path, "127.0.0.1:3000", "").await;
         assert_eq!(headers.get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"), "{path}");
         let policy = headers["content-security-policy"].to_str().unwrap();
@@ -70,7 +70,7 @@ async fn no_page_can_be_framed_and_other_hosts_are_refused() {
             (StatusCode::MISDIRECTED_REQUEST, Some("host_not_allowed")),
             "{host}: {body}"
         );
-        let (status, _, _) = send(&l.app, "POST", "/signup", host, r#"{"email":"member@example.com"}"#).await;
+        let (status, _, _) = send(&l.app, "POST", "/api/signup", host, r#"{"email":"member@example.com"}"#).await;
         assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{host}");
     }
     for host in ["127.0.0.1:3000", "localhost:3000", "LOCALHOST", "[::1]:3000"] {
@@ -117,11 +117,11 @@ async fn after_a_full_disk_the_store_recovers_and_the_health_route_says_so() {
     let l = local(Default::default());
     let host = "127.0.0.1:3000";
     let signup = |n: u32| format!(r#"{{"email":"full.disk.{n}@example.com"}}"#);
-    assert_eq!(send(&l.app, "POST", "/signup", host, &signup(1)).await.0, StatusCode::ACCEPTED);
+    assert_eq!(send(&l.app, "POST", "/api/signup", host, &signup(1)).await.0, StatusCode::ACCEPTED);
     let (status, _, body) = send(&l.app, "GET", "/health", host, "").await;
     assert_eq!((status, body["store"].as_str()), (StatusCode::OK, Some("ok")));
     l.faults.full.store(true, Ordering::SeqCst);
-    let (status, _, body) = send(&l.app, "POST", "/signup", host, &signup(2)).await;
+    let (status, _, body) = send(&l.app, "POST", "/api/signup", host, &signup(2)).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("service_unavailable")),
@@ -138,8 +138,38 @@ async fn after_a_full_disk_the_store_recovers_and_the_health_route_says_so() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, _, body) = send(&l.app, "GET", "/health", host, "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(send(&l.app, "POST", "/signup", host, &signup(3)).await.0, StatusCode::ACCEPTED);
+    assert_eq!(send(&l.app, "POST", "/api/signup", host, &signup(3)).await.0, StatusCode::ACCEPTED);
     let (_, _, outbox) = send(&l.app, "GET", "/_dev/outbox.json", host, "").await;
     let to: Vec<&str> = outbox.as_array().unwrap().iter().map(|m| m["to"].as_str().unwrap()).collect();
     assert!(to.contains(&"full.disk.3@example.com") && to.contains(&"full.disk.1@example.com"), "{to:?}");
+}
+
+#[tokio::test]
+async fn the_portal_is_served_at_the_root_and_the_api_under_api() {
+    let l = local(Default::default());
+    let host = "127.0.0.1:3000";
+    // Every page path of the portal (each emailed link among them) is its one page.
+    for path in ["/", "/signup/verify?token=abc", "/activation?reference=AB-123", "/terms-of-sale", "/invoices/2026-1"] {
+        let (status, headers, _) = send(&l.app, "GET", path, host, "").await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        let policy = headers["content-security-policy"].to_str().unwrap();
+        assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    }
+    let (status, headers, _) = send(&l.app, "GET", "/app.js", host, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    // A file that is not there, or outside the folder, is not found.
+    for path in ["/missing.js", "/%2e%2e/Cargo.toml", "/.hidden.txt"] {
+        let (status, _, body) = send(&l.app, "GET", path, host, "").await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{path}");
+    }
+    // The API lives under /api/ only; an unknown API path is a problem, not the portal.
+    let (status, _, body) = send(&l.app, "GET", "/api/nothing-here", host, "").await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, _, body) = send(&l.app, "POST", "/signup", host, r#"{"email":"member@example.com"}"#).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+    let (status, _, _) = send(&l.app, "POST", "/api/signup", host, r#"{"email":"member@example.com"}"#).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
 }

@@ -8,14 +8,18 @@ use serde::{Deserialize, Serialize};
 use signet_shared::domain::keys;
 use signet_shared::domain::people::account::Membership;
 use signet_shared::domain::sessions::session;
+use axum::http::HeaderMap;
 use signet_shared::web::auth::Authenticated;
+use signet_shared::web::browser;
 use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefreshBody {
-    refresh_token: String,
+    /// An app sends it; a browser sends `{}` and its refresh cookie.
+    #[serde(default)]
+    refresh_token: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -28,8 +32,21 @@ struct Refreshed {
     session_id: String,
 }
 
-pub(crate) async fn refresh(State(services): State<Services>, ApiJson(body): ApiJson<RefreshBody>) -> Result<Response> {
-    let issued = session::refresh(&services, &body.refresh_token).await?;
+pub(crate) async fn refresh(
+    State(services): State<Services>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<Response> {
+    let token = match &body.refresh_token {
+        Some(token) => token.as_str(),
+        // The browser's cookie, only from a portal page (a cross-site form cannot send JSON
+        // with this Origin).
+        None if browser::from_portal(&headers, &services) => {
+            browser::refresh_cookie(&headers).ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?
+        }
+        None => return Err(Error::new(ErrorCode::InvalidRequest).field("refresh_token")),
+    };
+    let issued = session::refresh(&services, token).await?;
     let (access_token, expires_in) = access_token(&services, &issued.session, services.now()).await?;
     Ok(json(
         StatusCode::OK,

@@ -4,6 +4,7 @@
 //! errors in the request's language, logs the request and records its outcome metric.
 
 pub mod auth;
+pub mod browser;
 pub mod metrics;
 pub mod problem;
 
@@ -208,6 +209,7 @@ macro_rules! routes {
         pub fn routes(services: $crate::domain::services::Services) -> axum::Router {
             axum::Router::new()
                 $(.route($path, $crate::routes!(@method $method)($handler)))*
+                .layer(axum::middleware::from_fn_with_state(services.clone(), $crate::web::browser::sessions))
                 .with_state(services)
         }
     };
