@@ -30,6 +30,10 @@ async fn index(State(dir): State<Arc<PathBuf>>) -> Response {
 }
 
 async fn file(State(dir): State<Arc<PathBuf>>, Path(path): Path<String>) -> Response {
+    if path == "api" || path.starts_with("api/") {
+        // An API path no function serves: a problem, never the portal's page.
+        return Error::new(ErrorCode::NotFound).into_response();
+    }
     let last = path.rsplit('/').next().unwrap_or_default();
     if !last.contains('.') {
         // A page of the portal: its router shows it.
