@@ -2,7 +2,7 @@
 // reset, a new login email, activation): a code by SMS or call, the authenticator app, or a
 // backup code; "send a new code" by SMS or by call after its wait; "I can't use my app".
 import { t } from './i18n.js';
-import { h, form, countdown, describe, announce } from './ui.js';
+import { h, replaceChildren, form, countdown, describe, announce } from './ui.js';
 import { post } from './api.js';
 
 function said(view) {
@@ -57,7 +57,7 @@ export function factorStep(container, { view, token, submit, fields = [], submit
       ? h('button', { type: 'button', class: 'link', onclick: () => { backup = !backup; draw(); } },
         t(backup ? 'factor.use_code' : 'factor.use_backup'))
       : null;
-    container.replaceChildren(status, theForm, h('div', { class: 'actions' }, toggle), resendBlock, after);
+    replaceChildren(container, status, theForm, h('div', { class: 'actions' }, toggle), resendBlock, after);
     if (view.resend_after) for (const b of buttons) countdown(b, view.resend_after);
     theForm.querySelector('input')?.focus();
   };
@@ -70,8 +70,8 @@ export function factorStep(container, { view, token, submit, fields = [], submit
  */
 export function reauthenticate(container) {
   return new Promise((resolve) => {
-    const done = () => { container.replaceChildren(); resolve(); };
-    container.replaceChildren(h('div', { class: 'card' }, h('h2', {}, t('reauth.title')), h('p', {}, t('reauth.text')),
+    const done = () => { replaceChildren(container, ); resolve(); };
+    replaceChildren(container, h('div', { class: 'card' }, h('h2', {}, t('reauth.title')), h('p', {}, t('reauth.text')),
       form({
         fields: [{ name: 'password', label: 'field.password', type: 'password', autocomplete: 'current-password' }],
         submit: 'reauth.submit',
@@ -80,7 +80,7 @@ export function reauthenticate(container) {
           const started = await post('/reauth', { password });
           if (started.status === 'reauthenticated') return done();
           const box = h('div', {});
-          container.replaceChildren(h('div', { class: 'card' }, h('h2', {}, t('reauth.title')), box));
+          replaceChildren(container, h('div', { class: 'card' }, h('h2', {}, t('reauth.title')), box));
           factorStep(box, {
             view: started,
             token: started.login_token,

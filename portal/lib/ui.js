@@ -171,14 +171,20 @@ export function countdown(button, resendAfter) {
       button.disabled = true;
       button.dataset.wait = String(wait);
       button.title = t('code.wait', { seconds: wait });
-      const note = button.parentElement?.querySelector('.wait');
+      const note = button.closest('.card')?.querySelector('.wait');
       if (note) note.textContent = t('code.wait', { seconds: wait });
       setTimeout(tick, 1000);
     } else {
       button.disabled = false;
-      const note = button.parentElement?.querySelector('.wait');
+      const note = button.closest('.card')?.querySelector('.wait');
       if (note) note.textContent = '';
     }
   };
   tick();
 }
+
+const present = (children) => children.flat().filter((c) => c !== null && c !== undefined && c !== false);
+/** `el.append` without the null children (an absent part of a page). */
+export const append = (el, ...children) => el.append(...present(children));
+export const prepend = (el, ...children) => el.prepend(...present(children));
+export const replaceChildren = (el, ...children) => el.replaceChildren(...present(children));

@@ -50,6 +50,7 @@ export const WORDS = {
   'signup.profile_title': w('Your profile', 'Votre profil'),
   'signup.profile_text': w('Your email address {email} is confirmed. Check your details and choose a password.', 'Votre adresse {email} est confirmée. Vérifiez vos informations et choisissez un mot de passe.'),
   'signup.profile_submit': w('Send me a code', 'M’envoyer un code'),
+  'signup.code_title': w('Confirm your phone', 'Confirmez votre téléphone'),
   'signup.confirm': w('Create my account', 'Créer mon compte'),
   'signup.done': w('Your account is ready. You can sign in.', 'Votre compte est prêt. Vous pouvez vous connecter.'),
   'signup.again': w('Start the sign-up again', 'Recommencer l’inscription'),

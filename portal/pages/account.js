@@ -2,7 +2,7 @@
 // phone, the alternate email, the password, the authenticator app (QR code, the ten backup
 // codes shown once with a download), my sessions, and logging out everywhere.
 import { t, date } from '../lib/i18n.js';
-import { h, link, page, form, action, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, action, announce } from '../lib/ui.js';
 import { get, post, del } from '../lib/api.js';
 import { factorStep, withReauth } from '../lib/factor.js';
 import * as session from '../lib/session.js';
@@ -28,12 +28,12 @@ export async function account() {
 
 function changeEmail() {
   const box = h('div', {});
-  box.append(form({
+  append(box, form({
     fields: [{ name: 'new_email', label: 'account.new_email', type: 'email', autocomplete: 'email' }],
     submit: 'account.email_submit',
     onSubmit: async ({ new_email }) => {
       await post('/account/email', { new_email });
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('account.email_sent', { email: new_email })));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('account.email_sent', { email: new_email })));
     },
   }));
   return box;
@@ -41,7 +41,7 @@ function changeEmail() {
 
 function changePhone(reauth) {
   const box = h('div', {});
-  const start = () => box.replaceChildren(form({
+  const start = () => replaceChildren(box, form({
     fields: [
       { name: 'phone', label: 'account.new_phone', type: 'tel', autocomplete: 'tel', hint: 'field.phone_hint' },
       { name: 'channel', label: 'field.channel', type: 'radio', value: 'sms', options: [{ value: 'sms', label: 'channel.sms' }, { value: 'voice', label: 'channel.voice' }] },
@@ -49,12 +49,12 @@ function changePhone(reauth) {
     submit: 'account.phone_submit',
     onSubmit: async (values) => {
       const sent = await withReauth(reauth, () => post('/account/phone', values));
-      box.replaceChildren(h('p', { class: 'notice' }, t(sent.channel === 'voice' ? 'factor.voice' : 'factor.sms', { hint: sent.phone_hint })), form({
+      replaceChildren(box, h('p', { class: 'notice' }, t(sent.channel === 'voice' ? 'factor.voice' : 'factor.sms', { hint: sent.phone_hint })), form({
         fields: [{ name: 'code', label: 'factor.code', autocomplete: 'one-time-code', inputmode: 'numeric' }],
         submit: 'factor.submit',
         onSubmit: async ({ code }) => {
           const done = await post('/account/phone/confirm', { code });
-          box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('account.phone_done', { hint: done.phone_hint })));
+          replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('account.phone_done', { hint: done.phone_hint })));
         },
       }));
       box.querySelector('input').focus();
@@ -67,15 +67,15 @@ function changePhone(reauth) {
 function alternate(me) {
   const box = h('div', {});
   if (me.alternate_email) {
-    box.append(h('p', {}, t(me.alternate_email_verified ? 'account.alternate_verified' : 'account.alternate_unverified', { email: me.alternate_email })),
+    append(box, h('p', {}, t(me.alternate_email_verified ? 'account.alternate_verified' : 'account.alternate_unverified', { email: me.alternate_email })),
       action('account.alternate_remove', async () => { await del('/account/alternate-email'); navigate('/account', { replace: true }); }, { class: 'secondary' }));
   }
-  box.append(form({
+  append(box, form({
     fields: [{ name: 'email', label: 'account.alternate_new', type: 'email', autocomplete: 'email' }],
     submit: 'account.alternate_submit',
     onSubmit: async ({ email }) => {
       await post('/account/alternate-email', { email });
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('account.alternate_sent', { email })));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('account.alternate_sent', { email })));
     },
   }));
   return box;
@@ -83,12 +83,12 @@ function alternate(me) {
 
 function changePassword(reauth) {
   const box = h('div', {});
-  box.append(form({
+  append(box, form({
     fields: [{ name: 'new_password', label: 'field.new_password', type: 'password', autocomplete: 'new-password', hint: 'field.password_hint' }],
     submit: 'account.password_submit',
     onSubmit: async ({ new_password }) => {
       const done = await withReauth(reauth, () => post('/account/password', { new_password }));
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('account.password_done', { count: done.other_sessions_ended })));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('account.password_done', { count: done.other_sessions_ended })));
     },
   }));
   return box;
@@ -96,17 +96,17 @@ function changePassword(reauth) {
 
 function authenticator(reauth) {
   const box = h('div', {});
-  box.append(h('p', {}, t('account.app_text')), h('div', { class: 'actions' },
+  append(box, h('p', {}, t('account.app_text')), h('div', { class: 'actions' },
     action('account.app_add', async () => {
       const enrolment = await withReauth(reauth, () => post('/account/totp'));
       enrolApp(box, enrolment, async (code) => {
         await post('/account/totp/confirm', { code });
-        box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('account.app_done')));
+        replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('account.app_done')));
       });
     }),
     action('account.app_remove', async () => {
       await withReauth(reauth, () => del('/account/totp'));
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('account.app_removed')));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('account.app_removed')));
     }, { class: 'secondary' })));
   return box;
 }
@@ -116,7 +116,7 @@ export function enrolApp(box, enrolment, confirm) {
   const codes = enrolment.backup_codes;
   const file = URL.createObjectURL(new Blob([`${t('app.codes_file')}\n\n${codes.join('\n')}\n`], { type: 'text/plain' }));
   const secret = new URL(enrolment.otpauth_uri).searchParams.get('secret');
-  box.replaceChildren(
+  replaceChildren(box, 
     h('h2', {}, t('app.title')),
     h('p', {}, t('app.scan')),
     h('img', { class: 'qr', alt: t('app.qr_alt'), src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}` }),
@@ -149,7 +149,7 @@ export async function sessions() {
   page('sessions.title', box);
   const draw = async () => {
     const { sessions: list } = await get('/sessions');
-    box.replaceChildren(h('ul', { class: 'list' }, list.map((s) => h('li', { class: 'card' },
+    replaceChildren(box, h('ul', { class: 'list' }, list.map((s) => h('li', { class: 'card' },
       h('p', {}, h('strong', {}, s.device || t('sessions.unknown_device')), s.current ? ` — ${t('sessions.this_device')}` : ''),
       h('p', { class: 'hint' }, t('sessions.since', { created: date(s.created_at, true), used: date(s.last_used_at, true) })),
       s.current ? null : action({ text: t('sessions.revoke') }, async () => {
@@ -170,18 +170,18 @@ export async function verifyEmail({ query }) {
   try {
     started = await post('/account/email/verify', { token: query.get('token') || '' });
   } catch (error) {
-    return box.replaceChildren(h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/account', t('nav.account'))));
+    return replaceChildren(box, h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/account', t('nav.account'))));
   }
-  box.append(h('p', {}, t('verify_email.text')));
+  append(box, h('p', {}, t('verify_email.text')));
   const inner = h('div', {});
-  box.append(inner);
+  append(box, inner);
   factorStep(inner, {
     view: started,
     token: started.challenge_token,
     submit: async (answer) => {
       const done = await post('/account/email/confirm', { challenge_token: started.challenge_token, ...answer });
       session.forget();
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('verify_email.done', { email: done.email })), h('p', {}, link('/account', t('nav.account'))));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('verify_email.done', { email: done.email })), h('p', {}, link('/account', t('nav.account'))));
     },
   });
 }
@@ -191,9 +191,9 @@ export async function verifyAlternate({ query }) {
   page('verify_alternate.title', box);
   try {
     const done = await post('/account/alternate-email/verify', { token: query.get('token') || '' });
-    box.append(h('p', { class: 'success', role: 'status' }, t('verify_alternate.done', { email: done.alternate_email })));
+    append(box, h('p', { class: 'success', role: 'status' }, t('verify_alternate.done', { email: done.alternate_email })));
   } catch (error) {
-    box.append(h('p', { class: 'alert', role: 'alert' }, error.message));
+    append(box, h('p', { class: 'alert', role: 'alert' }, error.message));
   }
-  box.append(h('p', {}, link('/account', t('nav.account'))));
+  append(box, h('p', {}, link('/account', t('nav.account'))));
 }

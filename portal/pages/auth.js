@@ -1,7 +1,7 @@
 // Login (email or identifier, password → second factor → space), the first sign-in's set-up
 // (a new password, then a phone or an app), forgot password, forgot identifier.
 import { t } from '../lib/i18n.js';
-import { h, link, page, form, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, announce } from '../lib/ui.js';
 import { post } from '../lib/api.js';
 import { factorStep } from '../lib/factor.js';
 import { enrolApp } from './account.js';
@@ -37,7 +37,7 @@ export function enrol({ query }) {
 }
 
 function start(box, next, enrolment) {
-  box.replaceChildren(
+  replaceChildren(box, 
     form({
       fields: [
         { name: 'login', label: 'field.email_or_identifier', autocomplete: 'username', hint: 'login.identifier_hint' },
@@ -72,7 +72,7 @@ function factor(box, view, context) {
   const noAccess = h('p', {}, h('button', { type: 'button', class: 'link', onclick: async () => {
     try {
       await post('/login/no-access', { login_token: view.login_token });
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('login.no_access_sent')));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('login.no_access_sent')));
     } catch (error) {
       box.querySelector('.alert').textContent = error.message;
     }
@@ -87,7 +87,7 @@ function factor(box, view, context) {
 
 function chooseSpace(box, choice, context) {
   const spaces = choice.spaces;
-  box.replaceChildren(h('h2', {}, t('login.choose_space')), form({
+  replaceChildren(box, h('h2', {}, t('login.choose_space')), form({
     fields: [{
       name: 'space_id', label: 'login.space', type: 'radio', value: spaces[0]?.id,
       options: spaces.map((s) => ({ value: s.id, text: `${s.name} (${t(`space.${s.kind}`)})` })),
@@ -103,7 +103,7 @@ function chooseSpace(box, choice, context) {
 function setup(box, state, context) {
   const token = state.login_token;
   if (state.password_change_required) {
-    box.replaceChildren(h('h2', {}, t('setup.password_title')), h('p', {}, t('setup.password_text')), form({
+    replaceChildren(box, h('h2', {}, t('setup.password_title')), h('p', {}, t('setup.password_text')), form({
       fields: [password('password', 'field.new_password', 'new-password')],
       submit: 'setup.password_submit',
       onSubmit: async (values) => proceed(box, await post('/login/setup/password', { login_token: token, password: values.password }), context),
@@ -111,10 +111,10 @@ function setup(box, state, context) {
     return box.querySelector('input').focus();
   }
   if (state.enrolment_link_required && !context.enrolment) {
-    return box.replaceChildren(h('p', { class: 'notice', role: 'status' }, t('setup.enrolment_link')));
+    return replaceChildren(box, h('p', { class: 'notice', role: 'status' }, t('setup.enrolment_link')));
   }
   const enrolment_token = context.enrolment || undefined;
-  box.replaceChildren(h('h2', {}, t('setup.factor_title')), h('p', {}, t('setup.factor_text')), form({
+  replaceChildren(box, h('h2', {}, t('setup.factor_title')), h('p', {}, t('setup.factor_text')), form({
     fields: [{ name: 'kind', label: 'setup.factor_kind', type: 'radio', value: 'phone', options: [
       { value: 'phone', label: 'setup.by_phone' }, { value: 'app', label: 'setup.by_app' }] }],
     submit: 'login.continue',
@@ -131,7 +131,7 @@ function setup(box, state, context) {
 }
 
 function setupPhone(box, token, enrolment_token, context) {
-  box.replaceChildren(h('h2', {}, t('setup.phone_title')), form({
+  replaceChildren(box, h('h2', {}, t('setup.phone_title')), form({
     fields: [
       { name: 'phone', label: 'field.phone', type: 'tel', autocomplete: 'tel', hint: 'field.phone_hint' },
       { name: 'channel', label: 'field.channel', type: 'radio', value: 'sms', options: [{ value: 'sms', label: 'channel.sms' }, { value: 'voice', label: 'channel.voice' }] },
@@ -139,7 +139,7 @@ function setupPhone(box, token, enrolment_token, context) {
     submit: 'setup.phone_submit',
     onSubmit: async ({ phone, channel }) => {
       const sent = await post('/login/setup/phone', { login_token: token, phone, channel, enrolment_token });
-      box.replaceChildren(h('p', { class: 'notice' }, t(sent.channel === 'voice' ? 'factor.voice' : 'factor.sms', { hint: sent.phone_hint })), form({
+      replaceChildren(box, h('p', { class: 'notice' }, t(sent.channel === 'voice' ? 'factor.voice' : 'factor.sms', { hint: sent.phone_hint })), form({
         fields: [{ name: 'code', label: 'factor.code', autocomplete: 'one-time-code', inputmode: 'numeric' }],
         submit: 'factor.submit',
         onSubmit: async ({ code }) => proceed(box, await post('/login/setup/phone/confirm', { login_token: token, code }), context),
@@ -155,18 +155,18 @@ const emailOnly = [{ name: 'email', label: 'field.email', type: 'email', autocom
 export function forgotPassword() {
   const box = h('div', {});
   page('forgot.password_title', h('p', {}, t('forgot.password_text')), box);
-  box.append(form({ fields: emailOnly, submit: 'forgot.send', onSubmit: async ({ email }) => {
+  append(box, form({ fields: emailOnly, submit: 'forgot.send', onSubmit: async ({ email }) => {
     await post('/password/forgot', { email });
-    box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('forgot.sent', { email })));
+    replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('forgot.sent', { email })));
   } }));
 }
 
 export function forgotIdentifier() {
   const box = h('div', {});
   page('forgot.identifier_title', h('p', {}, t('forgot.identifier_text')), box);
-  box.append(form({ fields: emailOnly, submit: 'forgot.send', onSubmit: async ({ email }) => {
+  append(box, form({ fields: emailOnly, submit: 'forgot.send', onSubmit: async ({ email }) => {
     await post('/identifier/forgot', { email });
-    box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('forgot.sent', { email })));
+    replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('forgot.sent', { email })));
   } }));
 }
 
@@ -177,7 +177,7 @@ export async function resetPassword({ query }) {
   try {
     started = await post('/password/reset/start', { token: query.get('token') || '' });
   } catch (error) {
-    return box.replaceChildren(h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/password/forgot', t('reset.again'))));
+    return replaceChildren(box, h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/password/forgot', t('reset.again'))));
   }
   factorStep(box, {
     view: started,
@@ -186,7 +186,7 @@ export async function resetPassword({ query }) {
     submitLabel: 'reset.submit',
     submit: async (values) => {
       await post('/password/reset', { challenge_token: started.challenge_token, ...values });
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('reset.done')), h('p', {}, link('/login', t('nav.login'))));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('reset.done')), h('p', {}, link('/login', t('nav.login'))));
     },
   });
 }

@@ -2,7 +2,7 @@
 // the payment page → back here with the result → the receipt), invoices and receipts with
 // their PDFs, and the terms of sale themselves.
 import { t, date, money, lang } from '../lib/i18n.js';
-import { h, link, page, form, announce } from '../lib/ui.js';
+import { h, append, prepend, link, page, form, announce } from '../lib/ui.js';
 import { get, post, API } from '../lib/api.js';
 import { navigate } from '../app.js';
 
@@ -27,7 +27,7 @@ export async function renew({ params: [id] }) {
     fields.push({ name: 'country', label: 'renew.country', autocomplete: 'country', hint: 'renew.country_hint' },
       { name: 'region', label: 'renew.region', required: false, hint: 'renew.region_hint' });
   }
-  box.append(h('p', {}, t('renew.text', { date: date(options.term_end) })), form({
+  append(box, h('p', {}, t('renew.text', { date: date(options.term_end) })), form({
     fields,
     submit: 'renew.draft',
     fieldOf: { billing_address_required: 'country', payment_mode_unavailable: 'payment_mode' },
@@ -61,11 +61,11 @@ export async function renewal({ params: [id], query }) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     r = await get(`/renewals/${encodeURIComponent(id)}`);
   }
-  box.append(h('p', {}, h('span', { class: `state ${r.state}` }, t(`renewalstate.${r.state}`))),
+  append(box, h('p', {}, h('span', { class: `state ${r.state}` }, t(`renewalstate.${r.state}`))),
     h('h2', {}, t('renewal.invoice')), h('p', {}, `${r.buyer.name} · ${r.buyer.country}${r.buyer.region ? `-${r.buyer.region}` : ''}`),
     amounts(r.invoice), r.invoice.reverse_charge_mention ? h('p', { class: 'hint' }, r.invoice.reverse_charge_mention) : null);
   if (r.state === 'draft') {
-    box.append(form({
+    append(box, form({
       fields: [{ name: 'accept', type: 'checkbox', label: 'renewal.accept', labelNode: h('span', {}, t('renewal.accept_before'), ' ',
         h('a', { href: `/terms-of-sale?version=${encodeURIComponent(r.terms.version)}`, target: '_blank', rel: 'noopener' }, t('renewal.terms_link', { version: r.terms.version }))) }],
       submit: r.payment_mode === 'card' ? 'renewal.pay' : 'renewal.bill',
@@ -81,14 +81,14 @@ export async function renewal({ params: [id], query }) {
       navigate('/dashboard');
     } }, t('renewal.cancel'))));
   } else if (r.state === 'awaiting_payment' && r.checkout_url) {
-    box.append(h('p', { class: 'notice', role: 'status' }, t('renewal.awaiting')), h('p', {}, h('a', { href: r.checkout_url, class: 'button' }, t('renewal.to_payment'))));
+    append(box, h('p', { class: 'notice', role: 'status' }, t('renewal.awaiting')), h('p', {}, h('a', { href: r.checkout_url, class: 'button' }, t('renewal.to_payment'))));
   } else if (r.state === 'paid' || r.state === 'invoiced') {
     const message = t(r.state === 'paid' ? 'renewal.paid' : 'renewal.invoiced', { date: date(r.term_end) });
-    box.prepend(h('p', { class: 'success', role: 'status' }, message));
+    prepend(box, h('p', { class: 'success', role: 'status' }, message));
     announce(message);
-    if (r.invoice_number) box.append(h('p', { class: 'actions' }, link(`/invoices/${encodeURIComponent(r.invoice_number)}`, t('renewal.receipt'), { class: 'button' })));
+    if (r.invoice_number) append(box, h('p', { class: 'actions' }, link(`/invoices/${encodeURIComponent(r.invoice_number)}`, t('renewal.receipt'), { class: 'button' })));
   }
-  box.append(h('p', {}, link('/dashboard', t('common.back'))));
+  append(box, h('p', {}, link('/dashboard', t('common.back'))));
 }
 
 const pdf = (path, text) => h('a', { href: `${API}${path}`, download: '', type: 'application/pdf' }, text);
@@ -97,8 +97,8 @@ export async function invoices() {
   const box = h('div', {});
   page('invoices.title', box);
   const { invoices: list } = await get('/invoices');
-  if (!list.length) return box.append(h('p', {}, t('invoices.none')));
-  box.append(h('table', {}, h('thead', {}, h('tr', {}, ['invoices.number', 'invoices.date', 'invoices.total', 'invoices.status', 'invoices.files'].map((k) => h('th', { scope: 'col' }, t(k))))),
+  if (!list.length) return append(box, h('p', {}, t('invoices.none')));
+  append(box, h('table', {}, h('thead', {}, h('tr', {}, ['invoices.number', 'invoices.date', 'invoices.total', 'invoices.status', 'invoices.files'].map((k) => h('th', { scope: 'col' }, t(k))))),
     h('tbody', {}, list.map((i) => {
       const n = encodeURIComponent(i.number);
       return h('tr', {}, h('td', {}, link(`/invoices/${n}`, i.number)), h('td', {}, date(i.issued_at)), h('td', { class: 'num' }, money(i.total, i.currency)),
@@ -112,7 +112,7 @@ export async function invoice({ params: [number] }) {
   page({ text: t('invoice.title', { number }) }, box);
   const n = encodeURIComponent(number);
   const i = await get(`/invoices/${n}`);
-  box.append(h('p', {}, t('invoice.issued', { date: date(i.issued_at) })), h('p', {}, `${i.buyer.name} · ${i.buyer.email}`), amounts(i),
+  append(box, h('p', {}, t('invoice.issued', { date: date(i.issued_at) })), h('p', {}, `${i.buyer.name} · ${i.buyer.email}`), amounts(i),
     h('p', {}, t(`settlement.${i.settlement.status}`), i.settlement.status === 'paid' ? ` · ${date(i.settlement.paid_at, true)} · ${i.settlement.reference}` : ''),
     h('p', { class: 'actions' }, pdf(`/invoices/${n}/pdf`, t('invoices.invoice_pdf')), i.settlement.status === 'paid' ? pdf(`/invoices/${n}/receipt/pdf`, t('invoices.receipt_pdf')) : null),
     h('p', {}, link('/invoices', t('nav.invoices'))));

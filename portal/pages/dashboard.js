@@ -1,7 +1,7 @@
 // The dashboard: my subscriptions and their state, the space I act for (and switching it);
 // recovery (a reference number by email) and activation (the reference, a code, a PIN).
 import { t, date } from '../lib/i18n.js';
-import { h, link, page, form, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, announce } from '../lib/ui.js';
 import { get, post } from '../lib/api.js';
 import { factorStep } from '../lib/factor.js';
 import * as session from '../lib/session.js';
@@ -25,8 +25,8 @@ export async function dashboard({ query }) {
   page('dashboard.title', switcher, h('h2', {}, t('dashboard.subscriptions')), list);
   spaceSwitcher(switcher, query.get('switch') === '1');
   const { subscriptions } = await get('/subscriptions');
-  if (!subscriptions.length) return list.append(h('p', {}, t('dashboard.none')));
-  list.append(h('ul', { class: 'list' }, subscriptions.map((sub) => h('li', { class: 'card' },
+  if (!subscriptions.length) return append(list, h('p', {}, t('dashboard.none')));
+  append(list, h('ul', { class: 'list' }, subscriptions.map((sub) => h('li', { class: 'card' },
     h('h3', {}, sub.product_name),
     h('p', {}, ...state(sub)),
     sub.certificate_serial ? h('p', { class: 'hint' }, t('subscription.certificate', { serial: sub.certificate_serial })) : null,
@@ -53,7 +53,7 @@ function spaceSwitcher(box, open) {
       navigate('/dashboard', { replace: true });
     },
   });
-  box.append(h('details', { open }, h('summary', {}, t('banner.switch')), choose));
+  append(box, h('details', { open }, h('summary', {}, t('banner.switch')), choose));
 }
 
 export async function recover({ params: [id], me }) {
@@ -61,15 +61,15 @@ export async function recover({ params: [id], me }) {
   page('recover.title', h('p', {}, t('recover.text')), box);
   const { subscriptions } = await get('/subscriptions');
   const sub = subscriptions.find((s) => s.id === id);
-  if (!sub) return box.append(h('p', { class: 'alert', role: 'alert' }, t('recover.unknown')));
+  if (!sub) return append(box, h('p', { class: 'alert', role: 'alert' }, t('recover.unknown')));
   const options = [{ value: 'professional', text: t('recover.to_login', { email: me.email }) }];
   if (me.alternate_email && me.alternate_email_verified) options.push({ value: 'alternate', text: t('recover.to_alternate', { email: me.alternate_email }) });
-  box.append(h('div', { class: 'card' }, h('h2', {}, sub.product_name), h('p', {}, ...state(sub))), form({
+  append(box, h('div', { class: 'card' }, h('h2', {}, sub.product_name), h('p', {}, ...state(sub))), form({
     fields: [{ name: 'send_to', label: 'recover.send_to', type: 'radio', value: 'professional', options }],
     submit: 'recover.confirm',
     onSubmit: async ({ send_to }) => {
       const done = await post(`/subscriptions/${encodeURIComponent(id)}/recovery`, { send_to });
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('recover.sent', { email: done.sent_to })),
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('recover.sent', { email: done.sent_to })),
         h('p', {}, t('recover.next')), h('p', {}, link('/activation', t('recover.have_reference'), { class: 'button' })));
       box.querySelector('a').focus();
     },
@@ -79,7 +79,7 @@ export async function recover({ params: [id], me }) {
 export function activation({ query }) {
   const box = h('div', {});
   page('activation.title', h('p', {}, t('activation.text')), box);
-  box.append(form({
+  append(box, form({
     fields: [{ name: 'reference', label: 'activation.reference', value: query.get('reference') || '', hint: 'activation.reference_hint' }],
     submit: 'activation.start',
     onSubmit: async ({ reference }) => {
@@ -96,7 +96,7 @@ export function activation({ query }) {
         submit: async ({ pin_again, ...values }) => {
           if (values.pin !== pin_again) throw Object.assign(new Error(t('activation.pin_mismatch')), { field: 'pin_again' });
           const done = await post('/activation', { challenge_token: started.challenge_token, reference, ...values });
-          box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('activation.done')),
+          replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('activation.done')),
             h('p', {}, t('subscription.certificate', { serial: done.certificate_serial })), h('p', {}, link('/dashboard', t('nav.dashboard'))));
           announce(t('activation.done'));
         },
@@ -110,10 +110,10 @@ export async function pinReset({ params: [id] }) {
   page('pin.title', h('p', {}, t('pin.text')), box);
   const [{ questions }, all] = await Promise.all([get('/account/security-questions'), get('/security-questions')]);
   if (!questions.length) {
-    return box.append(h('p', { class: 'notice' }, t('pin.no_questions')), h('p', {}, link('/account/security', t('security.title'))));
+    return append(box, h('p', { class: 'notice' }, t('pin.no_questions')), h('p', {}, link('/account/security', t('security.title'))));
   }
   const text = (qid) => all.questions.find((q) => q.id === qid)?.text || qid;
-  box.append(form({
+  append(box, form({
     fields: [
       ...questions.map((qid, i) => ({ name: `answer_${i}`, labelNode: text(qid), label: 'pin.answer', autocomplete: 'off' })),
       { name: 'pin', label: 'activation.pin', type: 'password', inputmode: 'numeric', autocomplete: 'new-password', hint: 'activation.pin_hint' },
@@ -123,7 +123,7 @@ export async function pinReset({ params: [id] }) {
     onSubmit: async (values) => {
       const answers = questions.map((qid, i) => ({ question: qid, answer: values[`answer_${i}`] }));
       await post(`/subscriptions/${encodeURIComponent(id)}/pin/reset`, { answers, pin: values.pin });
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('pin.done')), h('p', {}, link('/dashboard', t('nav.dashboard'))));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('pin.done')), h('p', {}, link('/dashboard', t('nav.dashboard'))));
     },
   }));
 }

@@ -1,13 +1,13 @@
 // An invitation's link: a new account (first name, last name, password: the identifier is
 // shown and emailed), or "I already have an account" (sign in, then join).
 import { t, lang } from '../lib/i18n.js';
-import { h, link, page, form, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, announce } from '../lib/ui.js';
 import { post } from '../lib/api.js';
 import { navigate } from '../app.js';
 
 function joined(box, done) {
   const message = t('invitation.done', { name: done.space_name });
-  box.replaceChildren(h('p', { class: 'success', role: 'status' }, message),
+  replaceChildren(box, h('p', { class: 'success', role: 'status' }, message),
     done.identifier ? h('p', {}, t('invitation.identifier', { identifier: done.identifier })) : null,
     h('p', {}, link(done.identifier ? '/login' : '/dashboard', t(done.identifier ? 'nav.login' : 'nav.dashboard'), { class: 'button' })));
   announce(message);
@@ -18,14 +18,14 @@ export function invitation({ query, me }) {
   const box = h('div', {});
   page('invitation.title', box);
   if (me) {
-    box.append(h('p', {}, t('invitation.join_text', { email: me.email })), form({
+    append(box, h('p', {}, t('invitation.join_text', { email: me.email })), form({
       fields: [],
       submit: 'invitation.join',
       onSubmit: async () => joined(box, await post('/invitations/join', { token })),
     }));
     return;
   }
-  box.append(h('p', {}, t('invitation.text')),
+  append(box, h('p', {}, t('invitation.text')),
     h('div', { class: 'card' }, h('h2', {}, t('invitation.have_account')), h('p', {},
       link(`/login?next=${encodeURIComponent(`/invitation?token=${token}`)}`, t('invitation.sign_in_first'), { class: 'button secondary' }))),
     h('div', { class: 'card' }, h('h2', {}, t('invitation.new_account')), form({

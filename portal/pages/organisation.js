@@ -2,7 +2,7 @@
 // and terms, its members and their roles, the legal representative and the billing contact,
 // invitations, and an administrator's reset of a member's second factor (seed 004).
 import { t, date, lang } from '../lib/i18n.js';
-import { h, page, form, action, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, page, form, action, announce } from '../lib/ui.js';
 import { get, post, put, del } from '../lib/api.js';
 import { withReauth } from '../lib/factor.js';
 
@@ -41,7 +41,7 @@ export function register() {
       }
       body.country = body.country.toUpperCase();
       await post('/organisations', body);
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('register.done', { email: body.administrator.email })), h('p', {}, t('register.next')));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('register.done', { email: body.administrator.email })), h('p', {}, t('register.next')));
       announce(t('register.done', { email: body.administrator.email }));
     },
   });
@@ -59,7 +59,7 @@ export function register() {
     }
   });
   number.closest('.field').append(registry);
-  box.append(theForm);
+  append(box, theForm);
 }
 
 const roleNames = (roles) => roles.map((r) => t(`role.${r}`)).join(', ');
@@ -71,7 +71,7 @@ export async function organisation() {
   const org = await get('/organisation');
   const mine = org.my_roles;
   const admin = mine.includes('administrator');
-  box.append(h('section', { class: 'card' }, h('h2', {}, org.name),
+  append(box, h('section', { class: 'card' }, h('h2', {}, org.name),
     h('p', {}, `${org.registration.number} · ${org.address}, ${org.postal_code} ${org.city}`),
     h('p', {}, t('organisation.my_roles', { roles: roleNames(mine) })),
     h('p', {}, t(`organisation.terms_${org.terms.status}`, { version: org.terms.version || '' })),
@@ -80,10 +80,10 @@ export async function organisation() {
       : null));
   if (!admin) return;
   const { members } = await get('/organisation/members');
-  box.append(h('section', { class: 'card' }, h('h2', {}, t('organisation.members')), h('ul', { class: 'list' }, members.map((m) => member(m, reauth)))));
-  box.append(h('section', { class: 'card' }, h('h2', {}, t('organisation.appoint')), appoint(members)));
+  append(box, h('section', { class: 'card' }, h('h2', {}, t('organisation.members')), h('ul', { class: 'list' }, members.map((m) => member(m, reauth)))));
+  append(box, h('section', { class: 'card' }, h('h2', {}, t('organisation.appoint')), appoint(members)));
   const { invitations } = await get('/organisation/invitations');
-  box.append(h('section', { class: 'card' }, h('h2', {}, t('organisation.invitations')),
+  append(box, h('section', { class: 'card' }, h('h2', {}, t('organisation.invitations')),
     invitations.length ? h('ul', { class: 'list' }, invitations.map(invitation)) : h('p', {}, t('organisation.no_invitations')), invite()));
 }
 

@@ -1,24 +1,24 @@
 // Security questions: at least three, answered; they reset a forgotten PIN and nothing else.
 import { t, date } from '../lib/i18n.js';
-import { h, link, page, form } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form } from '../lib/ui.js';
 import { get, put } from '../lib/api.js';
 
 export async function securityQuestions() {
   const box = h('div', {});
   page('security.title', h('p', {}, t('security.text')), box);
   const [{ questions: all }, mine] = await Promise.all([get('/security-questions'), get('/account/security-questions')]);
-  if (mine.locked_until) box.append(h('p', { class: 'notice' }, t('security.locked', { date: date(mine.locked_until, true) })));
+  if (mine.locked_until) append(box, h('p', { class: 'notice' }, t('security.locked', { date: date(mine.locked_until, true) })));
   const text = (id) => all.find((q) => q.id === id)?.text || id;
   const fields = [];
   if (mine.questions.length) {
-    box.append(h('p', {}, t('security.defined', { count: mine.questions.length })));
+    append(box, h('p', {}, t('security.defined', { count: mine.questions.length })));
     mine.questions.forEach((id, i) => fields.push({ name: `current_${i}`, labelNode: `${t('security.current')} — ${text(id)}`, label: 'security.current', autocomplete: 'off' }));
   }
   for (let i = 0; i < 3; i++) {
     fields.push({ name: `question_${i}`, label: 'security.question', type: 'select', value: all[i]?.id, options: all.map((q) => ({ value: q.id, text: q.text })) },
       { name: `answer_${i}`, label: 'security.answer', autocomplete: 'off' });
   }
-  box.append(form({
+  append(box, form({
     fields,
     submit: 'security.submit',
     fieldOf: { security_questions_invalid: 'question_0', security_answers_wrong: 'current_0' },
@@ -27,7 +27,7 @@ export async function securityQuestions() {
       const body = { answers };
       if (mine.questions.length) body.current_answers = mine.questions.map((id, i) => ({ question: id, answer: v[`current_${i}`] }));
       await put('/account/security-questions', body);
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('security.done')), h('p', {}, link('/account', t('nav.account'))));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('security.done')), h('p', {}, link('/account', t('nav.account'))));
     },
   }));
 }

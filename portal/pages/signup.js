@@ -1,18 +1,18 @@
 // Sign-up: email → "check your mailbox" → the link's page with the prefilled profile →
 // password, phone, SMS or call → the code, with "send a new code" after its wait → done.
 import { t, lang } from '../lib/i18n.js';
-import { h, link, page, form, countdown, announce, describe } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, countdown, announce, describe } from '../lib/ui.js';
 import { post } from '../lib/api.js';
 
 export function start() {
   const box = h('div', {});
   page('signup.title', h('p', {}, t('signup.text')), box);
-  box.append(form({
+  append(box, form({
     fields: [{ name: 'email', label: 'field.email', type: 'email', autocomplete: 'email' }],
     submit: 'signup.submit',
     onSubmit: async ({ email }) => {
       await post('/signup', { email, locale: lang() });
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('signup.check_mailbox', { email })), h('p', { class: 'hint' }, t('signup.check_hint')));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('signup.check_mailbox', { email })), h('p', { class: 'hint' }, t('signup.check_hint')));
       announce(t('signup.check_mailbox', { email }));
     },
   }), h('p', {}, t('signup.have_account'), ' ', link('/login', t('nav.login'))));
@@ -25,10 +25,10 @@ export async function verify({ query }) {
   try {
     verified = await post('/signup/verify', { token: query.get('token') || '' });
   } catch (error) {
-    return box.replaceChildren(h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/signup', t('signup.again'))));
+    return replaceChildren(box, h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/signup', t('signup.again'))));
   }
   const p = verified.profile || {};
-  box.replaceChildren(h('p', {}, t('signup.profile_text', { email: verified.email })), form({
+  replaceChildren(box, h('p', {}, t('signup.profile_text', { email: verified.email })), form({
     fields: [
       { name: 'first_name', label: 'field.first_name', value: p.first_name, autocomplete: 'given-name' },
       { name: 'last_name', label: 'field.last_name', value: p.last_name, autocomplete: 'family-name' },
@@ -39,6 +39,7 @@ export async function verify({ query }) {
     submit: 'signup.profile_submit',
     onSubmit: async (values) => {
       const sent = await post('/signup/profile', { signup_token: verified.signup_token, ...values, locale: lang() });
+      page('signup.code_title', box);
       code(box, verified.signup_token, sent);
     },
   }));
@@ -59,12 +60,12 @@ function code(box, token, sent) {
     }
   } }, t(channel === 'sms' ? 'factor.resend_sms' : 'factor.resend_voice'));
   const buttons = [resend('sms'), resend('voice')];
-  box.replaceChildren(status, form({
+  replaceChildren(box, status, form({
     fields: [{ name: 'code', label: 'factor.code', autocomplete: 'one-time-code', inputmode: 'numeric' }],
     submit: 'signup.confirm',
     onSubmit: async ({ code: value }) => {
       await post('/signup/confirm', { signup_token: token, code: value });
-      box.replaceChildren(h('p', { class: 'success', role: 'status' }, t('signup.done')), h('p', {}, link('/login', t('nav.login'), { class: 'button' })));
+      replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('signup.done')), h('p', {}, link('/login', t('nav.login'), { class: 'button' })));
       box.querySelector('a').focus();
     },
   }), h('div', { class: 'card' }, h('p', {}, t('factor.no_code')), h('div', { class: 'actions' }, ...buttons), h('p', { class: 'hint wait', 'aria-live': 'polite' }), resendError));

@@ -6,6 +6,7 @@ import { startServer, launch, Journey, SHOTS } from './lib.mjs';
 
 const JOURNEYS = [
   ['demo-member-en', './journeys/demo_member.mjs', {}],
+  ['signup-fr-keyboard', './journeys/signup_keyboard_fr.mjs', { locale: 'fr-FR' }],
 ];
 
 const only = process.argv[2];
