@@ -6,6 +6,7 @@ import { startServer, launch, Journey, SHOTS } from './lib.mjs';
 
 const JOURNEYS = [
   ['demo-member-en', './journeys/demo_member.mjs', {}],
+  ['account-phone-size', './journeys/account_phone.mjs', { viewport: { width: 390, height: 844 } }],
   ['signup-fr-keyboard', './journeys/signup_keyboard_fr.mjs', { locale: 'fr-FR' }],
 ];
 
@@ -29,7 +30,8 @@ try {
     } catch (error) {
       failed += 1;
       await page.screenshot({ path: `${journey.dir}/failure.png`, fullPage: true }).catch(() => {});
-      console.log(`FAIL  ${name} at ${page.url()}: ${error.stack || error}`);
+      const shown = await page.locator('.alert:visible, .error:visible, .notice:visible').allTextContents().catch(() => []);
+      console.log(`FAIL  ${name} at ${page.url()}: ${error.stack || error}\n  the page says: ${shown.filter(Boolean).join(' | ')}`);
     }
     await context.close();
   }
