@@ -74,9 +74,9 @@ export async function organisation() {
   append(box, h('section', { class: 'card' }, h('h2', {}, org.name),
     h('p', {}, `${org.registration.number} · ${org.address}, ${org.postal_code} ${org.city}`),
     h('p', {}, t('organisation.my_roles', { roles: roleNames(mine) })),
-    h('p', {}, t(`organisation.terms_${org.terms.status}`, { version: org.terms.version || '' })),
-    org.terms.status === 'pending' && mine.includes('legal_representative')
-      ? action({ text: t('organisation.accept_terms', { version: org.terms.version }) }, async () => { await post('/organisation/terms', { version: org.terms.version }); organisation(); })
+    h('p', {}, t(`organisation.terms_${org.terms.status}`, { version: org.terms.version || org.terms_version })),
+    org.terms.status !== 'contracted' && org.terms.version !== org.terms_version && mine.includes('legal_representative')
+      ? action({ text: t('organisation.accept_terms', { version: org.terms_version }) }, async () => { await post('/organisation/terms', { version: org.terms_version }); organisation(); })
       : null));
   if (!admin) return;
   const { members } = await get('/organisation/members');

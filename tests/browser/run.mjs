@@ -7,6 +7,7 @@ import { startServer, launch, Journey, SHOTS } from './lib.mjs';
 const JOURNEYS = [
   ['demo-member-en', './journeys/demo_member.mjs', {}],
   ['account-phone-size', './journeys/account_phone.mjs', { viewport: { width: 390, height: 844 } }],
+  ['organisation-fr-en', './journeys/organisation.mjs', {}],
   ['signup-fr-keyboard', './journeys/signup_keyboard_fr.mjs', { locale: 'fr-FR' }],
 ];
 
@@ -23,7 +24,7 @@ try {
     const started = Date.now();
     try {
       const run = (await import(module)).default;
-      await run(journey, server.base);
+      await run(journey, server.base, browser);
       if (journey.violations.length) throw new Error(`axe-core:\n  ${journey.violations.join('\n  ')}`);
       if (journey.errors.length) throw new Error(`errors:\n  ${journey.errors.join('\n  ')}`);
       console.log(`ok    ${name} (${journey.step} steps, ${Date.now() - started} ms)`);

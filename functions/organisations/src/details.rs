@@ -29,6 +29,8 @@ struct Details {
     registry_checked: bool,
     invoicing_enabled: bool,
     terms: OrganisationTerms,
+    /// The version of the terms in force: what `POST /organisation/terms` accepts.
+    terms_version: String,
     my_roles: Vec<Role>,
 }
 
@@ -52,6 +54,7 @@ async fn details(services: &Services, me: Membership) -> Result<Response> {
             registry_checked: o.registry_checked,
             invoicing_enabled: billing.as_ref().is_some_and(|b| b.invoicing_enabled),
             terms: billing.map(|b| b.terms).unwrap_or_default(),
+            terms_version: services.config.payments.terms_version.clone(),
             my_roles: me.roles,
         },
     ))
