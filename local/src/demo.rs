@@ -20,7 +20,7 @@ pub const SUMMARY: &str =
     "demo data: subscriber records subscriber@example.com (fr) and legacy.subscriber@example.org (en) \
     prefill a sign-up; member@example.com already has an account, with a personal space and an organisation's, \
     a cloud signature that needs to be updated (GET /subscriptions, then recover and activate it) and one ending in \
-    25 days to renew by card (local payment page) or by invoice to Example Organisation, whose administrator \
+    30 days (its reminder is in the outbox) to renew by card (local payment page) or by invoice to Example Organisation, whose administrator \
     (admin@example.org, identifier DA100001) and billing contact (billing@example.org) have accounts too; \
     the company registry knows SIRET 12345678200010 (registers a new organisation)";
 
@@ -151,8 +151,8 @@ fn signature_writes(
         recovery: None,
     };
     writes.extend(subscription::creation_writes(&signature)?);
-    // A cloud signature whose term ends in 25 days: the renewal journey (seed 000, step 3)
-    // starts from it, and the reminders send its 7-day and 1-day notices in time.
+    // A cloud signature whose term ends in 30 days: the renewal journey (seed 000, step 3)
+    // starts from it, and the first reminders run (at start-up) emails its 30-day reminder.
     let ending = Subscription {
         id: services.new_id(),
         space_id: space.id.clone(),
@@ -160,7 +160,7 @@ fn signature_writes(
         product: Product::CloudSignature,
         status: SubscriptionStatus::Functional,
         term_start: now - 340 * 86400,
-        term_end: now + 25 * 86400,
+        term_end: now + 30 * 86400,
         certificate: None,
         recovery: None,
     };

@@ -2,7 +2,7 @@
 // the payment page → back here with the result → the receipt), invoices and receipts with
 // their PDFs, and the terms of sale themselves.
 import { t, date, money, lang } from '../lib/i18n.js';
-import { h, append, prepend, link, page, form, announce } from '../lib/ui.js';
+import { h, append, prepend, link, page, form } from '../lib/ui.js';
 import { get, post, API } from '../lib/api.js';
 import { navigate } from '../app.js';
 
@@ -85,7 +85,6 @@ export async function renewal({ params: [id], query }) {
   } else if (r.state === 'paid' || r.state === 'invoiced') {
     const message = t(r.state === 'paid' ? 'renewal.paid' : 'renewal.invoiced', { date: date(r.term_end) });
     prepend(box, h('p', { class: 'success', role: 'status' }, message));
-    announce(message);
     if (r.invoice_number) append(box, h('p', { class: 'actions' }, link(`/invoices/${encodeURIComponent(r.invoice_number)}`, t('renewal.receipt'), { class: 'button' })));
   }
   append(box, h('p', {}, link('/dashboard', t('common.back'))));

@@ -98,7 +98,6 @@ export function activation({ query }) {
           const done = await post('/activation', { challenge_token: started.challenge_token, reference, ...values });
           replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('activation.done')),
             h('p', {}, t('subscription.certificate', { serial: done.certificate_serial })), h('p', {}, link('/dashboard', t('nav.dashboard'))));
-          announce(t('activation.done'));
         },
       });
     },

@@ -1,7 +1,7 @@
 // An invitation's link: a new account (first name, last name, password: the identifier is
 // shown and emailed), or "I already have an account" (sign in, then join).
 import { t, lang } from '../lib/i18n.js';
-import { h, append, replaceChildren, link, page, form, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form } from '../lib/ui.js';
 import { post } from '../lib/api.js';
 import { navigate } from '../app.js';
 
@@ -10,7 +10,6 @@ function joined(box, done) {
   replaceChildren(box, h('p', { class: 'success', role: 'status' }, message),
     done.identifier ? h('p', {}, t('invitation.identifier', { identifier: done.identifier })) : null,
     h('p', {}, link(done.identifier ? '/login' : '/dashboard', t(done.identifier ? 'nav.login' : 'nav.dashboard'), { class: 'button' })));
-  announce(message);
 }
 
 export function invitation({ query, me }) {

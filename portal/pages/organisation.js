@@ -2,7 +2,7 @@
 // and terms, its members and their roles, the legal representative and the billing contact,
 // invitations, and an administrator's reset of a member's second factor (seed 004).
 import { t, date, lang } from '../lib/i18n.js';
-import { h, append, replaceChildren, page, form, action, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, page, form, action } from '../lib/ui.js';
 import { get, post, put, del } from '../lib/api.js';
 import { withReauth } from '../lib/factor.js';
 
@@ -42,7 +42,6 @@ export function register() {
       body.country = body.country.toUpperCase();
       await post('/organisations', body);
       replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('register.done', { email: body.administrator.email })), h('p', {}, t('register.next')));
-      announce(t('register.done', { email: body.administrator.email }));
     },
   });
   // A French SIRET: the registry's name and address, filled in as soon as it is typed.

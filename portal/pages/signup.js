@@ -1,7 +1,7 @@
 // Sign-up: email → "check your mailbox" → the link's page with the prefilled profile →
 // password, phone, SMS or call → the code, with "send a new code" after its wait → done.
 import { t, lang } from '../lib/i18n.js';
-import { h, append, replaceChildren, link, page, form, countdown, announce, describe } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, countdown, describe } from '../lib/ui.js';
 import { post } from '../lib/api.js';
 
 export function start() {
@@ -13,7 +13,6 @@ export function start() {
     onSubmit: async ({ email }) => {
       await post('/signup', { email, locale: lang() });
       replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('signup.check_mailbox', { email })), h('p', { class: 'hint' }, t('signup.check_hint')));
-      announce(t('signup.check_mailbox', { email }));
     },
   }), h('p', {}, t('signup.have_account'), ' ', link('/login', t('nav.login'))));
 }

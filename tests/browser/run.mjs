@@ -9,6 +9,8 @@ const JOURNEYS = [
   ['account-phone-size', './journeys/account_phone.mjs', { viewport: { width: 390, height: 844 } }],
   ['organisation-fr-en', './journeys/organisation.mjs', {}],
   ['signup-fr-keyboard', './journeys/signup_keyboard_fr.mjs', { locale: 'fr-FR' }],
+  // Last: the emails of every journey before it.
+  ['email-links', './journeys/email_links.mjs', {}],
 ];
 
 const only = process.argv[2];

@@ -95,6 +95,7 @@ export default async function accountPhone(j, base) {
     await page.getByRole('button', { name: 'Confirm' }).click();
   });
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await login(j, base, DEMO_PASSWORD, async () => {
     await page.getByRole('button', { name: 'Use a backup code' }).click();
     await page.getByLabel('Backup code').fill(codes[3]);
@@ -131,10 +132,12 @@ export default async function accountPhone(j, base) {
   await page.getByText(/Your password is changed/).waitFor();
   await j.shot('password-changed');
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
 
   // Forgot password: the link, the second factor, a new password.
   await page.getByRole('link', { name: 'Forgot your password?' }).click();
-  await page.getByLabel('Email address').fill(EMAIL);
+  await page.getByRole('heading', { name: 'Forgot your password' }).waitFor();
+  await page.getByLabel('Email address', { exact: true }).fill(EMAIL);
   since = await newestId(base);
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByText(/an email is on its way/).waitFor();
@@ -147,7 +150,7 @@ export default async function accountPhone(j, base) {
   await page.getByRole('button', { name: 'Save my new password' }).click();
   await page.getByText('Your password is changed. Sign in with it.').waitFor();
   await page.goto(`${base}/identifier/forgot`);
-  await page.getByLabel('Email address').fill(EMAIL);
+  await page.getByLabel('Email address', { exact: true }).fill(EMAIL);
   since = await newestId(base);
   await page.getByRole('button', { name: 'Send' }).click();
   await page.getByText(/an email is on its way/).waitFor();

@@ -62,6 +62,18 @@ export default async function demoMember(j, base) {
   await page.locator('#main').getByRole('link', { name: 'Invoices', exact: true }).click();
   await page.getByRole('table').waitFor();
   await j.shot('invoices');
+
+  // The same subscription again, billed to the organisation: invoiced at once.
+  await page.goto(`${base}/dashboard`);
+  await page.locator('li.card', { hasText: /Functional/ }).first().getByRole('link', { name: 'Renew' }).click();
+  await page.getByRole('radio', { name: 'Bill my organisation' }).check();
+  await page.getByLabel('Organisation to bill').selectOption({ label: 'Example Organisation' });
+  await page.getByRole('button', { name: 'See the invoice' }).click();
+  await page.getByRole('checkbox').check();
+  await j.shot('bill-my-organisation');
+  await page.getByRole('button', { name: 'Bill my organisation' }).click();
+  await page.getByText(/^Invoiced to your organisation: your subscription now ends on/).waitFor();
+  await j.shot('renewal-invoiced');
   await page.goto(base + terms);
   await page.getByText(/^Version /).waitFor();
   await j.shot('terms-of-sale');
