@@ -20,7 +20,8 @@ import urllib.request
 
 import schemathesis
 
-BASE = os.environ["SIGNET_FUZZ_URL"].rstrip("/")
+BASE = os.environ["SIGNET_FUZZ_URL"].rstrip("/")  # the API (…/api)
+ROOT = BASE.removesuffix("/api")  # the local server, whose /_dev pages are outside the API
 EMAIL = "member@example.com"
 STATE = {"password": "demo portal password 2026", "device": None, "logins": 0}
 
@@ -28,9 +29,9 @@ STATE = {"password": "demo portal password 2026", "device": None, "logins": 0}
 CREDENTIAL_PATHS = {"/account/password", "/account/totp", "/account/phone", "/account/alternate-email"}
 
 
-def call(method, path, body=None, token=None):
+def call(method, path, body=None, token=None, base=BASE):
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(BASE + path, data=data, method=method)
+    request = urllib.request.Request(base + path, data=data, method=method)
     if data is not None:
         request.add_header("content-type", "application/json")
     if token:
@@ -43,7 +44,7 @@ def call(method, path, body=None, token=None):
 
 
 def last_code():
-    status, messages = call("GET", "/_dev/outbox.json?limit=1")
+    status, messages = call("GET", "/_dev/outbox.json?limit=1", base=ROOT)
     match = re.search(r"\b(\d{6})\b", messages[0]["body"]) if status == 200 and messages else None
     if not match:
         raise RuntimeError(f"no code in the outbox: {messages}")

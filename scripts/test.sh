@@ -10,7 +10,9 @@
 #      demo member, with links between operations (every answer must match the document;
 #      never a 5xx),
 #   6. lints template.yaml with cfn-lint,
-#   7. synthesizes the CDK app and compares it with template.yaml.
+#   7. synthesizes the CDK app and compares it with template.yaml,
+#   8. checks the portal's files and runs its journeys in Debian's chromium (installed with
+#      apt when missing) with playwright-core and axe-core (npm, into tests/browser).
 # Exits non-zero when anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,8 +74,8 @@ local_pid=$!
 wait_for "$api_port" "signet-local (see target/local-fuzz.log)"
 # scripts/schemathesis_hooks.py signs in as the demo member (and re-authenticates for the
 # credential changes); schemathesis.toml says which documented refusals a valid body may get.
-SIGNET_FUZZ_URL="http://127.0.0.1:$api_port" PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
-  "$venv/bin/st" --config-file schemathesis.toml run openapi.json --url "http://127.0.0.1:$api_port" \
+SIGNET_FUZZ_URL="http://127.0.0.1:$api_port/api" PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
+  "$venv/bin/st" --config-file schemathesis.toml run openapi.json --url "http://127.0.0.1:$api_port/api" \
   --checks all --max-examples 50 --seed 1 --workers 1 --no-color
 
 echo "== cfn-lint template.yaml"
@@ -81,4 +83,19 @@ echo "== cfn-lint template.yaml"
 
 echo "== CDK app against template.yaml"
 bash infra/test.sh
+echo "== the portal: static checks, then every journey in chromium (screenshots in target/portal-screenshots)"
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Debian's chromium"
+  sudo_cmd=""
+  if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+  $sudo_cmd apt-get install -y -q chromium >/dev/null 2>&1 || { $sudo_cmd apt-get update -q >/dev/null && $sudo_cmd apt-get install -y -q chromium >/dev/null; }
+fi
+if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.signet-lock.json; then
+  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+  cp tests/browser/package-lock.json tests/browser/node_modules/.signet-lock.json
+fi
+node tests/browser/check.mjs
+portal_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SIGNET_PORTAL_PORT="$portal_port" SIGNET_LOCAL_BIN="${CARGO_TARGET_DIR:-target}/debug/signet-local" \
+  SIGNET_CHROMIUM="$(command -v chromium)" node tests/browser/run.mjs
 echo "== all tests passed"

@@ -13,6 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { addPortal } from './portal';
 
 /**
  * Resources a function's IAM statements may refer to.
@@ -381,6 +382,15 @@ export class SignetStack extends cdk.Stack {
       default: 'https://api.insee.fr/api-sirene/3.11',
       description: 'Base URL of the INSEE Sirene API.',
     });
+    const edgeSecret = new cdk.CfnParameter(this, 'EdgeSecret', {
+      type: 'String',
+      noEcho: true,
+      default: '',
+      description:
+        'A random value (32 characters or more) CloudFront sends to the API with every /api/ request ' +
+        "(X-Signet-Edge). The API then takes the viewer's address from CloudFront-Viewer-Address, so that " +
+        "limits per source count people, not CloudFront's edge servers. Empty: the API sees the edge servers' addresses.",
+    });
     const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',
       default: '30',
@@ -476,6 +486,7 @@ export class SignetStack extends cdk.Stack {
       SIGNET_TOKEN_AUDIENCE: 'signet-api',
       SIGNET_ACCESS_TOKEN_TTL: '600',
       SIGNET_GOOGLE_CLIENT_ID: googleClientId.valueAsString,
+      SIGNET_EDGE_SECRET: edgeSecret.valueAsString,
       RUST_LOG: 'info',
     };
     const functions: lambda.Function[] = [];
@@ -616,6 +627,7 @@ export class SignetStack extends cdk.Stack {
       description: 'The role operators assume to call the operator API',
       value: operatorRole.roleArn,
     });
+    addPortal(this, edgeSecret);
     new cdk.CfnOutput(this, 'ApiUrl', { description: 'Base URL of the HTTP API', value: stage.url });
     new cdk.CfnOutput(this, 'TableName', { description: 'DynamoDB table', value: table.tableName });
     new cdk.CfnOutput(this, 'KeyArn', { description: 'KMS key for envelope encryption', value: key.keyArn });

@@ -328,6 +328,30 @@ function main() {
   };
   check('operator role', Object.keys(operatorRole(sam)).map((k) => [k, operatorRole(sam)[k], operatorRole(cdk)[k]]));
 
+  // The portal: the bucket, its policy, origin access control, the CloudFront functions and
+  // policies and the distribution, property by property (intrinsics as their meaning).
+  const canon = (v) => {
+    if (Array.isArray(v)) return v.map(canon);
+    if (v && typeof v === 'object') {
+      const keys = Object.keys(v);
+      if (keys.length === 1 && ['Ref', 'Fn::GetAtt', 'Fn::Sub', 'Fn::Join'].includes(keys[0])) return resourceShape(v);
+      return Object.fromEntries(keys.sort().map((k) => [k, canon(v[k])]));
+    }
+    return String(v);
+  };
+  const portalIds = ['PortalBucket', 'PortalBucketPolicy', 'PortalOriginAccessControl', 'PortalPagesFunction',
+    'ApiPrefixFunction', 'ApiOriginRequestPolicy', 'PortalHeadersPolicy', 'PortalDistribution'];
+  const portal = (t, id) => {
+    const r = t.Resources[id];
+    return r ? canon({ Type: r.Type, DeletionPolicy: r.DeletionPolicy ?? null, Properties: r.Properties }) : null;
+  };
+  check('portal (S3, CloudFront, the /api/ behaviour)', [
+    ...portalIds.map((id) => [id, portal(sam, id), portal(cdk, id)]),
+    ['condition HasPortalDomain', canon(sam.Conditions?.HasPortalDomain ?? null), canon(cdk.Conditions?.HasPortalDomain ?? null)],
+    ['distribution origin of /api/*', 'api', (cdk.Resources.PortalDistribution?.Properties?.DistributionConfig?.CacheBehaviors ?? [])
+      .find((b) => b.PathPattern === '/api/*')?.TargetOriginId ?? null],
+  ]);
+
   // Every sample event in events/ is for a route of template.yaml, and every route has one.
   const eventsDir = path.join(repoDir, 'events');
   const eventRoutes = fs.existsSync(eventsDir)

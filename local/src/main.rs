@@ -19,7 +19,12 @@ const USAGE: &str = "usage: signet-local [--port PORT] [--data-dir DIR] [--demo]
   --portal-dir DIR the portal's files (default: the repository's portal/)";
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { port: 3000, data_dir: embedded::default_data_dir(), demo: false, portal_dir: signet_local::portal::DEFAULT_DIR.into() };
+    let mut args = Args {
+        port: 3000,
+        data_dir: embedded::default_data_dir(),
+        demo: false,
+        portal_dir: signet_local::portal::DEFAULT_DIR.into(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -137,7 +142,5 @@ async fn run() -> Result<(), String> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    signet_local::serve::run(listener, app, timeouts, shutdown)
-        .await
-        .map_err(|e| e.to_string())
+    signet_local::serve::run(listener, app, timeouts, shutdown).await.map_err(|e| e.to_string())
 }

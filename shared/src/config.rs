@@ -27,6 +27,11 @@ pub struct Config {
     pub voice_endpoint_url: Option<String>,
     /// Emit CloudWatch embedded-metric-format lines (`SIGNET_METRICS`, default true).
     pub metrics: bool,
+    /// The value CloudFront sends with every request it forwards to the API (header
+    /// `X-Signet-Edge`, `SIGNET_EDGE_SECRET`, at least 32 characters): a request that carries
+    /// it came through CloudFront, whose `CloudFront-Viewer-Address` then names the source.
+    /// Unset: the source is the address API Gateway saw.
+    pub edge_secret: Option<Secret>,
     /// Lifetimes and limits of the journeys.
     pub limits: Limits,
     /// Password hashing cost.
@@ -227,6 +232,7 @@ impl Config {
                 .map(|_| v.url("SIGNET_VOICE_ENDPOINT_URL", ""))
                 .transpose()?,
             metrics,
+            edge_secret: edge_secret(&v)?,
             portal_url,
             limits: limits(&v)?,
             tokens: tokens(&v, issuer)?,
@@ -311,6 +317,16 @@ fn organisations(v: &Vars<'_>) -> Result<OrganisationSettings, ConfigError> {
         operator_token,
         operator_principals: operator_principals(v)?,
     })
+}
+
+/// `SIGNET_EDGE_SECRET`: unset or empty (CloudFront not in front), else 32 characters or more.
+fn edge_secret(v: &Vars<'_>) -> Result<Option<Secret>, ConfigError> {
+    match v.get("SIGNET_EDGE_SECRET").filter(|s| !s.is_empty()) {
+        Some(s) if s.len() < 32 => {
+            Err(ConfigError { var: "SIGNET_EDGE_SECRET", reason: "must be at least 32 characters".into() })
+        }
+        secret => Ok(secret.map(Secret)),
+    }
 }
 
 /// `SIGNET_OPERATOR_PRINCIPALS`: ARN prefixes that each name a role or user precisely.

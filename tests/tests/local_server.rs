@@ -98,7 +98,7 @@ async fn slow_clients_are_cut_off_and_others_served() {
     assert!(read.is_ok(), "a stalled client still holds its connection");
     // The headers, half the body, then nothing: 408.
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
-    slow.write_all(b"POST /signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"email\":").await.unwrap();
+    slow.write_all(b"POST /api/signup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"email\":").await.unwrap();
     let mut answer = vec![0; 4096];
     let n = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut answer)).await.expect("an answer").unwrap();
     let answer = String::from_utf8_lossy(&answer[..n]);
@@ -149,7 +149,8 @@ async fn the_portal_is_served_at_the_root_and_the_api_under_api() {
     let l = local(Default::default());
     let host = "127.0.0.1:3000";
     // Every page path of the portal (each emailed link among them) is its one page.
-    for path in ["/", "/signup/verify?token=abc", "/activation?reference=AB-123", "/terms-of-sale", "/invoices/2026-1"] {
+    for path in ["/", "/signup/verify?token=abc", "/activation?reference=AB-123", "/terms-of-sale", "/invoices/2026-1"]
+    {
         let (status, headers, _) = send(&l.app, "GET", path, host, "").await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");

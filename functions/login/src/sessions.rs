@@ -2,13 +2,13 @@
 
 use crate::{access_token, view, SpaceView};
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use signet_shared::domain::keys;
 use signet_shared::domain::people::account::Membership;
 use signet_shared::domain::sessions::session;
-use axum::http::HeaderMap;
 use signet_shared::web::auth::Authenticated;
 use signet_shared::web::browser;
 use signet_shared::web::{json, ApiJson};

@@ -2,6 +2,7 @@
 //! clients built once per cold start, the request context from the API Gateway event,
 //! then `lambda_http::run`.
 
+use crate::config::Secret;
 use crate::domain::audit::RequestContext;
 use crate::domain::services::Services;
 use axum::extract::Request;
@@ -9,13 +10,15 @@ use axum::middleware::Next;
 use axum::Router;
 use lambda_http::request::RequestContext as ApiGatewayContext;
 use lambda_http::RequestExt;
+use std::sync::Arc;
 
 /// Runs a function's routes in Lambda on the AWS adapters. `routes` receives the services
 /// built once for this execution environment.
 pub async fn run(function: &'static str, routes: fn(Services) -> Router) -> Result<(), lambda_http::Error> {
     let services = boot().await?;
     let metrics = services.config.metrics;
-    lambda_http::run(app(function, routes(services), metrics)).await
+    let edge = services.config.edge_secret.clone();
+    lambda_http::run(app_behind(function, routes(services), metrics, edge)).await
 }
 
 /// The cold start of every function: JSON logs, the configuration, and the services on the
@@ -60,10 +63,40 @@ where
 /// A function's routes as Lambda serves them: finished (fallbacks, problems, metrics) and
 /// with the request context taken from the API Gateway event.
 pub fn app(function: &'static str, routes: Router, metrics: bool) -> Router {
-    crate::web::finish(routes, function, metrics).layer(axum::middleware::from_fn(request_context))
+    app_behind(function, routes, metrics, None)
 }
 
-async fn request_context(mut req: Request, next: Next) -> axum::response::Response {
+/// [`app`] behind CloudFront: a request carrying the edge secret is sourced at the viewer's
+/// address CloudFront names (see [`Config::edge_secret`](crate::config::Config::edge_secret)).
+pub fn app_behind(function: &'static str, routes: Router, metrics: bool, edge: Option<Secret>) -> Router {
+    let edge = Arc::new(edge);
+    crate::web::finish(routes, function, metrics)
+        .layer(axum::middleware::from_fn(move |req: Request, next: Next| request_context(edge.clone(), req, next)))
+}
+
+/// The header CloudFront adds to every request it forwards to the API (its origin custom header).
+pub const EDGE_HEADER: &str = "x-signet-edge";
+
+/// The viewer's address CloudFront names (`CloudFront-Viewer-Address: <ip>:<port>`), when
+/// the request carries the edge secret: only CloudFront can have sent it.
+pub fn viewer_address(headers: &http::HeaderMap, edge: Option<&Secret>) -> Option<String> {
+    let secret = edge?;
+    let presented = headers.get(EDGE_HEADER)?.to_str().ok()?;
+    let genuine = crate::domain::crypto::constant_time_eq(
+        &crate::domain::crypto::digest(&[presented.as_bytes()]),
+        &crate::domain::crypto::digest(&[secret.0.as_bytes()]),
+    );
+    if !genuine {
+        tracing::warn!("a request carried a wrong edge secret");
+        return None;
+    }
+    let value = headers.get("cloudfront-viewer-address")?.to_str().ok()?;
+    let (ip, _port) = value.rsplit_once(':')?;
+    let ip: std::net::IpAddr = ip.trim_matches(['[', ']']).parse().ok()?;
+    Some(ip.to_string())
+}
+
+async fn request_context(edge: Arc<Option<Secret>>, mut req: Request, next: Next) -> axum::response::Response {
     let (source_ip, request_id, iam) = match req.request_context_ref() {
         Some(ApiGatewayContext::ApiGatewayV2(ctx)) => {
             let iam = ctx.authorizer.as_ref().and_then(|a| a.iam.as_ref()).and_then(|i| i.user_arn.clone());
@@ -74,10 +107,35 @@ async fn request_context(mut req: Request, next: Next) -> axum::response::Respon
     if let Some(arn) = iam {
         req.extensions_mut().insert(crate::web::auth::IamCaller(arn));
     }
+    let source_ip = viewer_address(req.headers(), edge.as_ref().as_ref()).or(source_ip);
     let request_id = request_id.or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()));
     req.extensions_mut().insert(RequestContext {
         source_ip: source_ip.unwrap_or_else(|| "unknown".into()),
         request_id: request_id.unwrap_or_else(|| "unknown".into()),
     });
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{viewer_address, Secret};
+
+    fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        pairs.iter().map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap())).collect()
+    }
+
+    #[test]
+    fn the_viewer_address_is_trusted_only_with_the_edge_secret() {
+        let secret = Secret("an edge secret of thirty-two characters".into());
+        let genuine = headers(&[("x-signet-edge", &secret.0), ("cloudfront-viewer-address", "198.51.100.10:46532")]);
+        assert_eq!(viewer_address(&genuine, Some(&secret)).as_deref(), Some("198.51.100.10"));
+        let v6 = headers(&[("x-signet-edge", &secret.0), ("cloudfront-viewer-address", "2001:db8::1:443")]);
+        assert_eq!(viewer_address(&v6, Some(&secret)).as_deref(), Some("2001:db8::1"));
+        // Anyone calling the execute-api URL can send the header: without the secret it is ignored.
+        let forged = headers(&[("x-signet-edge", "guess"), ("cloudfront-viewer-address", "198.51.100.10:1")]);
+        assert_eq!(viewer_address(&forged, Some(&secret)), None);
+        assert_eq!(viewer_address(&genuine, None), None);
+        let garbage = headers(&[("x-signet-edge", &secret.0), ("cloudfront-viewer-address", "not an address")]);
+        assert_eq!(viewer_address(&garbage, Some(&secret)), None);
+    }
 }

@@ -66,10 +66,8 @@ pub async fn sessions(State(services): State<Services>, req: Request, next: Next
         clear(&services, response.headers_mut());
         return response;
     }
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if !status.is_success() || !is_json {
         return response;
     }

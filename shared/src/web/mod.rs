@@ -150,7 +150,12 @@ async fn respond(req: Request, next: Next, function: &'static str, metrics: bool
     }
     let code = response.extensions_mut().remove::<Error>().map(|error| {
         let code = error.code;
+        // The cookies a layer set on the error (a browser's ended session) are kept.
+        let cookies: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
         response = error.to_response(locale);
+        for cookie in cookies {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
         code
     });
     let headers = response.headers_mut();
