@@ -49,6 +49,7 @@ async function render() {
   const path = location.pathname;
   const query = new URLSearchParams(location.search);
   const me = await session.me();
+  if (me) preferLang(me.locale);
   shell(me);
   for (const [pattern, module, name, needsSession] of ROUTES) {
     const match = path.match(pattern);
@@ -98,5 +99,4 @@ document.addEventListener('click', (event) => {
   navigate(a.getAttribute('href'));
 });
 window.addEventListener('popstate', render);
-export { preferLang };
 render();

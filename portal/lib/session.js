@@ -9,7 +9,7 @@ const BANNER = 'signet.banner-closed';
 let account;
 
 /** The signed-in account (its emails and phone hint), or null. */
-export async function account_() {
+export async function me() {
   if (account !== undefined) return account;
   try {
     account = await get('/account/email');
@@ -18,7 +18,6 @@ export async function account_() {
   }
   return account;
 }
-export { account_ as me };
 
 export function forget() { account = undefined; }
 

@@ -6,6 +6,9 @@
 //!
 //! The AWS back end needs `SIGNET_TEST_MOTO_URL` (the test command starts moto and sets
 //! it). Without it, the AWS scenarios fail: they are never silently skipped.
+//!
+//! The portal's browser journeys are beside it, in `tests/browser/` (Node.js, Playwright
+//! driving chromium against the local server); the test command runs them last.
 
 use async_trait::async_trait;
 use axum::body::Body;

@@ -67,7 +67,7 @@ async fn a_browser_session_lives_in_cookies_the_page_never_sees(w: World) {
     // The refresh: `{}` and the refresh cookie, from the portal only.
     let refresh_jar = format!("signet_refresh={}", value(&refresh));
     let (status, _, body) = post_from(&w, "https://evil.example.org", "/token/refresh", &refresh_jar, json!({})).await;
-    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refresh_token")), "{body}");
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")), "{body}");
     let (status, headers, body) = post_from(&w, &portal, "/token/refresh", &refresh_jar, json!({})).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("refreshed")), "{body}");
     no_token_in(&body);
@@ -97,7 +97,7 @@ async fn an_app_keeps_its_tokens_in_the_body(w: World) {
     let signed_in = w.sign_in(&email, &phone, PASSWORD).await;
     assert!(signed_in["access_token"].is_string() && signed_in["refresh_token"].is_string(), "{signed_in}");
     let (status, body) = w.post("/token/refresh", json!({})).await;
-    assert_eq!((status, body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refresh_token")), "{body}");
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_invalid")), "{body}");
     let (status, body) = w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["access_token"].is_string() && body["refresh_token"].is_string(), "{body}");

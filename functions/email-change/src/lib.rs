@@ -49,6 +49,8 @@ signet_shared::routes! {
 #[derive(Serialize)]
 struct Addresses {
     email: String,
+    /// The account's language (the portal speaks it unless the person chose another).
+    locale: signet_shared::Locale,
     #[serde(skip_serializing_if = "Option::is_none")]
     pending_email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,6 +69,7 @@ fn addresses(person: &Person, now: i64) -> Addresses {
     let pending = person.pending_email.as_ref().filter(|p| p.expires_at > now);
     Addresses {
         email: person.email.to_string(),
+        locale: person.locale,
         pending_email: pending.map(|p| p.email.to_string()),
         pending_expires_at: pending.map(|p| p.expires_at),
         alternate_email: person.alternate_email.as_ref().map(|a| a.email.to_string()),

@@ -44,7 +44,8 @@ pub(crate) async fn refresh(
         None if browser::from_portal(&headers, &services) => {
             browser::refresh_cookie(&headers).ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?
         }
-        None => return Err(Error::new(ErrorCode::InvalidRequest).field("refresh_token")),
+        // Neither: no refresh token, as an ended session's.
+        None => return Err(Error::new(ErrorCode::TokenInvalid)),
     };
     let issued = session::refresh(&services, token).await?;
     let (access_token, expires_in) = access_token(&services, &issued.session, services.now()).await?;

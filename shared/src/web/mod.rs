@@ -2,6 +2,8 @@
 //! input into problem+json, the request context (language, source address, request id),
 //! and [`finish`], which adds the fallbacks, the body limit and the layer that renders
 //! errors in the request's language, logs the request and records its outcome metric.
+//! [`auth`] says who calls (a bearer token, a browser's cookie, an operator); [`browser`]
+//! keeps a browser's session in cookies; [`problem`] renders errors; [`metrics`] counts.
 
 pub mod auth;
 pub mod browser;

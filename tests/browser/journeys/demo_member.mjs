@@ -5,10 +5,10 @@ import { DEMO_PASSWORD, lastTo, newestId, codeOf, linkOf, expect } from '../lib.
 
 const PHONE = '+1 514 555 0101';
 
-export async function signIn(j, base, { email = 'member@example.com', phone = PHONE, space = /Demo Member|personal/i } = {}) {
+export async function signIn(j, base, { email = 'member@example.com', phone = PHONE, space = /Demo Member|personal/i, here = false } = {}) {
   const { page } = j;
   const since = await newestId(base);
-  await page.goto(`${base}/login`);
+  if (!here) await page.goto(`${base}/login`);
   await page.getByLabel(/Email address or identifier|Adresse courriel ou identifiant/).fill(email);
   await page.getByLabel(/^(Password|Mot de passe)$/).fill(DEMO_PASSWORD);
   await j.shot('login');
@@ -23,7 +23,7 @@ export async function signIn(j, base, { email = 'member@example.com', phone = PH
     await page.getByRole('radio', { name: space }).first().check();
     await page.getByRole('button', { name: /^(Continue|Continuer)$/ }).click();
   }
-  await page.getByRole('heading', { level: 1, name: /My subscriptions|Mes abonnements/ }).waitFor();
+  if (!here) await page.getByRole('heading', { level: 1, name: /My subscriptions|Mes abonnements/ }).waitFor();
 }
 
 export default async function demoMember(j, base) {
@@ -89,8 +89,13 @@ export default async function demoMember(j, base) {
   await page.getByText(/The reference number was emailed to/).waitFor();
   await j.shot('recover-sent');
   const email = await lastTo(base, 'member@example.com', { since });
-  since = await newestId(base);
+  // The email's button, signed out: sign in first, then back to the activation.
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await page.goto(linkOf(email, base, '/activation'));
+  await page.getByText('Sign in first; you will then come back to this page.').waitFor();
+  await signIn(j, base, { here: true });
+  since = await newestId(base);
   await page.getByLabel('Reference number').waitFor();
   expect((await page.getByLabel('Reference number').inputValue()).length > 5, 'the reference comes from the link');
   await j.shot('activation');
