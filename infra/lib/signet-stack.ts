@@ -117,6 +117,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       'POST /login/setup/app/confirm',
       'POST /token/refresh',
       'POST /logout',
+      'POST /logout/everywhere',
       'POST /session/space',
       'GET /sessions',
       'DELETE /sessions/{id}',
@@ -385,11 +386,11 @@ export class SignetStack extends cdk.Stack {
     const edgeSecret = new cdk.CfnParameter(this, 'EdgeSecret', {
       type: 'String',
       noEcho: true,
-      default: '',
+      minLength: 32,
       description:
         'A random value (32 characters or more) CloudFront sends to the API with every /api/ request ' +
         "(X-Signet-Edge). The API then takes the viewer's address from CloudFront-Viewer-Address, so that " +
-        "limits per source count people, not CloudFront's edge servers. Empty: the API sees the edge servers' addresses.",
+        "limits per source count people, not CloudFront's edge servers (for example: openssl rand -hex 32).",
     });
     const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',

@@ -39,7 +39,8 @@ async fn file(State(dir): State<Arc<PathBuf>>, Path(path): Path<String>) -> Resp
         // A page of the portal: its router shows it.
         return serve(&dir, "index.html").await;
     }
-    let safe = path.split('/').all(|part| !part.is_empty() && !part.starts_with('.') && !part.contains('\\'));
+    // Plain names only: no `..`, no hidden file, no drive (`C:`) or backslash.
+    let safe = path.split('/').all(|part| !part.is_empty() && !part.starts_with('.') && !part.contains(['\\', ':']));
     if !safe {
         return Error::new(ErrorCode::NotFound).into_response();
     }

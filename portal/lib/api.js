@@ -20,7 +20,8 @@ let refreshing = null;
 /** Asks for a new access cookie with the refresh cookie (once at a time). */
 export function refresh() {
   refreshing ??= fetch(`${API}/token/refresh`, request('POST', {}))
-    .then(async (r) => { await r.text(); return r.ok; })
+    // 409: another tab refreshed a moment ago; its new cookie is already in the jar.
+    .then(async (r) => { await r.text(); return r.ok || r.status === 409; })
     .catch(() => false)
     .finally(() => { refreshing = null; });
   return refreshing;
@@ -35,22 +36,31 @@ function request(method, body) {
   return init;
 }
 
-/** Calls the API; resolves to the JSON answer (null when empty), rejects with an ApiError. */
+async function send(method, path, body) {
+  const response = await fetch(API + path, request(method, body));
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  return { response, data };
+}
+
+/**
+ * Calls the API; resolves to the JSON answer (null when empty), rejects with an ApiError.
+ * An expired access cookie (token_invalid) is refreshed once and the call made again; any
+ * other refusal (a wrong password, a used link) is the answer.
+ */
 export async function api(method, path, body) {
-  let response;
+  let answer;
   try {
-    response = await fetch(API + path, request(method, body));
-    if (response.status === 401 && !path.startsWith('/login') && (await refresh())) {
-      response = await fetch(API + path, request(method, body));
+    answer = await send(method, path, body);
+    if (answer.response.status === 401 && answer.data?.code === 'token_invalid' && (await refresh())) {
+      answer = await send(method, path, body);
     }
   } catch {
     throw new ApiError(0, { code: 'network', title: null });
   }
-  const text = await response.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (!response.ok) throw new ApiError(response.status, data || {});
-  return data;
+  if (!answer.response.ok) throw new ApiError(answer.response.status, answer.data || {});
+  return answer.data;
 }
 
 export const get = (path) => api('GET', path);

@@ -45,9 +45,14 @@ export function switched(result) {
 export const bannerClosed = () => sessionStorage.getItem(BANNER) === '1';
 export const closeBanner = () => sessionStorage.setItem(BANNER, '1');
 
+/** Forgets the session on this tab (the API ended it and its cookies). */
+export function ended() {
+  account = null;
+  for (const key of [SPACE, SPACES, BANNER]) sessionStorage.removeItem(key);
+}
+
 /** Ends this session (its cookies too) and forgets it on this tab. */
 export async function logout() {
   try { await post('/logout'); } catch { /* already ended */ }
-  account = null;
-  for (const key of [SPACE, SPACES, BANNER]) sessionStorage.removeItem(key);
+  ended();
 }

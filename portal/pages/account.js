@@ -137,9 +137,8 @@ export function enrolApp(box, enrolment, confirm) {
 
 function logoutEverywhere() {
   return action('account.logout_everywhere', async () => {
-    const { sessions: list } = await get('/sessions');
-    for (const s of list.filter((x) => !x.current)) await del(`/sessions/${encodeURIComponent(s.id)}`);
-    await session.logout();
+    await post('/logout/everywhere');
+    session.ended();
     navigate('/login');
   }, { class: 'secondary' });
 }

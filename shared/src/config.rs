@@ -214,7 +214,7 @@ impl Config {
             Some(_) => return Err(ConfigError { var: "SIGNET_METRICS", reason: "must be true or false".into() }),
         };
         let mail_from = v.get("SIGNET_MAIL_FROM").unwrap_or_else(|| "no-reply@example.com".into());
-        let portal_url = v.url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?;
+        let portal_url = portal(&v)?;
         let issuer = v.url("SIGNET_TOKEN_ISSUER", &portal_url)?;
         let payments = payments(&v, &portal_url)?;
         Ok(Config {
@@ -317,6 +317,26 @@ fn organisations(v: &Vars<'_>) -> Result<OrganisationSettings, ConfigError> {
         operator_token,
         operator_principals: operator_principals(v)?,
     })
+}
+
+/// `SIGNET_PORTAL_URL`: HTTPS, or plain HTTP on loopback only (the local server), where a
+/// browser's session cookies may go without `Secure`. Lower case, without a trailing slash:
+/// the `Origin` of the portal's pages is compared with it as it is.
+fn portal(v: &Vars<'_>) -> Result<String, ConfigError> {
+    let url = v.url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?;
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let origin_len = url[scheme_end..].find('/').map_or(url.len(), |i| scheme_end + i);
+    let origin = url[..origin_len].to_ascii_lowercase();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|host| origin == *host || origin.strip_prefix(host).is_some_and(|rest| rest.starts_with(':')));
+    if origin.starts_with("http://") && !loopback {
+        return Err(ConfigError {
+            var: "SIGNET_PORTAL_URL",
+            reason: "must be https:// (http:// on loopback only)".into(),
+        });
+    }
+    Ok(format!("{origin}{}", &url[origin.len()..]))
 }
 
 /// `SIGNET_EDGE_SECRET`: unset or empty (CloudFront not in front), else 32 characters or more.
@@ -434,6 +454,20 @@ mod tests {
         assert_eq!(c.limits.code_ttl, 600);
         assert_eq!(c.limits.code_max_attempts, 5);
         assert_eq!(c.argon2, Argon2Params { m_kib: 19456, t: 2, p: 1 });
+    }
+
+    #[test]
+    fn the_portal_is_https_or_loopback() {
+        let portal = |url: &str| Config::from_vars(&vars(&[("SIGNET_PORTAL_URL", url)])).map(|c| c.portal_url);
+        assert_eq!(portal("https://Portal.Example.com/").unwrap(), "https://portal.example.com");
+        assert_eq!(portal("http://127.0.0.1:3000").unwrap(), "http://127.0.0.1:3000");
+        assert_eq!(portal("http://localhost").unwrap(), "http://localhost");
+        assert_eq!(portal("http://portal.example.com").unwrap_err().var, "SIGNET_PORTAL_URL");
+        assert_eq!(portal("http://127.0.0.1.example.com").unwrap_err().var, "SIGNET_PORTAL_URL");
+        let edge = |s: &str| Config::from_vars(&vars(&[("SIGNET_EDGE_SECRET", s)])).map(|c| c.edge_secret.is_some());
+        assert!(!edge("").unwrap());
+        assert!(edge(&"x".repeat(32)).unwrap());
+        assert_eq!(edge("short").unwrap_err().var, "SIGNET_EDGE_SECRET");
     }
 
     #[test]

@@ -7,7 +7,12 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use serde_json::{json, Value};
 use signet_tests::{scenarios, World};
 
-scenarios!(a_browser_session_lives_in_cookies_the_page_never_sees, an_app_keeps_its_tokens_in_the_body);
+scenarios!(
+    a_browser_session_lives_in_cookies_the_page_never_sees,
+    an_app_keeps_its_tokens_in_the_body,
+    a_page_on_another_origin_gets_no_token,
+    signing_out_everywhere_ends_every_session,
+);
 
 const PASSWORD: &str = "correct horse battery staple 7";
 
@@ -101,4 +106,35 @@ async fn an_app_keeps_its_tokens_in_the_body(w: World) {
     let (status, body) = w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["access_token"].is_string() && body["refresh_token"].is_string(), "{body}");
+}
+
+async fn a_page_on_another_origin_gets_no_token(w: World) {
+    let email = w.email("elsewhere");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let login = json!({"email": email, "password": PASSWORD, "device": "browser"});
+    let elsewhere = "http://localhost:3000";
+    let (_, _, started) = post_from(&w, elsewhere, "/login", "", login).await;
+    let code = w.last_to(&phone).await.code();
+    let (status, headers, body) =
+        post_from(&w, elsewhere, "/login/code", "", json!({"login_token": started["login_token"], "code": code})).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("signed_in")), "{body}");
+    no_token_in(&body);
+    assert!(cookie(&headers, "signet_access").is_none() && cookie(&headers, "signet_refresh").is_none());
+}
+
+async fn signing_out_everywhere_ends_every_session(w: World) {
+    let email = w.email("everywhere");
+    let phone = w.sign_up(&email, PASSWORD, "sms").await;
+    let here = w.sign_in(&email, &phone, PASSWORD).await;
+    let there = w.sign_in(&email, &phone, PASSWORD).await;
+    let access = here["access_token"].as_str().unwrap();
+    let (status, _) = w.call(Method::POST, "/logout/everywhere", access, Value::Null).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for signed_in in [&here, &there] {
+        let (status, _) =
+            w.call(Method::GET, "/sessions", signed_in["access_token"].as_str().unwrap(), Value::Null).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) = w.post("/token/refresh", json!({"refresh_token": signed_in["refresh_token"]})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
 }

@@ -44,6 +44,7 @@ signet_shared::routes! {
     POST "/login/setup/app/confirm" => setup::confirm_app,
     POST "/token/refresh" => sessions::refresh,
     POST "/logout" => sessions::logout,
+    POST "/logout/everywhere" => sessions::logout_everywhere,
     POST "/session/space" => sessions::switch_space,
     GET "/sessions" => sessions::list_sessions,
     DELETE "/sessions/{id}" => sessions::revoke_session,

@@ -70,6 +70,16 @@ pub(crate) async fn logout(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// "Sign out everywhere": every session of the person ends, this one included.
+pub(crate) async fn logout_everywhere(
+    State(services): State<Services>,
+    Authenticated(claims, _): Authenticated,
+) -> Result<Response> {
+    let ended = session::revoke_all_except(&services, &claims.sub, None, "logout_everywhere").await?;
+    tracing::info!(ended, "signed out everywhere");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SwitchBody {

@@ -92,8 +92,15 @@ pub fn viewer_address(headers: &http::HeaderMap, edge: Option<&Secret>) -> Optio
     }
     let value = headers.get("cloudfront-viewer-address")?.to_str().ok()?;
     let (ip, _port) = value.rsplit_once(':')?;
-    let ip: std::net::IpAddr = ip.trim_matches(['[', ']']).parse().ok()?;
-    Some(ip.to_string())
+    match ip.trim_matches(['[', ']']).parse().ok()? {
+        std::net::IpAddr::V4(v4) => Some(v4.to_string()),
+        // One IPv6 host has a whole /64 to itself: its /64 is the source, or a limit per
+        // source would be a limit per address the sender picks.
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            Some(format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3]))
+        }
+    }
 }
 
 async fn request_context(edge: Arc<Option<Secret>>, mut req: Request, next: Next) -> axum::response::Response {
@@ -130,7 +137,10 @@ mod tests {
         let genuine = headers(&[("x-signet-edge", &secret.0), ("cloudfront-viewer-address", "198.51.100.10:46532")]);
         assert_eq!(viewer_address(&genuine, Some(&secret)).as_deref(), Some("198.51.100.10"));
         let v6 = headers(&[("x-signet-edge", &secret.0), ("cloudfront-viewer-address", "2001:db8::1:443")]);
-        assert_eq!(viewer_address(&v6, Some(&secret)).as_deref(), Some("2001:db8::1"));
+        assert_eq!(viewer_address(&v6, Some(&secret)).as_deref(), Some("2001:db8:0:0::/64"));
+        let other_host_same_64 =
+            headers(&[("x-signet-edge", &secret.0), ("cloudfront-viewer-address", "2001:db8::9:ffff:1:443")]);
+        assert_eq!(viewer_address(&other_host_same_64, Some(&secret)).as_deref(), Some("2001:db8:0:0::/64"));
         // Anyone calling the execute-api URL can send the header: without the secret it is ignored.
         let forged = headers(&[("x-signet-edge", "guess"), ("cloudfront-viewer-address", "198.51.100.10:1")]);
         assert_eq!(viewer_address(&forged, Some(&secret)), None);

@@ -2,7 +2,8 @@
 //! gets the tokens a step issues as cookies (HttpOnly, SameSite=Strict, Secure unless the
 //! portal is plain HTTP on loopback), and its answer without them; the refresh token's
 //! cookie is sent only to the refresh path. An app (no `Origin`) keeps the bearer mode:
-//! the tokens in the body.
+//! the tokens in the body. A page of another origin (another name of the portal's, say)
+//! gets neither: its answers come without tokens, and no cookie is set.
 //!
 //! The paths are the browser's: the portal reaches the API under [`API_PREFIX`] (the local
 //! server nests every router there; CloudFront's `/api/*` behaviour removes it).
@@ -54,49 +55,62 @@ fn clear(services: &Services, headers: &mut HeaderMap) {
 
 /// The layer every function's router carries (see [`crate::routes`]).
 pub async fn sessions(State(services): State<Services>, req: Request, next: Next) -> Response {
-    if !from_portal(req.headers(), &services) {
+    if !req.headers().contains_key(header::ORIGIN) {
+        // An app: the tokens in the body.
         return next.run(req).await;
     }
-    let logout = req.method() == Method::POST && req.uri().path().ends_with("/logout");
-    let refresh = req.uri().path().ends_with("/token/refresh");
-    let response = next.run(req).await;
+    if !from_portal(req.headers(), &services) {
+        // A browser on another origin (or another name of the portal's): no cookies, and no
+        // token for its page either.
+        let response = next.run(req).await;
+        return without_tokens(&services, response, false).await;
+    }
+    let path = req.uri().path();
+    let logout = req.method() == Method::POST && (path.ends_with("/logout") || path.ends_with("/logout/everywhere"));
+    let refresh = path.ends_with("/token/refresh");
+    let mut response = next.run(req).await;
     let status = response.status();
     if (logout && status == StatusCode::NO_CONTENT) || (refresh && status == StatusCode::UNAUTHORIZED) {
-        let mut response = response;
         clear(&services, response.headers_mut());
         return response;
     }
+    without_tokens(&services, response, true).await
+}
+
+/// A successful JSON answer without the tokens it carries: given as cookies when `cookies`,
+/// else to nobody.
+async fn without_tokens(services: &Services, response: Response, cookies: bool) -> Response {
     let is_json =
         response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !status.is_success() || !is_json {
+    if !response.status().is_success() || !is_json {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return Response::from_parts(parts, axum::body::Body::empty());
     };
-    let mut value: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(serde_json::Value::Object(map)) if map.contains_key("access_token") => serde_json::Value::Object(map),
+    let mut map = match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(map)) if SECRET_FIELDS.iter().any(|f| map.contains_key(*f)) => map,
         _ => return Response::from_parts(parts, axum::body::Body::from(bytes)),
     };
-    let settings = &services.config.tokens;
-    let access_age = value["expires_in"].as_i64().unwrap_or(settings.access_ttl);
-    if let Some(token) = value["access_token"].as_str() {
-        if let Some(v) = cookie(&services, ACCESS_COOKIE, token, API_PREFIX, access_age) {
-            parts.headers.append(header::SET_COOKIE, v);
+    if cookies {
+        let settings = &services.config.tokens;
+        let access_age = map.get("expires_in").and_then(|v| v.as_i64()).unwrap_or(settings.access_ttl);
+        let issued = [
+            (ACCESS_COOKIE, "access_token", API_PREFIX, access_age),
+            (REFRESH_COOKIE, "refresh_token", REFRESH_PATH, settings.session_max_lifetime),
+        ];
+        for (name, field, path, age) in issued {
+            let token = map.get(field).and_then(|v| v.as_str());
+            if let Some(value) = token.and_then(|token| cookie(services, name, token, path, age)) {
+                parts.headers.append(header::SET_COOKIE, value);
+            }
         }
     }
-    if let Some(token) = value["refresh_token"].as_str() {
-        if let Some(v) = cookie(&services, REFRESH_COOKIE, token, REFRESH_PATH, settings.session_max_lifetime) {
-            parts.headers.append(header::SET_COOKIE, v);
-        }
+    for field in SECRET_FIELDS {
+        map.remove(field);
     }
-    if let Some(map) = value.as_object_mut() {
-        for field in SECRET_FIELDS {
-            map.remove(field);
-        }
-    }
-    let body = serde_json::to_vec(&value).unwrap_or_default();
+    let body = serde_json::to_vec(&map).unwrap_or_default();
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))
 }
