@@ -1,6 +1,6 @@
 // The portal: one page, routed in the browser. Every path Signet emails is a route here.
 import { t, lang, setLang, preferLang } from './lib/i18n.js';
-import { h, link, page } from './lib/ui.js';
+import { h, link, page, append, describe } from './lib/ui.js';
 import * as session from './lib/session.js';
 
 // [pattern, module, export, needs a session]
@@ -45,7 +45,20 @@ export function loginFirst() {
   navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
 }
 
+const RELOADED = 'signet.reloaded';
+
+/** A page module that no longer loads (the portal was deployed again under an open tab): reload, once. */
+function reloadOnce() {
+  if (sessionStorage.getItem(RELOADED)) {
+    return append(document.getElementById('main'), h('p', { class: 'alert', role: 'alert' }, t('error.network')));
+  }
+  sessionStorage.setItem(RELOADED, '1');
+  append(document.getElementById('main'), h('p', { class: 'notice', role: 'status' }, t('common.reload')));
+  return location.reload();
+}
+
 async function render() {
+  document.getElementById('announce').textContent = '';
   const path = location.pathname;
   const query = new URLSearchParams(location.search);
   const me = await session.me();
@@ -55,8 +68,19 @@ async function render() {
     const match = path.match(pattern);
     if (!match) continue;
     if (needsSession && !me) return loginFirst();
-    const pages = await import(`./pages/${module}.js`);
-    return pages[name]({ params: match.slice(1).map(decodeURIComponent), query, me });
+    let pages;
+    try {
+      pages = await import(`./pages/${module}.js`);
+    } catch {
+      return reloadOnce();
+    }
+    sessionStorage.removeItem(RELOADED);
+    try {
+      return await pages[name]({ params: match.slice(1).map(decodeURIComponent), query, me });
+    } catch (error) {
+      // A page whose data the API refused (a role the space does not give, say): its words.
+      return append(document.getElementById('main'), h('p', { class: 'alert', role: 'alert' }, describe(error)));
+    }
   }
   page('notfound.title', h('p', {}, t('notfound.text')), h('p', {}, link('/', t('nav.home'))));
 }
@@ -89,7 +113,7 @@ function banner(me) {
   el.replaceChildren(h('div', { class: 'banner', role: 'region', 'aria-label': t('banner.label') },
     h('p', {}, t(space.kind === 'organisation' ? 'banner.organisation' : 'banner.personal', { name: space.name })),
     others.length ? link('/dashboard?switch=1', t('banner.switch')) : null,
-    h('button', { type: 'button', class: 'link', onclick: () => { session.closeBanner(); banner(me); } }, t('banner.close'))));
+    h('button', { type: 'button', class: 'link', onclick: () => { session.closeBanner(); banner(me); document.getElementById('page-title')?.focus(); } }, t('banner.close'))));
 }
 
 document.addEventListener('click', (event) => {

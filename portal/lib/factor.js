@@ -31,7 +31,7 @@ export function factorStep(container, { view, token, submit, fields = [], submit
       fieldOf: { code_invalid: backup ? 'backup_code' : 'code', code_expired: 'code', backup_code_invalid: 'backup_code' },
       onSubmit: (values) => submit(values),
     });
-    const resendNote = h('p', { class: 'hint wait', 'aria-live': 'polite' });
+    const resendNote = h('p', { class: 'hint wait' });
     const resendError = h('p', { class: 'error', role: 'alert' });
     const resend = (channel) => h('button', { type: 'button', class: 'secondary', onclick: async (event) => {
       resendError.textContent = '';

@@ -2,7 +2,7 @@
 // the one form every page uses: labelled fields, errors next to the field they concern and
 // announced, the first wrong field focused.
 import { t } from './i18n.js';
-import { ApiError } from './api.js';
+import { ApiError, post } from './api.js';
 
 /** An element: `h('p', {class: 'x'}, 'text', child)`. `on*` attributes become listeners. */
 export function h(tag, attrs = {}, ...children) {
@@ -126,12 +126,13 @@ export function form({ fields, submit, onSubmit, fieldOf = {}, extra = [], secon
   el.addEventListener('submit', async (event) => {
     event.preventDefault();
     clear();
-    const missing = built.find(([, f]) => {
+    // Every empty required field at once, the first one focused.
+    const missing = built.filter(([, f]) => {
       const input = f.el.querySelector('input:not([type=radio]):not([type=checkbox]), select');
       return input && input.required && !input.value.trim();
     });
-    if (missing) {
-      show({ field: missing[0], message: t('error.required') });
+    if (missing.length) {
+      for (const [name] of [...missing].reverse()) show({ field: name, message: t('error.required') });
       return;
     }
     button.disabled = true;
@@ -188,3 +189,17 @@ const present = (children) => children.flat().filter((c) => c !== null && c !== 
 export const append = (el, ...children) => el.append(...present(children));
 export const prepend = (el, ...children) => el.prepend(...present(children));
 export const replaceChildren = (el, ...children) => el.replaceChildren(...present(children));
+
+/**
+ * A page opened from an emailed link: its token goes to `path`, and the answer comes back;
+ * or the refusal (a used or expired link) is shown in `box` with a way on (`again`: its
+ * href and words), and null comes back.
+ */
+export async function fromLink(box, path, token, [href, key]) {
+  try {
+    return await post(path, { token: token || '' });
+  } catch (error) {
+    replaceChildren(box, h('p', { class: 'alert', role: 'alert' }, describe(error)), h('p', {}, link(href, t(key))));
+    return null;
+  }
+}

@@ -2,7 +2,7 @@
 // phone, the alternate email, the password, the authenticator app (QR code, the ten backup
 // codes shown once with a download), my sessions, and logging out everywhere.
 import { t, date } from '../lib/i18n.js';
-import { h, append, replaceChildren, link, page, form, action, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, action, announce, fromLink } from '../lib/ui.js';
 import { get, post, del } from '../lib/api.js';
 import { factorStep, withReauth } from '../lib/factor.js';
 import * as session from '../lib/session.js';
@@ -19,7 +19,7 @@ export async function account() {
       me.pending_email ? h('p', { class: 'notice' }, t('account.email_pending', { email: me.pending_email })) : null,
       changeEmail()),
     section('account.phone', h('p', {}, t('account.phone_now', { hint: me.phone_hint || '—', channel: me.phone_channel ? t(`channel.${me.phone_channel}`) : '—' })), changePhone(reauth)),
-    section('account.alternate', alternate(me)),
+    section('account.alternate', alternate(me, reauth)),
     section('account.password', changePassword(reauth)),
     section('account.app', h('div', {}, authenticator(reauth))),
     section('account.security', h('p', {}, link('/account/security', t('security.title')))),
@@ -64,7 +64,7 @@ function changePhone(reauth) {
   return box;
 }
 
-function alternate(me) {
+function alternate(me, reauth) {
   const box = h('div', {});
   if (me.alternate_email) {
     append(box, h('p', {}, t(me.alternate_email_verified ? 'account.alternate_verified' : 'account.alternate_unverified', { email: me.alternate_email })),
@@ -74,7 +74,7 @@ function alternate(me) {
     fields: [{ name: 'email', label: 'account.alternate_new', type: 'email', autocomplete: 'email' }],
     submit: 'account.alternate_submit',
     onSubmit: async ({ email }) => {
-      await post('/account/alternate-email', { email });
+      await withReauth(reauth, () => post('/account/alternate-email', { email }));
       replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('account.alternate_sent', { email })));
     },
   }));
@@ -117,11 +117,11 @@ export function enrolApp(box, enrolment, confirm) {
   const file = URL.createObjectURL(new Blob([`${t('app.codes_file')}\n\n${codes.join('\n')}\n`], { type: 'text/plain' }));
   const secret = new URL(enrolment.otpauth_uri).searchParams.get('secret');
   replaceChildren(box, 
-    h('h2', {}, t('app.title')),
+    h('h3', {}, t('app.title')),
     h('p', {}, t('app.scan')),
     h('img', { class: 'qr', alt: t('app.qr_alt'), src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}` }),
     h('p', {}, t('app.secret'), ' ', h('code', {}, secret)),
-    h('h3', {}, t('app.codes_title')),
+    h('h4', {}, t('app.codes_title')),
     h('p', { class: 'notice' }, t('app.codes_once')),
     h('ul', { class: 'codes', 'aria-label': t('app.codes_title') }, codes.map((c) => h('li', {}, c))),
     h('p', {}, h('a', { href: file, download: 'signet-backup-codes.txt', class: 'button secondary' }, t('app.download'))),
@@ -131,8 +131,8 @@ export function enrolApp(box, enrolment, confirm) {
       onSubmit: async ({ code }) => confirm(code),
     }),
   );
-  box.querySelector('h2').setAttribute('tabindex', '-1');
-  box.querySelector('h2').focus();
+  box.querySelector('h3').setAttribute('tabindex', '-1');
+  box.querySelector('h3').focus();
 }
 
 function logoutEverywhere() {
@@ -165,12 +165,8 @@ export async function sessions() {
 export async function verifyEmail({ query }) {
   const box = h('div', {});
   page('verify_email.title', box);
-  let started;
-  try {
-    started = await post('/account/email/verify', { token: query.get('token') || '' });
-  } catch (error) {
-    return replaceChildren(box, h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/account', t('nav.account'))));
-  }
+  const started = await fromLink(box, '/account/email/verify', query.get('token'), ['/account', 'nav.account']);
+  if (!started) return;
   append(box, h('p', {}, t('verify_email.text')));
   const inner = h('div', {});
   append(box, inner);
@@ -188,11 +184,8 @@ export async function verifyEmail({ query }) {
 export async function verifyAlternate({ query }) {
   const box = h('div', {});
   page('verify_alternate.title', box);
-  try {
-    const done = await post('/account/alternate-email/verify', { token: query.get('token') || '' });
-    append(box, h('p', { class: 'success', role: 'status' }, t('verify_alternate.done', { email: done.alternate_email })));
-  } catch (error) {
-    append(box, h('p', { class: 'alert', role: 'alert' }, error.message));
-  }
+  const done = await fromLink(box, '/account/alternate-email/verify', query.get('token'), ['/account', 'nav.account']);
+  if (!done) return;
+  append(box, h('p', { class: 'success', role: 'status' }, t('verify_alternate.done', { email: done.alternate_email })));
   append(box, h('p', {}, link('/account', t('nav.account'))));
 }

@@ -1,7 +1,7 @@
 // Login (email or identifier, password → second factor → space), the first sign-in's set-up
 // (a new password, then a phone or an app), forgot password, forgot identifier.
 import { t } from '../lib/i18n.js';
-import { h, append, replaceChildren, link, page, form, announce } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, announce, fromLink } from '../lib/ui.js';
 import { post } from '../lib/api.js';
 import { factorStep } from '../lib/factor.js';
 import { enrolApp } from './account.js';
@@ -70,6 +70,7 @@ async function proceed(box, result, context) {
 
 function factor(box, view, context) {
   const noAccess = h('p', {}, h('button', { type: 'button', class: 'link', onclick: async () => {
+    if (!window.confirm(t('login.no_access_confirm'))) return;
     try {
       await post('/login/no-access', { login_token: view.login_token });
       replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('login.no_access_sent')));
@@ -152,33 +153,24 @@ function setupPhone(box, token, enrolment_token, context) {
 
 const emailOnly = [{ name: 'email', label: 'field.email', type: 'email', autocomplete: 'email' }];
 
-export function forgotPassword() {
+/** "Forgot password" and "forgot identifier": an address, then the same answer whatever it is. */
+function byEmail(titleKey, textKey, path) {
   const box = h('div', {});
-  page('forgot.password_title', h('p', {}, t('forgot.password_text')), box);
+  page(titleKey, h('p', {}, t(textKey)), box);
   append(box, form({ fields: emailOnly, submit: 'forgot.send', onSubmit: async ({ email }) => {
-    await post('/password/forgot', { email });
+    await post(path, { email });
     replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('forgot.sent', { email })));
   } }));
 }
 
-export function forgotIdentifier() {
-  const box = h('div', {});
-  page('forgot.identifier_title', h('p', {}, t('forgot.identifier_text')), box);
-  append(box, form({ fields: emailOnly, submit: 'forgot.send', onSubmit: async ({ email }) => {
-    await post('/identifier/forgot', { email });
-    replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('forgot.sent', { email })));
-  } }));
-}
+export const forgotPassword = () => byEmail('forgot.password_title', 'forgot.password_text', '/password/forgot');
+export const forgotIdentifier = () => byEmail('forgot.identifier_title', 'forgot.identifier_text', '/identifier/forgot');
 
 export async function resetPassword({ query }) {
   const box = h('div', {});
   page('reset.title', box);
-  let started;
-  try {
-    started = await post('/password/reset/start', { token: query.get('token') || '' });
-  } catch (error) {
-    return replaceChildren(box, h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/password/forgot', t('reset.again'))));
-  }
+  const started = await fromLink(box, '/password/reset/start', query.get('token'), ['/password/forgot', 'reset.again']);
+  if (!started) return;
   factorStep(box, {
     view: started,
     token: started.challenge_token,

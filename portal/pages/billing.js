@@ -27,7 +27,7 @@ export async function renew({ params: [id] }) {
     fields.push({ name: 'country', label: 'renew.country', autocomplete: 'country', hint: 'renew.country_hint' },
       { name: 'region', label: 'renew.region', required: false, hint: 'renew.region_hint' });
   }
-  append(box, h('p', {}, t('renew.text', { date: date(options.term_end) })), form({
+  const theForm = form({
     fields,
     submit: 'renew.draft',
     fieldOf: { billing_address_required: 'country', payment_mode_unavailable: 'payment_mode' },
@@ -38,7 +38,14 @@ export async function renew({ params: [id] }) {
       const renewal = await post(`/subscriptions/${encodeURIComponent(id)}/renewals`, body);
       navigate(`/renewals/${encodeURIComponent(renewal.id)}`);
     },
-  }), h('p', { class: 'hint' }, t('renew.currency', { currency })));
+  });
+  // The organisation to bill matters only when billing one.
+  const organisation = theForm.querySelector('[data-field=organisation_id]');
+  const mode = () => theForm.querySelector('[name=payment_mode]:checked')?.value;
+  const follow = () => { if (organisation) organisation.hidden = mode() !== 'organisation'; };
+  theForm.addEventListener('change', follow);
+  follow();
+  append(box, h('p', {}, t('renew.text', { date: date(options.term_end) })), theForm, h('p', { class: 'hint' }, t('renew.currency', { currency })));
 }
 
 function amounts(invoice) {
@@ -62,7 +69,7 @@ export async function renewal({ params: [id], query }) {
     r = await get(`/renewals/${encodeURIComponent(id)}`);
   }
   append(box, h('p', {}, h('span', { class: `state ${r.state}` }, t(`renewalstate.${r.state}`))),
-    h('h2', {}, t('renewal.invoice')), h('p', {}, `${r.buyer.name} · ${r.buyer.country}${r.buyer.region ? `-${r.buyer.region}` : ''}`),
+    h('h2', {}, t(r.state === 'draft' || r.state === 'awaiting_payment' ? 'renewal.invoice' : 'renewal.invoice_final')), h('p', {}, `${r.buyer.name} · ${r.buyer.country}${r.buyer.region ? `-${r.buyer.region}` : ''}`),
     amounts(r.invoice), r.invoice.reverse_charge_mention ? h('p', { class: 'hint' }, r.invoice.reverse_charge_mention) : null);
   if (r.state === 'draft') {
     append(box, form({
@@ -77,8 +84,10 @@ export async function renewal({ params: [id], query }) {
         else navigate(`/renewals/${encodeURIComponent(id)}`, { replace: true });
       },
     }), h('p', {}, h('button', { type: 'button', class: 'link', onclick: async () => {
+      if (!window.confirm(t('renewal.cancel_confirm'))) return;
       await post(`/renewals/${encodeURIComponent(id)}/cancel`);
       navigate('/dashboard');
+      announce(t('renewal.cancelled'));
     } }, t('renewal.cancel'))));
   } else if (r.state === 'awaiting_payment' && r.checkout_url) {
     append(box, h('p', { class: 'notice', role: 'status' }, t('renewal.awaiting')), h('p', {}, h('a', { href: r.checkout_url, class: 'button' }, t('renewal.to_payment'))));
@@ -90,20 +99,21 @@ export async function renewal({ params: [id], query }) {
   append(box, h('p', {}, link('/dashboard', t('common.back'))));
 }
 
-const pdf = (path, text) => h('a', { href: `${API}${path}`, download: '', type: 'application/pdf' }, text);
+const pdf = (path, text, number) =>
+  h('a', { href: `${API}${path}`, download: '', type: 'application/pdf', 'aria-label': t('invoices.files_of', { file: text, number }) }, text);
 
 export async function invoices() {
   const box = h('div', {});
   page('invoices.title', box);
   const { invoices: list } = await get('/invoices');
   if (!list.length) return append(box, h('p', {}, t('invoices.none')));
-  append(box, h('table', {}, h('thead', {}, h('tr', {}, ['invoices.number', 'invoices.date', 'invoices.total', 'invoices.status', 'invoices.files'].map((k) => h('th', { scope: 'col' }, t(k))))),
+  append(box, h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['invoices.number', 'invoices.date', 'invoices.total', 'invoices.status', 'invoices.files'].map((k) => h('th', { scope: 'col' }, t(k))))),
     h('tbody', {}, list.map((i) => {
       const n = encodeURIComponent(i.number);
       return h('tr', {}, h('td', {}, link(`/invoices/${n}`, i.number)), h('td', {}, date(i.issued_at)), h('td', { class: 'num' }, money(i.total, i.currency)),
         h('td', {}, t(`settlement.${i.settlement.status}`)),
-        h('td', {}, h('span', { class: 'actions' }, pdf(`/invoices/${n}/pdf`, t('invoices.invoice_pdf')), i.settlement.status === 'paid' ? pdf(`/invoices/${n}/receipt/pdf`, t('invoices.receipt_pdf')) : null)));
-    }))));
+        h('td', {}, h('span', { class: 'actions' }, pdf(`/invoices/${n}/pdf`, t('invoices.invoice_pdf'), i.number), i.settlement.status === 'paid' ? pdf(`/invoices/${n}/receipt/pdf`, t('invoices.receipt_pdf'), i.number) : null)));
+    })))));
 }
 
 export async function invoice({ params: [number] }) {
@@ -113,7 +123,7 @@ export async function invoice({ params: [number] }) {
   const i = await get(`/invoices/${n}`);
   append(box, h('p', {}, t('invoice.issued', { date: date(i.issued_at) })), h('p', {}, `${i.buyer.name} · ${i.buyer.email}`), amounts(i),
     h('p', {}, t(`settlement.${i.settlement.status}`), i.settlement.status === 'paid' ? ` · ${date(i.settlement.paid_at, true)} · ${i.settlement.reference}` : ''),
-    h('p', { class: 'actions' }, pdf(`/invoices/${n}/pdf`, t('invoices.invoice_pdf')), i.settlement.status === 'paid' ? pdf(`/invoices/${n}/receipt/pdf`, t('invoices.receipt_pdf')) : null),
+    h('p', { class: 'actions' }, pdf(`/invoices/${n}/pdf`, t('invoices.invoice_pdf'), number), i.settlement.status === 'paid' ? pdf(`/invoices/${n}/receipt/pdf`, t('invoices.receipt_pdf'), number) : null),
     h('p', {}, link('/invoices', t('nav.invoices'))));
 }
 

@@ -22,7 +22,7 @@ function state(sub) {
 export async function dashboard({ query }) {
   const list = h('div', {});
   const switcher = h('div', {});
-  page('dashboard.title', switcher, h('h2', {}, t('dashboard.subscriptions')), list);
+  page('dashboard.title', switcher, h('h2', {}, t('dashboard.subscriptions', { name: session.space()?.name || '' })), list);
   spaceSwitcher(switcher, query.get('switch') === '1');
   const { subscriptions } = await get('/subscriptions');
   if (!subscriptions.length) return append(list, h('p', {}, t('dashboard.none')));
@@ -31,10 +31,20 @@ export async function dashboard({ query }) {
     h('p', {}, ...state(sub)),
     sub.certificate_serial ? h('p', { class: 'hint' }, t('subscription.certificate', { serial: sub.certificate_serial })) : null,
     sub.recovery_pending ? h('p', { class: 'notice' }, t('subscription.recovery_pending'), ' ', link('/activation', t('subscription.activate'))) : null,
-    h('div', { class: 'actions' },
-      link(`/subscriptions/${encodeURIComponent(sub.id)}/renew`, t('subscription.renew'), { class: 'button' }),
-      sub.held_by_me ? link(`/subscriptions/${encodeURIComponent(sub.id)}/recover`, t('subscription.recover'), { class: 'button secondary' }) : null,
-      sub.held_by_me && sub.status !== 'pending_activation' ? link(`/subscriptions/${encodeURIComponent(sub.id)}/pin`, t('subscription.pin_reset')) : null)))));
+    actions(sub)))));
+}
+
+/** A subscription's buttons, named for it (several look alike); recovery first when it is what the signature needs. */
+function actions(sub) {
+  const which = t('subscription.which', { product: sub.product_name, date: sub.term_end ? date(sub.term_end) : '' });
+  const broken = sub.status === 'needs_update' || sub.status === 'not_functional';
+  const named = (key, extra) => ({ ...extra, 'aria-label': `${t(key)} — ${which}` });
+  const renew = link(`/subscriptions/${encodeURIComponent(sub.id)}/renew`, t('subscription.renew'), named('subscription.renew', { class: broken ? 'button secondary' : 'button' }));
+  const recover = sub.held_by_me
+    ? link(`/subscriptions/${encodeURIComponent(sub.id)}/recover`, t('subscription.recover'), named('subscription.recover', { class: broken ? 'button' : 'button secondary' }))
+    : null;
+  return h('div', { class: 'actions' }, broken ? [recover, renew] : [renew, recover],
+    sub.held_by_me && sub.status !== 'pending_activation' ? link(`/subscriptions/${encodeURIComponent(sub.id)}/pin`, t('subscription.pin_reset'), named('subscription.pin_reset', {})) : null);
 }
 
 /** "Switch space" without the password, when the login offered several. */
@@ -107,7 +117,8 @@ export function activation({ query }) {
 export async function pinReset({ params: [id] }) {
   const box = h('div', {});
   page('pin.title', h('p', {}, t('pin.text')), box);
-  const [{ questions }, all] = await Promise.all([get('/account/security-questions'), get('/security-questions')]);
+  const [{ questions, locked_until: locked }, all] = await Promise.all([get('/account/security-questions'), get('/security-questions')]);
+  if (locked) append(box, h('p', { class: 'notice' }, t('pin.locked', { date: date(locked, true) })));
   if (!questions.length) {
     return append(box, h('p', { class: 'notice' }, t('pin.no_questions')), h('p', {}, link('/account/security', t('security.title'))));
   }

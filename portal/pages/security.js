@@ -5,7 +5,7 @@ import { get, put } from '../lib/api.js';
 
 export async function securityQuestions() {
   const box = h('div', {});
-  page('security.title', h('p', {}, t('security.text')), box);
+  page('security.title', h('p', {}, t('security.text')), h('p', { class: 'notice' }, t('security.wait')), box);
   const [{ questions: all }, mine] = await Promise.all([get('/security-questions'), get('/account/security-questions')]);
   if (mine.locked_until) append(box, h('p', { class: 'notice' }, t('security.locked', { date: date(mine.locked_until, true) })));
   const text = (id) => all.find((q) => q.id === id)?.text || id;
@@ -15,8 +15,8 @@ export async function securityQuestions() {
     mine.questions.forEach((id, i) => fields.push({ name: `current_${i}`, labelNode: `${t('security.current')} — ${text(id)}`, label: 'security.current', autocomplete: 'off' }));
   }
   for (let i = 0; i < 3; i++) {
-    fields.push({ name: `question_${i}`, label: 'security.question', type: 'select', value: all[i]?.id, options: all.map((q) => ({ value: q.id, text: q.text })) },
-      { name: `answer_${i}`, label: 'security.answer', autocomplete: 'off' });
+    fields.push({ name: `question_${i}`, label: 'security.question', labelNode: t('security.question', { n: i + 1 }), type: 'select', value: all[i]?.id, options: all.map((q) => ({ value: q.id, text: q.text })) },
+      { name: `answer_${i}`, label: 'security.answer', labelNode: t('security.answer', { n: i + 1 }), autocomplete: 'off' });
   }
   append(box, form({
     fields,

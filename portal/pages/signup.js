@@ -1,7 +1,7 @@
 // Sign-up: email → "check your mailbox" → the link's page with the prefilled profile →
 // password, phone, SMS or call → the code, with "send a new code" after its wait → done.
 import { t, lang } from '../lib/i18n.js';
-import { h, append, replaceChildren, link, page, form, countdown, describe } from '../lib/ui.js';
+import { h, append, replaceChildren, link, page, form, countdown, describe, fromLink } from '../lib/ui.js';
 import { post } from '../lib/api.js';
 
 export function start() {
@@ -20,12 +20,8 @@ export function start() {
 export async function verify({ query }) {
   const box = h('div', {});
   page('signup.profile_title', box);
-  let verified;
-  try {
-    verified = await post('/signup/verify', { token: query.get('token') || '' });
-  } catch (error) {
-    return replaceChildren(box, h('p', { class: 'alert', role: 'alert' }, error.message), h('p', {}, link('/signup', t('signup.again'))));
-  }
+  const verified = await fromLink(box, '/signup/verify', query.get('token'), ['/signup', 'signup.again']);
+  if (!verified) return;
   const p = verified.profile || {};
   replaceChildren(box, h('p', {}, t('signup.profile_text', { email: verified.email })), form({
     fields: [
@@ -67,7 +63,7 @@ function code(box, token, sent) {
       replaceChildren(box, h('p', { class: 'success', role: 'status' }, t('signup.done')), h('p', {}, link('/login', t('nav.login'), { class: 'button' })));
       box.querySelector('a').focus();
     },
-  }), h('div', { class: 'card' }, h('p', {}, t('factor.no_code')), h('div', { class: 'actions' }, ...buttons), h('p', { class: 'hint wait', 'aria-live': 'polite' }), resendError));
+  }), h('div', { class: 'card' }, h('p', {}, t('factor.no_code')), h('div', { class: 'actions' }, ...buttons), h('p', { class: 'hint wait' }), resendError));
   buttons.forEach((b) => countdown(b, sent.resend_after));
   box.querySelector('input').focus();
 }

@@ -35,6 +35,16 @@ async function login(j, base, password, answer) {
   await page.getByRole('heading', { level: 1, name: 'My subscriptions' }).waitFor();
 }
 
+/** "Confirm it is you": the password, then one of the backup codes. */
+async function reauthenticateWithBackupCode(page, code) {
+  await page.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
+  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(DEMO_PASSWORD);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: 'Use a backup code' }).click();
+  await page.getByLabel('Backup code').fill(code);
+  await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+}
+
 export default async function accountPhone(j, base) {
   const { page } = j;
   let since = await newestId(base);
@@ -108,13 +118,8 @@ export default async function accountPhone(j, base) {
   await page.getByLabel('New mobile phone').fill(NEW_PHONE);
   since = await newestId(base);
   await page.getByRole('button', { name: 'Change my phone' }).click();
-  await page.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
-  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Continue' }).click();
   // Each app code works once: the backup codes from here on.
-  await page.getByRole('button', { name: 'Use a backup code' }).click();
-  await page.getByLabel('Backup code').fill(codes[4]);
-  await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+  await reauthenticateWithBackupCode(page, codes[4]);
   await page.getByText(/A code was sent by text message to/).waitFor();
   await page.getByLabel('Code', { exact: true }).fill(codeOf(await lastTo(base, NEW_PHONE, { since })));
   await page.getByRole('button', { name: 'Confirm', exact: true }).click();
@@ -123,12 +128,7 @@ export default async function accountPhone(j, base) {
   await page.getByLabel('New password').fill(NEW_PASSWORD);
   await page.getByRole('button', { name: 'Change my password' }).click();
   // A credential change needs its own re-authentication.
-  await page.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
-  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(DEMO_PASSWORD);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByRole('button', { name: 'Use a backup code' }).click();
-  await page.getByLabel('Backup code').fill(codes[6]);
-  await page.getByRole('button', { name: 'Confirm', exact: true }).click();
+  await reauthenticateWithBackupCode(page, codes[6]);
   await page.getByText(/Your password is changed/).waitFor();
   await j.shot('password-changed');
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();

@@ -114,6 +114,7 @@ export default async function organisation(j, base, browser) {
   await member.getByRole('button', { name: 'Sign in', exact: true }).click();
   await member.getByLabel('Code').waitFor();
   since = await newestId(base);
+  member.once('dialog', (dialog) => dialog.accept());
   await member.getByRole('button', { name: 'I have no access to my app or my phone' }).click();
   await member.getByText(/administrators were told/).waitFor();
   await shoot('member-no-access');
@@ -151,7 +152,7 @@ export default async function organisation(j, base, browser) {
   await page.getByRole('heading', { name: 'Questions de sécurité' }).waitFor();
   const answers = page.getByLabel('Réponse');
   for (let i = 0; i < 3; i++) await answers.nth(i).fill(`réponse numéro ${i + 1}`);
-  const questions = page.getByLabel('Question', { exact: true });
+  const questions = page.getByLabel(/^Question \d$/);
   const options = await questions.first().locator('option').evaluateAll((o) => o.map((x) => x.value));
   for (let i = 0; i < 3; i++) await questions.nth(i).selectOption(options[i]);
   await j.shot('questions-de-securite');
