@@ -18,7 +18,7 @@ export const DEMO_PASSWORD = 'demo portal password 2026';
 export async function startServer(port) {
   const bin = process.env.SIGNET_LOCAL_BIN || join(ROOT, 'target', 'debug', 'signet-local');
   const dataDir = mkdtempSync(join(tmpdir(), 'signet-portal-'));
-  const child = spawn(bin, ['--demo', '--port', String(port), '--data-dir', dataDir], {
+  const child = spawn(bin, ['--demo', '--port', String(port), '--data-dir', dataDir, '--portal-dir', join(ROOT, 'portal')], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
