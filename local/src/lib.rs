@@ -1,5 +1,6 @@
 //! The local server: the browser portal at `/` (see [`portal`]), every function's routes
-//! under `/api/` on the same port, on the embedded adapters, plus the developer pages (`/_dev/outbox`, `/_dev/outbox.json`), `/openapi.json` and `/health`.
+//! under `/api/` on the same port, on the embedded adapters, plus the developer pages
+//! (`/_dev/outbox`, `/_dev/outbox.json`), `/openapi.json` and `/health`.
 //! The `/_dev` routes exist only here; no Lambda serves them.
 //!
 //! Developers run it on their machines, where a web page they visit could reach it: it

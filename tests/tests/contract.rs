@@ -191,3 +191,22 @@ async fn the_operator_api_takes_the_iam_principal_api_gateway_authorised() {
     let response = app.oneshot(request.map(|b| Body::from(b.to_vec()))).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "no principal, no operator");
 }
+
+/// The portal's content security policy is one: what the local server sends is what
+/// CloudFront's response-headers policy sends (template.yaml; the CDK app is compared with
+/// it by infra/test.sh).
+#[test]
+fn the_portal_has_one_content_security_policy() {
+    let template = repo_file("template.yaml");
+    let line = template
+        .lines()
+        .find(|l| l.trim_start().starts_with("ContentSecurityPolicy: \""))
+        .expect("template.yaml's response-headers policy sets a content security policy");
+    let deployed = line.trim_start().trim_start_matches("ContentSecurityPolicy: ").trim_matches('"');
+    let local = signet_local::portal::POLICY.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(deployed, local);
+    for directive in ["script-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"] {
+        assert!(local.contains(directive), "{directive}");
+    }
+    assert!(!local.contains("unsafe-inline") && !local.contains("unsafe-eval"));
+}

@@ -82,11 +82,7 @@ pub const EDGE_HEADER: &str = "x-signet-edge";
 pub fn viewer_address(headers: &http::HeaderMap, edge: Option<&Secret>) -> Option<String> {
     let secret = edge?;
     let presented = headers.get(EDGE_HEADER)?.to_str().ok()?;
-    let genuine = crate::domain::crypto::constant_time_eq(
-        &crate::domain::crypto::digest(&[presented.as_bytes()]),
-        &crate::domain::crypto::digest(&[secret.0.as_bytes()]),
-    );
-    if !genuine {
+    if !crate::domain::crypto::same_secret(presented, &secret.0) {
         tracing::warn!("a request carried a wrong edge secret");
         return None;
     }

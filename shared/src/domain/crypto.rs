@@ -48,6 +48,12 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// Whether a presented secret is the expected one, in constant time whatever their lengths
+/// (both are hashed first, so the comparison leaks neither their content nor their length).
+pub fn same_secret(presented: &str, expected: &str) -> bool {
+    constant_time_eq(&digest(&[presented.as_bytes()]), &digest(&[expected.as_bytes()]))
+}
+
 /// URL-safe base64 without padding.
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
