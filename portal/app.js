@@ -78,6 +78,11 @@ async function render() {
     try {
       return await pages[name]({ params: match.slice(1).map(decodeURIComponent), query, me });
     } catch (error) {
+      if (error.code === 'token_invalid') {
+        // The session ended meanwhile (idle, signed out elsewhere): sign in again, then back.
+        session.ended();
+        return loginFirst();
+      }
       // A page whose data the API refused (a role the space does not give, say): its words.
       return append(document.getElementById('main'), h('p', { class: 'alert', role: 'alert' }, describe(error)));
     }
