@@ -78,6 +78,7 @@ pub fn app_in(
     let guard = Guard {
         hosts: allowed_hosts(&services.config.portal_url),
         portal: origin_of(&services.config.portal_url).to_owned(),
+        portal_host: portal_host(&services.config.portal_url).unwrap_or_default(),
         body_timeout: timeouts.body,
     };
     let guard = Arc::new(guard);
@@ -99,6 +100,9 @@ struct Guard {
     hosts: Vec<String>,
     /// The portal's origin, where the payment page's form may lead.
     portal: String,
+    /// The portal's host name (without port): a page asked under another name is sent there,
+    /// since the session's cookies belong to one name.
+    portal_host: String,
     /// How long a request's body may take to arrive.
     body_timeout: std::time::Duration,
 }
@@ -106,10 +110,13 @@ struct Guard {
 /// The host names the local server answers to: the configured portal's, and loopback's.
 fn allowed_hosts(portal_url: &str) -> Vec<String> {
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "[::1]".to_owned()];
-    if let Some(host) = host_name(origin_of(portal_url).split_once("://").map_or("", |(_, h)| h)) {
-        hosts.push(host.to_ascii_lowercase());
-    }
+    hosts.extend(portal_host(portal_url));
     hosts
+}
+
+/// The host name of the portal's URL, lower case and without port.
+fn portal_host(portal_url: &str) -> Option<String> {
+    host_name(origin_of(portal_url).split_once("://").map_or("", |(_, h)| h)).map(str::to_ascii_lowercase)
 }
 
 /// The host name of a `Host` header value, without its port.
@@ -123,12 +130,17 @@ fn host_name(value: &str) -> Option<&str> {
     }
 }
 
-/// Refuses other hosts, and reads the body within its time.
+/// Refuses other hosts, sends a portal page asked under another loopback name to the
+/// portal's own (`localhost` for `127.0.0.1`), and reads the body within its time.
 async fn guarded(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
     if let Some(value) = req.headers().get(header::HOST) {
         let host = value.to_str().ok().and_then(host_name).map(str::to_ascii_lowercase);
-        if !host.is_some_and(|h| guard.hosts.contains(&h)) {
+        let Some(host) = host.filter(|h| guard.hosts.contains(h)) else {
             return Error::new(ErrorCode::HostNotAllowed).into_response();
+        };
+        if host != guard.portal_host && req.method() == axum::http::Method::GET && is_page(req.uri().path()) {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            return axum::response::Redirect::temporary(&format!("{}{path}", guard.portal)).into_response();
         }
     }
     let (parts, body) = req.into_parts();
@@ -141,6 +153,12 @@ async fn guarded(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> R
             Ok(Ok(bytes)) => bytes,
         };
     next.run(Request::from_parts(parts, axum::body::Body::from(body))).await
+}
+
+/// A portal page (not the API, the developer pages, the payment page or the health check).
+fn is_page(path: &str) -> bool {
+    let served_elsewhere = ["/api", "/_dev", "/_pay", "/health", "/openapi.json"];
+    !served_elsewhere.iter().any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
 }
 
 /// No page of the local server may be framed, nor load anything from elsewhere (set on the

@@ -59,6 +59,25 @@ for (const key of Object.keys(WORDS)) {
   const literal = scripts.some((f) => readFileSync(f, 'utf8').includes(`'${key}'`));
   if (!dynamic && !literal) problems.push(`words: ${key} is never used`);
 }
+// Every path Signet's code links to in an email (`portal_link`) is a page of the portal's router.
+const routes = [...readFileSync(join(PORTAL, 'app.js'), 'utf8').matchAll(/^\s*\[\/(\^.*?\$)\/, '/gm)].map((m) => new RegExp(m[1]));
+const linked = new Set();
+function scan(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (name === 'target' || name === 'node_modules') continue;
+    if (statSync(path).isDirectory()) scan(path);
+    else if (name.endsWith('.rs')) {
+      for (const m of readFileSync(path, 'utf8').matchAll(/portal_link\((?:&format!\()?"([^"?]+)/g)) linked.add(m[1].replace(/\{[^}]*\}/g, 'x'));
+    }
+  }
+}
+scan(join(ROOT, 'shared', 'src'));
+scan(join(ROOT, 'functions'));
+if (linked.size < 10) problems.push(`only ${linked.size} linked paths found in the Rust code: the scan is broken`);
+for (const path of linked) {
+  if (!routes.some((r) => r.test(path))) problems.push(`the code links to ${path}, which no portal page serves`);
+}
 const html = readFileSync(join(PORTAL, 'index.html'), 'utf8');
 if (/<script(?![^>]*\bsrc=)[^>]*>/.test(html) || /\son[a-z]+=/.test(html) || /style=/.test(html)) {
   problems.push('index.html: inline script, handler or style (the CSP refuses them)');
@@ -67,4 +86,4 @@ if (problems.length) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log(`portal checks: ${scripts.length} modules parse, ${Object.keys(WORDS).length} words in English and French, ${used.size} used by name`);
+console.log(`portal checks: ${scripts.length} modules parse, ${Object.keys(WORDS).length} words in English and French, ${used.size} used by name, ${linked.size} linked paths all served`);

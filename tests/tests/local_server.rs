@@ -174,3 +174,19 @@ async fn the_portal_is_served_at_the_root_and_the_api_under_api() {
     let (status, _, _) = send(&l.app, "POST", "/api/signup", host, r#"{"email":"member@example.com"}"#).await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn a_page_asked_under_another_loopback_name_goes_to_the_portals() {
+    let l = local(Default::default());
+    // The session's cookies belong to one name: a page under `localhost` goes to 127.0.0.1.
+    let (status, headers, _) = send(&l.app, "GET", "/activation?reference=AB-123", "localhost:3000", "").await;
+    assert_eq!(status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(headers["location"], "http://127.0.0.1:3000/activation?reference=AB-123");
+    // The API, the developer pages and the health check answer under every loopback name.
+    for path in ["/api/sessions", "/_dev/outbox.json", "/health"] {
+        let (status, _, _) = send(&l.app, "GET", path, "localhost:3000", "").await;
+        assert_ne!(status, StatusCode::TEMPORARY_REDIRECT, "{path}");
+    }
+    let (status, _, _) = send(&l.app, "GET", "/", "127.0.0.1:3000", "").await;
+    assert_eq!(status, StatusCode::OK);
+}
