@@ -319,14 +319,21 @@ fn organisations(v: &Vars<'_>) -> Result<OrganisationSettings, ConfigError> {
     })
 }
 
+/// The origin (`scheme://host[:port]`) of a URL.
+pub fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
+    }
+}
+
 /// `SIGNET_PORTAL_URL`: HTTPS, or plain HTTP on loopback only (the local server), where a
 /// browser's session cookies may go without `Secure`. Lower case, without a trailing slash:
 /// the `Origin` of the portal's pages is compared with it as it is.
 fn portal(v: &Vars<'_>) -> Result<String, ConfigError> {
     let url = v.url("SIGNET_PORTAL_URL", "http://127.0.0.1:3000")?;
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let origin_len = url[scheme_end..].find('/').map_or(url.len(), |i| scheme_end + i);
-    let origin = url[..origin_len].to_ascii_lowercase();
+    let origin = origin_of(&url).to_ascii_lowercase();
     let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
         .iter()
         .any(|host| origin == *host || origin.strip_prefix(host).is_some_and(|rest| rest.starts_with(':')));
@@ -454,6 +461,12 @@ mod tests {
         assert_eq!(c.limits.code_ttl, 600);
         assert_eq!(c.limits.code_max_attempts, 5);
         assert_eq!(c.argon2, Argon2Params { m_kib: 19456, t: 2, p: 1 });
+    }
+
+    #[test]
+    fn origin_is_scheme_host_and_port() {
+        assert_eq!(origin_of("https://portal.example.com/app"), "https://portal.example.com");
+        assert_eq!(origin_of("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
     }
 
     #[test]

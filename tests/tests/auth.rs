@@ -5,7 +5,8 @@ use axum::http::{Method, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use signet_shared::domain::sessions::access_token::AccessClaims;
-use signet_shared::web::auth::{Authenticated, ACCESS_COOKIE};
+use signet_shared::web::auth::Authenticated;
+use signet_shared::web::browser::ACCESS_COOKIE;
 use signet_tests::{scenarios, World};
 
 scenarios!(

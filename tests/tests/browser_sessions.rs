@@ -47,7 +47,7 @@ fn no_token_in(body: &Value) {
 async fn a_browser_session_lives_in_cookies_the_page_never_sees(w: World) {
     let email = w.email("browser");
     let phone = w.sign_up(&email, PASSWORD, "sms").await;
-    let portal = signet_shared::web::auth::origin_of(&w.services.config.portal_url).to_owned();
+    let portal = signet_shared::config::origin_of(&w.services.config.portal_url).to_owned();
     let login = json!({"email": email, "password": PASSWORD, "device": "browser"});
     let (status, _, started) = post_from(&w, &portal, "/login", "", login).await;
     assert_eq!(status, StatusCode::OK, "{started}");

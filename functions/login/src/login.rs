@@ -22,7 +22,7 @@ use signet_shared::domain::people::password::{self, Verified};
 use signet_shared::domain::second_factor::step::{self, Begun, Purpose};
 use signet_shared::domain::sessions::devices;
 use signet_shared::ports::store::{Key, Write};
-use signet_shared::web::auth::cookie_value;
+use signet_shared::web::browser::cookie_value;
 use signet_shared::web::{json, ApiJson};
 use signet_shared::{Error, ErrorCode, Result, Services};
 

@@ -74,6 +74,6 @@ pub(crate) async fn change_password(
             device_token: device_token.clone(),
         },
     );
-    signet_shared::web::auth::set_device_cookie(&services, &mut response, &device_token);
+    signet_shared::web::browser::set_device_cookie(&services, &mut response, &device_token);
     Ok(response)
 }

@@ -232,7 +232,7 @@ pub(crate) async fn reset_password(
         signet_shared::domain::sessions::devices::issue(&services, &person.id, person.session_epoch).await?;
     let mut response =
         json(StatusCode::OK, &ResetDone { status: "password_reset", device_token: device_token.clone() });
-    signet_shared::web::auth::set_device_cookie(&services, &mut response, &device_token);
+    signet_shared::web::browser::set_device_cookie(&services, &mut response, &device_token);
     Ok(response)
 }
 

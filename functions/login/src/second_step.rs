@@ -149,7 +149,7 @@ pub(crate) async fn sign_in(
             device_token: device_token.clone(),
         },
     );
-    signet_shared::web::auth::set_device_cookie(services, &mut then, &device_token);
+    signet_shared::web::browser::set_device_cookie(services, &mut then, &device_token);
     Ok(Commit { writes, event: Some(event), then })
 }
 

@@ -5,13 +5,11 @@
 
 use crate::domain::sessions::access_token::AccessClaims;
 use crate::domain::sessions::session::Live;
+use crate::web::browser;
 use crate::{domain::services::Services, error::Error, error::ErrorCode, error::Result};
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use http::{header, Method};
-
-/// The name of the browser's access-token cookie.
-pub const ACCESS_COOKIE: &str = "signet_access";
 
 /// A request with a valid access token of a live session: the claims (the person, the
 /// space it acts for, how they signed in) and the session and person as read for this
@@ -27,41 +25,6 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The value of the cookie `name` in a request's headers.
-pub fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// The origin (`scheme://host[:port]`) of a URL.
-pub fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
-    match url[after_scheme..].find('/') {
-        Some(i) => &url[..after_scheme + i],
-        None => url,
-    }
-}
-
-/// Gives a browser its device token with `response`: a `Set-Cookie` (HttpOnly,
-/// SameSite=Strict, Secure unless the portal is served over plain HTTP on loopback).
-pub fn set_device_cookie(services: &Services, response: &mut axum::response::Response, token: &str) {
-    let secure = if services.config.portal_url.starts_with("https://") { "; Secure" } else { "" };
-    let value = format!(
-        "{}={token}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-        crate::domain::sessions::devices::DEVICE_COOKIE,
-        crate::domain::sessions::devices::DEVICE_LIFETIME
-    );
-    if let Ok(value) = http::HeaderValue::from_str(&value) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-}
-
 impl FromRequestParts<Services> for Authenticated {
     type Rejection = Error;
 
@@ -69,12 +32,11 @@ impl FromRequestParts<Services> for Authenticated {
         let token = match bearer(parts) {
             Some(token) => token.to_owned(),
             None => {
-                let token = cookie_value(&parts.headers, ACCESS_COOKIE)
+                let token = browser::cookie_value(&parts.headers, browser::ACCESS_COOKIE)
                     .ok_or_else(|| Error::new(ErrorCode::TokenInvalid))?
                     .to_owned();
                 let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-                let origin = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-                if !safe && origin != Some(origin_of(&services.config.portal_url)) {
+                if !safe && !browser::from_portal(&parts.headers, services) {
                     return Err(Error::new(ErrorCode::OriginRefused));
                 }
                 token
@@ -129,14 +91,5 @@ impl FromRequestParts<Services> for Operator {
             }
             _ => Err(Error::new(ErrorCode::TokenInvalid)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn origin_is_scheme_host_and_port() {
-        assert_eq!(super::origin_of("https://portal.example.com/app"), "https://portal.example.com");
-        assert_eq!(super::origin_of("http://127.0.0.1:3000"), "http://127.0.0.1:3000");
     }
 }

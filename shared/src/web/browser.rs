@@ -8,12 +8,15 @@
 //! The paths are the browser's: the portal reaches the API under [`API_PREFIX`] (the local
 //! server nests every router there; CloudFront's `/api/*` behaviour removes it).
 
+use crate::config::origin_of;
 use crate::domain::services::Services;
-use crate::web::auth::{cookie_value, origin_of, ACCESS_COOKIE};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+
+/// The name of the browser's access-token cookie.
+pub const ACCESS_COOKIE: &str = "signet_access";
 
 /// Where the portal reaches the API.
 pub const API_PREFIX: &str = "/api";
@@ -27,6 +30,18 @@ pub const REFRESH_PATH: &str = "/api/token/refresh";
 /// The answer's fields that carry a credential: moved to cookies, never shown to a page.
 const SECRET_FIELDS: [&str; 4] = ["access_token", "refresh_token", "device_token", "token_type"];
 
+/// The value of the cookie `name` in a request's headers.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// Whether the request comes from a portal page (its `Origin` is the portal's).
 pub fn from_portal(headers: &HeaderMap, services: &Services) -> bool {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
@@ -38,10 +53,20 @@ pub fn refresh_cookie(headers: &HeaderMap) -> Option<&str> {
     cookie_value(headers, REFRESH_COOKIE).filter(|v| !v.is_empty())
 }
 
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure unless the portal is plain HTTP
+/// (on loopback only, see the configuration).
 fn cookie(services: &Services, name: &str, value: &str, path: &str, max_age: i64) -> Option<HeaderValue> {
     let secure = if services.config.portal_url.starts_with("https://") { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"))
         .ok()
+}
+
+/// Gives a browser its device token with `response` (see [`cookie`]).
+pub fn set_device_cookie(services: &Services, response: &mut Response, token: &str) {
+    use crate::domain::sessions::devices::{DEVICE_COOKIE, DEVICE_LIFETIME};
+    if let Some(value) = cookie(services, DEVICE_COOKIE, token, "/", DEVICE_LIFETIME) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
 }
 
 /// Ends the browser's session cookies (logout, a refused refresh).
