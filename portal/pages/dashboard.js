@@ -4,6 +4,7 @@ import { t, date } from '../lib/i18n.js';
 import { h, append, replaceChildren, link, page, form, announce } from '../lib/ui.js';
 import { get, post } from '../lib/api.js';
 import { factorStep } from '../lib/factor.js';
+import { questions as securityQuestions } from './security.js';
 import * as session from '../lib/session.js';
 import { navigate } from '../app.js';
 
@@ -117,12 +118,11 @@ export function activation({ query }) {
 export async function pinReset({ params: [id] }) {
   const box = h('div', {});
   page('pin.title', h('p', {}, t('pin.text')), box);
-  const [{ questions, locked_until: locked }, all] = await Promise.all([get('/account/security-questions'), get('/security-questions')]);
+  const { mine: { questions, locked_until: locked }, text } = await securityQuestions();
   if (locked) append(box, h('p', { class: 'notice' }, t('pin.locked', { date: date(locked, true) })));
   if (!questions.length) {
     return append(box, h('p', { class: 'notice' }, t('pin.no_questions')), h('p', {}, link('/account/security', t('security.title'))));
   }
-  const text = (qid) => all.questions.find((q) => q.id === qid)?.text || qid;
   append(box, form({
     fields: [
       ...questions.map((qid, i) => ({ name: `answer_${i}`, labelNode: text(qid), label: 'pin.answer', autocomplete: 'off' })),

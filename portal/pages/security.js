@@ -3,12 +3,17 @@ import { t, date } from '../lib/i18n.js';
 import { h, append, replaceChildren, link, page, form } from '../lib/ui.js';
 import { get, put } from '../lib/api.js';
 
+/** The questions on offer, mine (their ids, and until when a PIN reset is locked), and a question's words by id. */
+export async function questions() {
+  const [{ questions: all }, mine] = await Promise.all([get('/security-questions'), get('/account/security-questions')]);
+  return { all, mine, text: (id) => all.find((q) => q.id === id)?.text || id };
+}
+
 export async function securityQuestions() {
   const box = h('div', {});
   page('security.title', h('p', {}, t('security.text')), h('p', { class: 'notice' }, t('security.wait')), box);
-  const [{ questions: all }, mine] = await Promise.all([get('/security-questions'), get('/account/security-questions')]);
+  const { all, mine, text } = await questions();
   if (mine.locked_until) append(box, h('p', { class: 'notice' }, t('security.locked', { date: date(mine.locked_until, true) })));
-  const text = (id) => all.find((q) => q.id === id)?.text || id;
   const fields = [];
   if (mine.questions.length) {
     append(box, h('p', {}, t('security.defined', { count: mine.questions.length })));

@@ -7,15 +7,16 @@ import { spawnSync } from 'node:child_process';
 import { ROOT } from './paths.mjs';
 
 const PORTAL = join(ROOT, 'portal');
-const files = [];
-(function walk(dir) {
-  for (const name of readdirSync(dir)) {
+/** Every file below `dir` (the repository's build and package folders left out). */
+function filesBelow(dir) {
+  return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) walk(path);
-    else files.push(path);
-  }
-})(PORTAL);
+    if (name === 'target' || name === 'node_modules') return [];
+    return statSync(path).isDirectory() ? filesBelow(path) : [path];
+  });
+}
 
+const files = filesBelow(PORTAL);
 const problems = [];
 const scripts = files.filter((f) => f.endsWith('.js'));
 for (const file of scripts) {
@@ -62,18 +63,10 @@ for (const key of Object.keys(WORDS)) {
 // Every path Signet's code links to in an email (`portal_link`) is a page of the portal's router.
 const routes = [...readFileSync(join(PORTAL, 'app.js'), 'utf8').matchAll(/^\s*\[\/(\^.*?\$)\/, '/gm)].map((m) => new RegExp(m[1]));
 const linked = new Set();
-function scan(dir) {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (name === 'target' || name === 'node_modules') continue;
-    if (statSync(path).isDirectory()) scan(path);
-    else if (name.endsWith('.rs')) {
-      for (const m of readFileSync(path, 'utf8').matchAll(/portal_link\((?:&format!\()?"([^"?]+)/g)) linked.add(m[1].replace(/\{[^}]*\}/g, 'x'));
-    }
-  }
+for (const file of [...filesBelow(join(ROOT, 'shared', 'src')), ...filesBelow(join(ROOT, 'functions'))]) {
+  if (!file.endsWith('.rs')) continue;
+  for (const m of readFileSync(file, 'utf8').matchAll(/portal_link\((?:&format!\()?"([^"?]+)/g)) linked.add(m[1].replace(/\{[^}]*\}/g, 'x'));
 }
-scan(join(ROOT, 'shared', 'src'));
-scan(join(ROOT, 'functions'));
 if (linked.size < 10) problems.push(`only ${linked.size} linked paths found in the Rust code: the scan is broken`);
 for (const path of linked) {
   if (!routes.some((r) => r.test(path))) problems.push(`the code links to ${path}, which no portal page serves`);
